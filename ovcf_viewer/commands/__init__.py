@@ -1,0 +1,6 @@
+"""Headless subcommands of ``ovcf-viewer``; each module has ``NAME``, ``HELP``,
+``configure(parser)`` and ``run(args) -> int``, and uses ``ovcf_viewer.core`` only."""
+
+#: Modules under this package, in the order ``--help`` lists them.
+COMMAND_MODULES = (
+)

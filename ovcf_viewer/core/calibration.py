@@ -1,0 +1,243 @@
+"""Pixel-to-millimetre calibration of one image (clinical-reference §1).
+
+Conventions, written down once for the whole package:
+
+* Image coordinates are ``(x, y) = (column, row)`` as floats, ``(0, 0)`` at the centre of
+  the top-left pixel.
+* Millimetres come only from a :class:`Calibration`, which keeps the row spacing (distance
+  between the centres of adjacent rows, i.e. along *y*) and the column spacing (along *x*)
+  separately, and names where they came from.
+* DICOM Pixel Spacing (0028,0030) and Imager Pixel Spacing (0018,1164) are both stored as
+  ``[row spacing, column spacing]``.
+
+The source preference order is clinical-reference §1: manual, pixel spacing ("in the
+patient"), magnification-corrected (only when the user enables it), detector plane, none.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from enum import Enum
+
+__all__ = [
+    "Calibration",
+    "CalibrationHeader",
+    "CalibrationSource",
+    "PROJECTION_MODALITIES",
+    "resolve_calibration",
+]
+
+#: Modalities whose images are projections onto a detector (PS3.3 §10.7.1.1).
+PROJECTION_MODALITIES = frozenset({"CR", "DX", "MG", "RF", "XA", "IO", "PX", "RG", "DF"})
+
+# Spacings that agree to this many mm are "equal" (PS3.3 §10.7: equal means no correction).
+_EQUAL_TOLERANCE_MM = 1e-6
+
+
+class CalibrationSource(str, Enum):
+    """Where a calibration came from (clinical-reference §1), in preference order."""
+
+    MANUAL = "manual"
+    PIXEL_SPACING = "pixel_spacing"
+    MAGNIFICATION = "magnification"
+    DETECTOR = "detector"
+    NONE = "none"
+
+    @property
+    def unit_tag(self) -> str:
+        """Short unit label shown beside every length, like Cornerstone's "mm Proj"."""
+        return _UNIT_TAGS[self]
+
+    @property
+    def description(self) -> str:
+        """Plain-language name used in panels and reports."""
+        return _DESCRIPTIONS[self]
+
+
+_UNIT_TAGS = {
+    CalibrationSource.MANUAL: "mm (manual)",
+    CalibrationSource.PIXEL_SPACING: "mm (pixel spacing)",
+    CalibrationSource.MAGNIFICATION: "mm (mag.-corrected)",
+    CalibrationSource.DETECTOR: "mm at detector",
+    CalibrationSource.NONE: "px",
+}
+
+_DESCRIPTIONS = {
+    CalibrationSource.MANUAL: "manual calibration on this image",
+    CalibrationSource.PIXEL_SPACING: "Pixel Spacing (0028,0030), corrected to the patient",
+    CalibrationSource.MAGNIFICATION: (
+        "Imager Pixel Spacing ÷ radiographic magnification factor (refers to the table, "
+        "under-corrects the spine)"
+    ),
+    CalibrationSource.DETECTOR: (
+        "detector plane (Imager Pixel Spacing, uncorrected): overstates true size by about 5-40 %"
+    ),
+    CalibrationSource.NONE: "no calibration: lengths in pixels",
+}
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """Row and column spacing in mm per pixel, and where they came from.
+
+    With ``source == NONE`` both spacings are 1.0 and every "length" is in pixels; ratios,
+    percentages and angles are still valid (clinical-reference §1).
+    """
+
+    source: CalibrationSource
+    row_mm: float = 1.0
+    col_mm: float = 1.0
+    detail: str = ""
+
+    def __post_init__(self) -> None:
+        for name in ("row_mm", "col_mm"):
+            value = getattr(self, name)
+            if not (math.isfinite(value) and value > 0):
+                raise ValueError(f"{name} must be a positive finite number, got {value!r}")
+        if self.source is CalibrationSource.NONE and (self.row_mm, self.col_mm) != (1.0, 1.0):
+            raise ValueError("an uncalibrated image measures in pixels: spacings must be 1.0")
+
+    @classmethod
+    def none(cls, detail: str = "") -> Calibration:
+        return cls(CalibrationSource.NONE, 1.0, 1.0, detail)
+
+    @property
+    def is_calibrated(self) -> bool:
+        return self.source is not CalibrationSource.NONE
+
+    @property
+    def unit(self) -> str:
+        """``"mm"`` or ``"px"``: the bare unit of every length under this calibration."""
+        return "mm" if self.is_calibrated else "px"
+
+    @property
+    def unit_tag(self) -> str:
+        return self.source.unit_tag
+
+    def statement(self) -> str:
+        """One line for panels and reports: source, spacing and any detail."""
+        if not self.is_calibrated:
+            return f"Calibration: none, lengths in pixels{self._detail_suffix()}"
+        return (
+            f"Calibration: {self.source.description}; row {self.row_mm:.4g} mm × "
+            f"column {self.col_mm:.4g} mm per pixel{self._detail_suffix()}"
+        )
+
+    def _detail_suffix(self) -> str:
+        return f" ({self.detail})" if self.detail else ""
+
+    def to_mm(self, points: Sequence[Sequence[float]]) -> list[tuple[float, float]]:
+        """Image ``(x, y)`` points scaled to millimetre space (pixels when uncalibrated)."""
+        return [(float(x) * self.col_mm, float(y) * self.row_mm) for x, y in points]
+
+    def distance(self, a: Sequence[float], b: Sequence[float]) -> float:
+        """Distance between two image points: ``hypot(dx * col_mm, dy * row_mm)`` (§1)."""
+        return math.hypot((b[0] - a[0]) * self.col_mm, (b[1] - a[1]) * self.row_mm)
+
+    def to_json(self) -> dict[str, object]:
+        return {"source": self.source.value, "row_mm": self.row_mm, "col_mm": self.col_mm}
+
+
+@dataclass(frozen=True)
+class CalibrationHeader:
+    """The header values calibration is resolved from, kept so it can be re-resolved when the
+    user toggles magnification correction without reading the file again.
+
+    Spacings are ``(row_mm, col_mm)`` as DICOM stores them, or ``None`` when absent.
+    """
+
+    modality: str = ""
+    pixel_spacing: tuple[float, float] | None = None
+    imager_pixel_spacing: tuple[float, float] | None = None
+    magnification_factor: float | None = None  # (0018,1114)
+    distance_source_to_detector: float | None = None  # SID (0018,1110)
+    distance_source_to_patient: float | None = None  # SOD (0018,1111)
+    pixel_spacing_calibration_type: str = ""  # (0028,0A02) GEOMETRY / FIDUCIAL
+    pixel_spacing_calibration_description: str = ""  # (0028,0A04)
+    extra: dict[str, str] = field(default_factory=dict, compare=False)
+
+    @property
+    def is_projection(self) -> bool:
+        return self.modality.upper() in PROJECTION_MODALITIES
+
+    def effective_magnification(self) -> tuple[float, str] | None:
+        """ERMF (0018,1114), else SID/SOD; ``None`` when neither gives a factor ≥ 1."""
+        if self.magnification_factor and self.magnification_factor > 0:
+            return self.magnification_factor, "Estimated Radiographic Magnification Factor"
+        sid, sod = self.distance_source_to_detector, self.distance_source_to_patient
+        if sid and sod and sid > 0 and sod > 0:
+            return sid / sod, "SID/SOD"
+        return None
+
+
+def _spacing_equal(a: tuple[float, float], b: tuple[float, float]) -> bool:
+    return all(abs(x - y) <= _EQUAL_TOLERANCE_MM for x, y in zip(a, b, strict=True))
+
+
+def resolve_calibration(
+    header: CalibrationHeader,
+    *,
+    use_magnification: bool = False,
+    manual: Calibration | None = None,
+) -> Calibration:
+    """Choose the calibration for an image exactly as clinical-reference §1 orders it.
+
+    1. ``manual`` when the user calibrated this image;
+    2. Pixel Spacing when present *and different from* Imager Pixel Spacing, or present on a
+       non-projection image without Imager Pixel Spacing (spacing "in the patient");
+    3. Imager Pixel Spacing ÷ magnification (ERMF, else SID/SOD) when ``use_magnification``;
+    4. Imager Pixel Spacing alone: the detector plane. Pixel Spacing *equal* to Imager Pixel
+       Spacing is the detector plane too (PS3.3 §10.7), and so is Pixel Spacing alone on a
+       projection image, whose plane DICOM leaves unstated;
+    5. none: pixels.
+
+    An already corrected Pixel Spacing is never divided by the magnification factor again.
+    """
+    if manual is not None:
+        if manual.source is not CalibrationSource.MANUAL:
+            raise ValueError("a manual calibration must have source MANUAL")
+        return manual
+
+    ps, ips = header.pixel_spacing, header.imager_pixel_spacing
+    if ps is not None:
+        corrected = (ips is not None and not _spacing_equal(ps, ips)) or (
+            ips is None and not header.is_projection
+        )
+        if not corrected and ips is None and header.pixel_spacing_calibration_type:
+            # A projection image whose Pixel Spacing says how it was calibrated.
+            corrected = True
+        if corrected:
+            parts = [
+                p
+                for p in (
+                    header.pixel_spacing_calibration_type,
+                    header.pixel_spacing_calibration_description,
+                )
+                if p
+            ]
+            return Calibration(CalibrationSource.PIXEL_SPACING, ps[0], ps[1], ", ".join(parts))
+
+    detector = ips if ips is not None else ps
+    if detector is None:
+        return Calibration.none("no Pixel Spacing or Imager Pixel Spacing in the header")
+
+    if ips is not None and ps is not None and _spacing_equal(ps, ips):
+        detector_detail = "Pixel Spacing equals Imager Pixel Spacing: no correction was made"
+    elif ips is None:
+        detector_detail = "Pixel Spacing on a projection image without Imager Pixel Spacing"
+    else:
+        detector_detail = ""
+
+    if use_magnification:
+        mag = header.effective_magnification()
+        if mag is not None:
+            factor, origin = mag
+            return Calibration(
+                CalibrationSource.MAGNIFICATION,
+                detector[0] / factor,
+                detector[1] / factor,
+                f"÷ {factor:.4g} ({origin})",
+            )
+    return Calibration(CalibrationSource.DETECTOR, detector[0], detector[1], detector_detail)

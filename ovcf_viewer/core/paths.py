@@ -1,0 +1,42 @@
+"""Where the application keeps its files. Tests and portable installs redirect everything
+with ``OVCF_VIEWER_HOME`` (one folder holding ``data/`` and ``config/``)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+__all__ = ["config_dir", "data_dir"]
+
+_APP = "ovcf-viewer"
+
+
+def _home_override() -> Path | None:
+    value = os.environ.get("OVCF_VIEWER_HOME")
+    return Path(value) if value else None
+
+
+def data_dir() -> Path:
+    """User data (annotation store, cases, training history): created on first use."""
+    override = _home_override()
+    if override is not None:
+        path = override / "data"
+    elif os.name == "nt":
+        path = Path(os.environ.get("LOCALAPPDATA", Path.home())) / _APP
+    else:
+        path = Path(os.environ.get("XDG_DATA_HOME", Path.home() / ".local" / "share")) / _APP
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def config_dir() -> Path:
+    """User settings: created on first use."""
+    override = _home_override()
+    if override is not None:
+        path = override / "config"
+    elif os.name == "nt":
+        path = Path(os.environ.get("APPDATA", Path.home())) / _APP
+    else:
+        path = Path(os.environ.get("XDG_CONFIG_HOME", Path.home() / ".config")) / _APP
+    path.mkdir(parents=True, exist_ok=True)
+    return path

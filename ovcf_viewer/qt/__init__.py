@@ -1,0 +1,1 @@
+"""The Qt shell: windows, views, scene items and panels over the core models."""
