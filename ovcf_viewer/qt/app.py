@@ -1,0 +1,44 @@
+"""Start the GUI: ``run_gui(paths)`` creates the application and the main window, opens the
+given files and folders, and runs the event loop until the window closes."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+
+from PySide6.QtWidgets import QApplication
+
+from ovcf_viewer import __version__
+
+__all__ = ["create_application", "run_gui"]
+
+
+def create_application(argv: Sequence[str] | None = None) -> QApplication:
+    """The process's QApplication (created once, named for settings and window titles)."""
+    app = QApplication.instance()
+    if app is None:
+        app = QApplication(list(argv) if argv is not None else sys.argv[:1])
+    app.setApplicationName("OVCF Viewer")
+    app.setOrganizationName("OVCF Viewer")
+    app.setApplicationVersion(__version__)
+    return app  # type: ignore[return-value]
+
+
+def run_gui(paths: Sequence[str], annotations: str | None = None) -> int:
+    """Show the main window on ``paths`` (files and folders) and run until it is closed.
+
+    ``annotations`` names an exchange-format annotation file; the main window hands it to
+    the annotation layer when one is installed and otherwise reports that it was not loaded.
+    Returns the process exit status (0 on a normal close).
+    """
+    from ovcf_viewer.qt.main_window import MainWindow
+
+    app = create_application()
+    window = MainWindow()
+    window.resize(1400, 900)
+    window.show()
+    if paths:
+        window.open_paths(list(paths))
+    if annotations:
+        window.open_annotations(annotations)
+    return int(app.exec())

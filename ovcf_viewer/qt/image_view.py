@@ -1,0 +1,655 @@
+"""The image view: one radiograph in a :class:`QGraphicsScene`, navigated like a workstation.
+
+Coordinates (clinical-reference §1)
+    Scene coordinates *are* image coordinates: ``(x, y) = (column, row)``, the centre of pixel
+    ``(0, 0)`` at scene ``(0, 0)``; the image covers ``[-0.5, columns - 0.5] × [-0.5, rows -
+    0.5]``. Items placed in :meth:`ImageView.scene` at image coordinates therefore sit on the
+    pixels they mean, whatever the zoom, rotation or flip. Rotation and flips are part of the
+    *view* transform (``orientation × zoom``), never applied to pixel data, so landmarks never
+    move relative to the anatomy. Use :meth:`ImageView.image_to_view` and
+    :meth:`ImageView.view_to_image` to convert between image and viewport coordinates.
+
+Mouse and keys
+    * wheel: zoom about the cursor (the image point under the cursor stays under it);
+    * right-drag: window/level — horizontal changes the width, vertical the centre (down =
+      higher centre = darker), scaled to the image's modality value range;
+    * middle-drag, or Space + left-drag: pan;
+    * left button, in this order:
+        1. a scene item other than the image under the cursor that accepts the button (a
+           landmark handle, say) gets the event through normal ``QGraphicsScene`` dispatch;
+        2. otherwise the *interaction handler* set with :meth:`ImageView.set_interaction_handler`
+           gets ``press``/``move``/``release`` with the image position; returning ``True``
+           consumes the event (a landmark-placement tool returns ``True``);
+        3. otherwise left-drag pans.
+      While a scene item grabs the mouse (a drag in progress) every event goes to the scene,
+      so items can cancel their drag on a right click or Esc themselves.
+    * hover moves go to the handler's ``move`` too (button ``NoButton``), and always emit
+      :attr:`ImageView.cursorMoved` with the image position.
+
+Rendering
+    :class:`RadiographItem` never builds a full-resolution picture. Each ``paint`` maps only
+    the visible part of the image, subsampled with an integer step chosen from the on-screen
+    scale, through :func:`ovcf_viewer.core.display.render`, and draws that screen-sized
+    picture. A window/level change only rebuilds the 65 536-entry lookup table and repaints.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Protocol
+
+import numpy as np
+from PySide6.QtCore import QEvent, QPoint, QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import (
+    QColor,
+    QImage,
+    QKeyEvent,
+    QMouseEvent,
+    QPainter,
+    QTransform,
+    QWheelEvent,
+)
+from PySide6.QtWidgets import (
+    QFrame,
+    QGraphicsItem,
+    QGraphicsScene,
+    QGraphicsView,
+    QStyleOptionGraphicsItem,
+    QWidget,
+)
+
+from ovcf_viewer.core import display
+from ovcf_viewer.core.calibration import Calibration
+from ovcf_viewer.core.display import DisplayVoi
+from ovcf_viewer.core.image import RadiographImage, VoiLutTable, VoiWindow
+from ovcf_viewer.qt.overlays import OverlayCorners, overlay_corners, paint_overlays
+
+__all__ = ["ImageView", "InteractionHandler", "RadiographItem"]
+
+ZOOM_STEP = 1.25
+MIN_ZOOM = 1.0 / 64.0
+MAX_ZOOM = 64.0
+
+# Orientation changes applied in *screen* space (Qt row-vector convention: p' = p · T).
+_ROTATE_RIGHT = QTransform(0.0, 1.0, -1.0, 0.0, 0.0, 0.0)  # clockwise on screen
+_ROTATE_LEFT = QTransform(0.0, -1.0, 1.0, 0.0, 0.0, 0.0)
+_FLIP_HORIZONTAL = QTransform(-1.0, 0.0, 0.0, 1.0, 0.0, 0.0)
+_FLIP_VERTICAL = QTransform(1.0, 0.0, 0.0, -1.0, 0.0, 0.0)
+
+
+class InteractionHandler(Protocol):
+    """What a tool (landmark placement, calibration line…) implements to receive left-button
+    and hover events the view does not use itself. ``image_pos`` is in image coordinates.
+    Return ``True`` to consume the event."""
+
+    def press(self, view: ImageView, event: QMouseEvent, image_pos: QPointF) -> bool: ...
+
+    def move(self, view: ImageView, event: QMouseEvent, image_pos: QPointF) -> bool: ...
+
+    def release(self, view: ImageView, event: QMouseEvent, image_pos: QPointF) -> bool: ...
+
+
+class RadiographItem(QGraphicsItem):
+    """The image as a scene item, in image coordinates (see module docstring).
+
+    ``paint`` renders only the exposed part at roughly device resolution: an integer
+    subsampling step ``floor(1 / scale)`` (scale = device pixels per image pixel), the region
+    aligned to multiples of the step so panning does not make the sampling grid shimmer.
+    """
+
+    def __init__(self, parent: QGraphicsItem | None = None) -> None:
+        super().__init__(parent)
+        self._image: RadiographImage | None = None
+        self._window: DisplayVoi = None
+        self._inverted = False
+        self.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
+        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemUsesExtendedStyleOption, True)
+        self.setZValue(-1000.0)
+
+    # -- state -----------------------------------------------------------------------------
+    def image(self) -> RadiographImage | None:
+        return self._image
+
+    def set_image(self, image: RadiographImage | None, window: DisplayVoi) -> None:
+        self.prepareGeometryChange()
+        self._image = image
+        self._window = window
+        self.update()
+
+    def set_display(self, window: DisplayVoi, inverted: bool) -> None:
+        self._window = window
+        self._inverted = inverted
+        self.update()
+
+    # -- QGraphicsItem ---------------------------------------------------------------------
+    def boundingRect(self) -> QRectF:  # noqa: N802 (Qt override)
+        if self._image is None:
+            return QRectF()
+        return QRectF(-0.5, -0.5, float(self._image.columns), float(self._image.rows))
+
+    def paint(
+        self,
+        painter: QPainter,
+        option: QStyleOptionGraphicsItem,
+        widget: QWidget | None = None,
+    ) -> None:
+        image = self._image
+        if image is None:
+            return
+        transform = painter.worldTransform()
+        inverse, invertible = transform.inverted()
+        if not invertible:
+            return
+        device = painter.device()
+        ratio = device.devicePixelRatioF() if device is not None else 1.0
+        visible = self.boundingRect()
+        if device is not None:
+            device_rect = QRectF(0.0, 0.0, device.width() / 1.0, device.height() / 1.0)
+            visible &= inverse.mapRect(device_rect)
+        if painter.hasClipping():
+            visible &= painter.clipBoundingRect()
+        visible &= option.exposedRect
+        if visible.isEmpty():
+            return
+        # Device pixels per image pixel along the image's x and y axes.
+        scale = max(math.hypot(transform.m11(), transform.m12()),
+                    math.hypot(transform.m21(), transform.m22())) * ratio
+        step = max(1, int(math.floor(1.0 / scale))) if scale > 0 else 1
+        # Pixel index range covering the visible rectangle, aligned to the step.
+        x0 = max(0, int(math.floor(visible.left() + 0.5)))
+        y0 = max(0, int(math.floor(visible.top() + 0.5)))
+        x1 = min(image.columns, int(math.ceil(visible.right() + 0.5)))
+        y1 = min(image.rows, int(math.ceil(visible.bottom() + 0.5)))
+        x0 -= x0 % step
+        y0 -= y0 % step
+        if x1 <= x0 or y1 <= y0:
+            return
+        pixels = display.render(image, self._window, self._inverted, region=(x0, y0, x1, y1),
+                                step=step)
+        qimage = _as_qimage(pixels)
+        height, width = pixels.shape[:2]
+        target = QRectF(x0 - 0.5, y0 - 0.5, min(width * step, image.columns - x0),
+                        min(height * step, image.rows - y0))
+        source = QRectF(0.0, 0.0, target.width() / step, target.height() / step)
+        # Magnified pixels stay crisp squares (what the user places landmarks on); a
+        # slightly reduced picture is smoothed so the subsampling does not alias.
+        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, scale * step < 0.999)
+        painter.drawImage(target, qimage, source)
+        del pixels  # the QImage borrowed this buffer; it was alive while drawImage ran
+
+
+def _as_qimage(pixels: np.ndarray) -> QImage:
+    """Wrap a C-contiguous uint8 array (rows × columns, or rows × columns × 3) as a QImage
+    that *borrows* its buffer: keep ``pixels`` alive while the QImage is used."""
+    if not pixels.flags.c_contiguous:
+        pixels = np.ascontiguousarray(pixels)
+    height, width = pixels.shape[:2]
+    if pixels.ndim == 3:
+        fmt = QImage.Format.Format_RGB888
+    else:
+        fmt = QImage.Format.Format_Grayscale8
+    return QImage(pixels.data, width, height, int(pixels.strides[0]), fmt)
+
+
+class ImageView(QGraphicsView):
+    """Shows one :class:`RadiographImage`; see the module docstring for coordinates, mouse
+    bindings and the interaction-handler hook.
+
+    Signals
+        ``cursorMoved(x, y)`` image coordinates of the cursor (also outside the image);
+        ``cursorLeft()`` the cursor left the viewport;
+        ``windowChanged(voi)`` the new VOI (a :class:`VoiWindow` in modality units, a VOI LUT
+        table, or ``None`` = full range); ``invertChanged(bool)``;
+        ``zoomChanged(zoom)`` screen pixels per image pixel; ``orientationChanged()`` after a
+        rotation, flip or reset; ``imageChanged(image_or_None)``;
+        ``viewChanged()`` after anything that moves the image on screen (for overlays such as
+        the loupe).
+    """
+
+    cursorMoved = Signal(float, float)
+    cursorLeft = Signal()
+    windowChanged = Signal(object)
+    invertChanged = Signal(bool)
+    zoomChanged = Signal(float)
+    orientationChanged = Signal()
+    imageChanged = Signal(object)
+    viewChanged = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setScene(QGraphicsScene(self))
+        self._item = RadiographItem()
+        self.scene().addItem(self._item)
+        self._image: RadiographImage | None = None
+        self._window: DisplayVoi = None
+        self._inverted = False
+        self._calibration: Calibration | None = None
+        self._zoom = 1.0
+        self._orientation = QTransform()
+        self._fit_mode = True
+        self._handler: InteractionHandler | None = None
+        self._drag: str | None = None  # "window", "pan" or None
+        self._drag_origin = QPointF()
+        self._drag_window: VoiWindow | None = None
+        self._space_down = False
+        self._value_range: float | None = None
+        self._overlays_visible = True
+        self.setBackgroundBrush(QColor(0, 0, 0))
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setTransformationAnchor(QGraphicsView.ViewportAnchor.NoAnchor)
+        self.setResizeAnchor(QGraphicsView.ViewportAnchor.AnchorViewCenter)
+        # Overlays are drawn in viewport coordinates: scrolling must repaint, not blit.
+        self.setViewportUpdateMode(QGraphicsView.ViewportUpdateMode.FullViewportUpdate)
+        self.setCacheMode(QGraphicsView.CacheModeFlag.CacheNone)
+        self.setOptimizationFlag(QGraphicsView.OptimizationFlag.DontSavePainterState, True)
+        self.setMouseTracking(True)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.setAcceptDrops(False)  # the main window takes dropped files
+
+    # -- image and display state -----------------------------------------------------------
+    def image(self) -> RadiographImage | None:
+        return self._image
+
+    def image_item(self) -> RadiographItem:
+        return self._item
+
+    def set_image(
+        self,
+        image: RadiographImage | None,
+        window: DisplayVoi = None,
+        calibration: Calibration | None = None,
+    ) -> None:
+        """Show ``image`` fitted to the viewport with ``window`` (default: the loader's
+        :func:`~ovcf_viewer.core.display.default_window`). Keeps the invert toggle; resets
+        rotation and flips (a new film is shown as stored)."""
+        self._image = image
+        self._value_range = None
+        if image is not None and window is None:
+            window = display.default_window(image)
+        self._window = window
+        self._calibration = (
+            calibration if calibration is not None or image is None else image.calibration()
+        )
+        self._item.set_image(image, window)
+        self._item.set_display(window, self._inverted)
+        self._orientation = QTransform()
+        self._fit_mode = True
+        self._update_scene_rect()
+        self.fit()
+        self.imageChanged.emit(image)
+        self.windowChanged.emit(window)
+        self.orientationChanged.emit()
+
+    def calibration(self) -> Calibration | None:
+        return self._calibration
+
+    def set_calibration(self, calibration: Calibration | None) -> None:
+        """The calibration shown in the overlay (the caller resolves it, clinical-ref §1)."""
+        self._calibration = calibration
+        self.viewport().update()
+
+    def voi_window(self) -> DisplayVoi:
+        """The current VOI window (modality units, PS3.3 C.11.2)."""
+        return self._window
+
+    def is_inverted(self) -> bool:
+        return self._inverted
+
+    def display_state(self) -> tuple[DisplayVoi, bool]:
+        """``(window, inverted)`` as currently displayed."""
+        return self._window, self._inverted
+
+    def set_window(self, window: DisplayVoi) -> None:
+        """Display ``window`` (a :class:`VoiWindow`, a VOI LUT table or ``None`` = full
+        range); only the lookup table and a repaint, never a re-decode."""
+        if isinstance(window, VoiWindow) and window.width <= 0:
+            raise ValueError(f"window width must be positive, got {window.width}")
+        if window == self._window:
+            return
+        self._window = window
+        self._item.set_display(window, self._inverted)
+        self.viewport().update()
+        self.windowChanged.emit(window)
+
+    def set_inverted(self, inverted: bool) -> None:
+        if inverted == self._inverted:
+            return
+        self._inverted = inverted
+        self._item.set_display(self._window, inverted)
+        self.viewport().update()
+        self.invertChanged.emit(inverted)
+
+    def toggle_inverted(self) -> None:
+        self.set_inverted(not self._inverted)
+
+    def set_overlays_visible(self, visible: bool) -> None:
+        self._overlays_visible = visible
+        self.viewport().update()
+
+    def overlay_corners(self) -> OverlayCorners:
+        return overlay_corners(
+            self._image, self._window, self._inverted, self._zoom, self._calibration
+        )
+
+    # -- interaction hook ------------------------------------------------------------------
+    def set_interaction_handler(self, handler: InteractionHandler | None) -> None:
+        """Route left-button and hover events not taken by scene items to ``handler``
+        (``None`` restores left-drag panning). See the module docstring for the order."""
+        self._handler = handler
+
+    def interaction_handler(self) -> InteractionHandler | None:
+        return self._handler
+
+    # -- coordinates -----------------------------------------------------------------------
+    def image_to_view(self, x: float, y: float) -> QPointF:
+        """Viewport coordinates (float pixels) of image point ``(x, y)``."""
+        return self.viewportTransform().map(QPointF(x, y))
+
+    def view_to_image(self, point: QPointF | QPoint) -> QPointF:
+        """Image coordinates of viewport point ``point`` (float precision)."""
+        inverse, _ = self.viewportTransform().inverted()
+        return inverse.map(QPointF(point))
+
+    # -- zoom, pan, orientation ------------------------------------------------------------
+    def zoom(self) -> float:
+        """Screen pixels per image pixel."""
+        return self._zoom
+
+    def orientation(self) -> QTransform:
+        """The rotation/flip part of the view transform (entries 0 or ±1)."""
+        return QTransform(self._orientation)
+
+    def fit_zoom(self) -> float:
+        if self._image is None:
+            return 1.0
+        width, height = float(self._image.columns), float(self._image.rows)
+        if abs(self._orientation.m11()) < 0.5:  # rotated by 90°: width and height swap
+            width, height = height, width
+        viewport = self.viewport().rect()
+        return max(
+            MIN_ZOOM, min(viewport.width() / width, viewport.height() / height, MAX_ZOOM)
+        )
+
+    def fit(self) -> None:
+        """Whole image in the viewport, centred; stays fitted on resize until the user zooms
+        or pans."""
+        self._fit_mode = True
+        if self._image is None:
+            self._apply_view(1.0, self._orientation, QPointF(0, 0), self._viewport_centre())
+            return
+        centre = QPointF((self._image.columns - 1) / 2.0, (self._image.rows - 1) / 2.0)
+        self._apply_view(self.fit_zoom(), self._orientation, centre, self._viewport_centre())
+
+    def actual_size(self) -> None:
+        """1:1, one image pixel per screen pixel, about the viewport centre."""
+        self.set_zoom(1.0)
+
+    def zoom_in(self) -> None:
+        self.set_zoom(self._zoom * ZOOM_STEP)
+
+    def zoom_out(self) -> None:
+        self.set_zoom(self._zoom / ZOOM_STEP)
+
+    def set_zoom(self, zoom: float, anchor: QPointF | None = None) -> None:
+        """Zoom keeping the image point at viewport position ``anchor`` (default: the
+        viewport centre) where it is."""
+        anchor = QPointF(anchor) if anchor is not None else self._viewport_centre()
+        self._fit_mode = False
+        self._apply_view(zoom, self._orientation, self.view_to_image(anchor), anchor)
+
+    def rotate_right(self) -> None:
+        """Rotate 90° clockwise on screen about the viewport centre."""
+        self._reorient(_ROTATE_RIGHT)
+
+    def rotate_left(self) -> None:
+        self._reorient(_ROTATE_LEFT)
+
+    def flip_horizontal(self) -> None:
+        """Mirror left-right as currently seen on screen."""
+        self._reorient(_FLIP_HORIZONTAL)
+
+    def flip_vertical(self) -> None:
+        self._reorient(_FLIP_VERTICAL)
+
+    def reset_view(self) -> None:
+        """As stored: no rotation or flip, fitted."""
+        self._orientation = QTransform()
+        self.fit()
+        self.orientationChanged.emit()
+
+    def pan_by(self, dx: float, dy: float) -> None:
+        """Move the image by ``(dx, dy)`` viewport pixels."""
+        self._fit_mode = False
+        hbar, vbar = self.horizontalScrollBar(), self.verticalScrollBar()
+        hbar.setValue(hbar.value() - round(dx))
+        vbar.setValue(vbar.value() - round(dy))
+        self.viewChanged.emit()
+
+    def _reorient(self, change: QTransform) -> None:
+        centre = self._viewport_centre()
+        self._apply_view(self._zoom, self._orientation * change, self.view_to_image(centre),
+                         centre)
+        if self._fit_mode:
+            self.fit()
+        self.orientationChanged.emit()
+
+    def _viewport_centre(self) -> QPointF:
+        rect = self.viewport().rect()
+        return QPointF(rect.width() / 2.0, rect.height() / 2.0)
+
+    def _update_scene_rect(self) -> None:
+        """A scene rect around the image with room for the viewport on every side at the
+        current zoom, so any image point can be brought under the cursor (free panning)."""
+        if self._image is None:
+            bounds = QRectF(-0.5, -0.5, 1.0, 1.0)
+        else:
+            bounds = self._item.boundingRect()
+        viewport = self.viewport().rect()
+        margin = 2.0 * max(viewport.width(), viewport.height(), 1) / max(self._zoom, MIN_ZOOM)
+        self.setSceneRect(bounds.adjusted(-margin, -margin, margin, margin))
+
+    def _apply_view(
+        self, zoom: float, orientation: QTransform, image_point: QPointF, view_point: QPointF
+    ) -> None:
+        """Set zoom and orientation, then scroll so ``image_point`` lands on ``view_point``."""
+        zoom = min(max(zoom, MIN_ZOOM), MAX_ZOOM)
+        zoom_changed = not math.isclose(zoom, self._zoom, rel_tol=1e-9)
+        self._zoom = zoom
+        self._orientation = orientation
+        self.setTransform(orientation * QTransform.fromScale(zoom, zoom))
+        self._update_scene_rect()
+        landed = self.image_to_view(image_point.x(), image_point.y())
+        hbar, vbar = self.horizontalScrollBar(), self.verticalScrollBar()
+        hbar.setValue(hbar.value() + round(landed.x() - view_point.x()))
+        vbar.setValue(vbar.value() + round(landed.y() - view_point.y()))
+        if zoom_changed:
+            self.zoomChanged.emit(zoom)
+        self.viewport().update()
+        self.viewChanged.emit()
+
+    # -- window/level helpers --------------------------------------------------------------
+    def _window_as_linear(self) -> VoiWindow | None:
+        """The current VOI as a centre/width window to drag from (a VOI LUT table becomes
+        the window over its input range; ``None`` the full range)."""
+        image, window = self._image, self._window
+        if image is None or image.is_color:
+            return None
+        if isinstance(window, VoiWindow):
+            return window
+        if isinstance(window, VoiLutTable):
+            first = float(window.first_mapped)
+            return display.window_from_range(first, first + len(window.data) - 1)
+        return display.full_range_window(image)
+
+    def _modality_range(self) -> float:
+        """Span of modality values the image can hold (for W/L drag sensitivity)."""
+        if self._value_range is None:
+            image = self._image
+            if image is None or image.is_color:
+                self._value_range = 256.0
+            else:
+                bits = max(1, min(image.bits_stored, 16))
+                if image.pixel_representation:
+                    lo, hi = -(2 ** (bits - 1)), 2 ** (bits - 1) - 1
+                else:
+                    lo, hi = 0, 2**bits - 1
+                values = image.modality_lut.apply(np.array([lo, hi]))
+                span = float(abs(values[1] - values[0]))
+                self._value_range = span if span > 0 else 256.0
+        return self._value_range
+
+    # -- events ----------------------------------------------------------------------------
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        centre_image = self.view_to_image(self._viewport_centre())
+        super().resizeEvent(event)
+        if self._fit_mode:
+            self.fit()
+        else:
+            self._apply_view(self._zoom, self._orientation, centre_image,
+                             self._viewport_centre())
+
+    def wheelEvent(self, event: QWheelEvent) -> None:  # noqa: N802
+        delta = event.angleDelta().y() or event.angleDelta().x()
+        if delta == 0:
+            event.ignore()
+            return
+        factor = ZOOM_STEP ** (delta / 120.0)
+        self.set_zoom(self._zoom * factor, anchor=event.position())
+        event.accept()
+
+    def _scene_item_wants(self, event: QMouseEvent) -> bool:
+        """Whether a scene item (not the image) under the cursor accepts this button."""
+        for item in self.items(event.position().toPoint()):
+            if item is self._item:
+                continue
+            if item.acceptedMouseButtons() & event.button():
+                return True
+        return False
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+        if self.scene().mouseGrabberItem() is not None:
+            super().mousePressEvent(event)
+            return
+        button = event.button()
+        pos = event.position()
+        if button == Qt.MouseButton.RightButton and self._image is not None:
+            self._start_drag("window", pos)
+            event.accept()
+            return
+        if button == Qt.MouseButton.MiddleButton or (
+            button == Qt.MouseButton.LeftButton and self._space_down
+        ):
+            self._start_drag("pan", pos)
+            event.accept()
+            return
+        if button == Qt.MouseButton.LeftButton:
+            if self._scene_item_wants(event):
+                super().mousePressEvent(event)
+                return
+            if self._handler is not None and self._handler.press(
+                self, event, self.view_to_image(pos)
+            ):
+                event.accept()
+                return
+            self._start_drag("pan", pos)
+            event.accept()
+            return
+        super().mousePressEvent(event)
+
+    def _start_drag(self, kind: str, pos: QPointF) -> None:
+        self._drag = kind
+        self._drag_origin = QPointF(pos)
+        self._drag_window = self._window_as_linear()
+        cursor = (
+            Qt.CursorShape.ClosedHandCursor if kind == "pan" else Qt.CursorShape.SizeAllCursor
+        )
+        self.viewport().setCursor(cursor)
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+        pos = event.position()
+        image_pos = self.view_to_image(pos)
+        self.cursorMoved.emit(image_pos.x(), image_pos.y())
+        if self._drag == "pan":
+            delta = pos - self._drag_origin
+            self._drag_origin = QPointF(pos)
+            self.pan_by(delta.x(), delta.y())
+            event.accept()
+            return
+        if self._drag == "window":
+            self._drag_window_level(pos)
+            event.accept()
+            return
+        if self.scene().mouseGrabberItem() is None and self._handler is not None:
+            if self._handler.move(self, event, image_pos):
+                event.accept()
+                return
+        super().mouseMoveEvent(event)
+
+    def _drag_window_level(self, pos: QPointF) -> None:
+        start = self._drag_window
+        if start is None:
+            return
+        delta = pos - self._drag_origin
+        # Cornerstone's convention: the full modality range over about 1000 screen pixels.
+        per_pixel = self._modality_range() / 1024.0
+        width = max(1.0, start.width + delta.x() * per_pixel)
+        center = start.center + delta.y() * per_pixel
+        self.set_window(VoiWindow(center, width, start.function, "Manual"))
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+        if self._drag is not None:
+            self._drag = None
+            self.viewport().unsetCursor()
+            event.accept()
+            return
+        if (
+            event.button() == Qt.MouseButton.LeftButton
+            and self.scene().mouseGrabberItem() is None
+            and self._handler is not None
+            and self._handler.release(self, event, self.view_to_image(event.position()))
+        ):
+            event.accept()
+            return
+        super().mouseReleaseEvent(event)
+
+    def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+        if event.button() == Qt.MouseButton.RightButton:
+            event.accept()  # a fast double right-drag is still window/level
+            return
+        super().mouseDoubleClickEvent(event)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802
+        if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():
+            self._space_down = True
+            self.viewport().setCursor(Qt.CursorShape.OpenHandCursor)
+            event.accept()
+            return
+        super().keyPressEvent(event)
+
+    def keyReleaseEvent(self, event: QKeyEvent) -> None:  # noqa: N802
+        if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():
+            self._space_down = False
+            if self._drag is None:
+                self.viewport().unsetCursor()
+            event.accept()
+            return
+        super().keyReleaseEvent(event)
+
+    def leaveEvent(self, event: QEvent) -> None:  # noqa: N802
+        self.cursorLeft.emit()
+        super().leaveEvent(event)
+
+    def focusOutEvent(self, event) -> None:  # noqa: N802
+        self._space_down = False
+        super().focusOutEvent(event)
+
+    def drawForeground(self, painter: QPainter, rect: QRectF) -> None:  # noqa: N802
+        super().drawForeground(painter, rect)
+        if not self._overlays_visible or self._image is None:
+            return
+        painter.save()
+        painter.resetTransform()
+        paint_overlays(painter, QRectF(self.viewport().rect()), self.overlay_corners())
+        painter.restore()
