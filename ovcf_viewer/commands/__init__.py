@@ -3,4 +3,5 @@
 
 #: Modules under this package, in the order ``--help`` lists them.
 COMMAND_MODULES = (
+    "measure",
 )

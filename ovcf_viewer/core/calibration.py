@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 
 __all__ = [
     "Calibration",
@@ -36,7 +36,7 @@ PROJECTION_MODALITIES = frozenset({"CR", "DX", "MG", "RF", "XA", "IO", "PX", "RG
 _EQUAL_TOLERANCE_MM = 1e-6
 
 
-class CalibrationSource(str, Enum):
+class CalibrationSource(StrEnum):
     """Where a calibration came from (clinical-reference §1), in preference order."""
 
     MANUAL = "manual"

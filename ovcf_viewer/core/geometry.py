@@ -64,11 +64,19 @@ def kyphosis_angle_deg(
     uu, vu = _unit(u), _unit(v)
     bisector = (uu[0] + vu[0], uu[1] + vu[1])
     if math.hypot(*bisector) < 1e-9:
-        raise ValueError("the endplate lines point in opposite directions: check anterior/posterior")
+        raise ValueError(
+            "the endplate lines point in opposite directions: check anterior/posterior"
+        )
     anterior = _unit(bisector)
     superior = (-anterior[1], anterior[0])
-    mid_upper = ((upper_posterior[0] + upper_anterior[0]) / 2, (upper_posterior[1] + upper_anterior[1]) / 2)
-    mid_lower = ((lower_posterior[0] + lower_anterior[0]) / 2, (lower_posterior[1] + lower_anterior[1]) / 2)
+    mid_upper = (
+        (upper_posterior[0] + upper_anterior[0]) / 2,
+        (upper_posterior[1] + upper_anterior[1]) / 2,
+    )
+    mid_lower = (
+        (lower_posterior[0] + lower_anterior[0]) / 2,
+        (lower_posterior[1] + lower_anterior[1]) / 2,
+    )
     rise = _vec(mid_lower, mid_upper, calibration)
     if _dot(superior, rise) < 0:
         superior = (-superior[0], -superior[1])

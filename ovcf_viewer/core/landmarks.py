@@ -406,7 +406,9 @@ class ImageAnnotations:
         doc["vertebrae"] = [
             {
                 "level": v.level,
-                "points": {n: [v.points[n][0], v.points[n][1]] for n in POINT_NAMES if n in v.points},
+                "points": {
+                    n: [v.points[n][0], v.points[n][1]] for n in POINT_NAMES if n in v.points
+                },
             }
             for v in vertebrae
         ]
@@ -426,7 +428,7 @@ class ImageAnnotations:
             raise AnnotationFormatError("annotation document is not a JSON object")
         if doc.get("format") != FORMAT_NAME:
             raise AnnotationFormatError(
-                f"not an annotation file: \"format\" is {doc.get('format')!r}, "
+                f'not an annotation file: "format" is {doc.get("format")!r}, '
                 f"expected {FORMAT_NAME!r}"
             )
         if doc.get("version") != FORMAT_VERSION:
@@ -436,7 +438,7 @@ class ImageAnnotations:
             )
         image = doc.get("image")
         if not isinstance(image, Mapping) or not isinstance(image.get("sop_instance_uid"), str):
-            raise AnnotationFormatError("\"image.sop_instance_uid\" is missing")
+            raise AnnotationFormatError('"image.sop_instance_uid" is missing')
         model = cls(
             image["sop_instance_uid"],
             str(image.get("file", "")),
@@ -449,7 +451,7 @@ class ImageAnnotations:
             model.manual_calibration = _calibration_from_json(doc["calibration"])
         vertebrae = doc.get("vertebrae", [])
         if not isinstance(vertebrae, list):
-            raise AnnotationFormatError("\"vertebrae\" must be a list")
+            raise AnnotationFormatError('"vertebrae" must be a list')
         for i, entry in enumerate(vertebrae):
             vertebra = _vertebra_from_json(entry, i, partial=partial)
             if vertebra.level in model.vertebrae:
@@ -457,7 +459,7 @@ class ImageAnnotations:
             model.vertebrae[vertebra.level] = vertebra
         index_levels = doc.get("index_levels", [])
         if not isinstance(index_levels, list):
-            raise AnnotationFormatError("\"index_levels\" must be a list of levels")
+            raise AnnotationFormatError('"index_levels" must be a list of levels')
         for level in index_levels:
             level_index(level)
             if level not in model.vertebrae:
@@ -499,11 +501,11 @@ def _vertebra_from_json(entry: Any, i: int, *, partial: bool) -> Vertebra:
         raise AnnotationFormatError(f"vertebrae[{i}] is not an object")
     level = entry.get("level")
     if not isinstance(level, str):
-        raise AnnotationFormatError(f"vertebrae[{i}] has no \"level\"")
+        raise AnnotationFormatError(f'vertebrae[{i}] has no "level"')
     level_index(level)
     points_in = entry.get("points")
     if not isinstance(points_in, Mapping):
-        raise AnnotationFormatError(f"{level} has no \"points\" object")
+        raise AnnotationFormatError(f'{level} has no "points" object')
     unknown = set(points_in) - set(POINT_NAMES)
     if unknown:
         raise AnnotationFormatError(
@@ -519,7 +521,7 @@ def _vertebra_from_json(entry: Any, i: int, *, partial: bool) -> Vertebra:
 
 def _timepoint_from_json(value: Any) -> Timepoint:
     if not isinstance(value, Mapping):
-        raise AnnotationFormatError("\"timepoint\" must be an object")
+        raise AnnotationFormatError('"timepoint" must be an object')
     when = value.get("date")
     parsed: date | None = None
     if when not in (None, ""):
@@ -537,11 +539,11 @@ def _timepoint_from_json(value: Any) -> Timepoint:
 
 def _calibration_from_json(value: Any) -> Calibration:
     if not isinstance(value, Mapping):
-        raise AnnotationFormatError("\"calibration\" must be an object")
+        raise AnnotationFormatError('"calibration" must be an object')
     source = value.get("source")
     if source != CalibrationSource.MANUAL.value:
         raise AnnotationFormatError(
-            f"calibration source {source!r}: only \"manual\" is stored with annotations"
+            f'calibration source {source!r}: only "manual" is stored with annotations'
         )
     try:
         return Calibration(
@@ -551,7 +553,9 @@ def _calibration_from_json(value: Any) -> Calibration:
             str(value.get("detail", "")),
         )
     except (KeyError, TypeError, ValueError) as exc:
-        raise AnnotationFormatError(f"calibration needs positive row_mm and col_mm ({exc})") from None
+        raise AnnotationFormatError(
+            f"calibration needs positive row_mm and col_mm ({exc})"
+        ) from None
 
 
 def _tool_from_json(entry: Any, i: int) -> Tool:

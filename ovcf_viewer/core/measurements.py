@@ -156,7 +156,10 @@ class IndexLevelMeasurement:
     @property
     def segmental_endplates(self) -> str:
         if self.upper_level and self.lower_level:
-            return f"superior endplate of {self.upper_level} to inferior endplate of {self.lower_level}"
+            return (
+                f"superior endplate of {self.upper_level} to inferior endplate of "
+                f"{self.lower_level}"
+            )
         return "needs the vertebrae above and below"
 
 
@@ -246,8 +249,13 @@ def _genant(
             r = max(known)
             grade = genant_grade(r)
             return GenantResult(
-                grade, genant_type(reductions, grade), r, reductions, "adjacent",
-                tuple(refs), ref_heights,
+                grade,
+                genant_type(reductions, grade),
+                r,
+                reductions,
+                "adjacent",
+                tuple(refs),
+                ref_heights,
             )
         note = "no placed, non-fractured neighbour: graded against its own posterior height"
     # own posterior: Ha and Hm against Hp of the same vertebra; crush cannot be graded (§4).
@@ -259,8 +267,14 @@ def _genant(
     r = max(v for v in reductions.values() if v is not None)
     grade = genant_grade(r)
     return GenantResult(
-        grade, genant_type(reductions, grade), r, reductions, "own_posterior", (level,),
-        {"a": own["p"], "m": own["p"], "p": None}, note,
+        grade,
+        genant_type(reductions, grade),
+        r,
+        reductions,
+        "own_posterior",
+        (level,),
+        {"a": own["p"], "m": own["p"], "p": None},
+        note,
     )
 
 
@@ -327,8 +341,11 @@ def measure_image(
         kyphosis = None
         if upper is not None and lower is not None:
             kyphosis = kyphosis_angle_deg(
-                upper.points["sp"], upper.points["sa"],
-                lower.points["ip"], lower.points["ia"], calibration,
+                upper.points["sp"],
+                upper.points["sa"],
+                lower.points["ip"],
+                lower.points["ia"],
+                calibration,
             )
         refs = tuple(lv for lv in (above, below) if lv is not None and lv in complete)
         lovbh = None
@@ -352,4 +369,3 @@ def measure_image(
         cobb_definition=settings.cobb_definition,
         notes=tuple(notes),
     )
-

@@ -91,14 +91,18 @@ def _new_vertebra(level: str):
     return Vertebra(level)
 
 
-def stack(levels_heights: list[tuple[str, float, float, float]], disc_mm: float = 10.0,
-          rotations: dict[str, float] | None = None) -> list[BodySpec]:
+def stack(
+    levels_heights: list[tuple[str, float, float, float]],
+    disc_mm: float = 10.0,
+    rotations: dict[str, float] | None = None,
+) -> list[BodySpec]:
     """Bodies stacked cranial first with discs between them (posterior corners aligned)."""
     rotations = rotations or {}
     specs = []
     s = 0.0
     for level, ha, hm, hp in reversed(levels_heights):  # build from the caudal end up
-        specs.append(BodySpec(level, ha, hm, hp, rotation_deg=rotations.get(level, 0.0),
-                              origin=(0.0, s)))
+        specs.append(
+            BodySpec(level, ha, hm, hp, rotation_deg=rotations.get(level, 0.0), origin=(0.0, s))
+        )
         s += hp + disc_mm
     return list(reversed(specs))

@@ -16,13 +16,20 @@ from ovcf_viewer.core.landmarks import (
     save_annotations,
 )
 
-SIX = {"sa": [10, 20], "sm": [30, 22], "sp": [50, 20], "ia": [10, 50], "im": [30, 48],
-       "ip": [50, 50]}
+SIX = {
+    "sa": [10, 20],
+    "sm": [30, 22],
+    "sp": [50, 20],
+    "ia": [10, 50],
+    "im": [30, 48],
+    "ip": [50, 50],
+}
 
 
 def doc(**overrides):
     base = {
-        "format": "ovcf-annotations", "version": 1,
+        "format": "ovcf-annotations",
+        "version": 1,
         "image": {"sop_instance_uid": "1.2.3", "file": "pre.dcm"},
         "timepoint": {"kind": "preop", "date": "2026-01-05"},
         "calibration": {"source": "manual", "row_mm": 0.15, "col_mm": 0.15},
@@ -58,12 +65,14 @@ def test_round_trip(tmp_path):
         ({"version": 2}, "unsupported annotation version 2"),
         ({"format": "other"}, "not an annotation file"),
         ({"vertebrae": [{"level": "L9", "points": SIX}]}, "unknown level 'L9'"),
-        ({"vertebrae": [{"level": "L1", "points": {k: v for k, v in SIX.items() if k != "im"}}]},
-         "L1 is missing landmark(s) im"),
+        (
+            {"vertebrae": [{"level": "L1", "points": {k: v for k, v in SIX.items() if k != "im"}}]},
+            "L1 is missing landmark(s) im",
+        ),
         ({"vertebrae": [{"level": "L1", "points": dict(SIX, sa=[1])}]}, "L1 sa must be [x, y]"),
         ({"index_levels": ["L2"]}, "index level L2 has no landmarks"),
         ({"timepoint": {"kind": "later"}}, "timepoint kind 'later'"),
-        ({"calibration": {"source": "detector", "row_mm": 1, "col_mm": 1}}, "only \"manual\""),
+        ({"calibration": {"source": "detector", "row_mm": 1, "col_mm": 1}}, 'only "manual"'),
     ],
 )
 def test_bad_documents_name_the_problem(overrides, fragment):
@@ -114,8 +123,9 @@ def test_partial_vertebra_in_autosave_only():
     assert model.to_json()["vertebrae"] == []
     assert model.to_json(partial=True)["vertebrae"][0]["points"] == {"sa": [1.0, 2.0]}
     with pytest.raises(AnnotationFormatError):
-        ImageAnnotations.from_json(model.to_json(partial=True) | {"vertebrae": [
-            {"level": "L2", "points": {"sa": [1, 2]}}]})
+        ImageAnnotations.from_json(
+            model.to_json(partial=True) | {"vertebrae": [{"level": "L2", "points": {"sa": [1, 2]}}]}
+        )
     assert ImageAnnotations.from_json(model.to_json(partial=True), partial=True).vertebrae["L2"]
 
 

@@ -74,8 +74,9 @@ def _three_levels(index_ha=18.0, rotations=None):
 @pytest.mark.parametrize("tilt", TILTS)
 def test_segmental_kyphosis_known_angle(row_mm, col_mm, facing, tilt):
     specs = _three_levels(rotations={"T12": -4.0, "L1": 0.0, "L2": 3.0})
-    model = place(specs, facing=facing, tilt_deg=tilt, row_mm=row_mm, col_mm=col_mm,
-                  index_levels=("L1",))
+    model = place(
+        specs, facing=facing, tilt_deg=tilt, row_mm=row_mm, col_mm=col_mm, index_levels=("L1",)
+    )
     upper, lower = specs[0], specs[2]
     expected = lower.inferior_tilt_deg() - upper.superior_tilt_deg()
     result = measure_image(model, cal(row_mm, col_mm)).index_levels["L1"]
@@ -98,8 +99,10 @@ def test_mirroring_keeps_kyphosis_sign(tilt):
 
 def test_lordotic_segment_is_negative():
     # Bodies taller anteriorly (lordotic wedge) and rotated into lordosis.
-    specs = stack([("L3", 30.0, 28.0, 27.0), ("L4", 31.0, 29.0, 27.0), ("L5", 32.0, 29.0, 26.0)],
-                  rotations={"L3": 5.0, "L5": -5.0})
+    specs = stack(
+        [("L3", 30.0, 28.0, 27.0), ("L4", 31.0, 29.0, 27.0), ("L5", 32.0, 29.0, 26.0)],
+        rotations={"L3": 5.0, "L5": -5.0},
+    )
     model = place(specs, facing="right", index_levels=("L4",))
     result = measure_image(model, cal(0.15, 0.15))
     expected = specs[2].inferior_tilt_deg() - specs[0].superior_tilt_deg()
@@ -115,7 +118,9 @@ def test_crush_ratio_lovbh_and_adjacent_genant():
     l1 = r.vertebrae["L1"]
     assert l1.crush_ratio == pytest.approx(28.0 / ((27.0 + 30.0) / 2), abs=1e-4)
     # LOVBH = ((A1 + A2) - 2 A0) / (A1 + A2) x 100
-    assert r.index_levels["L1"].lovbh_pct == pytest.approx((26 + 29 - 36) / (26 + 29) * 100, abs=1e-3)
+    assert r.index_levels["L1"].lovbh_pct == pytest.approx(
+        (26 + 29 - 36) / (26 + 29) * 100, abs=1e-3
+    )
     # Adjacent reference: a 1 - 18/27.5, m 1 - 22/25.5, p 1 - 28/28.5
     expected_r = 1 - 18.0 / 27.5
     assert l1.genant.height_reduction_pct == pytest.approx(expected_r * 100, abs=1e-3)
@@ -153,8 +158,9 @@ def test_adjacent_falls_back_when_no_neighbours():
 )
 def test_genant_boundaries_from_geometry(reduction, grade):
     ref = 28.0
-    specs = stack([("T12", ref, ref, ref), ("L1", ref * (1 - reduction), ref, ref),
-                   ("L2", ref, ref, ref)])
+    specs = stack(
+        [("T12", ref, ref, ref), ("L1", ref * (1 - reduction), ref, ref), ("L2", ref, ref, ref)]
+    )
     model = place(specs, index_levels=("L1",), row_mm=0.16, col_mm=0.10, tilt_deg=7)
     g = measure_image(model, cal(0.16, 0.10)).vertebrae["L1"].genant
     assert g.grade == grade
@@ -163,7 +169,13 @@ def test_genant_boundaries_from_geometry(reduction, grade):
 
 def test_genant_grade_function_boundaries():
     assert [genant_grade(x) for x in (0.19999, 0.2, 0.24999, 0.25, 0.4, 0.40001)] == [
-        0, 1, 1, 2, 2, 3]
+        0,
+        1,
+        1,
+        2,
+        2,
+        3,
+    ]
 
 
 @pytest.mark.parametrize(
