@@ -1,0 +1,279 @@
+"""ImageView: model → view (state shows on screen) and view → model (mouse changes state)
+separately; geometry checked against constructed answers (clinical-reference §1)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QPoint, QPointF, Qt
+from PySide6.QtGui import QWheelEvent
+from PySide6.QtWidgets import QApplication
+
+from ovcf_viewer.core import display
+from ovcf_viewer.core.calibration import CalibrationHeader
+from ovcf_viewer.core.image import PatientInfo, RadiographImage, VoiWindow
+from ovcf_viewer.qt.image_view import ZOOM_STEP, ImageView
+from ovcf_viewer.qt.loupe import Loupe
+
+VIEWPORT = (400, 300)
+
+
+def make_image(rows: int = 200, cols: int = 300, value: int = 1000) -> RadiographImage:
+    """A uniform 12-bit image with a bright 20 × 20 block at the top-left corner."""
+    stored = np.full((rows, cols), value, dtype=np.uint16)
+    stored[:20, :20] = 4095
+    return RadiographImage(
+        stored=stored,
+        photometric="MONOCHROME2",
+        calibration_header=CalibrationHeader(modality="DX", imager_pixel_spacing=(0.2, 0.1)),
+        sop_instance_uid="1.2.3",
+        modality="DX",
+        bits_stored=12,
+        windows=(VoiWindow(2048.0, 4096.0, explanation="Default"),),
+        patient=PatientInfo(name="Doe^Jane", patient_id="P-1", view_position="LL"),
+    )
+
+
+@pytest.fixture
+def view(qtbot):
+    widget = ImageView()
+    qtbot.addWidget(widget)
+    widget.viewport().resize(*VIEWPORT)
+    widget.resize(*VIEWPORT)
+    widget.show()
+    qtbot.waitExposed(widget)
+    widget.set_image(make_image())
+    return widget
+
+
+def grey_at(view: ImageView, point: QPointF) -> int:
+    picture = view.viewport().grab().toImage()
+    return picture.pixelColor(point.toPoint()).red()
+
+
+# -- model → view ------------------------------------------------------------------------
+
+
+def test_fit_centres_the_whole_image(view):
+    # 300 × 200 image in a 400 × 300 viewport: zoom min(400/300, 300/200) = 4/3.
+    assert view.zoom() == pytest.approx(4.0 / 3.0)
+    top_left = view.image_to_view(-0.5, -0.5)
+    bottom_right = view.image_to_view(299.5, 199.5)
+    assert top_left.x() == pytest.approx(0.0, abs=1.0)
+    assert bottom_right.x() == pytest.approx(400.0, abs=1.0)
+    assert (top_left.y() + bottom_right.y()) / 2 == pytest.approx(150.0, abs=1.0)
+
+
+def test_setting_window_updates_overlay_and_pixels(view, qtbot):
+    with qtbot.waitSignal(view.windowChanged) as signal:
+        view.set_window(VoiWindow(1000.0, 501.0, explanation="Bone"))
+    assert signal.args[0] == VoiWindow(1000.0, 501.0, explanation="Bone")
+    text = view.overlay_corners().text()
+    assert "W 501  L 1000" in text
+    assert "Bone" in text
+    # Stored 1000 in window C 1000 / W 501 (LINEAR, PS3.3 C.11.2.1.2.1):
+    # ((1000 - 999.5) / 500 + 0.5) * 255 = 127.755 -> 128 on screen.
+    centre = view.image_to_view(150.0, 100.0)
+    assert grey_at(view, centre) == pytest.approx(128, abs=1)
+    view.set_window(VoiWindow(500.0, 100.0))
+    assert grey_at(view, centre) == 255
+    view.set_inverted(True)
+    assert grey_at(view, centre) == 0
+    assert "Inverted" in view.overlay_corners().text()
+
+
+def test_overlay_names_calibration_source_and_zoom(view):
+    text = view.overlay_corners().text()
+    assert "mm at detector" in text
+    assert "0.2 × 0.1 mm/px" in text
+    assert "Zoom 133 %" in text
+    assert "Doe Jane" in text and "ID P-1" in text and "left lateral" in text
+
+
+def test_rotate_and_flip_map_image_points(view):
+    centre = QPointF(149.5, 99.5)
+    zoom = view.zoom()
+    c = view.image_to_view(centre.x(), centre.y())
+    right = view.image_to_view(centre.x() + 30, centre.y())
+    assert (right - c).x() == pytest.approx(30 * zoom, abs=1e-6)
+
+    view.rotate_right()  # clockwise: image +x points down the screen
+    zoom = view.zoom()
+    c = view.image_to_view(centre.x(), centre.y())
+    right = view.image_to_view(centre.x() + 30, centre.y())
+    down = view.image_to_view(centre.x(), centre.y() + 30)
+    assert (right - c).x() == pytest.approx(0.0, abs=1e-6)
+    assert (right - c).y() == pytest.approx(30 * zoom, abs=1e-6)
+    assert (down - c).x() == pytest.approx(-30 * zoom, abs=1e-6)
+
+    view.reset_view()
+    view.flip_horizontal()
+    c = view.image_to_view(centre.x(), centre.y())
+    right = view.image_to_view(centre.x() + 30, centre.y())
+    down = view.image_to_view(centre.x(), centre.y() + 30)
+    assert (right - c).x() == pytest.approx(-30 * view.zoom(), abs=1e-6)
+    assert (down - c).y() == pytest.approx(30 * view.zoom(), abs=1e-6)
+
+    view.reset_view()
+    view.flip_vertical()
+    c = view.image_to_view(centre.x(), centre.y())
+    down = view.image_to_view(centre.x(), centre.y() + 30)
+    assert (down - c).y() == pytest.approx(-30 * view.zoom(), abs=1e-6)
+
+    # view_to_image is the inverse of image_to_view in any orientation.
+    view.rotate_left()
+    back = view.view_to_image(view.image_to_view(12.25, 80.5))
+    assert (back.x(), back.y()) == pytest.approx((12.25, 80.5), abs=1e-9)
+
+
+def test_rotation_moves_the_drawn_pixels(view):
+    view.set_overlays_visible(False)  # the block sits under the top-left overlay text
+    view.set_window(VoiWindow(2048.0, 4096.0))
+    bright_block = view.image_to_view(9.5, 9.5)
+    assert grey_at(view, bright_block) == 255
+    view.rotate_right()  # the top-left block is now at the top-right of the picture
+    block = view.image_to_view(9.5, 9.5)
+    far = view.image_to_view(150.0, 100.0)
+    assert block.x() > far.x() and block.y() < far.y()
+    assert grey_at(view, block) == 255
+    assert grey_at(view, far) < 100
+
+
+def test_only_the_visible_part_is_rendered_at_screen_resolution(view, monkeypatch):
+    calls = []
+    real_render = display.render
+
+    def spy(image, window, invert=False, region=None, step=1):
+        calls.append((region, step))
+        return real_render(image, window, invert, region=region, step=step)
+
+    monkeypatch.setattr(display, "render", spy)
+    big = make_image(rows=3000, cols=3000)
+    view.set_image(big)
+    view.viewport().repaint()
+    region, step = calls[-1]
+    # 3000 px into 300 px of viewport: every 10th pixel is enough.
+    assert step == 10
+    calls.clear()
+    view.set_zoom(1.0)  # 1:1 about the centre: a 400 × 300 window on the image
+    view.viewport().repaint()
+    (x0, y0, x1, y1), step = calls[-1]
+    assert step == 1
+    assert x1 - x0 <= 402 and y1 - y0 <= 302
+    assert x0 == pytest.approx(1500 - 200, abs=2) and y0 == pytest.approx(1500 - 150, abs=2)
+
+
+# -- view → model ------------------------------------------------------------------------
+
+
+def test_right_drag_changes_window(view, qtbot):
+    start = view.voi_window()
+    viewport = view.viewport()
+    qtbot.mousePress(viewport, Qt.MouseButton.RightButton, pos=QPoint(100, 100))
+    with qtbot.waitSignal(view.windowChanged):
+        qtbot.mouseMove(viewport, QPoint(200, 100))
+    moved_right = view.voi_window()
+    assert moved_right.width > start.width  # right: wider
+    assert moved_right.center == pytest.approx(start.center)
+    qtbot.mouseMove(viewport, QPoint(200, 150))
+    moved_down = view.voi_window()
+    assert moved_down.center > start.center  # down: higher centre (darker)
+    assert moved_down.width == pytest.approx(moved_right.width)
+    qtbot.mouseRelease(viewport, Qt.MouseButton.RightButton, pos=QPoint(200, 150))
+    # 12-bit range 4095 over 1024 screen px: 100 px right = +399.9 width.
+    assert moved_right.width - start.width == pytest.approx(100 * 4095 / 1024)
+
+
+def send_wheel(view: ImageView, pos: QPointF, steps: int) -> None:
+    event = QWheelEvent(
+        pos,
+        view.viewport().mapToGlobal(pos),
+        QPoint(),
+        QPoint(0, 120 * steps),
+        Qt.MouseButton.NoButton,
+        Qt.KeyboardModifier.NoModifier,
+        Qt.ScrollPhase.NoScrollPhase,
+        False,
+    )
+    QApplication.sendEvent(view.viewport(), event)
+
+
+@pytest.mark.parametrize("rotate", [False, True])
+def test_wheel_zoom_keeps_point_under_cursor(view, qtbot, rotate):
+    if rotate:
+        view.rotate_right()
+        view.flip_horizontal()
+    cursor = QPointF(97.0, 211.0)
+    before = view.view_to_image(cursor)
+    zoom = view.zoom()
+    with qtbot.waitSignal(view.zoomChanged):
+        send_wheel(view, cursor, 2)
+    assert view.zoom() == pytest.approx(zoom * ZOOM_STEP**2)
+    after = view.view_to_image(cursor)
+    # Scrolling is in whole screen pixels: half a pixel at the new zoom at most.
+    tolerance = 0.75 / view.zoom()
+    assert after.x() == pytest.approx(before.x(), abs=tolerance)
+    assert after.y() == pytest.approx(before.y(), abs=tolerance)
+    send_wheel(view, cursor, -3)
+    again = view.view_to_image(cursor)
+    assert again.x() == pytest.approx(before.x(), abs=1.0 / view.zoom())
+
+
+def test_left_drag_pans_and_emits_cursor(view, qtbot):
+    viewport = view.viewport()
+    before = view.image_to_view(50.0, 50.0)
+    with qtbot.waitSignal(view.cursorMoved) as moved:
+        qtbot.mouseMove(viewport, QPoint(120, 80))
+    expected = view.view_to_image(QPointF(120, 80))
+    assert moved.args == pytest.approx([expected.x(), expected.y()])
+    qtbot.mousePress(viewport, Qt.MouseButton.LeftButton, pos=QPoint(120, 80))
+    qtbot.mouseMove(viewport, QPoint(150, 60))
+    qtbot.mouseRelease(viewport, Qt.MouseButton.LeftButton, pos=QPoint(150, 60))
+    after = view.image_to_view(50.0, 50.0)
+    assert (after - before).x() == pytest.approx(30, abs=1)
+    assert (after - before).y() == pytest.approx(-20, abs=1)
+
+
+class RecordingHandler:
+    def __init__(self) -> None:
+        self.pressed: list[tuple[float, float]] = []
+
+    def press(self, view, event, image_pos):
+        self.pressed.append((image_pos.x(), image_pos.y()))
+        return True
+
+    def move(self, view, event, image_pos):
+        return False
+
+    def release(self, view, event, image_pos):
+        return True
+
+
+def test_interaction_handler_gets_left_clicks_in_image_coordinates(view, qtbot):
+    handler = RecordingHandler()
+    view.set_interaction_handler(handler)
+    target = view.image_to_view(40.0, 60.0)
+    before = view.image_to_view(0.0, 0.0)
+    qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=target.toPoint())
+    assert len(handler.pressed) == 1
+    x, y = handler.pressed[0]
+    assert x == pytest.approx(40.0, abs=1.0 / view.zoom())
+    assert y == pytest.approx(60.0, abs=1.0 / view.zoom())
+    assert view.image_to_view(0.0, 0.0) == before  # consumed: no pan
+
+
+def test_loupe_follows_cursor_magnified(view, qtbot):
+    loupe = Loupe(view)
+    loupe.set_enabled(True)
+    view.set_window(VoiWindow(2048.0, 4096.0))
+    target = view.image_to_view(19.0, 10.0)  # the right edge of the bright block
+    qtbot.mouseMove(view.viewport(), target.toPoint())
+    qtbot.waitUntil(loupe.isVisible)
+    assert loupe.loupe_zoom() == pytest.approx(4 * view.zoom())
+    picture = loupe.grab().toImage()
+    half = loupe.width() // 2
+    offset = int(3 * loupe.loupe_zoom())  # three image pixels either side of the crosshair
+    assert picture.pixelColor(half - offset, half).red() == 255  # inside the block
+    assert picture.pixelColor(half + offset, half).red() < 100  # outside it
+    loupe.set_enabled(False)
+    assert not loupe.isVisible()
