@@ -188,7 +188,24 @@ def load_image(path: str | os.PathLike[str], frame: int = 0) -> RadiographImage:
         # pydicom warns about many harmless header oddities; they are not the user's concern.
         warnings.simplefilter("ignore")
         ds = _dcmread(path, kind, stop_before_pixels=False)
-        return image_from_dataset(ds, frame=frame, path=path)
+        try:
+            return image_from_dataset(ds, frame=frame, path=path)
+        except NoPixelDataError as exc:
+            if _has_pixel_data_tag(path):
+                # pydicom drops a data set whose Pixel Data is cut short by the end of file
+                raise CorruptPixelDataError(
+                    path, "file truncated: the pixel data ends before the image is complete"
+                ) from exc
+            raise
+
+
+def _has_pixel_data_tag(path: Path) -> bool:
+    """Whether the file's bytes contain a Pixel Data (7FE0,0010) tag in either byte order."""
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return False
+    return b"\xe0\x7f\x10\x00" in data or b"\x7f\xe0\x00\x10" in data
 
 
 # --------------------------------------------------------------------------- header values
@@ -522,11 +539,8 @@ def image_from_dataset(
                 path, f"floating-point pixel data ({sop_class_name or 'unknown SOP class'}) "
                 "is not a radiograph the viewer displays"
             )
-        what = sop_class_name or (
-            "a DICOMDIR" if "DirectoryRecordSequence" in ds else "an object of unknown SOP class"
-        )
         raise NoPixelDataError(
-            path, f"no image in this DICOM file: it is {_article(what)}",
+            path, _no_pixel_message(ds, sop_class_name),
             sop_class_uid=sop_class_uid, sop_class_name=sop_class_name,
         )
 
@@ -659,10 +673,14 @@ def image_from_dataset(
     )
 
 
-def _article(what: str) -> str:
-    if what.startswith(("a ", "an ")):
-        return what
-    return ("an " if what[:1].upper() in "AEIOU" else "a ") + what
+def _no_pixel_message(ds: Dataset, sop_class_name: str) -> str:
+    if "DirectoryRecordSequence" in ds or sop_class_name == "Media Storage Directory Storage":
+        return "no image: this is a DICOMDIR (a CD's index); open its folder instead"
+    if sop_class_name.endswith("Image Storage"):
+        return f"no image: this {sop_class_name} file has no Pixel Data element"
+    if sop_class_name:
+        return f"no image in this DICOM file: it is a {sop_class_name} object"
+    return "no image in this DICOM file (no Pixel Data, unknown SOP class)"
 
 
 # --------------------------------------------------------------------------- photographs
