@@ -4,4 +4,6 @@
 #: Modules under this package, in the order ``--help`` lists them.
 COMMAND_MODULES = (
     "measure",
+    "info",
+    "export_png",
 )
