@@ -67,7 +67,8 @@ def overlay_corners(
     top_left = [patient.name.replace("^", " ").strip() or "(no patient name)"]
     if patient.patient_id:
         top_left.append(f"ID {patient.patient_id}")
-    details = " ".join(p for p in (patient.sex, _birth(patient.birth_date)) if p)
+    sex = f"Sex {patient.sex}" if patient.sex else ""
+    details = "  ".join(p for p in (sex, _birth(patient.birth_date)) if p)
     if details:
         top_left.append(details)
 
