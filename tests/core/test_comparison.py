@@ -1,0 +1,221 @@
+"""Before/after/follow-up comparison against constructed geometry (clinical-reference §5):
+restoration four ways, kyphosis correction and its loss, height loss, the EPOS new-deformity
+rule on both sides of 20 % and 4 mm, variability flags and mixed calibration sources."""
+
+import math
+from datetime import date
+
+import pytest
+
+from ovcf_viewer.core.calibration import Calibration, CalibrationSource
+from ovcf_viewer.core.case import Case, CaseFilm
+from ovcf_viewer.core.comparison import compare, is_incident_deformity, restoration
+from ovcf_viewer.core.landmarks import ImageAnnotations, Timepoint
+from ovcf_viewer.core.settings import Settings
+
+from .spine_builder import place, stack
+
+MM = 0.01
+DEG = 0.01
+SPACING = 0.15
+
+PRE = [("T12", 28.0, 29.0, 30.0), ("L1", 16.0, 22.0, 28.0), ("L2", 30.0, 31.0, 32.0)]
+POST = [("T12", 28.0, 29.0, 30.0), ("L1", 22.0, 25.0, 28.5), ("L2", 30.0, 31.0, 32.0)]
+# Follow-up: L1 settled a little; L2 collapsed anteriorly (30 → 23 mm: 7 mm, 23.3 %).
+FOLLOW = [("T12", 28.0, 29.0, 30.0), ("L1", 20.5, 24.0, 28.0), ("L2", 23.0, 30.0, 32.0)]
+ROT_PRE = {"T12": -4.0, "L2": 3.0}
+ROT_POST = {"T12": -1.0, "L2": 2.0}
+ROT_FOLLOW = {"T12": -3.0, "L2": 2.5}
+
+
+def film(uid, heights, rotations, timepoint, *, spacing=SPACING, facing="left"):
+    specs = stack(heights, rotations=rotations)
+    model = place(specs, facing=facing, row_mm=spacing, col_mm=spacing)
+    doc = model.to_json(partial=True)
+    doc["image"]["sop_instance_uid"] = uid
+    annotations = ImageAnnotations.from_json(doc, partial=True)
+    return CaseFilm(None, uid, annotations, timepoint, timepoint.date), specs
+
+
+def expected_kyphosis(specs):
+    upper, lower = specs[0], specs[2]
+    return lower.inferior_tilt_deg() - upper.superior_tilt_deg()
+
+
+def build_case(**overrides):
+    pre, pre_specs = film("1.1", PRE, ROT_PRE, Timepoint("preop", date(2025, 1, 10)))
+    post, post_specs = film("1.2", POST, ROT_POST, Timepoint("postop", date(2025, 1, 13), 1))
+    fu, fu_specs = film("1.3", FOLLOW, ROT_FOLLOW, Timepoint("followup", date(2025, 4, 12), 90))
+    case = Case("c1", procedure="PKP", procedure_date=date(2025, 1, 12), treated_levels=("L1",),
+                films=(fu, pre, post), **overrides)  # deliberately out of order
+    return case, (pre_specs, post_specs, fu_specs)
+
+
+def detector(spacing=SPACING):
+    return Calibration(CalibrationSource.DETECTOR, spacing, spacing)
+
+
+def cals(case, calibration=None):
+    return {f.sop_instance_uid: calibration or detector() for f in case.films}
+
+
+def test_restoration_four_ways_constructed_heights():
+    r = restoration("a", 16.0, 22.0, 29.0)
+    assert r.absolute_mm == pytest.approx(6.0)
+    assert r.pct_of_initial == pytest.approx(6.0 / 16.0 * 100)  # 37.5 %
+    assert r.pct_of_lost == pytest.approx(6.0 / 13.0 * 100)  # 46.2 %
+    assert r.pct_of_reference == pytest.approx(6.0 / 29.0 * 100)  # 20.7 %
+    assert r.within_variability is False
+    # No height lost (reference ≤ pre): % of lost height is undefined, the rest stands.
+    r = restoration("p", 30.0, 31.0, 29.0)
+    assert r.pct_of_lost is None and r.pct_of_reference == pytest.approx(1 / 29 * 100)
+    assert r.within_variability is True  # 1 mm < 2 mm
+    r = restoration("m", 20.0, 21.0, None)
+    assert r.pct_of_lost is None and r.pct_of_reference is None
+
+
+def test_case_comparison_matches_hand_arithmetic():
+    case, (pre_specs, post_specs, fu_specs) = build_case()
+    result = compare(case, Settings(), cals(case))
+    assert [f.timepoint.kind for f in result.films] == ["preop", "postop", "followup"]
+    assert [lc.level for lc in result.levels] == ["T12", "L1", "L2"]
+    assert [lc.role for lc in result.levels] == ["adjacent", "treated", "adjacent"]
+    l1 = result.level("L1")
+    # Reference heights: mean of T12 and L2 on the pre-operative film (§4 adjacent).
+    ref = {"a": (28 + 30) / 2, "m": (29 + 31) / 2, "p": (30 + 32) / 2}
+    assert l1.reference_levels == ("T12", "L2")
+    for k, (pre_h, post_h) in {"a": (16, 22), "m": (22, 25), "p": (28, 28.5)}.items():
+        r = l1.restoration_for(k)
+        assert r.reference_mm == pytest.approx(ref[k], abs=MM)
+        assert r.absolute_mm == pytest.approx(post_h - pre_h, abs=MM)
+        assert r.pct_of_initial == pytest.approx((post_h - pre_h) / pre_h * 100, abs=0.01)
+        assert r.pct_of_lost == pytest.approx((post_h - pre_h) / (ref[k] - pre_h) * 100, abs=0.01)
+        assert r.pct_of_reference == pytest.approx((post_h - pre_h) / ref[k] * 100, abs=0.01)
+    assert l1.restoration_for("a").pct_of_lost == pytest.approx(6 / 13 * 100, abs=0.01)
+    assert l1.restoration_for("p").within_variability is True  # 0.5 mm
+    assert l1.restoration_for("a").within_variability is False  # 6 mm
+    # Height as % of the reference on each film: post L1 anterior 22 / 29.
+    post_index = 1
+    assert l1.pct_of_reference[post_index]["a"] == pytest.approx(22 / 29 * 100, abs=0.01)
+    # Height loss at follow-up: H_post − H_followup.
+    losses = {(h.height): h for h in l1.height_loss}
+    assert losses["a"].loss_mm == pytest.approx(22 - 20.5, abs=MM)
+    assert losses["m"].loss_mm == pytest.approx(1.0, abs=MM)
+    assert losses["a"].within_variability is True  # 1.5 mm < 2 mm
+    # Kyphosis: correction θ_pre − θ_post and loss θ_followup − θ_post.
+    k_pre, k_post, k_fu = (expected_kyphosis(s) for s in (pre_specs, post_specs, fu_specs))
+    assert k_pre == pytest.approx(3 - (-4 + math.degrees(math.atan2(-2, 36))))  # 10.18°
+    ky = l1.kyphosis
+    assert ky.pre_deg == pytest.approx(k_pre, abs=DEG)
+    assert ky.post_deg == pytest.approx(k_post, abs=DEG)
+    assert ky.correction_deg == pytest.approx(k_pre - k_post, abs=DEG)  # 4°
+    assert ky.correction_within_variability is True  # 4° < 5°
+    assert ky.losses[0].loss_deg == pytest.approx(k_fu - k_post, abs=DEG)
+    assert "T12" in ky.endplates and "L2" in ky.endplates
+    # New deformity: L2 anterior at follow-up (7 mm, 23 %), nothing else.
+    assert [(d.level, d.height) for d in result.new_deformities] == [("L2", "a")]
+    d = result.new_deformities[0]
+    assert d.drop_mm == pytest.approx(7.0, abs=MM)
+    assert d.drop_pct == pytest.approx(7 / 30 * 100, abs=0.01)
+    assert d.from_label == "Post-operative" and d.to_label.startswith("Follow-up")
+    assert not result.mixed_calibration
+    assert result.trend().kyphosis_deg["L1"][0] == pytest.approx(k_pre, abs=DEG)
+
+
+def test_variability_threshold_is_the_setting():
+    case, _ = build_case()
+    strict = compare(case, Settings(variability_deg=3.0, variability_mm=0.4), cals(case))
+    l1 = strict.level("L1")
+    assert l1.kyphosis.correction_within_variability is False  # 4° ≥ 3°
+    assert l1.restoration_for("p").within_variability is False  # 0.5 mm ≥ 0.4 mm
+
+
+@pytest.mark.parametrize(
+    "before,after,expected",
+    [
+        (20.0, 16.0, True),  # exactly 20 % and exactly 4 mm
+        (20.0, 16.05, False),  # 19.75 %, 3.95 mm
+        (30.0, 25.0, False),  # 5 mm but 16.7 %
+        (15.0, 11.5, False),  # 23 % but 3.5 mm
+        (19.9, 15.9, True),  # 20.1 %, 4 mm
+        (25.0, 19.9, True),  # 20.4 %, 5.1 mm
+        (16.0, 20.0, False),  # a gain
+    ],
+)
+def test_new_deformity_rule_both_sides(before, after, expected):
+    assert is_incident_deformity(before, after) is expected
+
+
+def test_new_deformity_in_a_case_both_sides_of_4_mm():
+    """The same 25 % anterior fall is flagged on a large vertebra (5 mm) but not on a small one
+    (3.75 mm), at a non-adjacent level too."""
+    pre_h = PRE + [("L3", 20.0, 30.0, 32.0), ("L4", 15.0, 28.0, 30.0)]
+    post_h = POST + [("L3", 15.0, 30.0, 32.0), ("L4", 11.25, 28.0, 30.0)]
+    pre, _ = film("2.1", pre_h, {}, Timepoint("postop", date(2025, 1, 13), 1))
+    post, _ = film("2.2", post_h, {}, Timepoint("followup", date(2025, 3, 1), 48))
+    case = Case("c2", treated_levels=("L1",), films=(pre, post), procedure_date=date(2025, 1, 12))
+    result = compare(case, Settings(), cals(case))
+    flagged = {(d.level, d.height) for d in result.new_deformities}
+    assert ("L3", "a") in flagged
+    assert ("L4", "a") not in flagged
+
+
+def test_mixed_calibration_sources_flag_mm_and_keep_ratios():
+    case, _ = build_case()
+    # Post-operative film taken with 20 % magnification, calibrated manually (the true scale).
+    pre, post, fu = case.preop_film(), case.postop_film(), case.followup_films()[0]
+    post_big, _ = film("1.2", POST, ROT_POST, post.timepoint, spacing=SPACING / 1.2)
+    case2 = case.with_film("1.2", annotations=post_big.annotations)
+    calibrations = {
+        pre.sop_instance_uid: detector(),
+        post.sop_instance_uid: Calibration(CalibrationSource.MANUAL, SPACING / 1.2,
+                                           SPACING / 1.2),
+        fu.sop_instance_uid: detector(),
+    }
+    mixed = compare(case2, Settings(), calibrations)
+    same = compare(case, Settings(), cals(case))
+    assert mixed.mixed_calibration
+    assert "different calibration sources" in mixed.notes[0]
+    r_mixed = mixed.level("L1").restoration_for("a")
+    r_same = same.level("L1").restoration_for("a")
+    assert r_mixed.mm_comparable is False and r_mixed.within_variability is None
+    assert r_same.mm_comparable is True
+    # Ratios survive: % of reference on each film and angles are the same.
+    assert r_mixed.ratio_change_pp == pytest.approx(r_same.ratio_change_pp, abs=1e-6)
+    assert r_same.ratio_change_pp == pytest.approx((22 / 29 - 16 / 29) * 100, abs=0.01)
+    assert mixed.level("L1").kyphosis.correction_deg == pytest.approx(
+        same.level("L1").kyphosis.correction_deg, abs=1e-6)
+
+
+def test_missing_image_uses_manual_calibration_or_pixels():
+    case, _ = build_case()
+    result = compare(case, Settings())  # no calibrations, no files
+    assert all(not f.calibration.is_calibrated for f in result.films)
+    assert any("no image file recorded" in n for n in result.notes)
+    assert any("uncalibrated" in n for n in result.notes)
+    # Restoration in pixels still has its percentages; the mm threshold is not applied.
+    r = result.level("L1").restoration_for("a")
+    assert r.pct_of_initial == pytest.approx(6 / 16 * 100, abs=0.01)
+    assert r.within_variability is None
+
+
+def test_own_posterior_reference_setting_is_said():
+    case, _ = build_case()
+    result = compare(case, Settings(genant_reference="own_posterior"), cals(case))
+    l1 = result.level("L1")
+    assert l1.reference_kind == "own_posterior"
+    assert l1.restoration_for("a").reference_mm == pytest.approx(28.0, abs=MM)
+    assert l1.restoration_for("p").pct_of_reference is None
+    assert any("own posterior" in n for n in l1.notes)
+
+
+def test_several_preop_films_latest_is_compared():
+    case, _ = build_case()
+    early, _ = film("1.0", POST, {}, Timepoint("preop", date(2024, 6, 1)))
+    case = Case(case.case_id, procedure_date=case.procedure_date, treated_levels=("L1",),
+                films=(*case.films, early))
+    result = compare(case, Settings(), cals(case))
+    assert result.preop_uid == "1.1"
+    assert result.films[0].sop_instance_uid == "1.0"
+    # The earlier pre-operative film had a taller L1: the fall to the later one is new.
+    assert ("L1", "a") in {(d.level, d.height) for d in result.new_deformities}
