@@ -483,7 +483,7 @@ def _decode_frame(
     if not decoder.is_available:
         raise _unsupported_compression(path, ts, list(decoder.missing_dependencies))
     options: dict[str, Any] = {"index": frame, "raw": False}
-    if not ts.is_compressed and bits_allocated == bits_stored:
+    if ts.is_transfer_syntax and not ts.is_compressed and bits_allocated == bits_stored:
         options["view_only"] = True  # a read-only view on the file's bytes: no copy
     try:
         arr, meta = decoder.as_array(ds, **options)
@@ -591,6 +591,8 @@ def image_from_dataset(
         )
     if not np.issubdtype(arr.dtype, np.integer):
         raise UnsupportedImageError(path, f"{arr.dtype} pixel values are not supported")
+    if not arr.dtype.isnative:  # big endian data: one byte swap, so LUT indexing is direct
+        arr = arr.astype(arr.dtype.newbyteorder("="))
 
     if samples == 1 and photometric in _GREY_PHOTOMETRICS:
         stored = arr

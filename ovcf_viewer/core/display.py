@@ -216,6 +216,8 @@ def render(
         y0, y1 = max(0, min(y0, rows)), max(0, min(y1, rows))
         x1, y1 = max(x0, x1), max(y0, y1)
     view = image.stored[y0:y1:step, x0:x1:step]
+    if not view.dtype.isnative:
+        view = view.astype(view.dtype.newbyteorder("="))
     lut, offset = display_lut(image, window, invert)
     if image.is_color:
         return np.ascontiguousarray(lut[view] if invert else view, dtype=np.uint8)
