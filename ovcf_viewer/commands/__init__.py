@@ -6,4 +6,5 @@ COMMAND_MODULES = (
     "measure",
     "info",
     "export_png",
+    "export_csv",
 )
