@@ -7,4 +7,5 @@ COMMAND_MODULES = (
     "info",
     "export_png",
     "export_csv",
+    "suitability",
 )

@@ -60,6 +60,7 @@ __all__ = [
     "ApproachSuggestion",
     "CementSuggestion",
     "Evaluation",
+    "FilmMeasurements",
     "Findings",
     "FindingsError",
     "MeasuredInputs",
@@ -72,6 +73,7 @@ __all__ = [
     "Rules",
     "RulesError",
     "apply_overrides",
+    "choose_films",
     "evaluate",
     "findings_from_dict",
     "findings_from_json",
@@ -495,6 +497,53 @@ def measured_inputs_from(
     if earlier:
         out["deformity_progression"] = _progression(measurements, index_levels, earlier, rules)
     return MeasuredInputs(**out)
+
+
+@dataclass(frozen=True)
+class FilmMeasurements:
+    """One film's measurements with what :func:`choose_films` needs: a label for provenance
+    ("Pre-operative 2024-03-01, pre.json"), the timepoint kind (``preop``/``postop``/
+    ``followup`` or ``None``), the date (ISO text or ``None``) and its order in the input."""
+
+    label: str
+    measurements: ImageMeasurements
+    kind: str | None = None
+    date: str | None = None
+    order: int = 0
+
+
+_KIND_ORDER = {"preop": 0, "postop": 1, "followup": 2}
+
+
+def choose_films(
+    films: Sequence[FilmMeasurements],
+) -> tuple[FilmMeasurements, list[FilmMeasurements], str]:
+    """The film the measured inputs come from, the earlier films for progression, and a
+    sentence saying why (clinical-reference §5, §6).
+
+    The latest pre-operative film is used, and every earlier pre-operative film serves for
+    progression (post-operative films are not: cement changes the heights). Without a
+    pre-operative film the latest film is used and progression stays unknown. Films are
+    ordered by timepoint kind, then date, then input order.
+    """
+    if not films:
+        raise ValueError("no films")
+
+    def key(f: FilmMeasurements) -> tuple[int, str, int]:
+        return (_KIND_ORDER.get(f.kind or "", -1), f.date or "", f.order)
+
+    ordered = sorted(films, key=key)
+    preop = [f for f in ordered if f.kind == "preop"]
+    if preop:
+        current = preop[-1]
+        earlier = [f for f in preop[:-1] if (f.date or "") <= (current.date or "")]
+        why = f"measured on the latest pre-operative film ({current.label})"
+        if earlier:
+            why += "; progression against " + ", ".join(f.label for f in earlier)
+        return current, earlier, why
+    current = ordered[-1]
+    why = f"measured on {current.label}: no pre-operative film, progression unknown"
+    return current, [], why
 
 
 def _progression(
