@@ -573,6 +573,9 @@ def load_case_inputs(paths: Sequence[str | os.PathLike[str]]) -> Case:
             CaseFilm(image_path, annotations.sop_instance_uid, annotations,
                      annotations.timepoint, annotations.timepoint.date)
         )
+    procedure_date = _procedure_date(films)
+    if procedure_date is not None:  # fill missing intervals: "Follow-up (3 months)"
+        films = [_with_interval(f, procedure_date) for f in films]
     patient_name, patient_id = _patient_from_headers(films)
     treated = sorted({lv for f in films for lv in f.annotations.index_levels}, key=level_index)
     case_id = patient_id or paths[0].parent.resolve().name or "case"
@@ -580,10 +583,19 @@ def load_case_inputs(paths: Sequence[str | os.PathLike[str]]) -> Case:
         case_id=case_id,
         patient_name=patient_name,
         patient_id=patient_id,
-        procedure_date=_procedure_date(films),
+        procedure_date=procedure_date,
         treated_levels=tuple(treated),
         films=tuple(films),
     )
+
+
+def _with_interval(film: CaseFilm, procedure_date: date) -> CaseFilm:
+    tp = film.timepoint
+    if tp is None or tp.kind == "preop" or tp.date is None or tp.interval_days is not None:
+        return film
+    timepoint = Timepoint(tp.kind, tp.date, (tp.date - procedure_date).days)
+    film.annotations.timepoint = timepoint
+    return replace(film, timepoint=timepoint)
 
 
 def _procedure_date(films: Iterable[CaseFilm]) -> date | None:

@@ -2,8 +2,10 @@
 restoration four ways, kyphosis correction and its loss, height loss, the EPOS new-deformity
 rule on both sides of 20 % and 4 mm, variability flags and mixed calibration sources."""
 
+import json
 import math
 from datetime import date
+from pathlib import Path
 
 import pytest
 
@@ -219,3 +221,92 @@ def test_several_preop_films_latest_is_compared():
     assert result.films[0].sop_instance_uid == "1.0"
     # The earlier pre-operative film had a taller L1: the fall to the later one is new.
     assert ("L1", "a") in {(d.level, d.height) for d in result.new_deformities}
+
+
+# ----------------------------------------------------------------------- the sample case
+
+SAMPLE = Path(__file__).resolve().parents[2] / "sample_dicom" / "case-0001"
+SAMPLE_SPACING = 0.16  # Imager Pixel Spacing of every sample film (detector plane)
+
+
+def _points(doc, level):
+    vertebra = next(v for v in doc["vertebrae"] if v["level"] == level)
+    return {name: tuple(xy) for name, xy in vertebra["points"].items()}
+
+
+def _hand_heights(doc, level):
+    p = _points(doc, level)
+
+    def dist(a, b):
+        return math.hypot((p[a][0] - p[b][0]) * SAMPLE_SPACING,
+                          (p[a][1] - p[b][1]) * SAMPLE_SPACING)
+
+    return {"a": dist("sa", "ia"), "m": dist("sm", "im"), "p": dist("sp", "ip")}
+
+
+def _hand_kyphosis(doc, upper, lower):
+    """Angle between the superior endplate of ``upper`` and the inferior endplate of
+    ``lower`` (posterior → anterior); the sample faces left (anterior towards −x, y down), so
+    lines converging anteriorly have a negative cross product l × u."""
+    up, lo = _points(doc, upper), _points(doc, lower)
+    u = (up["sa"][0] - up["sp"][0], up["sa"][1] - up["sp"][1])
+    v = (lo["ia"][0] - lo["ip"][0], lo["ia"][1] - lo["ip"][1])
+    cross = v[0] * u[1] - v[1] * u[0]
+    return math.degrees(math.atan2(-cross, v[0] * u[0] + v[1] * u[1]))
+
+
+@pytest.mark.skipif(not (SAMPLE / "pre.json").is_file(), reason="sample case not generated")
+def test_sample_case_comparison_equals_ground_truth_arithmetic():
+    from ovcf_viewer.core.case import load_case_inputs
+
+    docs = {name: json.loads((SAMPLE / f"{name}.json").read_text(encoding="utf-8"))
+            for name in ("pre", "post", "followup")}
+    case = load_case_inputs([SAMPLE / f"{n}.json" for n in ("pre", "post", "followup")])
+    assert case.treated_levels == ("L1",)
+    result = compare(case, Settings())  # calibration from the image headers
+    assert [f.calibration.source for f in result.films] == [CalibrationSource.DETECTOR] * 3
+    assert result.films[0].calibration.row_mm == SAMPLE_SPACING
+    assert result.films[2].label == "Follow-up (3 months)"
+
+    h = {name: {lv: _hand_heights(doc, lv) for lv in ("T12", "L1", "L2")}
+         for name, doc in docs.items()}
+    # The README's L1 heights (detector plane): 19.55 / 25.30 / 23.00 mm anterior.
+    assert h["pre"]["L1"]["a"] == pytest.approx(19.55, abs=0.01)
+    ref = {k: (h["pre"]["T12"][k] + h["pre"]["L2"][k]) / 2 for k in "amp"}
+    l1 = result.level("L1")
+    assert l1.reference_levels == ("T12", "L2")
+    for k in "amp":
+        pre_h, post_h, fu_h = h["pre"]["L1"][k], h["post"]["L1"][k], h["followup"]["L1"][k]
+        r = l1.restoration_for(k)
+        assert r.pre_mm == pytest.approx(pre_h, abs=MM)
+        assert r.post_mm == pytest.approx(post_h, abs=MM)
+        assert r.reference_mm == pytest.approx(ref[k], abs=MM)
+        assert r.absolute_mm == pytest.approx(post_h - pre_h, abs=MM)
+        assert r.pct_of_initial == pytest.approx((post_h - pre_h) / pre_h * 100, abs=0.01)
+        if ref[k] > pre_h:
+            assert r.pct_of_lost == pytest.approx(
+                (post_h - pre_h) / (ref[k] - pre_h) * 100, abs=0.01)
+        assert r.pct_of_reference == pytest.approx((post_h - pre_h) / ref[k] * 100, abs=0.01)
+        loss = next(x for x in l1.height_loss if x.height == k)
+        assert loss.loss_mm == pytest.approx(post_h - fu_h, abs=MM)
+    # Anterior: restored 5.75 mm (the anatomy's 5 mm × 1.15), lost 2.30 mm at follow-up.
+    assert l1.restoration_for("a").absolute_mm == pytest.approx(5.75, abs=0.02)
+    assert l1.restoration_for("a").within_variability is False
+    assert next(x for x in l1.height_loss if x.height == "a").loss_mm == pytest.approx(2.30,
+                                                                                       abs=0.02)
+    theta = {name: _hand_kyphosis(doc, "T12", "L2") for name, doc in docs.items()}
+    assert theta["pre"] > 0  # "local kyphosis" on the pre-operative film
+    ky = l1.kyphosis
+    assert ky.pre_deg == pytest.approx(theta["pre"], abs=DEG)
+    assert ky.correction_deg == pytest.approx(theta["pre"] - theta["post"], abs=DEG)
+    assert ky.losses[0].loss_deg == pytest.approx(theta["followup"] - theta["post"], abs=DEG)
+    assert ky.losses[0].within_variability is (abs(theta["followup"] - theta["post"]) < 5)
+    # No height anywhere falls ≥ 20 % and ≥ 4 mm between consecutive sample films.
+    drops = [
+        (lv, k) for a, b in (("pre", "post"), ("post", "followup"))
+        for lv in ("T12", "L1", "L2") for k in "amp"
+        if (h[a][lv][k] - h[b][lv][k]) >= 4 and (h[a][lv][k] - h[b][lv][k]) / h[a][lv][k] >= 0.2
+    ]
+    assert [(d.level, d.height) for d in result.new_deformities
+            if d.level in ("T12", "L1", "L2")] == drops == []
+    assert not result.mixed_calibration
