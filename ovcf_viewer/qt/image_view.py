@@ -29,8 +29,10 @@ Mouse and keys
 Rendering
     :class:`RadiographItem` never builds a full-resolution picture. Each ``paint`` maps only
     the visible part of the image, subsampled with an integer step chosen from the on-screen
-    scale, through :func:`ovcf_viewer.core.display.render`, and draws that screen-sized
-    picture. A window/level change only rebuilds the 65 536-entry lookup table and repaints.
+    scale, through the display pipeline's lookup table
+    (:func:`ovcf_viewer.core.display.display_lut`), and draws that screen-sized picture. A
+    window/level change only rebuilds the 65 536-entry table and re-maps the cached
+    screen-sized region.
 """
 
 from __future__ import annotations
@@ -95,13 +97,30 @@ class RadiographItem(QGraphicsItem):
     ``paint`` renders only the exposed part at roughly device resolution: an integer
     subsampling step ``floor(1 / scale)`` (scale = device pixels per image pixel), the region
     aligned to multiples of the step so panning does not make the sampling grid shimmer.
+
+    Speed on large films (a 3000 × 3000 16-bit image must window smoothly):
+
+    * the subsampled stored values of the last regions painted are kept as small contiguous
+      arrays, so a window/level change re-maps about one screen of pixels and never touches
+      the full image;
+    * the grey-scale pipeline is :func:`ovcf_viewer.core.display.display_lut`'s table (one
+      entry per stored value), widened once per window to opaque 32-bit RGB so Qt blits the
+      result without a format conversion. Colour images go through
+      :func:`ovcf_viewer.core.display.render`.
     """
+
+    _REGION_CACHE = 3  # the view, the loupe and one spare
+    _LUT_CACHE = 2
 
     def __init__(self, parent: QGraphicsItem | None = None) -> None:
         super().__init__(parent)
         self._image: RadiographImage | None = None
         self._window: DisplayVoi = None
         self._inverted = False
+        self._regions: dict[tuple[int, int, int, int, int], np.ndarray] = {}
+        self._luts: dict[tuple[object, bool], np.ndarray] = {}
+        #: ``((x0, y0, x1, y1), step)`` of the last picture painted (for tests and tuning).
+        self.last_render: tuple[tuple[int, int, int, int], int] | None = None
         self.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemUsesExtendedStyleOption, True)
         self.setZValue(-1000.0)
@@ -114,12 +133,46 @@ class RadiographItem(QGraphicsItem):
         self.prepareGeometryChange()
         self._image = image
         self._window = window
+        self._regions.clear()
+        self._luts.clear()
         self.update()
 
     def set_display(self, window: DisplayVoi, inverted: bool) -> None:
         self._window = window
         self._inverted = inverted
         self.update()
+
+    # -- rendering helpers -----------------------------------------------------------------
+    def _stored_region(self, image: RadiographImage, x0: int, y0: int, x1: int, y1: int,
+                       step: int) -> np.ndarray:
+        """Contiguous subsampled stored values, as the unsigned type of the same width (the
+        table's index, see :meth:`_rgb32_table`)."""
+        key = (x0, y0, x1, y1, step)
+        region = self._regions.pop(key, None)
+        if region is None:
+            view = image.stored[y0:y1:step, x0:x1:step]
+            unsigned = np.uint16 if view.dtype.itemsize == 2 else np.uint8
+            region = np.ascontiguousarray(view).view(unsigned)
+            while len(self._regions) >= self._REGION_CACHE:
+                self._regions.pop(next(iter(self._regions)))
+        self._regions[key] = region  # most recently used last
+        return region
+
+    def _rgb32_table(self, image: RadiographImage) -> np.ndarray:
+        """``display_lut`` for the current window and invert state, re-indexed by the stored
+        values' unsigned bit pattern (signed value ``s`` sits at ``s mod 2**n``) and widened
+        to opaque grey ``0xFFgggggg``."""
+        key = (self._window, self._inverted)
+        table = self._luts.pop(key, None)
+        if table is None:
+            lut, offset = display.display_lut(image, self._window, self._inverted)
+            if offset:
+                lut = np.roll(lut, offset)
+            table = lut.astype(np.uint32) * np.uint32(0x010101) | np.uint32(0xFF000000)
+            while len(self._luts) >= self._LUT_CACHE:
+                self._luts.pop(next(iter(self._luts)))
+        self._luts[key] = table
+        return table
 
     # -- QGraphicsItem ---------------------------------------------------------------------
     def boundingRect(self) -> QRectF:  # noqa: N802 (Qt override)
@@ -164,27 +217,35 @@ class RadiographItem(QGraphicsItem):
         y0 -= y0 % step
         if x1 <= x0 or y1 <= y0:
             return
-        pixels = display.render(image, self._window, self._inverted, region=(x0, y0, x1, y1),
-                                step=step)
+        self.last_render = ((x0, y0, x1, y1), step)
+        if image.is_color:
+            pixels = display.render(image, self._window, self._inverted,
+                                    region=(x0, y0, x1, y1), step=step)
+        else:
+            region = self._stored_region(image, x0, y0, x1, y1, step)
+            pixels = np.take(self._rgb32_table(image), region)
         qimage = _as_qimage(pixels)
         height, width = pixels.shape[:2]
         target = QRectF(x0 - 0.5, y0 - 0.5, min(width * step, image.columns - x0),
                         min(height * step, image.rows - y0))
         source = QRectF(0.0, 0.0, target.width() / step, target.height() / step)
         # Magnified pixels stay crisp squares (what the user places landmarks on); a
-        # slightly reduced picture is smoothed so the subsampling does not alias.
+        # reduced picture is smoothed so the subsampling does not alias.
         painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, scale * step < 0.999)
         painter.drawImage(target, qimage, source)
         del pixels  # the QImage borrowed this buffer; it was alive while drawImage ran
 
 
 def _as_qimage(pixels: np.ndarray) -> QImage:
-    """Wrap a C-contiguous uint8 array (rows × columns, or rows × columns × 3) as a QImage
-    that *borrows* its buffer: keep ``pixels`` alive while the QImage is used."""
+    """Wrap a C-contiguous array as a QImage that *borrows* its buffer (keep ``pixels``
+    alive while the QImage is used): rows × columns ``uint32`` opaque RGB, rows × columns
+    ``uint8`` grey, or rows × columns × 3 ``uint8`` RGB."""
     if not pixels.flags.c_contiguous:
         pixels = np.ascontiguousarray(pixels)
     height, width = pixels.shape[:2]
-    if pixels.ndim == 3:
+    if pixels.dtype == np.uint32:
+        fmt = QImage.Format.Format_RGB32
+    elif pixels.ndim == 3:
         fmt = QImage.Format.Format_RGB888
     else:
         fmt = QImage.Format.Format_Grayscale8

@@ -9,7 +9,6 @@ from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtGui import QWheelEvent
 from PySide6.QtWidgets import QApplication
 
-from ovcf_viewer.core import display
 from ovcf_viewer.core.calibration import CalibrationHeader
 from ovcf_viewer.core.image import PatientInfo, RadiographImage, VoiWindow
 from ovcf_viewer.qt.image_view import ZOOM_STEP, ImageView
@@ -139,28 +138,35 @@ def test_rotation_moves_the_drawn_pixels(view):
     assert grey_at(view, far) < 100
 
 
-def test_only_the_visible_part_is_rendered_at_screen_resolution(view, monkeypatch):
-    calls = []
-    real_render = display.render
-
-    def spy(image, window, invert=False, region=None, step=1):
-        calls.append((region, step))
-        return real_render(image, window, invert, region=region, step=step)
-
-    monkeypatch.setattr(display, "render", spy)
+def test_only_the_visible_part_is_rendered_at_screen_resolution(view):
     big = make_image(rows=3000, cols=3000)
     view.set_image(big)
     view.viewport().repaint()
-    region, step = calls[-1]
+    (x0, y0, x1, y1), step = view.image_item().last_render
     # 3000 px into 300 px of viewport: every 10th pixel is enough.
     assert step == 10
-    calls.clear()
+    assert (x0, y0, x1, y1) == (0, 0, 3000, 3000)
     view.set_zoom(1.0)  # 1:1 about the centre: a 400 × 300 window on the image
     view.viewport().repaint()
-    (x0, y0, x1, y1), step = calls[-1]
+    (x0, y0, x1, y1), step = view.image_item().last_render
     assert step == 1
     assert x1 - x0 <= 402 and y1 - y0 <= 302
     assert x0 == pytest.approx(1500 - 200, abs=2) and y0 == pytest.approx(1500 - 150, abs=2)
+
+
+def test_signed_pixels_display_through_the_pipeline(view):
+    stored = np.full((50, 60), -1000, dtype=np.int16)
+    stored[:, 30:] = 1000
+    image = RadiographImage(
+        stored=stored, photometric="MONOCHROME2", calibration_header=CalibrationHeader(),
+        sop_instance_uid="1.9", bits_stored=16, pixel_representation=1,
+    )
+    view.set_overlays_visible(False)
+    view.set_image(image, VoiWindow(0.0, 2000.0))
+    # LINEAR C 0 / W 2000: -1000 -> 0 (x <= c - 0.5 - (w-1)/2), 1000 -> 255.
+    assert grey_at(view, view.image_to_view(10.0, 25.0)) == 0
+    assert grey_at(view, view.image_to_view(50.0, 25.0)) == 255
+    assert "px" in view.overlay_corners().text()
 
 
 # -- view → model ------------------------------------------------------------------------
