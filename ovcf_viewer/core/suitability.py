@@ -53,6 +53,11 @@ __all__ = [
     "DISCLAIMER",
     "EFFECTS",
     "FINDING_FIELDS",
+    "FINDING_RANGES",
+    "FINDING_SPECS",
+    "FRACTURE_TYPES",
+    "MEASURED_SPECS",
+    "OF_TYPES",
     "FINDINGS_FORMAT",
     "MEASURED_NAMES",
     "OPTION_IDS",
@@ -1549,6 +1554,13 @@ def evaluate(findings: Findings, measured: MeasuredInputs, rules: Rules) -> Eval
         rules_path=rules.path,
     )
 
+
+#: Public views of the field tables, for forms (the Qt panel) and documentation:
+#: name → (kind, label); numeric findings' plausible (low, high) ranges.
+FINDING_SPECS: Mapping[str, tuple[str, str]] = _FINDING_SPECS
+FINDING_RANGES: Mapping[str, tuple[float, float]] = _FINDING_RANGES
+MEASURED_SPECS: Mapping[str, tuple[str, str]] = _MEASURED_SPECS
+FRACTURE_TYPES: tuple[str, ...] = _FRACTURE_TYPES
 
 # Keep the documented field list in one place for the CLI/README and the Qt form.
 FINDING_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(Findings)
