@@ -14,6 +14,7 @@ import logging
 import os
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QSignalBlocker, Qt, QUrl, Signal
 from PySide6.QtGui import (
@@ -44,6 +45,9 @@ from ovcf_viewer.core.settings import load_settings
 from ovcf_viewer.qt.image_view import ImageView
 from ovcf_viewer.qt.loupe import Loupe
 from ovcf_viewer.qt.study_browser import StudyBrowser
+
+if TYPE_CHECKING:  # the scanner (and pydicom) load on first open, not at start-up
+    from ovcf_viewer.core.study_scan import ScanImage
 
 __all__ = ["MainWindow", "cursor_status"]
 
@@ -125,6 +129,7 @@ class MainWindow(QMainWindow):
         self.browser_dock.setObjectName("studies-dock")
         self.browser_dock.setWidget(self.browser)
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.browser_dock)
+        self.resizeDocks([self.browser_dock], [330], Qt.Orientation.Horizontal)
 
         self.position_label = QLabel("")
         self.position_label.setTextInteractionFlags(
@@ -286,7 +291,7 @@ class MainWindow(QMainWindow):
             return False
         self.statusBar().showMessage("Scanning " + ", ".join(p.name or str(p) for p in paths))
         try:
-            result = self.browser.set_scan(scan_paths(paths))
+            result = self.browser.set_scan(scan_paths(paths), explicit=paths)
         except Exception as exc:  # a scanner bug must not take the window down
             log.exception("scanning %s failed", paths)
             self.show_error(f"Could not scan {', '.join(map(str, paths))}: {exc}")
@@ -301,7 +306,7 @@ class MainWindow(QMainWindow):
             else:
                 self.show_error("No images found in " + ", ".join(map(str, paths)))
             return False
-        first = self.browser.first_image()
+        first = self._first_image_under(paths[0]) or self.browser.first_image()
         shown = first is not None and self.open_image(first.path)
         if errors:
             self.statusBar().showMessage(
@@ -309,6 +314,16 @@ class MainWindow(QMainWindow):
                 "(listed in the Studies panel)"
             )
         return shown
+
+    def _first_image_under(self, path: Path) -> ScanImage | None:
+        """The first image, in browser order, that is ``path`` or lies inside it: what the
+        user named first is what they expect to see."""
+        base = path.absolute()
+        for image in self.browser.images():
+            candidate = image.path.absolute()
+            if candidate == base or base in candidate.parents:
+                return image
+        return None
 
     def open_image(self, path: str | os.PathLike[str], frame: int = 0) -> bool:
         """Load and show one image; on failure show why and keep the current one."""

@@ -7,7 +7,9 @@ opened with its one-line reason. Selecting an image (click, arrow keys) or activ
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QSignalBlocker, Qt, Signal
 from PySide6.QtGui import QBrush, QColor
@@ -22,9 +24,18 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ovcf_viewer.core.study_scan import ScanImage, ScanPatient, ScanResult, ScanStudy
+if TYPE_CHECKING:  # the scanner imports pydicom: load it on first open, not at start-up
+    from ovcf_viewer.core.study_scan import ScanImage, ScanPatient, ScanResult, ScanStudy
 
 __all__ = ["StudyBrowser"]
+
+#: Suffixes of files that may hold an image; anything else found *inside a folder* that is not
+#: an image (a README, the annotation JSON beside each film, AUTORUN.INF) is counted as
+#: "other files", not listed as a failure. Files the user named explicitly always are.
+_IMAGE_LIKE_SUFFIXES = frozenset(
+    {"", ".dcm", ".dicom", ".dic", ".ima", ".img", ".dc3", ".png", ".jpg", ".jpeg", ".tif",
+     ".tiff"}
+)
 
 _PATH_ROLE = Qt.ItemDataRole.UserRole
 _FRAME_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -57,14 +68,16 @@ class StudyBrowser(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self._result = ScanResult()
+        self._result: ScanResult | None = None
         self._current: tuple[str, int] | None = None
+        self._other_files: list[Path] = []
         self.tree = QTreeWidget(self)
         self.tree.setHeaderHidden(True)
         self.tree.setUniformRowHeights(True)
         self.tree.currentItemChanged.connect(self._on_current_changed)
         self.tree.itemActivated.connect(self._on_item_activated)
         self.errors_label = QLabel(self)
+        self.errors_label.setWordWrap(True)
         self.errors = QListWidget(self)
         self.errors.setWordWrap(True)
         error_panel = QWidget(self)
@@ -83,9 +96,17 @@ class StudyBrowser(QWidget):
         self._update_error_label()
 
     # -- filling ---------------------------------------------------------------------------
-    def set_scan(self, result: ScanResult) -> tuple[int, int]:
-        """Show ``result`` (replacing the previous scan); returns ``(images, errors)``."""
+    def set_scan(
+        self, result: ScanResult, explicit: Sequence[str | os.PathLike[str]] = ()
+    ) -> tuple[int, int]:
+        """Show ``result`` (replacing the previous scan); returns ``(images, errors)``.
+
+        ``explicit`` are the paths the user named; a non-image file among them is an error,
+        while non-image files merely found in a folder (``README.md``, ``*.json``) are only
+        counted (:meth:`other_files`)."""
         self._result = result
+        named = {Path(p).absolute() for p in explicit}
+        self._other_files = []
         self._current = None
         with QSignalBlocker(self.tree):
             self.tree.clear()
@@ -100,7 +121,15 @@ class StudyBrowser(QWidget):
                 patient_item.setExpanded(True)
         self.errors.clear()
         for path, message in result.errors:
-            self._add_error(Path(path), message)
+            path = Path(path)
+            if (
+                path.absolute() not in named
+                and path.suffix.lower() not in _IMAGE_LIKE_SUFFIXES
+                and message.startswith("not a DICOM file")
+            ):
+                self._other_files.append(path)
+            else:
+                self._add_error(path, message)
         self._update_error_label()
         return self.image_count(), self.error_count()
 
@@ -125,19 +154,31 @@ class StudyBrowser(QWidget):
 
     def _update_error_label(self) -> None:
         count = self.errors.count()
-        self.errors_label.setText(
-            f"Could not open ({count})" if count else "Could not open: none"
-        )
+        text = f"Could not open ({count})" if count else "Could not open: none"
+        if self._other_files:
+            suffixes = sorted({p.suffix.lower() or p.name for p in self._other_files})
+            text += f"; {len(self._other_files)} other file(s) skipped ({', '.join(suffixes)})"
+        self.errors_label.setText(text)
+        self.errors_label.setToolTip("\n".join(str(p) for p in self._other_files))
+        self.errors.setVisible(count > 0)
 
     # -- reading ---------------------------------------------------------------------------
-    def scan_result(self) -> ScanResult:
+    def scan_result(self) -> ScanResult | None:
         return self._result
 
+    def images(self) -> list[ScanImage]:
+        """Every image of the last scan, in browser order."""
+        return self._result.images() if self._result is not None else []
+
     def image_count(self) -> int:
-        return self._result.image_count
+        return len(self.images())
 
     def error_count(self) -> int:
         return self.errors.count()
+
+    def other_files(self) -> list[Path]:
+        """Non-image files found in folders (not failures)."""
+        return list(self._other_files)
 
     def error_messages(self) -> list[str]:
         return [self.errors.item(i).text() for i in range(self.errors.count())]
@@ -149,7 +190,7 @@ class StudyBrowser(QWidget):
         return head + (":\n" + "\n".join(shown) if shown else "")
 
     def first_image(self) -> ScanImage | None:
-        images = self._result.images()
+        images = self.images()
         return images[0] if images else None
 
     def image_items(self) -> list[QTreeWidgetItem]:
