@@ -8,4 +8,6 @@ COMMAND_MODULES = (
     "export_png",
     "export_csv",
     "suitability",
+    "score",
+    "report",
 )

@@ -163,11 +163,16 @@ class CalibrationHeader:
         return self.modality.upper() in PROJECTION_MODALITIES
 
     def effective_magnification(self) -> tuple[float, str] | None:
-        """ERMF (0018,1114), else SID/SOD; ``None`` when neither gives a factor ≥ 1."""
-        if self.magnification_factor and self.magnification_factor > 0:
-            return self.magnification_factor, "Estimated Radiographic Magnification Factor"
+        """ERMF (0018,1114), else SID/SOD; ``None`` when neither gives a factor ≥ 1.
+
+        A projection always magnifies (the patient lies between source and detector, so
+        SID ≥ SOD): a factor below 1 is a header error and would *enlarge* every length.
+        """
+        ermf = self.magnification_factor
+        if ermf is not None and math.isfinite(ermf) and ermf >= 1.0:
+            return ermf, "Estimated Radiographic Magnification Factor"
         sid, sod = self.distance_source_to_detector, self.distance_source_to_patient
-        if sid and sod and sid > 0 and sod > 0:
+        if sid and sod and sod > 0 and math.isfinite(sid / sod) and sid / sod >= 1.0:
             return sid / sod, "SID/SOD"
         return None
 
