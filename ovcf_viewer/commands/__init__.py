@@ -9,5 +9,6 @@ COMMAND_MODULES = (
     "export_csv",
     "suitability",
     "score",
+    "score",
     "report",
 )
