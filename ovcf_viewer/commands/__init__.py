@@ -9,6 +9,5 @@ COMMAND_MODULES = (
     "export_csv",
     "suitability",
     "score",
-    "score",
     "report",
 )
