@@ -304,6 +304,10 @@ def _styles() -> dict[str, Any]:
         "head": ParagraphStyle(
             "head", parent=body, fontName=FONT_BOLD, fontSize=7.2, leading=8.8, textColor=ink
         ),
+        "head_c": ParagraphStyle(
+            "head_c", parent=body, fontName=FONT_BOLD, fontSize=7.2, leading=8.8, textColor=ink,
+            alignment=1,
+        ),
         "warning": ParagraphStyle(
             "warning", parent=body, fontName=FONT_BOLD, textColor=Color(*_FLAG)
         ),
@@ -803,17 +807,78 @@ class _Builder:
             f"(clinical-reference §1). Segmental kyphosis: superior endplate of the vertebra "
             f"above to inferior endplate of the vertebra below, kyphosis positive; the report "
             f"calls “Cobb” the {cobb_name}."), "note"))
+        self.story.extend(self._key_results())
+
+    def _key_results(self) -> list[Any]:
+        """One line per clinical question a surgeon asks of a case (§5): restoration,
+        kyphosis correction and its loss, height loss at follow-up, new deformities."""
+        comp = self.source.comparison
+        if comp is None or len(comp.films) < 2:
+            return []
+        lines: list[str] = []
+        pre = comp.film(comp.preop_uid) if comp.preop_uid else None
+        unit = pre.calibration.unit_tag if pre else ""
+        for lc in comp.levels:
+            if lc.role != "treated":
+                continue
+            r = lc.restoration_for("a")
+            if r is not None:
+                text = (f"<b>{lc.level} anterior height</b> {format_length(r.pre_mm)} → "
+                        f"{format_length(r.post_mm)} {_esc(unit)}: restored "
+                        f"{format_signed_length(r.absolute_mm)} ("
+                        f"{format_signed_pct(r.pct_of_initial)} of initial, "
+                        f"{format_signed_pct(r.pct_of_lost)} of lost, "
+                        f"{format_signed_pct(r.pct_of_reference)} of reference height)")
+                if not r.mm_comparable:
+                    text += "; films differ in calibration: compare by % of reference"
+                lines.append(text + ".")
+            k = lc.kyphosis
+            if k is not None and (k.pre_deg is not None or k.post_deg is not None):
+                text = (f"<b>{lc.level} kyphosis</b> ({_esc(_cobb_name(k.definition))}) "
+                        f"{format_angle(k.pre_deg)} → {format_angle(k.post_deg)}")
+                if k.correction_deg is not None:
+                    text += f": corrected {format_signed_angle(k.correction_deg)}"
+                    if k.correction_within_variability:
+                        text += " (within measurement variability)"
+                for loss in k.losses:
+                    text += (f"; loss of correction at {self.t(loss.followup_label)} "
+                             f"{format_signed_angle(loss.loss_deg)}")
+                    if loss.within_variability:
+                        text += " (within measurement variability)"
+                lines.append(text + ".")
+            for loss in lc.height_loss:
+                if loss.height != "a":
+                    continue
+                text = (f"<b>{lc.level} anterior height at {self.t(loss.followup_label)}</b>: "
+                        f"{format_length(loss.followup_mm)} {_esc(unit)}, loss "
+                        f"{format_signed_length(loss.loss_mm)} "
+                        f"({format_signed_pct(loss.loss_pct_of_post)} of post-operative)")
+                if loss.within_variability:
+                    text += " (within measurement variability)"
+                lines.append(text + ".")
+        if comp.new_deformities:
+            for d in comp.new_deformities:
+                lines.append(f"<font color='#b31e14'><b>New deformity:</b> "
+                             f"{self.t(d.description)}</font>.")
+        else:
+            lines.append("<b>New deformities</b>: none (no height fell by ≥ 20 % and ≥ 4 mm "
+                         "between consecutive films).")
+        from reportlab.platypus import Spacer
+
+        out: list[Any] = [Spacer(1, 4), self.p("Key results", "h2")]
+        out += [self.p("• " + line, "body") for line in lines]
+        return out
 
     # -- films -----------------------------------------------------------------------------
     def film_sections(self) -> None:
-        from reportlab.platypus import CondPageBreak, KeepTogether, Spacer, Table, TableStyle
+        from reportlab.platypus import KeepTogether, PageBreak, Spacer, Table, TableStyle
 
-        for i, film in enumerate(self.source.films):
+        for film in self.source.films:
             parts: list[Any] = []
             title = film.title(deidentify=self.deidentify)
             parts.append(self.heading(title))
-            fig_w = self.width * 0.52
-            fig_h = min(118 * self.mm, self.frame_height * 0.52)
+            fig_w = self.width * 0.53
+            fig_h = min(140 * self.mm, self.frame_height - 330)
             figure = _make_film_figure(film, fig_w, fig_h, self.settings)
             side = self._film_side_panel(film)
             panel = Table(
@@ -830,8 +895,7 @@ class _Builder:
             ]))
             parts.append(panel)
             parts.append(Spacer(1, 6))
-            if i:
-                self.story.append(CondPageBreak(self.frame_height * 0.6))
+            self.story.append(PageBreak())
             self.story.append(KeepTogether(parts))
             self.story.extend(self._measurement_tables(film))
 
@@ -901,9 +965,12 @@ class _Builder:
             return [self.p("No measurements on this film.", "body"), Spacer(1, 6)]
         unit = m.calibration.unit_tag
         head1 = ["Level", f"Heights ({unit})", "", "", "Ratios", "", "", "Wedge angle",
-                 "Height reduction", "Genant", "Genant reference"]
+                 "Height reduction", "Genant grade", "Genant reference"]
         head2 = ["", "Ha", "Hm", "Hp", "Ha/Hp", "Hm/Hp", "Hp/Hp ref", "", "", "", ""]
-        rows: list[list[Any]] = [head1, head2]
+        rows: list[list[Any]] = [
+            [self.p(_esc(h), "head_c") if h else "" for h in head1],
+            [self.p(_esc(h), "head_c") if h else "" for h in head2],
+        ]
         highlight = []
         flagged: list[tuple[int, int]] = []
         for level, vm in m.vertebrae.items():
@@ -1014,7 +1081,7 @@ class _Builder:
         kyphosis = [lc.kyphosis for lc in comp.levels if lc.kyphosis is not None]
         if kyphosis:
             self.story.append(KeepTogether(self._kyphosis_table(comp, kyphosis)))
-        losses = [lc for lc in comp.levels if lc.height_loss]
+        losses = [lc for lc in comp.levels if lc.height_loss and lc.role == "treated"]
         if losses:
             self.story.append(KeepTogether(self._height_loss_table(comp, losses)))
         self.story.append(KeepTogether(self._new_deformities(comp)))
@@ -1086,7 +1153,7 @@ class _Builder:
     def _restoration_table(self, comp: Any, lc: Any) -> list[Any]:
         pre = comp.film(comp.preop_uid) if comp.preop_uid else None
         unit = pre.calibration.unit_tag if pre else ""
-        head = ["Height", f"Pre ({unit})", "Post", "Reference", "Absolute",
+        head = ["Height", "Pre-op", "Post-op", "Reference", "Absolute",
                 "% of initial", "% of lost", "% of reference", "Δ % ref (points)", "Note"]
         rows: list[list[Any]] = [[self.p(_esc(h), "head") for h in head]]
         for r in lc.restoration:
@@ -1109,9 +1176,9 @@ class _Builder:
             ])
         refs = ", ".join(lc.reference_levels) or "none"
         return [
-            self.p(_esc(f"Height restoration at {lc.level} (pre-operative → post-operative)"),
-                   "h2"),
-            _table(rows, self.cols([0.1, 0.09, 0.07, 0.09, 0.09, 0.09, 0.09, 0.1, 0.1, 0.18]),
+            self.p(_esc(f"Height restoration at {lc.level} (pre-operative → post-operative; "
+                        f"lengths in {unit})"), "h2"),
+            _table(rows, self.cols([0.12, 0.08, 0.08, 0.09, 0.09, 0.09, 0.09, 0.1, 0.1, 0.16]),
                    align_right_from=1, extra=[("ALIGN", (9, 1), (9, -1), "LEFT")]),
             self.p(_esc(
                 f"Reference: pre-operative {lc.reference_kind.replace('_', ' ') or 'none'} "
@@ -1234,7 +1301,7 @@ class _Builder:
             self.story.append(self.p(_esc(DISCLAIMER), "disclaimer"))
             return
         self.story.append(self.p(self.t(
-            f"Evaluated on {src.suitability_film}. Rules: {ev.rules_name} {ev.rules_version}. "
+            f"Measured inputs: {src.suitability_film}. Rules: {ev.rules_name} {ev.rules_version}. "
             f"Confidence: {ev.confidence_text}."), "body"))
         self.story.append(self.p(_esc(ev.disclaimer), "disclaimer"))
         self.story.append(Spacer(1, 4))
@@ -1536,8 +1603,8 @@ def build_report(
     )
     builder.header_block()
     builder.summary()
-    builder.film_sections()
     builder.comparison()
+    builder.film_sections()
     builder.suitability()
     builder.definitions()
     builder.signature()
@@ -1643,7 +1710,12 @@ def _plain_value(name: str, value: Any) -> str:
 def _replace_ci(text: str, term: str, replacement: str) -> str:
     import re
 
-    return re.sub(re.escape(term), replacement, text, flags=re.IGNORECASE)
+    pattern = re.escape(term)
+    if term[:1].isalnum():
+        pattern = r"(?<![A-Za-z0-9])" + pattern
+    if term[-1:].isalnum():
+        pattern += r"(?![A-Za-z0-9])"
+    return re.sub(pattern, replacement, text, flags=re.IGNORECASE)
 
 
 def _identifying_terms(source: ReportSource) -> list[str]:
@@ -1917,8 +1989,10 @@ def _add_suitability(source: ReportSource, case: Any, settings: Settings, findin
     """Evaluate the suitability rules (clinical-reference §6) on the pre-operative film (the
     decision point; else the earliest film), with earlier films for deformity progression."""
     from ovcf_viewer.core.suitability import (
+        FilmMeasurements,
         FindingsError,
         RulesError,
+        choose_films,
         evaluate,
         findings_from_dict,
         measured_inputs_from,
@@ -1941,23 +2015,28 @@ def _add_suitability(source: ReportSource, case: Any, settings: Settings, findin
     if comp is None or not comp.films:
         source.suitability_unavailable = "Suitability unavailable: no film could be measured."
         return
-    chosen_index = 0
-    for i, film in enumerate(comp.films):
-        if film.sop_instance_uid == comp.preop_uid:
-            chosen_index = i
-    chosen = comp.films[chosen_index]
-    earlier = [(f.label, f.measurements) for f in comp.films[:chosen_index]]
+    # The same choice as ``ovcf-viewer suitability``: the latest pre-operative film, earlier
+    # pre-operative films for progression (suitability.choose_films).
+    candidates = [
+        FilmMeasurements(
+            f"{f.label.lower()} film", f.measurements, f.timepoint.kind,
+            f.date.isoformat() if f.date else None, i,
+        )
+        for i, f in enumerate(comp.films)
+    ]
     try:
         rules = rules_for_settings(settings)
+        current, earlier, why = choose_films(candidates)
         measured = measured_inputs_from(
-            chosen.measurements, list(comp.treated_levels) or None, earlier or None,
-            film=f"{chosen.label.lower()} film", rules=rules,
+            current.measurements, list(comp.treated_levels) or None,
+            [(f.label, f.measurements) for f in earlier] or None,
+            film=current.label, rules=rules,
         )
         source.evaluation = evaluate(findings, measured, rules)
-    except (RulesError, FindingsError, OSError) as exc:
+    except (RulesError, FindingsError, OSError, ValueError) as exc:
         source.suitability_unavailable = f"Suitability unavailable: {exc}"
         return
-    source.suitability_film = f"the {chosen.label.lower()} film"
+    source.suitability_film = why
 
 
 def prepare_report_from_paths(
