@@ -275,7 +275,7 @@ class SuitabilityPanel(QWidget):
                 self.finding_widgets[name] = widget
                 form.addRow(FINDING_SPECS[name][1] + ":", widget)
                 if name == "of_type":
-                    form.addRow("", self.of_type_hint)
+                    form.addRow(self.of_type_hint)
             form_layout.addWidget(box)
 
         measured_box = QGroupBox("Measured inputs (from the landmarks)")
