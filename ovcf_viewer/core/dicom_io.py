@@ -594,6 +594,9 @@ def image_from_dataset(
     if not arr.dtype.isnative:  # big endian data: one byte swap, so LUT indexing is direct
         arr = arr.astype(arr.dtype.newbyteorder("="))
 
+    if samples == 1 and arr.ndim == 3:
+        notes.append("one sample per pixel in the header, colour in the pixel data")
+        samples = 3
     if samples == 1 and photometric in _GREY_PHOTOMETRICS:
         stored = arr
         out_photometric = photometric
