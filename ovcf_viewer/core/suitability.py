@@ -190,7 +190,7 @@ class Findings:
     pregnancy: bool | None = None
     of_type: str | None = None
     vertebral_body_width_mm: float | None = None
-    measured_overrides: Mapping[str, Any] = field(default_factory=dict)
+    measured_overrides: Mapping[str, Any] = field(default_factory=dict, hash=False)
 
     def __post_init__(self) -> None:
         # Validate constructed findings exactly like parsed ones (one set of rules).
@@ -314,7 +314,7 @@ def load_findings(path: str | Path) -> Findings:
     """Read a findings file; :class:`FindingsError` names the file on any problem."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")  # tolerate a BOM (Notepad)
     except (OSError, UnicodeDecodeError) as exc:
         raise FindingsError(f"{path}: cannot read findings: {exc}") from exc
     return findings_from_json(text, where=str(path))
@@ -771,7 +771,7 @@ def load_rules(path: str | Path | None = None) -> Rules:
     """
     path = Path(path) if path else BUNDLED_RULES_PATH
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")  # tolerate a BOM (Notepad)
     except (OSError, UnicodeDecodeError) as exc:
         raise RulesError(path, None, "", f"cannot read the rules file: {exc}") from exc
     try:

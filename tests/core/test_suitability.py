@@ -668,6 +668,16 @@ def test_missing_rule_is_reported(tmp_path):
         load_rules(path)
 
 
+def test_rules_and_findings_with_a_byte_order_mark(tmp_path):
+    rules = tmp_path / "bom.toml"
+    rules.write_bytes(b"\xef\xbb\xbf" + BUNDLED_RULES_PATH.read_bytes())
+    assert load_rules(rules).version == "1.0.0"
+    findings = tmp_path / "bom.json"
+    findings.write_bytes(b"\xef\xbb\xbf" + b'{"mri_oedema": true}')
+    assert load_findings(findings).mri_oedema is True
+    assert hash(BASE_FINDINGS) == hash(replace(BASE_FINDINGS))
+
+
 def test_unreadable_rules_file_names_it(tmp_path):
     with pytest.raises(RulesError, match="nope.toml: cannot read"):
         load_rules(tmp_path / "nope.toml")
