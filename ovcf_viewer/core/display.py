@@ -53,6 +53,7 @@ _Y_MAX = 255.0  # display output range 0..255 (8-bit P-values for the screen)
 class _ImageCache:
     """Per-image values computed on demand (kept outside the image so it stays plain data)."""
 
+    stored_id: int = 0  # the cache is dropped if the image's stored array is replaced
     stored_range: tuple[int, int] | None = None
     auto: VoiWindow | None = None
     luts: dict[tuple[object, ...], tuple[np.ndarray, int]] = field(default_factory=dict)
@@ -64,8 +65,8 @@ _LUT_CACHE_SIZE = 4
 
 def _cache(image: RadiographImage) -> _ImageCache:
     entry = _CACHE.get(image)
-    if entry is None:
-        entry = _CACHE[image] = _ImageCache()
+    if entry is None or entry.stored_id != id(image.stored):
+        entry = _CACHE[image] = _ImageCache(stored_id=id(image.stored))
     return entry
 
 
@@ -161,7 +162,10 @@ def display_lut(
         ramp = np.arange(256, dtype=np.uint8)
         return (255 - ramp if invert else ramp), 0
     cache = _cache(image)
-    key = (window, bool(invert))
+    # Everything else the table depends on is in the key, so edits to the image never
+    # return a stale table.
+    key = (window, bool(invert), image.photometric, image.presentation_lut_shape,
+           id(image.modality_lut))
     hit = cache.luts.get(key)
     if hit is not None:
         return hit

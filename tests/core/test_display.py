@@ -250,3 +250,16 @@ def test_display_lut_16bit_under_2ms_and_viewport_render_fast():
         render_times.append(time.perf_counter() - start)
     assert min(lut_times) < 0.002, f"display_lut {min(lut_times) * 1e3:.2f} ms"
     assert min(render_times) < 0.016, f"render {min(render_times) * 1e3:.2f} ms"
+
+
+def test_lut_cache_follows_changes_to_the_image():
+    image = make_image(np.array([[0, 255]], dtype=np.uint8))
+    window = window_from_range(0, 255)
+    assert list(render(image, window)[0]) == [0, 255]
+    image.photometric = "MONOCHROME1"
+    assert list(render(image, window)[0]) == [255, 0]
+    image.photometric = "MONOCHROME2"
+    image.modality_lut = ModalityLut(slope=-1.0, intercept=255.0)
+    assert list(render(image, window)[0]) == [255, 0]
+    image.stored = np.array([[10, 20]], dtype=np.uint8)
+    assert full_range_window(image) == window_from_range(20 * -1 + 255, 10 * -1 + 255, "Full range")
