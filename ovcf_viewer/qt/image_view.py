@@ -323,8 +323,11 @@ class ImageView(QGraphicsView):
         calibration: Calibration | None = None,
     ) -> None:
         """Show ``image`` fitted to the viewport with ``window`` (default: the loader's
-        :func:`~ovcf_viewer.core.display.default_window`). Keeps the invert toggle; resets
-        rotation and flips (a new film is shown as stored)."""
+        :func:`~ovcf_viewer.core.display.default_window`). A new film is shown as stored:
+        not inverted (MONOCHROME1 is still displayed the right way round), no rotation or
+        flip."""
+        was_inverted = self._inverted
+        self._inverted = False
         self._image = image
         self._value_range = None
         if image is not None and window is None:
@@ -341,6 +344,8 @@ class ImageView(QGraphicsView):
         self.fit()
         self.imageChanged.emit(image)
         self.windowChanged.emit(window)
+        if was_inverted:
+            self.invertChanged.emit(False)
         self.orientationChanged.emit()
 
     def calibration(self) -> Calibration | None:

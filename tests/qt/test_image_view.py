@@ -79,6 +79,8 @@ def test_setting_window_updates_overlay_and_pixels(view, qtbot):
     view.set_inverted(True)
     assert grey_at(view, centre) == 0
     assert "Inverted" in view.overlay_corners().text()
+    view.set_image(make_image())  # a new film is shown as stored
+    assert not view.is_inverted()
 
 
 def test_overlay_names_calibration_source_and_zoom(view):
