@@ -115,3 +115,19 @@ def test_export_png_colour_photo(tmp_path):
     out = tmp_path / "o.png"
     assert main(["export-png", str(tmp_path / "c.png"), "-o", str(out)]) == 0
     np.testing.assert_array_equal(_png(out), rgb)
+
+
+@pytest.mark.slow
+def test_info_json_for_every_corpus_file(capsys):
+    """Every file of pydicom's corpus: a JSON object (exit 0) or one line on stderr (exit 2)."""
+    import os
+
+    from pydicom.data import get_testdata_files
+
+    for path in (p for p in get_testdata_files() if os.path.isfile(p)):
+        status = main(["info", path, "--json"])
+        captured = capsys.readouterr()
+        if status == 0:
+            assert json.loads(captured.out)["rows"] >= 1
+        else:
+            assert status == 2 and captured.out == "" and captured.err.count("\n") == 1
