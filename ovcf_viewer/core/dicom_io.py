@@ -497,8 +497,10 @@ def _decode_frame(
     except (MemoryError, KeyboardInterrupt):
         raise
     except Exception as exc:
+        # Damaged data, or one of the rare streams only GDCM decodes (pydicom's JPEG-lossy).
         raise CorruptPixelDataError(
-            path, f"{ts.name} pixel data cannot be decoded ({_short(exc)})"
+            path, f"{ts.name} pixel data cannot be decoded: damaged, or needs another decoder "
+            f"such as python-gdcm ({_short(exc, 120)})"
         ) from exc
     return arr, str(meta.get("photometric_interpretation", ""))
 
