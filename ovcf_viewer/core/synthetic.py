@@ -67,7 +67,7 @@ UID_ROOT = "2.25."
 _MU_SOFT = 0.020
 _MU_TRABECULAR = 0.0085
 _MU_CORTICAL = 0.050
-_MU_POSTERIOR = 0.016
+_MU_POSTERIOR = 0.019
 _MU_CEMENT = 0.120
 _MU_LEAD = 1.0
 
@@ -370,6 +370,7 @@ class _Renderer:
         self.A, self.C = self.proj.pixel_to_patient(xx, yy)
         self.att = np.zeros((spec.rows, spec.cols), np.float32)
         self.body_mask = np.zeros((spec.rows, spec.cols), bool)
+        self.cement_mask = np.zeros((spec.rows, spec.cols), bool)
 
     # -- helpers -------------------------------------------------------------------------
     def _local(self, geo: VertebraGeometry, sl: tuple[slice, slice]) -> tuple[np.ndarray, ...]:
@@ -458,9 +459,13 @@ class _Renderer:
         self.att[sl] += total
         self.body_mask[sl] |= cover_any
         if spec.anterior_osteophyte_mm > 0:  # beak below ia; excluded from the corner (§2)
-            ou, ov = a - (d - 0.3), h + 2.2
-            path = _ellipsoid_path(ou, ov, spec.anterior_osteophyte_mm + 0.3, 2.4, 10.0)
-            self.att[sl] += _MU_CORTICAL * 0.9 * path * (ou > 0)
+            # a beak growing from the corner forwards and down, into the disc space
+            ou, ov = a - d, h + 0.6
+            r = math.radians(-35.0)
+            u = ou * math.cos(r) + ov * math.sin(r)
+            v = -ou * math.sin(r) + ov * math.cos(r)
+            path = _ellipsoid_path(u, v, spec.anterior_osteophyte_mm + 0.6, 1.6, 12.0)
+            self.att[sl] += _MU_CORTICAL * 0.7 * path * (ou > -0.5)
         if spec.cement:
             t, tau = self._body_coordinates(spec, a, h)
             self._cement(sl, t, tau)
@@ -537,7 +542,8 @@ class _Renderer:
         fill = np.clip(1.0 - q, 0.0, None) ** 0.5
         inside = (t > 0.08) & (t < 0.93) & (tau > 0.07) & (tau < 0.93)
         fill = gaussian_filter((fill * inside).astype(np.float32), 0.8) if shape[0] > 3 else fill
-        self.att[sl] += _MU_CEMENT * 26.0 * fill
+        self.att[sl] += _MU_CEMENT * 14.0 * fill
+        self.cement_mask[sl] |= fill > 0.02
 
     def posterior_elements(self, geo: VertebraGeometry) -> None:
         """Pedicles, articular processes, lamina, spinous and transverse processes, fainter
@@ -546,21 +552,21 @@ class _Renderer:
         hp = spec.posterior_height_mm
         if not spec.annotated:  # sacrum: lateral masses and median crest
             parts = [
-                ((-14.0, 45.0), (14.0, 45.0), 0.0, 20.0, 1.0, 3.0),  # lateral masses
-                ((-34.0, 35.0), (7.0, 45.0), -8.0, 8.0, 1.0, 3.0),  # median crest
+                ((-16.0, 50.0), (16.0, 55.0), 0.0, 16.0, 1.0, 3.0),  # lateral masses
+                ((-33.0, 40.0), (6.0, 50.0), -8.0, 6.0, 1.0, 3.0),  # median crest
             ]
         else:
             k = hp / 28.0
             parts = [
                 # (centre a, h), (semi a, h), rotation deg, depth along beam, union (1) or
                 # separate (-1), super-ellipse power
-                ((-8.0, 0.66 * hp), (10.0, 6.5 * k), 0.0, 16.0, 1.0, 3.0),  # pedicles
-                ((-23.0, 0.48 * hp), (6.5, 0.42 * hp), 8.0, 24.0, 1.0, 2.6),  # articular pillar
-                ((-19.5, hp + 1.5), (4.5, 7.0 * k), 18.0, 14.0, 1.0, 2.2),  # superior art. pr.
-                ((-28.0, -1.5), (4.5, 7.5 * k), 18.0, 14.0, 1.0, 2.2),  # inferior art. pr.
-                ((-33.0, 0.42 * hp), (8.0, 0.32 * hp), 0.0, 14.0, 1.0, 2.5),  # lamina
-                ((-48.0, 0.38 * hp), (16.0, 0.34 * hp), -14.0, 8.0, 1.0, 4.0),  # spinous pr.
-                ((-13.0, 0.6 * hp), (5.0, 4.2 * k), 0.0, 26.0, -1.0, 2.0),  # transverse pr.
+                ((-7.0, 0.64 * hp), (8.5, 6.5 * k), 0.0, 16.0, 1.0, 2.5),  # pedicles
+                ((-22.0, 0.45 * hp), (6.5, 0.45 * hp), 6.0, 22.0, 1.0, 2.6),  # articular pillar
+                ((-18.5, hp + 2.5), (4.0, 7.0 * k), 20.0, 12.0, 1.0, 2.2),  # superior art. pr.
+                ((-27.0, -3.0), (4.0, 7.5 * k), 20.0, 12.0, 1.0, 2.2),  # inferior art. pr.
+                ((-31.0, 0.40 * hp), (9.0, 0.34 * hp), -5.0, 12.0, 1.0, 2.5),  # lamina
+                ((-46.0, 0.36 * hp), (15.0, 0.30 * hp), -16.0, 7.0, 1.0, 3.0),  # spinous pr.
+                ((-12.0, 0.6 * hp), (4.5, 4.0 * k), 0.0, 22.0, -1.0, 2.0),  # transverse pr.
             ]
         # One bone: the union (max) of the parts' outer and inner paths, so one cortical
         # outline runs round the whole arch; the transverse processes, seen end-on and
@@ -584,7 +590,7 @@ class _Renderer:
             inner = np.maximum(inner, part_inner)
         shell = np.maximum(outer - inner, 0.0)
         density = 1.0 + 0.3 * self.texture_fine[sl]
-        self.att[sl] += _MU_POSTERIOR * inner * density + 0.6 * _MU_CORTICAL * shell
+        self.att[sl] += _MU_POSTERIOR * inner * density + 0.4 * _MU_CORTICAL * shell
 
     def pelvis(self) -> None:
         """Both iliac wings, slightly offset (two crest contours, as the two sides are
@@ -601,7 +607,7 @@ class _Renderer:
                 continue
             u, v = self.A[sl] - centre[0], self.C[sl] - centre[1]
             inner, shell = _shell_path(u, v, 120.0, 115.0, depth * 2, 2.2, 2.0)
-            self.att[sl] += 0.03 * inner * (1.0 + 0.15 * self.texture_coarse[sl]) + 0.022 * shell
+            self.att[sl] += 0.03 * inner * (1.0 + 0.08 * self.texture_coarse[sl]) + 0.03 * shell
 
     def lead_marker(self) -> None:
         """A lead side marker ("L" or "R") in the upper anterior corner, in detector mm."""
@@ -677,10 +683,14 @@ class _Renderer:
         signal = self.detect()
         # map to 12 bits: soft tissue behind the spine ~ 900, dense bone ~ 3400
         inside = self.body_mask
-        bone_lo, bone_hi = np.percentile(signal[inside], [2.0, 99.5])
+        # bone (without cement) sets the scale, so every film of the case looks alike
+        bone_lo, bone_hi = np.percentile(signal[inside & ~self.cement_mask], [2.0, 99.5])
         soft = np.percentile(signal[(self.rel > -60) & (self.rel < -30)], 50.0)
         gain = 2300.0 / max(float(bone_hi - soft), 1e-3)
         stored = 1100.0 + gain * (signal - soft)
+        knee = 3500.0  # soft shoulder: cement and lead keep their texture instead of clipping
+        above = stored > knee
+        stored[above] = knee + 590.0 * np.tanh((stored[above] - knee) / 590.0)
         pixels = np.clip(np.rint(stored), 0, 4095).astype(np.uint16)
         b_lo, b_hi = 1100.0 + gain * (bone_lo - soft), 1100.0 + gain * (bone_hi - soft)
         bone_c = round((b_lo + b_hi) / 2 - 150)

@@ -405,6 +405,8 @@ def test_rendered_corners_are_where_the_ground_truth_says(samples, rel):
         p = {k: np.asarray(v, float) for k, v in vertebra["points"].items()}
         centre = np.mean([p[k] for k in ("sa", "sp", "ia", "ip")], axis=0)
         for name in LANDMARK_NAMES:
+            if (vertebra["level"], name) == ("L3", "ia"):
+                continue  # the osteophyte there fools an edge search; §2 excludes it
             if name in ("sm", "im"):
                 other = p["im"] if name == "sm" else p["sm"]
                 direction = p[name] - other
