@@ -428,9 +428,10 @@ def _render_crop(film: ReportFilm, region: tuple[int, int, int, int], width_pt: 
     mode = "RGB" if pixels.ndim == 3 else "L"
     picture = Image.fromarray(pixels, mode=mode)
     needed = max(1, round(width_pt / 72.0 * PRINT_DPI))
-    factor = picture.width // needed
-    if factor >= 2:
-        picture = picture.reduce(factor)
+    if picture.width > needed * 1.1:
+        # an area-averaging filter: no aliasing of the trabecular texture or the noise
+        height = max(1, round(picture.height * needed / picture.width))
+        picture = picture.resize((needed, height), Image.Resampling.BOX)
     return picture
 
 
@@ -1058,9 +1059,11 @@ class _Builder:
         timed = [f for f in src.films if f.timepoint is not None]
         if len(timed) < 2 and src.comparison is None and not src.comparison_unavailable:
             return
+        comp = src.comparison
+        if comp is not None and len(comp.films) < 2 and not src.comparison_unavailable:
+            return  # one film with a timepoint: nothing to compare
         self.story.append(CondPageBreak(self.frame_height * 0.45))
         self.story.append(self.heading("Before, after and follow-up"))
-        comp = src.comparison
         if comp is None:
             self.story.append(self.p(self.t(
                 "Comparison unavailable: "
@@ -1633,10 +1636,18 @@ def build_report(
         leftPadding=0, rightPadding=0, topPadding=0, bottomPadding=0, id="body",
     )
     doc.addPageTemplates([PageTemplate(id="page", frames=[frame], onPage=builder.decorate)])
+    from reportlab import rl_config
+
+    # Binary (Flate only) streams: reportlab's pure-Python ASCII85 encoder would take about
+    # 0.6 s per image crop; restored afterwards so other reportlab users are unaffected.
+    saved_a85 = rl_config.useA85
+    rl_config.useA85 = 0
     try:
         doc.build(builder.story, canvasmaker=_numbered_canvas_class(builder))
     except Exception as exc:  # reportlab raises LayoutError and friends
         raise ReportError(f"could not lay out the report: {exc}") from exc
+    finally:
+        rl_config.useA85 = saved_a85
     return out.getvalue()
 
 
