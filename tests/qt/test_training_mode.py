@@ -1,0 +1,173 @@
+"""Training window: a resident places landmarks with real clicks on a sample film (reference
+hidden), submits, sees feedback and an overlay, and after three attempts a progress chart."""
+
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QEvent, QPointF, Qt
+from PySide6.QtGui import QMouseEvent
+from PySide6.QtWidgets import QApplication
+
+from ovcf_viewer.core.landmarks import POINT_NAMES, load_annotations
+from ovcf_viewer.core.store import AnnotationStore
+from ovcf_viewer.core.teaching import practice_films
+from ovcf_viewer.core.training_history import TrainingHistory
+from ovcf_viewer.qt.training_mode import FeedbackOverlay, TrainingWindow, save_as_teaching_case
+
+REPO = Path(__file__).resolve().parents[2]
+CASE = REPO / "sample_dicom" / "case-0001"
+
+pytestmark = [
+    pytest.mark.skipif(not CASE.is_dir(), reason="sample_dicom not generated"),
+    pytest.mark.qt_log_ignore("does not support propagateSizeHints"),
+]
+
+
+@pytest.fixture
+def window(qtbot, tmp_path):
+    films = [f for f in practice_films() if f.case_id == "sample:case-0001"]
+    win = TrainingWindow(TrainingHistory(tmp_path / "h.sqlite3"), films)
+    qtbot.addWidget(win)
+    win.resize(1200, 800)
+    win.show()
+    qtbot.waitExposed(win)
+    return win
+
+
+def click(view, x, y):
+    """Press and release at image point (x, y), sent as events with float positions (no
+    double-click synthesis, no rounding to whole screen pixels)."""
+    pos = view.image_to_view(x, y)
+    for kind, buttons in ((QEvent.Type.MouseButtonPress, Qt.MouseButton.LeftButton),
+                          (QEvent.Type.MouseButtonRelease, Qt.MouseButton.NoButton)):
+        event = QMouseEvent(kind, QPointF(pos), view.viewport().mapToGlobal(pos),
+                            Qt.MouseButton.LeftButton, buttons, Qt.KeyboardModifier.NoModifier)
+        QApplication.sendEvent(view.viewport(), event)
+
+
+def click_levels(qtbot, win, offset_px=(0.0, 0.0), skip=()):
+    """Click every asked-for landmark at the reference position + ``offset_px`` (image px),
+    in placement order; the controller moves to the next level by itself."""
+    ref = win.reference
+    view = win.view
+    for level in win.levels:
+        for name in POINT_NAMES:
+            if (level, name) in skip:
+                continue
+            x, y = ref.vertebrae[level].points[name]
+            click(view, x + offset_px[0], y + offset_px[1])
+
+
+def overlays(win):
+    return [i for i in win.view.scene().items() if isinstance(i, FeedbackOverlay)]
+
+
+def test_start_needs_a_name_and_hides_the_reference(window):
+    pre = next(f for f in window.films if f.label == "pre")
+    # The film was annotated in the viewer: training must not show (or overwrite) that.
+    AnnotationStore().save(load_annotations(pre.reference_path))
+    assert window.choose_film(pre.key)
+    assert not window.start() and "name" in window.instructions.text()
+    window.set_resident("Dr Test")
+    assert window.start()
+    assert window.levels == ("T12", "L1", "L2")
+    assert "T12, L1, L2" in window.instructions.text()
+    assert window.controller.model.vertebrae == {}
+    assert overlays(window) == []
+    assert window.controller.mode == "landmarks" and not window.settings.edge_assist
+    # ... and the viewer's saved annotations are untouched.
+    saved = AnnotationStore().load(load_annotations(pre.reference_path).sop_instance_uid)
+    assert len(saved.complete_vertebrae()) == 7
+
+
+def test_click_submit_feedback_and_history(qtbot, window, tmp_path):
+    window.set_resident("Dr Test")
+    window.choose_film("sample:case-0001/pre")
+    assert window.start()
+    # 10 image px to the right = 1.6 mm at 0.16 mm columns (the patient faces left: posterior).
+    click_levels(qtbot, window, offset_px=(10.0, 0.0))
+    model = window.controller.model
+    assert sorted(model.complete_vertebrae()) == ["L1", "L2", "T12"]
+    x, y = model.vertebrae["L1"].points["sa"]
+    rx, ry = window.reference.vertebrae["L1"].points["sa"]
+    assert (x, y) == pytest.approx((rx + 10, ry), abs=1e-6)
+    with qtbot.waitSignal(window.attemptScored) as signal:
+        window.submit_button.click()
+    score = signal.args[0]
+    assert score.mean_point_error_mm == pytest.approx(1.6, abs=1e-6)
+    assert score.grade_agreement == 1.0
+    assert window.table.rowCount() == 3
+    assert window.table.item(1, 0).text() == "L1"
+    assert "mm at detector" in window.table.horizontalHeaderItem(1).text()
+    assert "mm at detector" in window.summary_label.text()
+    (overlay,) = overlays(window)
+    assert len(overlay.error_vectors()) == 18
+    assert not window.controller.layer.is_visible()
+    stored = window.history.attempts("dr test")
+    assert len(stored) == 1 and stored[0].case_id == "sample:case-0001"
+    assert stored[0].image_label == "pre" and stored[0].duration_s > 0
+    assert window.resident_combo.findText("Dr Test") >= 0
+    assert not window.submit_button.isEnabled()
+
+
+def test_advice_for_anterior_corners_on_the_osteophyte(qtbot, window):
+    window.set_resident("R")
+    window.choose_film("sample:case-0001/pre")
+    window.start()
+    ref = window.reference
+    view = window.view
+    for level in window.levels:
+        for name in POINT_NAMES:
+            x, y = ref.vertebrae[level].points[name]
+            dx = -20.0 if (level, name) in (("L1", "sa"), ("L1", "ia")) else 0.0
+            click(view, x + dx, y)
+    score = window.submit()
+    assert score.advice[0].kind == "anterior_out"
+    assert "osteophyte" in window.advice_label.text()
+
+
+def test_incomplete_attempt_is_scored_and_says_so(qtbot, window):
+    window.set_resident("R")
+    window.choose_film("sample:case-0001/pre")
+    window.start()
+    assert window.submit() is None and "Place the landmarks" in window.instructions.text()
+    click_levels(qtbot, window, skip={("L2", n) for n in POINT_NAMES})
+    score = window.submit()
+    assert score.incomplete_levels == ("L2",)
+    assert "not all six landmarks" in window.advice_label.text()
+
+
+def test_three_attempts_progress_chart_and_csv(qtbot, window, tmp_path):
+    window.set_resident("Dr Progress")
+    for offset in (12.0, 6.0, 2.0):
+        film = window.choose_random()
+        assert film is not None
+        assert window.start()
+        click_levels(qtbot, window, offset_px=(offset, 0.0))
+        assert window.submit() is not None
+    keys = {p.case_id + "/" + p.image_label for p in window.history.progress("Dr Progress")}
+    assert len(keys) == 3  # Random prefers films not practised yet
+    series = window.chart.series
+    assert [p.mean_point_error for p in series] == pytest.approx([1.92, 0.96, 0.32], abs=1e-6)
+    assert window.chart.canvas is not None and not window.chart.placeholder.isVisible()
+    axes = window.chart.figure.axes
+    assert len(axes) == 2 and len(axes[0].lines[0].get_xdata()) == 3
+    csv_path = tmp_path / "attempts.csv"
+    assert window.export_csv(csv_path) == 3
+    assert csv_path.read_text(encoding="utf-8-sig").count("Dr Progress") == 3
+
+
+def test_save_as_teaching_case_action(qtbot, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QMessageBox, QWidget
+
+    parent = QWidget()
+    qtbot.addWidget(parent)
+    ref = load_annotations(CASE / "pre.json")
+    case = save_as_teaching_case(parent, [(CASE / "pre.dcm", ref)], title="wedge L1")
+    assert case is not None and case.title == "wedge L1"
+    assert any(f.key.startswith(case.case_id) for f in practice_films())
+    warnings = []
+    monkeypatch.setattr(QMessageBox, "warning", lambda *args: warnings.append(args[2]))
+    ref.vertebrae.clear()
+    assert save_as_teaching_case(parent, [(CASE / "pre.dcm", ref)], title="x") is None
+    assert "no complete vertebra" in warnings[0]
