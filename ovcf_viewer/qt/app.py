@@ -5,12 +5,16 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from PySide6.QtWidgets import QApplication
 
 from ovcf_viewer import __version__
 
-__all__ = ["create_application", "run_gui"]
+if TYPE_CHECKING:
+    from ovcf_viewer.qt.main_window import MainWindow
+
+__all__ = ["build_main_window", "create_application", "run_gui"]
 
 
 def create_application(argv: Sequence[str] | None = None) -> QApplication:
@@ -24,17 +28,27 @@ def create_application(argv: Sequence[str] | None = None) -> QApplication:
     return app  # type: ignore[return-value]
 
 
+def build_main_window() -> MainWindow:
+    """The application's main window with everything installed on it: the viewer itself
+    plus landmark placement, measuring tools and the measurements panel
+    (:meth:`ovcf_viewer.qt.annotation_controller.AnnotationController.install`)."""
+    from ovcf_viewer.qt.annotation_controller import AnnotationController
+    from ovcf_viewer.qt.main_window import MainWindow
+
+    window = MainWindow()
+    window.annotation_controller = AnnotationController.install(window)
+    return window
+
+
 def run_gui(paths: Sequence[str], annotations: str | None = None) -> int:
     """Show the main window on ``paths`` (files and folders) and run until it is closed.
 
-    ``annotations`` names an exchange-format annotation file; the main window hands it to
-    the annotation layer when one is installed and otherwise reports that it was not loaded.
-    Returns the process exit status (0 on a normal close).
+    ``annotations`` names an exchange-format annotation file, loaded after the images (its
+    landmarks then show on the image they belong to). Returns the process exit status (0 on a
+    normal close).
     """
-    from ovcf_viewer.qt.main_window import MainWindow
-
     app = create_application()
-    window = MainWindow()
+    window = build_main_window()
     window.resize(1400, 900)
     window.show()
     if paths:

@@ -119,6 +119,8 @@ class MainWindow(QMainWindow):
         self._image: RadiographImage | None = None
         self._error_box: QMessageBox | None = None
         self.annotations: object | None = None
+        #: The landmark/measurement layer, when installed (``qt.app.build_main_window``).
+        self.annotation_controller: object | None = None
 
         self.view = ImageView(self)
         self.setCentralWidget(self.view)

@@ -230,3 +230,30 @@ def test_loupe_toggle_from_menu(window, tmp_path):
     assert window.loupe.is_enabled()
     window.loupe_action.trigger()
     assert not window.loupe.is_enabled()
+
+
+def test_open_annotations_announces_the_model(window, qtbot, tmp_path):
+    from ovcf_viewer.core.landmarks import ImageAnnotations, save_annotations
+
+    path = tmp_path / "a.json"
+    save_annotations(ImageAnnotations("1.2.3", "a.dcm"), path)
+    with qtbot.waitSignal(window.annotationsLoaded) as loaded:
+        assert window.open_annotations(path) is True
+    assert loaded.args[0].sop_instance_uid == "1.2.3"
+    broken = tmp_path / "broken.json"
+    broken.write_text("{not json")
+    assert window.open_annotations(broken) is False
+    assert "Annotations not loaded" in window.error_box().text()
+
+
+def test_application_window_has_the_annotation_layer(qtbot, tmp_path):
+    from ovcf_viewer.qt.app import build_main_window
+
+    main = build_main_window()
+    qtbot.addWidget(main)
+    assert main.annotation_controller is not None
+    menus = [action.text() for action in main.menuBar().actions()]
+    assert menus[:3] == ["&File", "&View", "&Window"]
+    assert "&Annotate" in menus
+    main.open_paths([write_film(tmp_path / "a.dcm")])
+    assert main.view.image() is not None
