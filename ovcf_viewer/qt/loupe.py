@@ -43,6 +43,8 @@ class Loupe(QWidget):
         view.windowChanged.connect(self._on_display_changed)
         view.invertChanged.connect(self._on_display_changed)
         view.imageChanged.connect(self._on_image_changed)
+        view.viewChanged.connect(self._on_view_changed)
+        view.orientationChanged.connect(self._on_view_changed)
 
     def is_enabled(self) -> bool:
         return self._enabled
@@ -70,6 +72,11 @@ class Loupe(QWidget):
     def _on_display_changed(self, *_args: object) -> None:
         if self.isVisible():
             self.update()
+
+    def _on_view_changed(self) -> None:
+        """Zoom, pan or rotation: the cursor's image point moved on screen; follow it."""
+        if self.isVisible() and self._image_pos is not None:
+            self._place()
 
     def _on_image_changed(self, _image: object) -> None:
         self.hide()

@@ -118,6 +118,7 @@ class MainWindow(QMainWindow):
         self._settings = load_settings()
         self._image: RadiographImage | None = None
         self._error_box: QMessageBox | None = None
+        self._cursor: tuple[float, float] | None = None
         self.annotations: object | None = None
         #: The landmark/measurement layer, when installed (``qt.app.build_main_window``).
         self.annotation_controller: object | None = None
@@ -530,10 +531,12 @@ class MainWindow(QMainWindow):
 
     def _on_window_changed(self, voi: object) -> None:
         self._mirror_window(voi)
+        self._refresh_cursor_status()
 
     def _on_invert_changed(self, inverted: bool) -> None:
         with QSignalBlocker(self.invert_action):
             self.invert_action.setChecked(inverted)
+        self._refresh_cursor_status()
 
     def _sync_actions(self) -> None:
         has_image = self._image is not None
@@ -548,6 +551,15 @@ class MainWindow(QMainWindow):
 
     # -- status bar ------------------------------------------------------------------------
     def _on_cursor_moved(self, x: float, y: float) -> None:
+        self._cursor = (x, y)
+        self._refresh_cursor_status()
+
+    def _refresh_cursor_status(self) -> None:
+        """The status bar for the last cursor position (the displayed value follows a
+        window change even when the mouse stands still)."""
+        if self._cursor is None:
+            return
+        x, y = self._cursor
         image = self.view.image()
         calibration = self.view.calibration()
         if image is None or calibration is None:
@@ -557,6 +569,7 @@ class MainWindow(QMainWindow):
         self.position_label.setText(cursor_status(image, x, y, calibration, window, inverted))
 
     def _on_cursor_left(self) -> None:
+        self._cursor = None
         self.position_label.clear()
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802

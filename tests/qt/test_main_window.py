@@ -101,6 +101,10 @@ def test_mouse_over_image_updates_status_bar(window, qtbot):
     assert f"x {expected.x():.1f}  y {expected.y():.1f} px" in text
     assert f"x {expected.x() * 0.1:.2f}  y {expected.y() * 0.2:.2f} mm at detector" in text
 
+    # A window change updates the displayed value under the still cursor.
+    window.view.set_window(VoiWindow(0.0, 1.0))  # everything above 0 -> 255
+    assert "displayed 255" in window.position_label.text()
+
     window.show_image(calibrated_image(uncalibrated=True))
     qtbot.mouseMove(view.viewport(), point + QPoint(3, 0))
     text = window.position_label.text()
