@@ -60,6 +60,7 @@ __all__ = [
     "PROCEDURE_LABELS",
     "RelocationReport",
     "autosave_path",
+    "autosaved_cases",
     "case_from_document",
     "case_to_document",
     "load_case",
@@ -644,6 +645,15 @@ def autosave_path(case_id: str) -> Path:
     return folder / f"{_safe_id(case_id)}.json"
 
 
+def autosaved_cases() -> list[Path]:
+    """The autosaved case documents, most recently changed first (to offer after a crash)."""
+    folder = data_dir() / "cases"
+    if not folder.is_dir():
+        return []
+    files = [p for p in folder.glob("*.json") if p.is_file()]
+    return sorted(files, key=lambda p: p.stat().st_mtime, reverse=True)
+
+
 class CaseSession:
     """The case open in the GUI: holds the current :class:`Case`, emits ``changed`` after any
     change to the case or to a film's landmarks, and autosaves atomically to
@@ -701,7 +711,9 @@ class CaseSession:
             self._connected.append(film.annotations)
 
     def _on_change(self) -> None:
-        self._autosave()
+        # During a drag (a live preview) only the drag's end is saved: one write per edit.
+        if not any(f.annotations.in_preview for f in self._case.films):
+            self._autosave()
         self.changed.emit()
 
     def _autosave(self) -> None:

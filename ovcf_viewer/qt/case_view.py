@@ -522,6 +522,7 @@ class CaseView(QWidget):
         self._pair: tuple[str | None, str | None] = (None, None)
         self._single_showing_right = False
         self._syncing = False
+        self._choices_signature: object = None
 
         bar = QHBoxLayout()
         bar.addWidget(self.sync_check)
@@ -674,8 +675,11 @@ class CaseView(QWidget):
         known = {f.sop_instance_uid for f in films}
         if left not in known or right not in known:
             left, right = self._default_pair(case) if case else (None, None)
-        self.left.set_choices(films, left)
-        self.right.set_choices(films, right)
+        signature = tuple((f.sop_instance_uid, f.timepoint, f.date) for f in films)
+        if signature != self._choices_signature:
+            self._choices_signature = signature
+            self.left.set_choices(films, left)
+            self.right.set_choices(films, right)
         if (left, right) != self._pair or self.left.film is None:
             self.show_pair(left, right)
         else:

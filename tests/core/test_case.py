@@ -25,6 +25,7 @@ from ovcf_viewer.core.case import (
     CaseFormatError,
     CaseSession,
     autosave_path,
+    autosaved_cases,
     load_case,
     load_case_inputs,
     missing_film_messages,
@@ -286,3 +287,20 @@ def test_autosave_survives_a_killed_process(films_folder, tmp_path):
     assert film.annotations.vertebrae["L1"].points["sa"] == (701.5, 899.25)
     assert film.path == (study / "sub" / "post.dcm").resolve()
     assert film.annotations.vertebrae["L2"].points["ia"][1] == 1500.0  # a later edit landed
+
+
+def test_a_drag_is_saved_once_at_its_end(films_folder):
+    _study, case = films_folder
+    session = CaseSession(case)
+    target = autosave_path("CASE-1")
+    film = case.films[0]
+    before = target.stat().st_mtime_ns
+    film.annotations.preview_point("L1", "sa", (690.0, 880.0))
+    film.annotations.preview_point("L1", "sa", (691.0, 881.0))
+    assert target.stat().st_mtime_ns == before  # nothing written mid-drag
+    with film.annotations.edit("Move L1 sa"):
+        film.annotations.set_point("L1", "sa", (692.0, 882.0))
+    assert load_case(target).film(film.sop_instance_uid).annotations.vertebrae["L1"].points[
+        "sa"] == (692.0, 882.0)
+    assert autosaved_cases()[0] == target
+    session.close()
