@@ -422,18 +422,20 @@ def _level_advice(
     # Middle points: displaced along the endplate, or off the deepest point (towards the disc
     # for sm means cranial, for im caudal).
     along = [abs(errors[n][0]) for n in ("sm", "im") if n in errors]
-    off = [abs(errors[n][1]) for n in ("sm", "im") if n in errors]
-    if along or off:
+    # Outward = towards the disc: cranial for sm, caudal for im.
+    outward = [errors[n][1] * sign for n, sign in (("sm", 1.0), ("im", -1.0)) if n in errors]
+    if along or outward:
         worst_along = max(along, default=0.0)
-        worst_off = max(off, default=0.0)
-        if max(worst_along, worst_off) >= threshold:
-            detail = (
-                f"{worst_along:.1f} {unit} along the endplate" if worst_along >= worst_off
-                else f"{worst_off:.1f} {unit} off the endplate's deepest point"
-            )
+        worst_off = max(outward, key=abs, default=0.0)
+        if max(worst_along, abs(worst_off)) >= threshold:
+            if worst_along >= abs(worst_off):
+                detail = f"{worst_along:.1f} {unit} along the endplate, not midway"
+            else:
+                where = "towards the disc" if worst_off > 0 else "into the body"
+                detail = f"{abs(worst_off):.1f} {unit} {where}"
             out.append(("middle_not_deepest",
                         f"middle points not at the deepest point of the endplate ({detail})",
-                        max(worst_along, worst_off)))
+                        max(worst_along, abs(worst_off))))
 
     # Corners above/below their endplate: into the disc (outward) or into the body.
     corner_out = mean_of(("sa", "sp", "ia", "ip"), 1, (1.0, 1.0, -1.0, -1.0))
@@ -468,7 +470,7 @@ def _advise(
         where = ", ".join(names)
         text = f"{where}: {worst_text}"
         if len(names) > 1:
-            text += f" (largest at {worst_level})"
+            text += f" — largest at {worst_level}"
         advice.append(Advice(kind, text, worst_size, names))
     advice.sort(key=lambda a: -a.size_mm)
     incomplete = [lv for lv in levels if results[lv].heights is None]

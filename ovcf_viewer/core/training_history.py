@@ -88,6 +88,7 @@ class ProgressPoint:
     mean_point_error: float | None  # in ``unit``
     unit: str
     grade_agreement: float | None  # fraction 0–1
+    calibration_source: str = ""  # CalibrationSource value: names the unit (§1)
 
 
 @dataclass(frozen=True)
@@ -232,7 +233,7 @@ class TrainingHistory:
         """Mean point error and grade agreement of each of a resident's attempts over time."""
         return [
             ProgressPoint(r.attempt_id, r.timestamp, r.case_id, r.image_label,
-                          r.mean_point_error, r.unit, r.grade_agreement)
+                          r.mean_point_error, r.unit, r.grade_agreement, r.calibration_source)
             for r in self.attempts(resident)
         ]
 

@@ -245,15 +245,21 @@ class ProgressChart(QWidget):
         fig.clear()
         error_axes, agreement_axes = fig.subplots(2, 1, sharex=True)
         numbers = list(range(1, len(self.series) + 1))
-        units = {p.unit for p in self.series}
-        unit = units.pop() if len(units) == 1 else "mm or px"
+        from ovcf_viewer.core.calibration import CalibrationSource
+
+        sources = {p.calibration_source for p in self.series}
+        if len(sources) == 1 and sources <= {s.value for s in CalibrationSource}:
+            unit = CalibrationSource(sources.pop()).unit_tag
+        else:
+            unit = "mm or px, mixed calibrations"
         errors = [p.mean_point_error if p.mean_point_error is not None else math.nan
                   for p in self.series]
         agreement = [p.grade_agreement * 100 if p.grade_agreement is not None else math.nan
                      for p in self.series]
         error_axes.plot(numbers, errors, marker="o", color="#e07b00")
         error_axes.set_ylabel(f"mean point\nerror ({unit})")
-        error_axes.set_ylim(bottom=0)
+        finite = [e for e in errors if not math.isnan(e)]
+        error_axes.set_ylim(0, max(finite, default=1.0) * 1.25 or 1.0)
         error_axes.grid(alpha=0.3)
         error_axes.set_title(f"Progress of {resident}", fontsize=10)
         for n, p, e in zip(numbers, self.series, errors, strict=True):
@@ -285,8 +291,8 @@ class TrainingWindow(QMainWindow):
     submitted attempt is stored."""
 
     attemptScored = Signal(object)
-    FEEDBACK_COLUMNS = ("Level", "Mean point error", "Worst point", "ΔHa", "ΔHm", "ΔHp",
-                        "Δ wedge °", "Δ kyphosis °", "Grade you / expert")
+    FEEDBACK_ROWS = ("Mean point error", "Worst point", "Ha error", "Hm error", "Hp error",
+                     "Wedge angle error", "Segmental kyphosis error", "Genant grade you / expert")
 
     def __init__(
         self,
@@ -369,13 +375,16 @@ class TrainingWindow(QMainWindow):
         self.summary_label = QLabel("Submit an attempt to see how close you were.")
         self.summary_label.setWordWrap(True)
         feedback_layout.addWidget(self.summary_label)
-        self.table = QTableWidget(0, len(self.FEEDBACK_COLUMNS))
-        self.table.setHorizontalHeaderLabels(list(self.FEEDBACK_COLUMNS))
-        self.table.verticalHeader().setVisible(False)
+        # One column per level, one row per quantity: fits a side panel.
+        self.table = QTableWidget(len(self.FEEDBACK_ROWS), 0)
+        self.table.setVerticalHeaderLabels(list(self.FEEDBACK_ROWS))
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
-        self.table.horizontalHeader().setSectionResizeMode(
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.table.verticalHeader().setSectionResizeMode(
             QHeaderView.ResizeMode.ResizeToContents)
         feedback_layout.addWidget(self.table)
+        self.table.setFixedHeight(0)  # grows to its rows on the first feedback
+        self.table.setVisible(False)
         self.advice_label = QLabel("")
         self.advice_label.setWordWrap(True)
         self.advice_label.setTextFormat(Qt.TextFormat.RichText)
@@ -386,6 +395,7 @@ class TrainingWindow(QMainWindow):
             f"<span style='color:{ERROR_COLOUR.name()}'>— your error</span>"
         )
         feedback_layout.addWidget(self.legend_label)
+        feedback_layout.addStretch(1)
         self.tabs.addTab(feedback, "Feedback")
         progress = QWidget()
         progress_layout = QVBoxLayout(progress)
@@ -561,7 +571,8 @@ class TrainingWindow(QMainWindow):
             self.view.scene().removeItem(self.overlay)
             self.overlay = None
         self.score = None
-        self.table.setRowCount(0)
+        self.table.setColumnCount(0)
+        self.table.setVisible(False)
         self.summary_label.setText("Submit an attempt to see how close you were.")
         self.advice_label.setText("")
 
@@ -576,21 +587,25 @@ class TrainingWindow(QMainWindow):
             f"<small>{score.calibration.statement()}. Errors are yours − expert's.</small>"
         )
         self.summary_label.setTextFormat(Qt.TextFormat.RichText)
-        headers = list(self.FEEDBACK_COLUMNS)
-        headers[1] = f"Mean point error ({unit})"
-        headers[2] = f"Worst point ({unit})"
-        for i in (3, 4, 5):
-            headers[i] = f"{self.FEEDBACK_COLUMNS[i]} ({unit}, %)"
-        self.table.setHorizontalHeaderLabels(headers)
-        self.table.setRowCount(len(score.levels))
-        for row, (level, s) in enumerate(score.levels.items()):
+        rows = list(self.FEEDBACK_ROWS)
+        rows[0] = f"Mean point error ({unit})"
+        rows[1] = f"Worst point ({unit})"
+        for i, height in ((2, "Ha"), (3, "Hm"), (4, "Hp")):
+            rows[i] = f"{height} error ({unit} · %)"
+        rows[5] = "Wedge angle error (°)"
+        rows[6] = "Segmental kyphosis error (°)"
+        self.table.setVerticalHeaderLabels(rows)
+        self.table.setVisible(True)
+        self.table.setColumnCount(len(score.levels))
+        self.table.setHorizontalHeaderLabels(list(score.levels))
+        right = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
+        for column, s in enumerate(score.levels.values()):
             worst = max(s.points.values(), key=lambda p: p.error_mm, default=None)
             h = s.heights or {}
             cells = [
-                level,
                 _num(s.mean_point_error_mm, 2),
                 f"{worst.name} {worst.error_mm:.2f}" if worst else "—",
-                *(f"{_num(h[k].error, 1, True)} ({_num(h[k].error_pct, 0, True)} %)"
+                *(f"{_num(h[k].error, 1, True)}\u00a0·\u00a0{_num(h[k].error_pct, 0, True)}%"
                   if k in h else "—" for k in ("ha_mm", "hm_mm", "hp_mm")),
                 _num(s.wedge_angle_deg.error if s.wedge_angle_deg else None, 1, True),
                 _num(s.segmental_kyphosis_deg.error if s.segmental_kyphosis_deg else None,
@@ -598,14 +613,18 @@ class TrainingWindow(QMainWindow):
                 f"{s.attempt_grade if s.attempt_grade is not None else '—'} / "
                 f"{s.reference_grade}" + ("" if s.grade_agrees else "  ✗"),
             ]
-            for column, text in enumerate(cells):
+            for row, text in enumerate(cells):
                 item = QTableWidgetItem(text)
-                if column:
-                    item.setTextAlignment(Qt.AlignmentFlag.AlignRight
-                                          | Qt.AlignmentFlag.AlignVCenter)
-                if column == len(cells) - 1 and not s.grade_agrees:
+                item.setTextAlignment(right)
+                if row == len(cells) - 1 and not s.grade_agrees:
                     item.setForeground(ERROR_COLOUR)
                 self.table.setItem(row, column, item)
+        self.table.resizeRowsToContents()
+        self.table.setFixedHeight(
+            self.table.horizontalHeader().height()
+            + sum(self.table.rowHeight(r) for r in range(self.table.rowCount()))
+            + 2 * self.table.frameWidth()
+        )
         if score.advice:
             items = "".join(f"<li>{a.text}</li>" for a in score.advice)
             self.advice_label.setText(f"<b>Advice</b><ul>{items}</ul>")

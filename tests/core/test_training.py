@@ -241,6 +241,7 @@ def test_middle_points_not_at_the_deepest_point(facing, tilt, along, off):
     score = score_attempt(ref, attempt, cal())
     assert kinds(score) == ["middle_not_deepest"]
     assert "deepest point" in score.advice[0].text
+    assert ("along the endplate" if along else "towards the disc") in score.advice[0].text
 
 
 @pytest.mark.parametrize("facing,tilt", FACING_TILT)

@@ -96,9 +96,11 @@ def test_click_submit_feedback_and_history(qtbot, window, tmp_path):
     score = signal.args[0]
     assert score.mean_point_error_mm == pytest.approx(1.6, abs=1e-6)
     assert score.grade_agreement == 1.0
-    assert window.table.rowCount() == 3
-    assert window.table.item(1, 0).text() == "L1"
-    assert "mm at detector" in window.table.horizontalHeaderItem(1).text()
+    assert window.table.columnCount() == 3
+    assert window.table.horizontalHeaderItem(1).text() == "L1"
+    assert "mm at detector" in window.table.verticalHeaderItem(0).text()
+    assert window.table.item(0, 1).text() == "1.60"  # L1 mean point error
+    assert window.table.item(2, 1).text() == "+0.0\u00a0·\u00a0+0%"  # a pure shift keeps Ha
     assert "mm at detector" in window.summary_label.text()
     (overlay,) = overlays(window)
     assert len(overlay.error_vectors()) == 18
@@ -152,6 +154,7 @@ def test_three_attempts_progress_chart_and_csv(qtbot, window, tmp_path):
     assert window.chart.canvas is not None and not window.chart.placeholder.isVisible()
     axes = window.chart.figure.axes
     assert len(axes) == 2 and len(axes[0].lines[0].get_xdata()) == 3
+    assert "mm at detector" in axes[0].get_ylabel()
     csv_path = tmp_path / "attempts.csv"
     assert window.export_csv(csv_path) == 3
     assert csv_path.read_text(encoding="utf-8-sig").count("Dr Progress") == 3
