@@ -392,7 +392,7 @@ def _crop_region(film: ReportFilm) -> tuple[int, int, int, int] | None:
         span = max(max(xs) - min(xs), max(ys) - min(ys), 100.0)
         mx = my = 0.12 * span
     facing = _anterior_sign(film.annotations)
-    label_room = 2.2 * mx
+    label_room = 3.2 * mx
     x0 = min(xs) - mx - (label_room if facing < 0 else 0.0)
     x1 = max(xs) + mx + (label_room if facing > 0 else 0.0)
     y0, y1 = min(ys) - my, max(ys) + my
@@ -435,13 +435,49 @@ def _render_crop(film: ReportFilm, region: tuple[int, int, int, int], width_pt: 
     return picture
 
 
+def _detail_region(film: ReportFilm, level: str) -> tuple[int, int, int, int] | None:
+    """Whole-pixel region around one vertebra and the facing endplates of its neighbours
+    (the disc spaces), 5 mm margin; for the index-level detail view."""
+    ann = film.annotations
+    vertebra = ann.vertebrae.get(level)
+    if vertebra is None or not vertebra.points:
+        return None
+    points = list(vertebra.points.values())
+    above, below = (ann.vertebrae.get(lv) if lv else None for lv in _neighbours(level))
+    if above is not None:
+        points += [above.points[n] for n in ("ia", "im", "ip") if n in above.points]
+    if below is not None:
+        points += [below.points[n] for n in ("sa", "sm", "sp") if n in below.points]
+    cal = film.calibration
+    mx, my = (5.0 / cal.col_mm, 5.0 / cal.row_mm) if cal.is_calibrated else (30.0, 30.0)
+    xs, ys = [p[0] for p in points], [p[1] for p in points]
+    x0, x1, y0, y1 = min(xs) - mx, max(xs) + mx, min(ys) - my, max(ys) + my
+    if film.image is not None:
+        x0, y0 = max(0.0, x0), max(0.0, y0)
+        x1, y1 = min(float(film.image.columns), x1), min(float(film.image.rows), y1)
+    return (math.floor(x0), math.floor(y0), math.ceil(x1) + 1, math.ceil(y1) + 1)
+
+
+def _neighbours(level: str) -> tuple[str | None, str | None]:
+    from ovcf_viewer.core.landmarks import neighbour_levels
+
+    return neighbour_levels(level)
+
+
 def _make_film_figure(
-    film: ReportFilm, max_width: float, max_height: float, settings: Settings
+    film: ReportFilm,
+    max_width: float,
+    max_height: float,
+    settings: Settings,
+    *,
+    detail_level: str | None = None,
 ) -> Any:
+    """The film figure; with ``detail_level`` a close-up of that vertebra whose six
+    landmarks are named (clinical-reference §2) instead of the whole annotated spine."""
     from reportlab.lib.colors import Color, black, white
     from reportlab.platypus import Flowable
 
-    region = _crop_region(film)
+    region = _crop_region(film) if detail_level is None else _detail_region(film, detail_level)
 
     class FilmFigure(Flowable):  # type: ignore[misc]
         """The crop with landmarks, outlines, labels, a scale bar and the anterior marker,
@@ -550,10 +586,13 @@ def _make_film_figure(
         def _draw_overlays(self) -> None:
             c = self.canv
             ann = film.annotations
-            index = set(ann.index_levels)
+            m = film.measurements
+            index = set(ann.index_levels) | (set(m.index_levels) if m is not None else set())
             normal, highlight = Color(0.30, 0.85, 1.0), Color(1.0, 0.62, 0.10)
             anterior = _anterior_sign(ann)
-            m = film.measurements
+            if detail_level is not None:
+                self._draw_detail(detail_level, highlight, normal, anterior)
+                return
             for vertebra in ann.ordered_vertebrae():
                 p = {n: self.to_page(xy) for n, xy in vertebra.points.items()}
                 color = highlight if vertebra.level in index else normal
@@ -587,6 +626,45 @@ def _make_film_figure(
             self._draw_scale_bar()
             self._draw_anterior_marker(anterior)
 
+        def _draw_detail(self, level: str, highlight: Any, normal: Any, anterior: float) -> None:
+            """Close-up: the vertebra's outline and its six named landmarks, the
+            neighbours' facing endplates."""
+            c = self.canv
+            ann = film.annotations
+            for other in ann.ordered_vertebrae():
+                p = {n: self.to_page(xy) for n, xy in other.points.items()}
+                if other.level == level:
+                    continue
+                for names in (("ia", "im", "ip"), ("sa", "sm", "sp")):
+                    if all(n in p for n in names):
+                        self._stroke([p[n] for n in names], normal, 0.8)
+            vertebra = ann.vertebrae[level]
+            p = {n: self.to_page(xy) for n, xy in vertebra.points.items()}
+            if vertebra.is_complete:
+                outline = [p[n] for n in ("sa", "sm", "sp", "ip", "im", "ia")]
+                self._stroke(outline, highlight, 1.0, closed=True)
+            centre = (sum(q[0] for q in p.values()) / len(p),
+                      sum(q[1] for q in p.values()) / len(p))
+            c.setFont(FONT_BOLD, 6.4)
+            for name, (x, y) in p.items():
+                c.setFillColor(black)
+                c.circle(x, y, 2.3, stroke=0, fill=1)
+                c.setFillColor(highlight)
+                c.circle(x, y, 1.5, stroke=0, fill=1)
+                # the name just outside the body, away from its centre
+                dx, dy = x - centre[0], y - centre[1]
+                norm = math.hypot(dx, dy) or 1.0
+                tx, ty = x + dx / norm * 9, y + dy / norm * 7 - 2.2
+                tw = c.stringWidth(name, FONT_BOLD, 6.4)
+                c.setFillColor(black)
+                c.setFillAlpha(0.65)
+                c.rect(tx - tw / 2 - 1.2, ty - 1.6, tw + 2.4, 7.6, stroke=0, fill=1)
+                c.setFillAlpha(1.0)
+                c.setFillColor(white)
+                c.drawCentredString(tx, ty, name)
+            self._draw_scale_bar()
+            self._draw_anterior_marker(anterior)
+
         def _draw_segmental_lines(self, im: IndexLevelMeasurement) -> None:
             """The two endplate lines the segmental kyphosis is measured between (§3),
             extended beyond the bodies, dashed."""
@@ -609,11 +687,13 @@ def _make_film_figure(
             cal = film.calibration
             c = self.canv
             if cal.is_calibrated:
-                length, text = 10.0, f"10 {cal.unit_tag}"
-                if length * self.scale < 20:
-                    length, text = 20.0, f"20 {cal.unit_tag}"
+                length = next((v for v in (5.0, 10.0, 20.0, 50.0) if v * self.scale >= 28),
+                              50.0)
+                text = f"{length:g} {cal.unit_tag}"
             else:
-                length, text = 100.0, "100 px"
+                length = next((v for v in (20.0, 50.0, 100.0, 200.0, 500.0)
+                               if v * self.scale >= 28), 500.0)
+                text = f"{length:g} px"
             bar = length * self.scale
             x, y = 6.0, 6.0
             self._stroke([(x, y), (x + bar, y)], white, 1.2)
@@ -955,7 +1035,13 @@ class _Builder:
                 out.append(self.p("<br/>".join(lines), "body"))
                 out.append(Spacer(1, 3))
         for note in m.notes if m is not None else ():
-            out.append(self.p(_esc(note), "note"))
+            out.append(self.p(self.t(note), "note"))
+        if m is not None:
+            for level in list(m.index_levels)[:1]:
+                out.append(Spacer(1, 6))
+                out.append(self.p(_esc(f"{level} close-up: the six landmarks"), "h2"))
+                out.append(_make_film_figure(
+                    film, self.width * 0.43, 68 * self.mm, self.settings, detail_level=level))
         return out
 
     def _measurement_tables(self, film: ReportFilm) -> list[Any]:
@@ -1181,7 +1267,7 @@ class _Builder:
         return [
             self.p(_esc(f"Height restoration at {lc.level} (pre-operative → post-operative; "
                         f"lengths in {unit})"), "h2"),
-            _table(rows, self.cols([0.12, 0.08, 0.08, 0.09, 0.09, 0.09, 0.09, 0.1, 0.1, 0.16]),
+            _table(rows, self.cols([0.12, 0.08, 0.08, 0.1, 0.09, 0.09, 0.09, 0.1, 0.1, 0.15]),
                    align_right_from=1, extra=[("ALIGN", (9, 1), (9, -1), "LEFT")]),
             self.p(_esc(
                 f"Reference: pre-operative {lc.reference_kind.replace('_', ' ') or 'none'} "
@@ -1335,9 +1421,8 @@ class _Builder:
         hint = ev.of_type_hint
         lines.append(f"<b>OF type hint (app):</b> {_esc(hint.of_type or 'none')} — "
                      f"{self.t(hint.reason)}")
-        self.story.append(self.p("<br/>".join(lines), "body"))
-        self.story.append(Spacer(1, 6))
-        self.story.append(KeepTogether(self._of_score_table(ev)))
+        self.story.append(KeepTogether(
+            [self.p("<br/>".join(lines), "body"), Spacer(1, 6)] + self._of_score_table(ev)))
         self.story.append(KeepTogether(self._inputs_table(ev)))
 
     def _of_score_table(self, ev: Any) -> list[Any]:
@@ -1352,14 +1437,15 @@ class _Builder:
             ])
         total = format_points(score.total) if score.total is not None else "unknown"
         recommendation = score.recommendation or "cannot be given (OF type unknown)"
-        rows.append([self.p("<b>Total</b>", "cell"), self.p(f"<b>{_esc(total)}</b>", "cell"),
+        rows.append([self.p("<b>Total</b>", "cell"), total,
                      self.p(f"<b>{_esc(recommendation)}</b>", "cell")])
         return [
             self.p("Modified OF score", "h2"),
             _table(rows, self.cols([0.36, 0.1, 0.54]),
                    extra=[("ALIGN", (1, 1), (1, -1), "RIGHT"),
                           ("VALIGN", (0, 0), (-1, -1), "TOP"),
-                          ("LINEABOVE", (0, -1), (-1, -1), 0.6, _color(_ACCENT))]),
+                          ("LINEABOVE", (0, -1), (-1, -1), 0.6, _color(_ACCENT)),
+                          ("FONT", (1, -1), (1, -1), FONT_BOLD, 7.8)]),
             self.p(self.t(f"{score.caveat} Source: {score.source}."), "note"),
         ]
 
@@ -1447,10 +1533,12 @@ class _Builder:
              + ("enabled" if st.use_magnification else "disabled") + " (setting)."),
         ]
         rows = [[self.p(_esc(a), "head"), self.p(_esc(b), "cell")] for a, b in definitions]
-        self.story.append(_table(rows, self.cols([0.18, 0.82]), header_rows=0,
-                                 extra=[("VALIGN", (0, 0), (-1, -1), "TOP"),
-                                        ("BACKGROUND", (0, 0), (0, -1),
-                                         _color(_HEADER_FILL))]))
+        self.story.append(KeepTogether([
+            self.p("Definitions used", "h2"),
+            _table(rows, self.cols([0.18, 0.82]), header_rows=0,
+                   extra=[("VALIGN", (0, 0), (-1, -1), "TOP"),
+                          ("BACKGROUND", (0, 0), (0, -1), _color(_HEADER_FILL))]),
+        ]))
 
     # -- signature -------------------------------------------------------------------------
     def signature(self) -> None:
@@ -1800,6 +1888,9 @@ def _trend_drawing(trend: Any, width: float, height: float) -> Any:
             drawing.add(String(left - 3, y - 2.3, _num(tick, 0) + unit, fontName=FONT,
                                fontSize=6.2, fillColor=_color(_MUTED), textAnchor="end"))
             tick += step
+        if unit == "%" and lo < 100 < hi:
+            drawing.add(Line(left, y_of(100), right, y_of(100), strokeColor=_color(_MUTED),
+                             strokeWidth=0.6))
         for i, point in enumerate(points):
             label = point.label.split(" (")[0]
             label = {"Pre-operative": "Pre-op", "Post-operative": "Post-op"}.get(label, label)
@@ -1815,8 +1906,15 @@ def _trend_drawing(trend: Any, width: float, height: float) -> Any:
             if len(coords) >= 2:
                 drawing.add(PolyLine([c for xy in coords for c in xy], strokeColor=colour,
                                      strokeWidth=1.1, strokeDashArray=dash))
-            for x, y in coords:
+            known = [v for v in vs if v is not None]
+            for j, ((x, y), v) in enumerate(zip(coords, known, strict=True)):
                 drawing.add(Circle(x, y, 1.8, fillColor=colour, strokeColor=None))
+                # label on the side the outgoing line does not take (below when it rises)
+                rises = j + 1 < len(coords) and coords[j + 1][1] > y + 0.5
+                dy = -8.0 if rises else 2.5
+                drawing.add(String(x + 3.5, y + dy, _num(v, 1 if unit == "°" else 0) + unit,
+                                   fontName=FONT,
+                                   fontSize=5.6, fillColor=colour))
             drawing.add(Line(legend_x, 4, legend_x + 12, 4, strokeColor=colour,
                              strokeWidth=1.1, strokeDashArray=dash))
             drawing.add(String(legend_x + 15, 2, label, fontName=FONT, fontSize=6.2,
