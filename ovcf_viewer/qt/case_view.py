@@ -601,15 +601,16 @@ class CaseView(QWidget):
         left_uid, right_uid = self._pair
         if left_uid is None or right_uid is None:
             return
+        # Where the anatomy is now, before the single view widens (a resize moves the view).
+        anchor = self.left.anchor()
         if not self.single_check.isChecked():
             with QSignalBlocker(self.single_check):
                 self.single_check.setChecked(True)
             self.right.hide()
             self._single_showing_right = False
-            self._show(self.left, left_uid)  # the left film, where the left view was
+            self.layout().activate()  # the left view takes the full width now
         self._single_showing_right = not self._single_showing_right
         uid = right_uid if self._single_showing_right else left_uid
-        anchor = self.left.anchor()
         self._syncing = True
         try:
             self._show(self.left, uid)
@@ -950,8 +951,8 @@ class CaseWorkspace(QWidget):
         splitter = QSplitter(Qt.Orientation.Horizontal, self)
         splitter.addWidget(self.case_view)
         splitter.addWidget(right)
-        splitter.setStretchFactor(0, 3)
-        splitter.setStretchFactor(1, 2)
+        splitter.setStretchFactor(0, 1)
+        splitter.setStretchFactor(1, 1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(splitter)

@@ -22,6 +22,8 @@ each cell's ``Qt.ItemDataRole.UserRole``. The panel mirrors what it is given and
 
 from __future__ import annotations
 
+import re
+
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QBrush, QColor, QFont
 from PySide6.QtWidgets import (
@@ -117,14 +119,23 @@ def _fit_height(table: QTableWidget) -> None:
     table.resizeRowsToContents()
     height = table.horizontalHeader().sizeHint().height() + 2 * table.frameWidth()
     height += sum(table.rowHeight(r) for r in range(table.rowCount()))
-    if table.horizontalScrollBar().isVisible() or table.columnCount() > 8:
-        height += table.horizontalScrollBar().sizeHint().height()
+    # Room for the horizontal scroll bar a narrow panel needs (its visibility is only known
+    # after layout).
+    height += table.horizontalScrollBar().sizeHint().height()
     table.setFixedHeight(height)
 
 
 def _film_header(film: FilmMeasurement) -> str:
     when = film.date.isoformat() if film.date else "undated"
     return f"{film.label}\n{when}\n({film.calibration.unit_tag})"
+
+
+def _short_angle_name(name: str, endplates: str) -> str:
+    """``segmental kyphosis (T12 sup. – L2 inf.)`` from the measurement's endplate text."""
+    match = re.fullmatch(r"superior endplate of (\w+) to inferior endplate of (\w+)", endplates)
+    if match:
+        return f"{name} ({match.group(1)} sup. – {match.group(2)} inf.)"
+    return name
 
 
 class ComparisonPanel(QWidget):
@@ -255,7 +266,7 @@ class ComparisonPanel(QWidget):
             k = lc.kyphosis
             table.setItem(r, 0, _text_item(lc.level, bold=True))
             name = _COBB_NAMES.get(k.definition, k.definition)
-            table.setItem(r, 1, _text_item(f"{name}: {k.endplates}" if k.endplates else name,
+            table.setItem(r, 1, _text_item(_short_angle_name(name, k.endplates),
                                            tooltip=k.endplates))
             table.setItem(r, 2, _item(_fmt(k.pre_deg, unit="°"), k.pre_deg))
             table.setItem(r, 3, _item(_fmt(k.post_deg, unit="°"), k.post_deg))
@@ -356,7 +367,8 @@ class ComparisonPanel(QWidget):
             for offset, value in enumerate((rest.pct_of_initial, rest.pct_of_lost,
                                             rest.pct_of_reference)):
                 table.setItem(r, col + 1 + offset, _item(
-                    _fmt(value, 1, "%", signed=True) + (WITHIN_MARK if within else ""),
+                    _fmt(value, 1, "%", signed=True)
+                    + (WITHIN_MARK if within and value is not None else ""),
                     value, muted=within, bold=bold and offset == 2,
                     tooltip=tip or ("no height lost: undefined" if value is None else "")))
             table.setItem(r, col + 4, _item(
@@ -375,7 +387,7 @@ class ComparisonPanel(QWidget):
                                                    else "")
                 table.setItem(r, col, _item(
                     _fmt(loss.loss_mm, 2, fu.unit, signed=True) + mark
-                    + f" ({loss.loss_pct_of_post:.0f} %)",
+                    + f" ({_fmt(loss.loss_pct_of_post, 0, '%')})",
                     loss.loss_mm, muted=within,
                     alert=(not within and loss.mm_comparable and loss.loss_mm > 0
                            and lc.role == "treated"),

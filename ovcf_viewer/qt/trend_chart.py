@@ -42,6 +42,8 @@ class TrendChart(QWidget):
         self.figure = Figure(figsize=(6.0, 5.0), layout="constrained")
         self.canvas = FigureCanvasQTAgg(self.figure)
         self.canvas.setParent(self)
+        # Below this the constrained layout collapses (and matplotlib warns).
+        self.canvas.setMinimumSize(360, 320)
         self.heights_axes, self.kyphosis_axes = self.figure.subplots(2, 1, sharex=True)
         self.caption = QLabel("", self)
         self.caption.setWordWrap(True)
