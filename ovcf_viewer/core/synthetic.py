@@ -360,6 +360,47 @@ def _shell_path(
     return inner, outer - inner
 
 
+def _neural_arch_outline(spec: VertebraSpec) -> np.ndarray:
+    """Lateral outline (local mm, ``a`` posterior negative, ``h`` cranial) of the neural arch
+    behind a body: pedicle, superior articular process (SAP), lamina, hatchet-shaped spinous
+    process, inferior articular process (IAP) and inferior notch. Scaled with the body's
+    height and depth; thoracic spinous processes slope further down."""
+    hp, k = spec.posterior_height_mm, spec.depth_mm / 40.0
+    drop = 0.25 * hp if spec.level.startswith("T") else 0.0
+    outline = np.array(
+        [
+            (0.5, 0.86 * hp), (-11.0, 0.88 * hp),  # pedicle, upper edge
+            (-13.0, hp + 3.0), (-14.5, hp + 9.0), (-17.0, hp + 10.5), (-20.0, hp + 9.0),  # SAP
+            (-22.0, 0.86 * hp), (-29.0, 0.80 * hp),  # lamina
+            (-44.0, 0.76 * hp - 0.5 * drop), (-55.0, 0.80 * hp - drop),  # spinous process
+            (-60.0, 0.74 * hp - drop), (-61.0, 0.22 * hp - drop), (-56.0, 0.12 * hp - drop),
+            (-44.0, 0.18 * hp - 0.5 * drop), (-34.0, 0.10 * hp),
+            (-31.0, -4.0), (-29.5, -10.0), (-26.5, -11.5), (-23.5, -9.5), (-22.0, -3.0),  # IAP
+            (-20.0, 0.20 * hp), (-15.0, 0.42 * hp), (-8.0, 0.46 * hp), (0.5, 0.44 * hp),
+        ],
+        dtype=np.float64,
+    )  # fmt: skip
+    outline[:, 0] *= k
+    return outline
+
+
+def _polygon_depth(x: np.ndarray, y: np.ndarray, polygon: np.ndarray) -> np.ndarray:
+    """Signed distance (mm) from each point to the polygon's outline: positive inside,
+    negative outside (even-odd rule)."""
+    inside = np.zeros(x.shape, bool)
+    dist2 = np.full(x.shape, np.inf, np.float32)
+    for (x1, y1), (x2, y2) in zip(polygon, np.roll(polygon, -1, axis=0), strict=True):
+        crosses = (y1 > y) != (y2 > y)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            x_at = x1 + (x2 - x1) * (y - y1) / (y2 - y1)
+        inside ^= crosses & (x < x_at)
+        dx, dy = x2 - x1, y2 - y1
+        t = np.clip(((x - x1) * dx + (y - y1) * dy) / (dx * dx + dy * dy), 0.0, 1.0)
+        dist2 = np.minimum(dist2, (x - x1 - t * dx) ** 2 + (y - y1 - t * dy) ** 2)
+    dist = np.sqrt(dist2)
+    return np.where(inside, dist, -dist)
+
+
 class _Renderer:
     def __init__(self, spec: FilmSpec) -> None:
         self.spec = spec
@@ -414,6 +455,14 @@ class _Renderer:
         fat = np.clip(1.0 - (rel - back) / 22.0, 0.0, 1.0) * (rel > back)
         self.att += _MU_SOFT * chord - 0.004 * 60.0 * fat
         self.rel = rel
+        # lung bases in the posterior costophrenic recesses, above the diaphragm
+        by_level = {g.spec.level: g for g in bodies}
+        if "T12" in by_level:
+            c_ref = by_level["T12"].points["ip"][1]
+            dome = c_ref + 8.0 + 0.004 * (rel + 45.0) ** 2
+            lung = np.clip((self.C - dome) / 14.0, 0.0, 1.0) ** 1.5
+            lung *= np.clip((rel - back - 18.0) / 12.0, 0.0, 1.0)
+            self.att -= _MU_SOFT * 28.0 * lung
         # paraspinal muscles slightly denser than the surrounding fat
         self.att += 0.06 * np.exp(-(((rel + 45.0) / 25.0) ** 2)) * (rel > back)
         # bowel gas: loops and mottled stool in front of the spine, soft-edged
@@ -546,51 +595,52 @@ class _Renderer:
         self.cement_mask[sl] |= fill > 0.02
 
     def posterior_elements(self, geo: VertebraGeometry) -> None:
-        """Pedicles, articular processes, lamina, spinous and transverse processes, fainter
-        than the body; all in the body's local frame (posterior is ``a < 0``)."""
+        """Pedicles, articular processes, lamina and spinous process (one outline, as a
+        lateral film shows the neural arch), plus the transverse processes seen end-on;
+        fainter than the body. Drawn in the body's local frame (posterior is ``a < 0``)
+        as its left and right halves slightly apart, like the body."""
         spec = geo.spec
         hp = spec.posterior_height_mm
-        if not spec.annotated:  # sacrum: lateral masses and median crest
-            parts = [
-                ((-16.0, 50.0), (16.0, 55.0), 0.0, 16.0, 1.0, 3.0),  # lateral masses
-                ((-33.0, 40.0), (6.0, 50.0), -8.0, 6.0, 1.0, 3.0),  # median crest
-            ]
-        else:
-            k = hp / 28.0
-            parts = [
-                # (centre a, h), (semi a, h), rotation deg, depth along beam, union (1) or
-                # separate (-1), super-ellipse power
-                ((-7.0, 0.64 * hp), (8.5, 6.5 * k), 0.0, 16.0, 1.0, 2.5),  # pedicles
-                ((-22.0, 0.45 * hp), (6.5, 0.45 * hp), 6.0, 22.0, 1.0, 2.6),  # articular pillar
-                ((-18.5, hp + 2.5), (4.0, 7.0 * k), 20.0, 12.0, 1.0, 2.2),  # superior art. pr.
-                ((-27.0, -3.0), (4.0, 7.5 * k), 20.0, 12.0, 1.0, 2.2),  # inferior art. pr.
-                ((-31.0, 0.40 * hp), (9.0, 0.34 * hp), -5.0, 12.0, 1.0, 2.5),  # lamina
-                ((-46.0, 0.36 * hp), (15.0, 0.30 * hp), -16.0, 7.0, 1.0, 3.0),  # spinous pr.
-                ((-12.0, 0.6 * hp), (4.5, 4.0 * k), 0.0, 22.0, -1.0, 2.0),  # transverse pr.
-            ]
-        # One bone: the union (max) of the parts' outer and inner paths, so one cortical
-        # outline runs round the whole arch; the transverse processes, seen end-on and
-        # lying beside it along the beam, add on top.
-        centre = geo.to_patient(-25.0, 0.5 * hp)
-        sl = self.proj.bbox(centre, 60.0 if spec.annotated else 80.0)
+        if not spec.annotated:
+            self._sacral_elements(geo)
+            return
+        centre = geo.to_patient(-30.0 * spec.depth_mm / 40.0, 0.5 * hp)
+        sl = self.proj.bbox(centre, 50.0)
         if sl is None:
             return
         a, h = self._local(geo, sl)
-        outer = np.zeros(a.shape, np.float32)
-        inner = np.zeros(a.shape, np.float32)
-        for (ca, ch), (ra, rh), rot, depth, share, power in parts:
-            r = math.radians(rot)
-            u = (a - ca) * math.cos(r) + (h - ch) * math.sin(r)
-            v = -(a - ca) * math.sin(r) + (h - ch) * math.cos(r)
-            part_inner, part_shell = _shell_path(u, v, ra, rh, depth, 1.2, power)
-            if share < 0:  # a separate bone beside the arch along the beam
-                self.att[sl] += 0.4 * _MU_POSTERIOR * part_inner + 0.3 * _MU_CORTICAL * part_shell
-                continue
-            outer = np.maximum(outer, part_inner + part_shell)
-            inner = np.maximum(inner, part_inner)
-        shell = np.maximum(outer - inner, 0.0)
+        outline = _neural_arch_outline(spec)
+        _, cy = self.proj.patient_to_pixel(*centre)
+        off_centre = (cy - self.spec.rows / 2) * self.spec.row_mm / self.spec.magnification
+        dh = 0.5 * (0.3 + 0.006 * abs(off_centre)) * (1 if off_centre > 0 else -1)
         density = 1.0 + 0.3 * self.texture_fine[sl]
-        self.att[sl] += _MU_POSTERIOR * inner * density + 0.4 * _MU_CORTICAL * shell
+        for sign in (1.0, -1.0):
+            inside_mm = _polygon_depth(a - sign * 0.4, h - sign * dh, outline)
+            # rounded edges (2.5 mm) and a 1 mm cortex that the beam grazes at the outline
+            outer = 7.0 * np.sqrt(np.clip(inside_mm / 2.5, 0.0, 1.0))
+            inner = 5.0 * np.sqrt(np.clip((inside_mm - 1.0) / 2.5, 0.0, 1.0))
+            self.att[sl] += 0.8 * _MU_POSTERIOR * inner * density + 1.1 * _MU_CORTICAL * (
+                outer - inner
+            )
+        # transverse processes, end-on over the pedicle
+        u, v = a + 12.0, h - 0.62 * hp
+        inner, shell = _shell_path(u, v, 4.5, 4.0 * hp / 28.0, 22.0, 1.2, 2.0)
+        self.att[sl] += 0.4 * _MU_POSTERIOR * inner + 0.3 * _MU_CORTICAL * shell
+
+    def _sacral_elements(self, geo: VertebraGeometry) -> None:
+        """Sacral lateral masses and median crest behind the S1 body."""
+        parts = (
+            ((-16.0, 50.0), (16.0, 55.0), 16.0),
+            ((-33.0, 40.0), (6.0, 50.0), 6.0),
+        )
+        for (ca, ch), (ra, rh), depth in parts:
+            centre = geo.to_patient(ca, ch)
+            sl = self.proj.bbox(centre, max(ra, rh) + 2)
+            if sl is None:
+                continue
+            a, h = self._local(geo, sl)
+            inner, shell = _shell_path(a - ca, h - ch, ra, rh, depth, 1.2, 3.0)
+            self.att[sl] += _MU_POSTERIOR * inner + 0.4 * _MU_CORTICAL * shell
 
     def pelvis(self) -> None:
         """Both iliac wings, slightly offset (two crest contours, as the two sides are
