@@ -37,11 +37,13 @@ Rendering
 
 from __future__ import annotations
 
+import logging
 import math
+import threading
 from typing import Protocol
 
 import numpy as np
-from PySide6.QtCore import QEvent, QPoint, QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QEvent, QObject, QPoint, QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import (
     QColor,
     QImage,
@@ -66,7 +68,10 @@ from ovcf_viewer.core.display import DisplayVoi
 from ovcf_viewer.core.image import RadiographImage, VoiLutTable, VoiWindow
 from ovcf_viewer.qt.overlays import OverlayCorners, overlay_corners, paint_overlays
 
-__all__ = ["ImageView", "InteractionHandler", "RadiographItem"]
+__all__ = ["ImageView", "InteractionHandler", "RadiographItem", "ReducedImageBuilder",
+           "box_reduce"]
+
+log = logging.getLogger(__name__)
 
 ZOOM_STEP = 1.25
 MIN_ZOOM = 1.0 / 64.0
@@ -91,6 +96,97 @@ class InteractionHandler(Protocol):
     def release(self, view: ImageView, event: QMouseEvent, image_pos: QPointF) -> bool: ...
 
 
+def box_reduce(stored: np.ndarray, factor: int) -> np.ndarray:
+    """Stored values reduced by an integer ``factor``: element ``(i, j)`` is the rounded mean
+    of pixels ``i*factor .. i*factor+factor-1`` × ``j*factor ..`` (the same dtype). The
+    partial blocks at the bottom and right edges take their first pixel. Shape
+    ``ceil(rows / factor) × ceil(columns / factor)``. For display only: measurements always
+    use the full-resolution image."""
+    if factor < 2:
+        return stored
+    rows, cols = stored.shape
+    full_rows, full_cols = rows // factor, cols // factor
+    height, width = full_rows * factor, full_cols * factor
+    accumulator = np.int64 if stored.dtype.kind == "i" else np.uint32
+    if stored.dtype.itemsize <= 2:
+        accumulator = np.int32 if stored.dtype.kind == "i" else np.uint32
+    row_sums = np.zeros((full_rows, width), accumulator)
+    for offset in range(factor):
+        row_sums += stored[offset:height:factor, :width]
+    block_sums = np.zeros((full_rows, full_cols), accumulator)
+    for offset in range(factor):
+        block_sums += row_sums[:, offset::factor]
+    area = factor * factor
+    block_sums += area // 2
+    block_sums //= area
+    out = np.empty((-(-rows // factor), -(-cols // factor)), stored.dtype)
+    out[:full_rows, :full_cols] = block_sums
+    if out.shape[0] > full_rows:
+        out[full_rows, :] = stored[height, ::factor]
+    if out.shape[1] > full_cols:
+        out[:, full_cols] = stored[::factor, width]
+    return out
+
+
+class ReducedImageBuilder(QObject):
+    """Builds :func:`box_reduce` copies in a worker thread, one per ``(image, factor)``;
+    ``built(image, factor, array)`` arrives in the GUI thread.
+
+    A request made while painting starts only when the event loop is next idle, so the
+    worker never competes with the paint that asked for it.
+    """
+
+    built = Signal(object, int, object)
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._pending: set[tuple[int, int]] = set()
+        self._queued: list[tuple[RadiographImage, int]] = []
+        self._lock = threading.Lock()
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(0)
+        self._timer.timeout.connect(self._start_queued)
+
+    def pending(self) -> bool:
+        """Whether a copy is queued or being built."""
+        with self._lock:
+            return bool(self._pending)
+
+    def request(self, image: RadiographImage, factor: int) -> None:
+        key = (id(image), factor)
+        with self._lock:
+            if key in self._pending:
+                return
+            self._pending.add(key)
+        self._queued.append((image, factor))
+        self._timer.start()
+
+    def _start_queued(self) -> None:
+        queued, self._queued = self._queued, []
+        for image, factor in queued:
+            worker = threading.Thread(
+                target=self._build, args=(image, factor, (id(image), factor)),
+                name="ovcf-box-reduce", daemon=True,
+            )
+            worker.start()
+
+    def _build(self, image: RadiographImage, factor: int, key: tuple[int, int]) -> None:
+        try:
+            reduced: np.ndarray | None = box_reduce(image.stored, factor)
+        except Exception:  # display quality only: keep the sampled picture
+            log.exception("box filter of the displayed image failed")
+            reduced = None
+        with self._lock:
+            self._pending.discard(key)
+        if reduced is None:
+            return
+        try:
+            self.built.emit(image, factor, reduced)
+        except RuntimeError:  # the view was closed meanwhile
+            pass
+
+
 class RadiographItem(QGraphicsItem):
     """The image as a scene item, in image coordinates (see module docstring).
 
@@ -103,6 +199,10 @@ class RadiographItem(QGraphicsItem):
     * the subsampled stored values of the last regions painted are kept as small contiguous
       arrays, so a window/level change re-maps about one screen of pixels and never touches
       the full image;
+    * when zoomed out by an integer factor ``f >= 2`` the first paint samples every
+      ``f``-th pixel, and a box-filtered copy (the mean of each ``f × f`` block, as stored
+      values) is built once in a worker thread and used from then on, so the reduced film
+      shows its noise averaged rather than aliased (:func:`box_reduce`);
     * the grey-scale pipeline is :func:`ovcf_viewer.core.display.display_lut`'s table (one
       entry per stored value), widened once per window to opaque 32-bit RGB so Qt blits the
       result without a format conversion. Colour images go through
@@ -111,16 +211,21 @@ class RadiographItem(QGraphicsItem):
 
     _REGION_CACHE = 3  # the view, the loupe and one spare
     _LUT_CACHE = 2
+    _REDUCED_CACHE = 2  # box-filtered copies kept (the fitted factor and one more)
 
-    def __init__(self, parent: QGraphicsItem | None = None) -> None:
+    def __init__(
+        self, parent: QGraphicsItem | None = None, builder: ReducedImageBuilder | None = None
+    ) -> None:
         super().__init__(parent)
         self._image: RadiographImage | None = None
         self._window: DisplayVoi = None
         self._inverted = False
-        self._regions: dict[tuple[int, int, int, int, int], np.ndarray] = {}
+        self._regions: dict[tuple[int, int, int, int, int, bool], np.ndarray] = {}
         self._luts: dict[tuple[object, bool], np.ndarray] = {}
-        #: ``((x0, y0, x1, y1), step)`` of the last picture painted (for tests and tuning).
-        self.last_render: tuple[tuple[int, int, int, int], int] | None = None
+        self._reduced: dict[int, np.ndarray] = {}
+        self._builder = builder
+        #: ``((x0, y0, x1, y1), step, box_filtered)`` of the last picture painted.
+        self.last_render: tuple[tuple[int, int, int, int], int, bool] | None = None
         self.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemUsesExtendedStyleOption, True)
         self.setZValue(-1000.0)
@@ -135,6 +240,7 @@ class RadiographItem(QGraphicsItem):
         self._window = window
         self._regions.clear()
         self._luts.clear()
+        self._reduced.clear()
         self.update()
 
     def set_display(self, window: DisplayVoi, inverted: bool) -> None:
@@ -142,21 +248,42 @@ class RadiographItem(QGraphicsItem):
         self._inverted = inverted
         self.update()
 
+    def reduced_factors(self) -> list[int]:
+        """Factors whose box-filtered copy of the current image is ready."""
+        return sorted(self._reduced)
+
+    def add_reduced(self, image: object, factor: int, reduced: object) -> None:
+        """Use a finished box-filtered copy (GUI thread; ignored if another film is shown)."""
+        if image is not self._image or not isinstance(reduced, np.ndarray):
+            return  # a film that is no longer shown
+        while len(self._reduced) >= self._REDUCED_CACHE:
+            self._reduced.pop(next(iter(self._reduced)))
+        self._reduced[factor] = reduced
+        self.update()
+
     # -- rendering helpers -----------------------------------------------------------------
     def _stored_region(self, image: RadiographImage, x0: int, y0: int, x1: int, y1: int,
-                       step: int) -> np.ndarray:
-        """Contiguous subsampled stored values, as the unsigned type of the same width (the
-        table's index, see :meth:`_rgb32_table`)."""
-        key = (x0, y0, x1, y1, step)
+                       step: int) -> tuple[np.ndarray, bool]:
+        """Contiguous stored values for the region at one sample per ``step`` pixels, as the
+        unsigned type of the same width (the table's index, see :meth:`_rgb32_table`), and
+        whether they are box-filtered (else every ``step``-th pixel)."""
+        reduced = self._reduced.get(step) if step > 1 else None
+        key = (x0, y0, x1, y1, step, reduced is not None)
         region = self._regions.pop(key, None)
         if region is None:
-            view = image.stored[y0:y1:step, x0:x1:step]
+            if reduced is not None:
+                # x0, y0 are multiples of step: block i covers pixels i*step .. i*step+step-1.
+                view = reduced[y0 // step:-(-y1 // step), x0 // step:-(-x1 // step)]
+            else:
+                view = image.stored[y0:y1:step, x0:x1:step]
+                if step > 1 and self._builder is not None:
+                    self._builder.request(image, step)
             unsigned = np.uint16 if view.dtype.itemsize == 2 else np.uint8
             region = np.ascontiguousarray(view).view(unsigned)
             while len(self._regions) >= self._REGION_CACHE:
                 self._regions.pop(next(iter(self._regions)))
         self._regions[key] = region  # most recently used last
-        return region
+        return region, reduced is not None
 
     def _rgb32_table(self, image: RadiographImage) -> np.ndarray:
         """``display_lut`` for the current window and invert state, re-indexed by the stored
@@ -207,7 +334,8 @@ class RadiographItem(QGraphicsItem):
         # Device pixels per image pixel along the image's x and y axes.
         scale = max(math.hypot(transform.m11(), transform.m12()),
                     math.hypot(transform.m21(), transform.m22())) * ratio
-        step = max(1, int(math.floor(1.0 / scale))) if scale > 0 else 1
+        # (The epsilon keeps an exact 1/3 zoom at step 3 despite rounding.)
+        step = max(1, int(math.floor(1.0 / scale + 1e-6))) if scale > 0 else 1
         # Pixel index range covering the visible rectangle, aligned to the step.
         x0 = max(0, int(math.floor(visible.left() + 0.5)))
         y0 = max(0, int(math.floor(visible.top() + 0.5)))
@@ -217,13 +345,14 @@ class RadiographItem(QGraphicsItem):
         y0 -= y0 % step
         if x1 <= x0 or y1 <= y0:
             return
-        self.last_render = ((x0, y0, x1, y1), step)
+        filtered = False
         if image.is_color:
             pixels = display.render(image, self._window, self._inverted,
                                     region=(x0, y0, x1, y1), step=step)
         else:
-            region = self._stored_region(image, x0, y0, x1, y1, step)
+            region, filtered = self._stored_region(image, x0, y0, x1, y1, step)
             pixels = np.take(self._rgb32_table(image), region)
+        self.last_render = ((x0, y0, x1, y1), step, filtered)
         qimage = _as_qimage(pixels)
         height, width = pixels.shape[:2]
         target = QRectF(x0 - 0.5, y0 - 0.5, min(width * step, image.columns - x0),
@@ -279,7 +408,10 @@ class ImageView(QGraphicsView):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setScene(QGraphicsScene(self))
-        self._item = RadiographItem()
+        self._builder = ReducedImageBuilder(self)
+        # A slot on this QObject: the worker's signal is queued to the GUI thread.
+        self._builder.built.connect(self._on_reduced_built)
+        self._item = RadiographItem(builder=self._builder)
         self.scene().addItem(self._item)
         self._image: RadiographImage | None = None
         self._window: DisplayVoi = None
@@ -315,6 +447,14 @@ class ImageView(QGraphicsView):
 
     def image_item(self) -> RadiographItem:
         return self._item
+
+    def reduced_pending(self) -> bool:
+        """Whether a box-filtered copy is still being built (benchmarks wait for it)."""
+        return self._builder.pending()
+
+    def _on_reduced_built(self, image: object, factor: int, reduced: object) -> None:
+        self._item.add_reduced(image, factor, reduced)
+        self.viewport().update()
 
     def set_image(
         self,

@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QApplication
 
 from ovcf_viewer.core.calibration import CalibrationHeader
 from ovcf_viewer.core.image import PatientInfo, RadiographImage, VoiWindow
-from ovcf_viewer.qt.image_view import ZOOM_STEP, ImageView
+from ovcf_viewer.qt.image_view import ZOOM_STEP, ImageView, box_reduce
 from ovcf_viewer.qt.loupe import Loupe
 
 VIEWPORT = (400, 300)
@@ -144,16 +144,49 @@ def test_only_the_visible_part_is_rendered_at_screen_resolution(view):
     big = make_image(rows=3000, cols=3000)
     view.set_image(big)
     view.viewport().repaint()
-    (x0, y0, x1, y1), step = view.image_item().last_render
-    # 3000 px into 300 px of viewport: every 10th pixel is enough.
+    (x0, y0, x1, y1), step, _filtered = view.image_item().last_render
+    # 3000 px into 300 px of viewport: one sample per 10 pixels is enough.
     assert step == 10
     assert (x0, y0, x1, y1) == (0, 0, 3000, 3000)
     view.set_zoom(1.0)  # 1:1 about the centre: a 400 × 300 window on the image
     view.viewport().repaint()
-    (x0, y0, x1, y1), step = view.image_item().last_render
-    assert step == 1
+    (x0, y0, x1, y1), step, filtered = view.image_item().last_render
+    assert step == 1 and not filtered
     assert x1 - x0 <= 402 and y1 - y0 <= 302
     assert x0 == pytest.approx(1500 - 200, abs=2) and y0 == pytest.approx(1500 - 150, abs=2)
+
+
+def test_box_reduce_means_blocks():
+    stored = np.arange(7 * 8, dtype=np.uint16).reshape(7, 8)
+    reduced = box_reduce(stored, 3)
+    assert reduced.shape == (3, 3)
+    # Block (0, 0) = rows 0-2 x columns 0-2: mean of 0,1,2,8,9,10,16,17,18 = 9.
+    assert reduced[0, 0] == 9
+    assert reduced[1, 1] == np.round(stored[3:6, 3:6].mean())
+    assert reduced[2, 0] == stored[6, 0]  # partial edge block: its first pixel
+    assert reduced[0, 2] == stored[0, 6]
+    signed = -stored.astype(np.int16)
+    assert box_reduce(signed, 3)[1, 1] == -np.round(stored[3:6, 3:6].mean())
+
+
+def test_zoomed_out_film_is_box_filtered_not_aliased(view, qtbot):
+    # Columns alternate 3000, 0, 0: sampling every 3rd column sees only 3000 (white), the
+    # mean of each 3 × 3 block is 1000.
+    stored = np.zeros((900, 900), dtype=np.uint16)
+    stored[:, ::3] = 3000
+    image = RadiographImage(stored=stored, photometric="MONOCHROME2",
+                            calibration_header=CalibrationHeader(), sop_instance_uid="1.5",
+                            bits_stored=12)
+    view.set_overlays_visible(False)
+    view.set_image(image, VoiWindow(1500.0, 3001.0))
+    assert view.zoom() == pytest.approx(1.0 / 3.0)
+    centre = view.image_to_view(450.0, 450.0)
+    first = grey_at(view, centre)
+    assert first == 255  # sampled
+    qtbot.waitUntil(lambda: view.image_item().reduced_factors() == [3])
+    # LINEAR C 1500 / W 3001: ((1000 - 1499.5) / 3000 + 0.5) * 255 = 85.0
+    assert grey_at(view, centre) == pytest.approx(85, abs=1)
+    assert view.image_item().last_render[1:] == (3, True)
 
 
 def test_signed_pixels_display_through_the_pipeline(view):
