@@ -450,6 +450,7 @@ def compare(
             f"{len(unassigned)} film(s) without a timepoint left out of the comparison"
         )
     films: list[FilmMeasurement] = []
+    film_notes: dict[str, list[str]] = {}  # measurement note → the films it applies to
     for film in case.chronological_films():
         if film.sop_instance_uid in calibrations:
             calibration, cal_note = calibrations[film.sop_instance_uid], ""
@@ -466,8 +467,10 @@ def compare(
                 _days_from_procedure(film, case.procedure_date), calibration, cal_note, measured,
             )
         )
-        notes.extend(f"{film.timepoint.label}: {n}" for n in measured.notes)
+        for n in measured.notes:
+            film_notes.setdefault(n, []).append(film.timepoint.label)
 
+    notes.extend(f"{', '.join(labels)}: {n}" for n, labels in film_notes.items())
     sources = {f.calibration.source for f in films}
     mixed = len(sources) > 1
     if mixed:

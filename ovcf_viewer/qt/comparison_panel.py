@@ -107,6 +107,7 @@ def _table(parent: QWidget) -> QTableWidget:
     table.verticalHeader().setVisible(False)
     table.setWordWrap(False)
     table.setAlternatingRowColors(True)
+    table.setFocusPolicy(Qt.FocusPolicy.NoFocus)
     table.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
     header = table.horizontalHeader()
     header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
@@ -389,8 +390,7 @@ class ComparisonPanel(QWidget):
                     _fmt(loss.loss_mm, 2, fu.unit, signed=True) + mark
                     + f" ({_fmt(loss.loss_pct_of_post, 0, '%')})",
                     loss.loss_mm, muted=within,
-                    alert=(not within and loss.mm_comparable and loss.loss_mm > 0
-                           and lc.role == "treated"),
+                    alert=loss.within_variability is False and loss.loss_mm > 0,
                     tooltip=(f"within measurement variability (< {tol:g} mm)" if within
                              else "positive = height lost since the post-operative film")))
             col += 1
