@@ -187,18 +187,23 @@ class Case:
         follow-ups by interval; films without a timepoint are left out."""
         return sorted((f for f in self.films if f.timepoint is not None), key=_film_sort_key)
 
+    def films_of_kind(self, kind: str) -> list[CaseFilm]:
+        """The films with timepoint ``kind`` (preop, postop, followup), in time order."""
+        return [f for f in self.chronological_films()
+                if f.timepoint is not None and f.timepoint.kind == kind]
+
     def preop_film(self) -> CaseFilm | None:
         """*The* pre-operative film: the latest one before the procedure (§5)."""
-        films = [f for f in self.chronological_films() if f.timepoint.kind == "preop"]
+        films = self.films_of_kind("preop")
         return films[-1] if films else None
 
     def postop_film(self) -> CaseFilm | None:
         """*The* post-operative film: the earliest one after the procedure."""
-        films = [f for f in self.chronological_films() if f.timepoint.kind == "postop"]
+        films = self.films_of_kind("postop")
         return films[0] if films else None
 
     def followup_films(self) -> list[CaseFilm]:
-        return [f for f in self.chronological_films() if f.timepoint.kind == "followup"]
+        return self.films_of_kind("followup")
 
     def film(self, sop_instance_uid: str) -> CaseFilm:
         for film in self.films:
@@ -378,7 +383,8 @@ def case_from_document(doc: Any, base: Path) -> Case:
         if not isinstance(entry, Mapping):
             raise CaseFormatError(f"films[{i}] is not an object")
         try:
-            annotations = ImageAnnotations.from_json(entry.get("annotations"), partial=True)
+            annotations = ImageAnnotations.from_json(entry.get("annotations") or {},
+                                                     partial=True)
             timepoint = _timepoint(entry.get("timepoint"), f"films[{i}] timepoint")
         except AnnotationFormatError as exc:
             raise CaseFormatError(f"films[{i}]: {exc}") from None
@@ -547,17 +553,17 @@ def load_case_inputs(paths: Sequence[str | os.PathLike[str]]) -> Case:
     date (else a follow-up's date minus its interval), the treated levels from the index
     levels, and patient and study date from the image headers when the files are there.
     """
-    paths = [Path(p) for p in paths]
-    if not paths:
+    files = [Path(p) for p in paths]
+    if not files:
         raise CaseFormatError("no input files")
-    documents = [(p, _read_json(p)) for p in paths]
+    documents = [(p, _read_json(p)) for p in files]
     kinds = {(doc.get("format") if isinstance(doc, Mapping) else None) for _p, doc in documents}
     if CASE_FORMAT_NAME in kinds:
-        if len(paths) != 1:
+        if len(files) != 1:
             raise CaseFormatError(
                 "give either one case document or a set of annotation files, not both"
             )
-        return load_case(paths[0])
+        return load_case(files[0])
     films = []
     for path, _doc in documents:
         try:
@@ -579,7 +585,7 @@ def load_case_inputs(paths: Sequence[str | os.PathLike[str]]) -> Case:
         films = [_with_interval(f, procedure_date) for f in films]
     patient_name, patient_id = _patient_from_headers(films)
     treated = sorted({lv for f in films for lv in f.annotations.index_levels}, key=level_index)
-    case_id = patient_id or paths[0].parent.resolve().name or "case"
+    case_id = patient_id or files[0].parent.resolve().name or "case"
     return Case(
         case_id=case_id,
         patient_name=patient_name,

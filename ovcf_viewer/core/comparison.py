@@ -112,10 +112,11 @@ class FilmMeasurement:
         m = self.measurements.vertebrae.get(level)
         if m is None:
             return None
-        refs = m.genant.reference_heights_mm
-        return {
-            k: (m.heights[k] / refs[k] * 100.0 if refs.get(k) else None) for k in HEIGHT_KEYS
-        }
+        out: dict[str, float | None] = {}
+        for k in HEIGHT_KEYS:
+            ref = m.genant.reference_heights_mm.get(k)
+            out[k] = m.heights[k] / ref * 100.0 if ref else None
+        return out
 
     def kyphosis_deg(self, level: str) -> float | None:
         """The angle the *setting* calls "Cobb" at ``level`` (segmental by default, §3)."""
