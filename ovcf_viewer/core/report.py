@@ -903,7 +903,13 @@ class _Builder:
             if lc.role != "treated":
                 continue
             r = lc.restoration_for("a")
-            if r is not None:
+            post = comp.film(comp.postop_uid) if comp.postop_uid else None
+            if r is not None and not _same_unit(pre, post):
+                lines.append(
+                    f"<b>{lc.level} anterior height</b>: pre- and post-operative films in "
+                    f"different units (mm and px); change in % of reference "
+                    f"{format_signed_length(r.ratio_change_pp)} points.")
+            elif r is not None:
                 text = (f"<b>{lc.level} anterior height</b> {format_length(r.pre_mm)} → "
                         f"{format_length(r.post_mm)} {_esc(unit)}: restored "
                         f"{format_signed_length(r.absolute_mm)} ("
@@ -928,7 +934,7 @@ class _Builder:
                         text += " (within measurement variability)"
                 lines.append(text + ".")
             for loss in lc.height_loss:
-                if loss.height != "a":
+                if loss.height != "a" or not _same_unit(post, comp.film(loss.followup_uid)):
                     continue
                 text = (f"<b>{lc.level} anterior height at {self.t(loss.followup_label)}</b>: "
                         f"{format_length(loss.followup_mm)} {_esc(unit)}, loss "
@@ -937,8 +943,9 @@ class _Builder:
                 if loss.within_variability:
                     text += " (within measurement variability)"
                 lines.append(text + ".")
-        if comp.new_deformities:
-            for d in comp.new_deformities:
+        deformities, _skipped = _comparable_deformities(comp)
+        if deformities:
+            for d in deformities:
                 lines.append(f"<font color='#b31e14'><b>New deformity:</b> "
                              f"{self.t(d.description)}</font>.")
         else:
@@ -961,7 +968,7 @@ class _Builder:
             fig_w = self.width * 0.53
             fig_h = min(140 * self.mm, self.frame_height - 330)
             figure = _make_film_figure(film, fig_w, fig_h, self.settings)
-            side = self._film_side_panel(film)
+            side = self._film_side_panel(film, figure.height)
             panel = Table(
                 [[figure, side]],
                 colWidths=[self.width * 0.55, self.width * 0.45],
@@ -980,7 +987,7 @@ class _Builder:
             self.story.append(KeepTogether(parts))
             self.story.extend(self._measurement_tables(film))
 
-    def _film_side_panel(self, film: ReportFilm) -> list[Any]:
+    def _film_side_panel(self, film: ReportFilm, figure_height: float) -> list[Any]:
         from reportlab.platypus import Spacer
 
         out: list[Any] = []
@@ -1036,12 +1043,19 @@ class _Builder:
                 out.append(Spacer(1, 3))
         for note in m.notes if m is not None else ():
             out.append(self.p(self.t(note), "note"))
-        if m is not None:
-            for level in list(m.index_levels)[:1]:
+        if m is not None and m.index_levels:
+            # the close-up takes the room left beside the film figure (never below it)
+            width = self.width * 0.43
+            used = sum(f.wrap(width, self.frame_height)[1] + f.getSpaceBefore()
+                       + f.getSpaceAfter() for f in out)
+            level = next(iter(m.index_levels))
+            heading = self.p(_esc(f"{level} close-up: the six landmarks"), "h2")
+            room = figure_height - used - 6 - heading.wrap(width, 100)[1] - 8
+            if room >= 36 * self.mm:
                 out.append(Spacer(1, 6))
-                out.append(self.p(_esc(f"{level} close-up: the six landmarks"), "h2"))
-                out.append(_make_film_figure(
-                    film, self.width * 0.43, 68 * self.mm, self.settings, detail_level=level))
+                out.append(heading)
+                out.append(_make_film_figure(film, width, min(room, 68 * self.mm),
+                                             self.settings, detail_level=level))
         return out
 
     def _measurement_tables(self, film: ReportFilm) -> list[Any]:
@@ -1241,14 +1255,20 @@ class _Builder:
 
     def _restoration_table(self, comp: Any, lc: Any) -> list[Any]:
         pre = comp.film(comp.preop_uid) if comp.preop_uid else None
+        post = comp.film(comp.postop_uid) if comp.postop_uid else None
+        same = _same_unit(pre, post)
         unit = pre.calibration.unit_tag if pre else ""
+        if not same and pre is not None and post is not None:
+            unit = f"pre-op {pre.calibration.unit_tag}, post-op {post.calibration.unit_tag}"
         head = ["Height", "Pre-op", "Post-op", "Reference", "Absolute",
                 "% of initial", "% of lost", "% of reference", "Δ % ref (points)", "Note"]
         rows: list[list[Any]] = [[self.p(_esc(h), "head") for h in head]]
         for r in lc.restoration:
             note = []
-            if not r.mm_comparable:
-                note.append("different calibration: compare % ref")
+            if not same:
+                note.append("mm and px cannot be subtracted: compare Δ % ref")
+            elif not r.mm_comparable:
+                note.append("different calibration: compare Δ % ref")
             if r.within_variability:
                 note.append("within variability")
             rows.append([
@@ -1256,10 +1276,10 @@ class _Builder:
                 format_length(r.pre_mm),
                 format_length(r.post_mm),
                 format_length(r.reference_mm),
-                format_signed_length(r.absolute_mm),
-                format_signed_pct(r.pct_of_initial),
-                format_signed_pct(r.pct_of_lost),
-                format_signed_pct(r.pct_of_reference),
+                format_signed_length(r.absolute_mm if same else None),
+                format_signed_pct(r.pct_of_initial if same else None),
+                format_signed_pct(r.pct_of_lost if same else None),
+                format_signed_pct(r.pct_of_reference if same else None),
                 format_signed_length(r.ratio_change_pp),
                 self.p(_esc("; ".join(note)), "cell"),
             ])
@@ -1316,10 +1336,14 @@ class _Builder:
                 "Loss % of post", "Note"]
         rows: list[list[Any]] = [[self.p(_esc(h), "head") for h in head]]
         highlight = []
+        post = comp.film(comp.postop_uid) if comp.postop_uid else None
         for lc in levels:
             for loss in lc.height_loss:
                 notes = []
-                if not loss.mm_comparable:
+                same = _same_unit(post, comp.film(loss.followup_uid))
+                if not same:
+                    notes.append("mm and px: not comparable")
+                elif not loss.mm_comparable:
                     notes.append("different calibration")
                 if loss.within_variability:
                     notes.append("within variability")
@@ -1331,8 +1355,8 @@ class _Builder:
                     self.p(self.t(loss.followup_label), "cell"),
                     format_length(loss.post_mm),
                     format_length(loss.followup_mm),
-                    format_signed_length(loss.loss_mm),
-                    format_signed_pct(loss.loss_pct_of_post),
+                    format_signed_length(loss.loss_mm if same else None),
+                    format_signed_pct(loss.loss_pct_of_post if same else None),
                     self.p(_esc("; ".join(notes)), "cell"),
                 ])
         unit = comp.films[0].calibration.unit_tag if not comp.mixed_calibration else "film units"
@@ -1345,12 +1369,18 @@ class _Builder:
 
     def _new_deformities(self, comp: Any) -> list[Any]:
         out = [self.p("New (incident) deformities", "h2")]
-        if not comp.new_deformities:
+        deformities, skipped = _comparable_deformities(comp)
+        for before, after in skipped:
+            out.append(self.p(self.t(
+                f"{before} → {after}: one film in mm, the other in pixels; heights cannot be "
+                f"compared, so new deformities were not assessed between them (see the "
+                f"heights as % of reference)."), "note"))
+        if not deformities:
             out.append(self.p(
                 "None: no height fell by ≥ 20 % and ≥ 4 mm between consecutive films at any "
                 "measured level (EPOS).", "body"))
             return out
-        for d in comp.new_deformities:
+        for d in deformities:
             where = "treated level" if d.treated else "ADJACENT/OTHER LEVEL"
             text = (f"{d.level} ({where}): {_HEIGHT_NAME[d.height]} height "
                     f"{format_length(d.from_mm)} → {format_length(d.to_mm)}, fell by "
@@ -1612,6 +1642,23 @@ class _Builder:
         if patient.birth_date:
             parts.append(f"born {patient.birth_date.isoformat()}")
         return " · ".join(p for p in parts if p)
+
+
+def _same_unit(a: Any, b: Any) -> bool:
+    """Whether two compared films measure lengths in the same unit (mm or px); mm and px
+    cannot be subtracted or divided into a percentage (clinical-reference §1)."""
+    return a is None or b is None or a.calibration.unit == b.calibration.unit
+
+
+def _comparable_deformities(comp: Any) -> tuple[list[Any], list[tuple[str, str]]]:
+    """The comparison's new deformities between films measured in the same unit, and the
+    film pairs (labels) left out because one is in mm and the other in pixels."""
+    kept = [d for d in comp.new_deformities
+            if _same_unit(comp.film(d.from_uid), comp.film(d.to_uid))]
+    films = list(comp.films)
+    skipped = [(a.label, b.label) for a, b in zip(films, films[1:], strict=False)
+               if not _same_unit(a, b)]
+    return kept, skipped
 
 
 def _color(rgb: tuple[float, float, float]) -> Any:

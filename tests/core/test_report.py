@@ -355,8 +355,18 @@ def test_missing_film_is_reported_and_measured_in_pixels(tmp_path):
                           format_length(v.middle_height_mm), format_length(v.posterior_height_mm),
                           format_ratio(v.wedge_ratio)])
         assert any(r.startswith(cells) for r in section.splitlines()), cells
-    # the comparison says the films differ in calibration instead of mixing mm and px
+    # the comparison says the films differ in calibration instead of mixing mm and px:
+    # no millimetre minus pixel, no "new deformity" from a change of unit
     assert "different calibration sources" in raw
+    assert "mm and px cannot be subtracted" in raw
+    assert "new deformities were not assessed between them" in raw
+    assert "New deformity:" not in raw and "ADJACENT/OTHER LEVEL" not in raw
+    _case, comp = _expected_case(paths, SETTINGS)
+    restored = comp.level("L1").restoration_for("a")
+    row = " ".join(["Ha anterior", format_length(restored.pre_mm),
+                    format_length(restored.post_mm), format_length(restored.reference_mm),
+                    "— — — —", format_signed_length(restored.ratio_change_pp)])
+    assert any(r.startswith(row) for r in rows), row
 
 
 def test_uncalibrated_single_film(tmp_path):
