@@ -157,6 +157,22 @@ def case_rows(case: Any, settings: Settings) -> tuple[list[dict[str, Any]], list
     return rows, [f"{case.case_id}: {n}" for n in notes]
 
 
+def table_text(cases: list[Any], settings: Settings) -> tuple[str, int, list[str]]:
+    """The CSV text for ``cases`` (header + one row per case × timepoint × level), the number
+    of rows and the notes to show (the GUI's File > Export table uses this too)."""
+    rows: list[dict[str, Any]] = []
+    notes: list[str] = []
+    for case in cases:
+        case_rows_, case_notes = case_rows(case, settings)
+        rows.extend(case_rows_)
+        notes.extend(case_notes)
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return buffer.getvalue(), len(rows), list(dict.fromkeys(notes))
+
+
 def _group_inputs(paths: list[Path]) -> list[list[Path]]:
     """Each case document alone; all annotation files together as one case."""
     from ovcf_viewer.core.case import is_case_document
@@ -173,30 +189,21 @@ def run(args: argparse.Namespace) -> int:
     try:
         settings = _settings(args)
         paths = [Path(p) for p in args.inputs]
-        rows: list[dict[str, Any]] = []
-        notes: list[str] = []
-        for group in _group_inputs(paths):
-            case = load_case_inputs(group)
-            case_rows_, case_notes = case_rows(case, settings)
-            rows.extend(case_rows_)
-            notes.extend(case_notes)
+        cases = [load_case_inputs(group) for group in _group_inputs(paths)]
+        text, count, notes = table_text(cases, settings)
     except (CaseFormatError, ValueError) as exc:
         print(f"ovcf-viewer export-csv: {' '.join(str(exc).split())}", file=sys.stderr)
         return 2
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=COLUMNS, lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    for note in dict.fromkeys(notes):
+    for note in notes:
         print(f"ovcf-viewer export-csv: note: {note}", file=sys.stderr)
     if args.output == "-":
-        sys.stdout.write(buffer.getvalue())
+        sys.stdout.write(text)
         return 0
     try:
-        atomic_write_text(args.output, buffer.getvalue())
+        atomic_write_text(args.output, text)
     except OSError as exc:
         print(f"ovcf-viewer export-csv: cannot write {args.output} ({exc.strerror or exc})",
               file=sys.stderr)
         return 2
-    print(f"{len(rows)} rows written to {args.output}", file=sys.stderr)
+    print(f"{count} rows written to {args.output}", file=sys.stderr)
     return 0
