@@ -1064,6 +1064,9 @@ class _Builder:
         m = film.measurements
         if m is None:
             return [self.p("No measurements on this film.", "body"), Spacer(1, 6)]
+        if not m.vertebrae:
+            return [self.p("No vertebra on this film has all six landmarks: nothing to "
+                           "measure.", "body"), Spacer(1, 6)]
         unit = m.calibration.unit_tag
         head1 = ["Level", f"Heights ({unit})", "", "", "Ratios", "", "", "Wedge angle",
                  "Height reduction", "Genant grade", "Genant reference"]
