@@ -18,7 +18,10 @@ view's centre).
 
 :class:`CaseWorkspace` puts the case facts form, the side-by-side view, the
 :class:`~ovcf_viewer.qt.comparison_panel.ComparisonPanel` and the
-:class:`~ovcf_viewer.qt.trend_chart.TrendChart` together.
+:class:`~ovcf_viewer.qt.trend_chart.TrendChart` together; :class:`CaseWindow` wraps it with a
+Case menu (open, save, save as, find missing films, export CSV), and
+:func:`open_case_window` is what the main window's ``File > Open case`` / ``New case from
+open films`` calls.
 """
 
 from __future__ import annotations
@@ -31,18 +34,20 @@ from datetime import date
 from pathlib import Path
 
 from PySide6.QtCore import QDate, QEvent, QObject, QPointF, QSignalBlocker, Qt, Signal
-from PySide6.QtGui import QKeyEvent
+from PySide6.QtGui import QAction, QKeyEvent, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
     QComboBox,
     QDateEdit,
+    QFileDialog,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
     QHeaderView,
     QLabel,
     QLineEdit,
+    QMainWindow,
     QPushButton,
     QSplitter,
     QTableWidget,
@@ -80,7 +85,16 @@ from ovcf_viewer.core.settings import Settings, load_settings
 from ovcf_viewer.qt.image_view import ImageView
 from ovcf_viewer.qt.landmark_items import AnnotationLayer, HandleKey
 
-__all__ = ["CaseController", "CaseDetailsForm", "CaseView", "CaseWorkspace", "FilmPane"]
+__all__ = [
+    "CaseController",
+    "CaseDetailsForm",
+    "CaseView",
+    "CaseWindow",
+    "CaseWorkspace",
+    "FilmPane",
+    "ViewAnchor",
+    "open_case_window",
+]
 
 log = logging.getLogger(__name__)
 
@@ -964,3 +978,169 @@ class CaseWorkspace(QWidget):
         self.panel.show_comparison(comparison, case)
         self.chart.show_trend(comparison.trend() if comparison is not None else None,
                               comparison.variability_deg if comparison is not None else 5.0)
+
+
+# --------------------------------------------------------------------------- window
+
+
+class CaseWindow(QMainWindow):
+    """A window for one case: the :class:`CaseWorkspace` with a Case menu (open, save, save
+    as, find missing films, export the table as CSV). The main window opens it with
+    :func:`open_case_window`; every action is also a plain method for scripts and tests."""
+
+    FILE_FILTER = "OVCF case (*.json);;All files (*)"
+
+    def __init__(self, controller: CaseController | None = None,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("OVCF Viewer — case")
+        self.controller = controller if controller is not None else CaseController(parent=self)
+        if self.controller.parent() is None:
+            self.controller.setParent(self)
+        self.workspace = CaseWorkspace(self.controller, self)
+        self.setCentralWidget(self.workspace)
+        self.status_label = QLabel("", self)
+        self.statusBar().addWidget(self.status_label, 1)
+        menu = self.menuBar().addMenu("&Case")
+        self.open_action = self._action(menu, "&Open case…", self.choose_case_to_open,
+                                        QKeySequence.StandardKey.Open)
+        self.save_action = self._action(menu, "&Save case", self.save_or_choose,
+                                        QKeySequence.StandardKey.Save)
+        self.save_as_action = self._action(menu, "Save case &as…", self.choose_save_path,
+                                           QKeySequence.StandardKey.SaveAs)
+        menu.addSeparator()
+        self.relocate_action = self._action(menu, "&Find missing films…",
+                                            self.choose_relocation_folder)
+        self.export_action = self._action(menu, "&Export table (CSV)…", self.choose_csv_path)
+        menu.addSeparator()
+        self.close_action = self._action(menu, "&Close", self.close,
+                                         QKeySequence.StandardKey.Close)
+        self.controller.caseChanged.connect(self._on_case_changed)
+        self.controller.messagesChanged.connect(self._on_messages)
+        self._on_case_changed(self.controller.case)
+
+    def _action(self, menu, text: str, slot, shortcut=None) -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+            action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+        action.triggered.connect(slot)
+        menu.addAction(action)
+        return action
+
+    # -- plain methods -----------------------------------------------------------------------
+    def open_case(self, path: str | os.PathLike[str],
+                  search_root: str | os.PathLike[str] | None = None) -> bool:
+        """Open a case document; a bad document is reported in the status bar (and False)."""
+        try:
+            messages = self.controller.open_case(path, search_root)
+        except CaseFormatError as exc:
+            self.show_message(f"Case not opened: {exc}")
+            return False
+        self.show_message("; ".join(messages) if messages else f"Opened {Path(path).name}")
+        return True
+
+    def save_case(self, path: str | os.PathLike[str] | None = None) -> bool:
+        try:
+            target = self.controller.save_case(path)
+        except (CaseFormatError, OSError) as exc:
+            self.show_message(f"Case not saved: {exc}")
+            return False
+        self.show_message(f"Case saved to {target}")
+        self._on_case_changed(self.controller.case)
+        return True
+
+    def export_csv(self, path: str | os.PathLike[str]) -> bool:
+        """Write the case's table (one row per timepoint × level), as ``export-csv`` does."""
+        from ovcf_viewer.commands.export_csv import table_text
+        from ovcf_viewer.core.atomic import atomic_write_text
+
+        case = self.controller.case
+        if case is None:
+            self.show_message("No case open")
+            return False
+        try:
+            text, count, _notes = table_text([case], self.controller.settings)
+            atomic_write_text(path, text)
+        except (OSError, ValueError) as exc:
+            self.show_message(f"Table not written: {exc}")
+            return False
+        self.show_message(f"{count} rows written to {path}")
+        return True
+
+    def relocate(self, folder: str | os.PathLike[str]) -> list[str]:
+        missing = self.controller.relocate(folder)
+        self.show_message("; ".join(missing) if missing else "All films found")
+        return missing
+
+    def show_message(self, text: str) -> None:
+        self.status_label.setText(" ".join(text.split()))
+
+    # -- dialogs -----------------------------------------------------------------------------
+    def choose_case_to_open(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open case", "", self.FILE_FILTER)
+        if path:
+            self.open_case(path)
+
+    def save_or_choose(self) -> None:
+        if self.controller.path is None:
+            self.choose_save_path()
+        else:
+            self.save_case()
+
+    def choose_save_path(self) -> None:
+        case = self.controller.case
+        suggested = f"{case.case_id}.json" if case else "case.json"
+        path, _ = QFileDialog.getSaveFileName(self, "Save case", suggested, self.FILE_FILTER)
+        if path:
+            self.save_case(path)
+
+    def choose_relocation_folder(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Folder that holds the films")
+        if folder:
+            self.relocate(folder)
+
+    def choose_csv_path(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Export table", "case.csv",
+                                              "CSV table (*.csv)")
+        if path:
+            self.export_csv(path)
+
+    # -- model → view ------------------------------------------------------------------------
+    def _on_case_changed(self, case: Case | None) -> None:
+        has_case = case is not None
+        for action in (self.save_action, self.save_as_action, self.relocate_action,
+                       self.export_action):
+            action.setEnabled(has_case)
+        where = f" — {self.controller.path.name}" if self.controller.path else ""
+        self.setWindowTitle(f"OVCF Viewer — case {case.case_id}{where}" if case
+                            else "OVCF Viewer — case")
+
+    def _on_messages(self, messages: list) -> None:
+        if messages:
+            self.show_message("; ".join(messages))
+
+
+def open_case_window(
+    parent: QWidget | None = None,
+    *,
+    case_path: str | os.PathLike[str] | None = None,
+    image_paths: Sequence[str | os.PathLike[str]] = (),
+    procedure_date: date | None = None,
+    settings: Settings | None = None,
+) -> CaseWindow:
+    """Open a case window, on a case document or on image files (timepoints proposed from
+    their study dates and ``procedure_date``). For ``File > Open case`` / ``New case``."""
+    controller = CaseController(settings)
+    window = CaseWindow(controller, parent)
+    window.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, True)
+    if case_path is not None:
+        window.open_case(case_path)
+    elif image_paths:
+        try:
+            controller.new_case(image_paths, procedure_date=procedure_date)
+        except CaseFormatError as exc:
+            window.show_message(f"Case not created: {exc}")
+    window.resize(1600, 950)
+    window.show()
+    return window

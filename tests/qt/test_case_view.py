@@ -16,7 +16,7 @@ from PySide6.QtWidgets import QApplication
 from ovcf_viewer.core.calibration import Calibration, CalibrationSource
 from ovcf_viewer.core.case import autosave_path, load_case, load_case_inputs
 from ovcf_viewer.core.settings import Settings
-from ovcf_viewer.qt.case_view import CaseController, CaseWorkspace, ViewAnchor
+from ovcf_viewer.qt.case_view import CaseController, CaseWindow, CaseWorkspace, ViewAnchor
 from ovcf_viewer.qt.comparison_panel import MM_WARNING_MARK
 
 SAMPLE = Path(__file__).resolve().parents[2] / "sample_dicom" / "case-0001"
@@ -202,3 +202,44 @@ def test_case_facts_form_writes_to_the_case(workspace, qtbot):
     combo.activated.emit(combo.currentIndex())
     assert controller.case.film(fu_uid).timepoint.kind == "postop"
     assert load_case(autosave_path(controller.case.case_id)).procedure == "PVP"
+
+
+def test_case_window_saves_reopens_finds_moved_films_and_exports(qtbot, tmp_path):
+    case = load_case_inputs([SAMPLE / f"{n}.json" for n in ("pre", "post", "followup")])
+    controller = CaseController(Settings())
+    controller.set_case(case)
+    window = CaseWindow(controller)
+    qtbot.addWidget(window)
+    target = tmp_path / "cases" / "c.json"
+    target.parent.mkdir()
+    assert window.save_case(target) and target.is_file()
+    assert "c.json" in window.windowTitle()
+
+    # The films "moved": the document points at a folder that does not exist.
+    doc = json.loads(target.read_text(encoding="utf-8"))
+    for film in doc["films"]:
+        film["file"] = "../old-archive/" + Path(film["file"]).name
+    target.write_text(json.dumps(doc), encoding="utf-8")
+    other = CaseWindow(CaseController(Settings()))
+    qtbot.addWidget(other)
+    assert other.open_case(target, search_root=SAMPLE)
+    assert "3 film(s) found again" in other.status_label.text()
+    assert len(other.controller.images) == 3
+    assert other.controller.comparison.level("L1").restoration_for("a") is not None
+
+    # A film that is nowhere gets a clear message naming it.
+    doc["films"][2]["sop_instance_uid"] = doc["films"][2]["annotations"]["image"][
+        "sop_instance_uid"] = "1.2.3.999"
+    target.write_text(json.dumps(doc), encoding="utf-8")
+    assert other.open_case(target, search_root=SAMPLE)
+    assert "Follow-up (3 months) film (SOP Instance UID 1.2.3.999): not found" in \
+        other.status_label.text()
+
+    csv_path = tmp_path / "t.csv"
+    assert other.export_csv(csv_path)
+    lines = csv_path.read_text(encoding="utf-8").splitlines()
+    assert lines[0].startswith("case_id,patient_id") and len(lines) == 1 + 3 * 7
+
+    target.write_text("{", encoding="utf-8")
+    assert not other.open_case(target)
+    assert "not valid JSON" in other.status_label.text()
