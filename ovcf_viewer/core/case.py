@@ -440,6 +440,11 @@ def _read_json(path: Path) -> Any:
         raise CaseFormatError(f"{path}: is a folder, not a case or annotation file") from None
     except OSError as exc:
         raise CaseFormatError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    except UnicodeDecodeError:
+        raise CaseFormatError(
+            f"{path.name}: not a text file: give a case document or the films' annotation "
+            "files (.json), not the images"
+        ) from None
     except ValueError as exc:
         raise CaseFormatError(f"{path.name}: not valid JSON ({exc})") from None
 

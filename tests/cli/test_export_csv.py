@@ -2,7 +2,9 @@
 its calibration source (issue #4), from a case document or from annotation files."""
 
 import csv
+import io
 import os
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
@@ -143,3 +145,18 @@ def test_bad_input_is_one_line_exit_2(tmp_path, capsys, content, fragment):
 def test_missing_input_file(tmp_path, capsys):
     assert main(["export-csv", str(tmp_path / "nope.json"), "-o", str(tmp_path / "x.csv")]) == 2
     assert "no such file" in capsys.readouterr().err
+
+
+def test_two_case_documents_to_stdout(case, tmp_path, capsys):
+    save_case(case, tmp_path / "a.json")
+    save_case(replace(case, case_id="C-10"), tmp_path / "b.json")
+    assert main(["export-csv", str(tmp_path / "a.json"), str(tmp_path / "b.json"),
+                 "-o", "-"]) == 0
+    rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    assert [r["case_id"] for r in rows] == ["C-9"] * 6 + ["C-10"] * 6
+
+
+def test_an_image_given_as_input_is_refused_clearly(case, tmp_path, capsys):
+    assert main(["export-csv", str(case.films[0].path), "-o", str(tmp_path / "x.csv")]) == 2
+    err = capsys.readouterr().err
+    assert "not a text file" in err and "annotation files" in err
