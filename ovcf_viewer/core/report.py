@@ -840,12 +840,10 @@ class _Builder:
 
     def _procedure_text(self) -> str:
         src = self.source
-        parts = []
-        if src.procedure:
-            parts.append(src.procedure)
+        parts = [src.procedure or "not recorded"]
         if src.treated_levels:
-            parts.append("levels " + ", ".join(src.treated_levels))
-        return "; ".join(parts) if parts else "not recorded"
+            parts.append("treated level(s) " + ", ".join(src.treated_levels))
+        return "; ".join(parts)
 
     # -- summary ---------------------------------------------------------------------------
     def summary(self) -> None:
