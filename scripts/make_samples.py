@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 import tempfile
 from dataclasses import dataclass
@@ -267,6 +268,19 @@ def _heights(doc: dict[str, Any], level: str, cal: Calibration) -> tuple[float, 
     )
 
 
+def _segmental_kyphosis(doc: dict[str, Any], cal: Calibration) -> float:
+    """Angle (degrees, mm space) between T12's superior and L2's inferior endplate lines,
+    positive when they converge anteriorly (clinical-reference §3)."""
+    pts = {v["level"]: v["points"] for v in doc["vertebrae"]}
+    (spx, spy), (sax, say) = cal.to_mm([pts["T12"]["sp"], pts["T12"]["sa"]])
+    (ipx, ipy), (iax, iay) = cal.to_mm([pts["L2"]["ip"], pts["L2"]["ia"]])
+    u, v = (sax - spx, say - spy), (iax - ipx, iay - ipy)
+    angle = abs(math.degrees(math.atan2(u[0] * v[1] - u[1] * v[0], u[0] * v[0] + u[1] * v[1])))
+    anterior_gap = math.hypot(sax - iax, say - iay)
+    posterior_gap = math.hypot(spx - ipx, spy - ipy)
+    return angle if anterior_gap < posterior_gap else -angle
+
+
 def _readme(rows: list[dict[str, Any]]) -> str:
     lines = [
         "# Synthetic sample studies",
@@ -300,7 +314,18 @@ def _readme(rows: list[dict[str, Any]]) -> str:
             f"| `{r['path']}` | {r['date']} | {r['modality']} / {r['photometric']} / "
             f"{r['syntax']} | {r['cols']} × {r['rows']} | {r['calibration']} |"
         )
-    lines += ["", "## What each film shows", ""]
+    lines += [
+        "",
+        "Segmental kyphosis of the ground truth (clinical-reference §3: superior endplate of "
+        "T12 to inferior endplate of L2, kyphosis positive): "
+        + "; ".join(
+            f"`{r['path']}` {r['kyphosis']:.1f}°" for r in rows if r["path"].startswith("case")
+        )
+        + ".",
+        "",
+        "## What each film shows",
+        "",
+    ]
     for r in rows:
         lines.append(f"- `{r['path']}` — {r['description']}")
     lines += [
@@ -332,7 +357,30 @@ def _readme(rows: list[dict[str, Any]]) -> str:
         )
     lines += [
         "",
-        "Requested anatomy (patient mm, `patient_spine()`): L1 anterior height 17.0 pre-op, "
+        "Requested anatomy (patient mm, `patient_spine()`; on the films × 1.15 at the "
+        "detector). Hm = (Ha + Hp)/2 − the two endplate concavities; disc heights are "
+        "as built (posterior exact, anterior along the wedge, approximate):",
+        "",
+        "| level | AP depth | Ha pre / post / follow-up | Hm pre / post / follow-up | Hp "
+        "| disc below, anterior / posterior |",
+        "|---|---|---|---|---|---|",
+    ]
+    course = [patient_spine(t) for t in ("preop", "postop", "followup")]
+    for pre, post, follow in zip(*course, strict=True):
+        if not pre.annotated:
+            continue
+        trio = (pre, post, follow)
+        lines.append(
+            f"| {pre.level} | {pre.depth_mm:g} | "
+            + " / ".join(f"{v.anterior_height_mm:g}" for v in trio)
+            + " | "
+            + " / ".join(f"{v.middle_height_mm:.1f}" for v in trio)
+            + f" | {pre.posterior_height_mm:g} | "
+            f"{pre.disc_below_anterior_mm:g} / {pre.disc_below_posterior_mm:g} |"
+        )
+    lines += [
+        "",
+        "In short: L1 anterior height 17.0 pre-op, "
         "22.0 post-op, 20.0 at follow-up, against 23.5 (T12) and 28.5 (L2), posterior height "
         "27.0 throughout; kyphoplasty cement appears only on the post-operative and "
         "follow-up films.",
@@ -377,6 +425,7 @@ def generate(out: Path, only: set[str] | None = None) -> list[Path]:
                 "description": sample.description,
                 "l1": _heights(doc, "L1", cal),
                 "l1_corrected": _heights(doc, "L1", corrected),
+                "kyphosis": _segmental_kyphosis(doc, cal),
             }
         )
     if only is None:

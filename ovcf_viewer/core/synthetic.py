@@ -747,7 +747,8 @@ class _Renderer:
         bone_w = round((b_hi - b_lo) * 1.5)
         windows = (
             (float(bone_c), float(bone_w), "BONE"),
-            (float(round(bone_c - 500)), float(round(bone_w * 2.2)), "SOFT"),
+            # soft tissue (mapped near 1100) mid-grey, air black, bone white
+            (1350.0, 2700.0, "SOFT"),
         )
         landmarks: dict[str, dict[str, tuple[float, float]]] = {}
         for geo in self.geometry:
