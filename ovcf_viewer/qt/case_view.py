@@ -791,8 +791,9 @@ class CaseDetailsForm(QGroupBox):
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(self.propose_button)
-        layout.addWidget(self.films, 1)
+        layout.addWidget(self.films)
         layout.addWidget(self.status)
+        layout.addStretch(1)
 
         self.procedure.activated.connect(self._on_procedure)
         self.approach.activated.connect(self._on_approach)
@@ -859,6 +860,10 @@ class CaseDetailsForm(QGroupBox):
             elif film.date and case.procedure_date:
                 days = (film.date - case.procedure_date).days
             self.films.setItem(row, 3, QTableWidgetItem("—" if days is None else str(days)))
+        self.films.resizeRowsToContents()
+        height = self.films.horizontalHeader().sizeHint().height() + 2 * self.films.frameWidth()
+        height += sum(self.films.rowHeight(r) for r in range(self.films.rowCount()))
+        self.films.setFixedHeight(height + 2)
 
     # -- user edits → session ----------------------------------------------------------------
     def _session(self) -> CaseSession | None:
