@@ -5,7 +5,12 @@ correction, edge assist), persisted with :func:`~ovcf_viewer.core.settings.save_
 
 Every length column header carries the calibration's unit tag ("Ha (mm at detector)") and
 the panel's first line states the calibration source (§1). Values are shown to 0.01 mm and
-0.01°; the exact value is kept in each cell's ``Qt.ItemDataRole.UserRole``.
+0.01°; the exact values are :meth:`MeasurementsPanel.measurements`.
+
+Cells are created once and only rewritten when their text changes: besides avoiding flicker
+while a drag updates the panel many times a second, this keeps clear of a PySide6 6.12.0
+defect on Python 3.11 where every item update drops a reference to ``None`` (the process
+aborts after a few thousand).
 
 The panel mirrors what it is given (:meth:`MeasurementsPanel.show_measurements`) and writes
 nothing back except the settings it owns, emitted as ``settingsChanged(Settings)``.
@@ -13,9 +18,10 @@ nothing back except the settings it owns, emitted as ``settingsChanged(Settings)
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from PySide6.QtCore import QSignalBlocker, Qt, Signal
+from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -53,8 +59,24 @@ VERTEBRA_COLUMNS = (
 INDEX_COLUMNS = ("level", "kyphosis", "endplates", "cobb", "lovbh")
 
 
+_ALERT = QColor(220, 30, 30)
+
+
+@dataclass(frozen=True)
+class _Cell:
+    text: str
+    align_right: bool = False
+    tooltip: str = ""
+    alert: bool = False  # a ratio below the deformity cut-off
+
+
 def _number(value: float | None, decimals: int = 2) -> str:
     return "—" if value is None else f"{value:.{decimals}f}"
+
+
+def _ratio_cell(value: float | None, below_cutoff: bool) -> _Cell:
+    tooltip = "below the 0.80 fixed cut-off (Siminoski 2006)" if below_cutoff else ""
+    return _Cell(_number(value, 3), True, tooltip, below_cutoff)
 
 
 class MeasurementsPanel(QWidget):
@@ -166,14 +188,15 @@ class MeasurementsPanel(QWidget):
         self._measurements = measurements
         if measurements is None:
             self.calibration_label.setText(error or "No complete vertebra yet.")
-            self.vertebra_table.setRowCount(0)
-            self.index_table.setRowCount(0)
+            self._set_row_count(self.vertebra_table, 0)
+            self._set_row_count(self.index_table, 0)
             self._set_headers("px")
             self.notes_label.setText("")
             return
         calibration = measurements.calibration
-        self.calibration_label.setText(calibration.statement())
-        self.calibration_label.setToolTip(calibration.source.description)
+        if self.calibration_label.text() != calibration.statement():
+            self.calibration_label.setText(calibration.statement())
+            self.calibration_label.setToolTip(calibration.source.description)
         self._set_headers(calibration.unit_tag)
         self._fill_vertebrae(measurements)
         self._fill_index_levels(measurements)
@@ -189,69 +212,79 @@ class MeasurementsPanel(QWidget):
             "Wedge angle (°, kyphosis +)", "Genant grade", "Genant type",
             "Height reduction (%)", "Genant reference",
         ]
-        self.vertebra_table.setHorizontalHeaderLabels(vertebra_headers)
+        self._set_headers_if_changed(self.vertebra_table, vertebra_headers)
         cobb_name = "segmental" if self._settings.cobb_definition == "segmental" else "wedge"
-        self.index_table.setHorizontalHeaderLabels([
+        self._set_headers_if_changed(self.index_table, [
             "Level", "Segmental kyphosis (°, kyphosis +)", "Endplates",
             f'"Cobb" = {cobb_name} (°)', "LOVBH (%)",
         ])
 
     @staticmethod
-    def _item(text: str, value: object = None, align_right: bool = False) -> QTableWidgetItem:
-        item = QTableWidgetItem(text)
-        if value is not None:
-            item.setData(Qt.ItemDataRole.UserRole, value)
-        if align_right:
-            item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        return item
+    def _set_headers_if_changed(table: QTableWidget, labels: list[str]) -> None:
+        current = [table.horizontalHeaderItem(c).text() if table.horizontalHeaderItem(c)
+                   else "" for c in range(table.columnCount())]
+        if current != labels:
+            table.setHorizontalHeaderLabels(labels)
+
+    @staticmethod
+    def _set_row(table: QTableWidget, row: int, cells: list[_Cell]) -> None:
+        """Write one row, touching only cells whose content changed."""
+        for column, cell in enumerate(cells):
+            item = table.item(row, column)
+            if item is None:
+                item = QTableWidgetItem(cell.text)
+                if cell.align_right:
+                    item.setTextAlignment(
+                        Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
+                    )
+                table.setItem(row, column, item)
+            elif item.text() != cell.text:
+                item.setText(cell.text)
+            if item.toolTip() != cell.tooltip:
+                item.setToolTip(cell.tooltip)
+            if (item.foreground().color() == _ALERT) != cell.alert:
+                item.setForeground(QBrush(_ALERT) if cell.alert else QBrush())
+
+    @staticmethod
+    def _set_row_count(table: QTableWidget, rows: int) -> None:
+        if table.rowCount() != rows:
+            table.setRowCount(rows)
 
     def _fill_vertebrae(self, m: ImageMeasurements) -> None:
         table = self.vertebra_table
-        table.setRowCount(len(m.vertebrae))
+        self._set_row_count(table, len(m.vertebrae))
         for row, (level, v) in enumerate(m.vertebrae.items()):
             reference = GENANT_REFERENCE_NAMES.get(v.genant.reference, v.genant.reference)
             if v.genant.reference == "adjacent":
                 reference = "adjacent " + "/".join(v.genant.reference_levels)
-            cells = [
-                self._item(level, level),
-                self._item(_number(v.anterior_height_mm), v.anterior_height_mm, True),
-                self._item(_number(v.middle_height_mm), v.middle_height_mm, True),
-                self._item(_number(v.posterior_height_mm), v.posterior_height_mm, True),
-                self._item(_number(v.wedge_ratio, 3), v.wedge_ratio, True),
-                self._item(_number(v.biconcavity_ratio, 3), v.biconcavity_ratio, True),
-                self._item(_number(v.crush_ratio, 3), v.crush_ratio, True),
-                self._item(_number(v.wedge_angle_deg), v.wedge_angle_deg, True),
-                self._item(str(v.genant.grade), v.genant.grade, True),
-                self._item(v.genant.type, v.genant.type),
-                self._item(_number(v.genant.height_reduction_pct, 1),
-                           v.genant.height_reduction_pct, True),
-                self._item(reference, v.genant.reference),
-            ]
             deformed = set(v.deformed_ratios)
-            for column, key in ((4, "wedge"), (5, "biconcavity"), (6, "crush")):
-                if key in deformed:
-                    cells[column].setToolTip("below the 0.80 fixed cut-off (Siminoski 2006)")
-                    cells[column].setForeground(Qt.GlobalColor.red)
-            if v.genant.note:
-                cells[11].setToolTip(v.genant.note)
-            for column, cell in enumerate(cells):
-                table.setItem(row, column, cell)
+
+            self._set_row(table, row, [
+                _Cell(level),
+                _Cell(_number(v.anterior_height_mm), True),
+                _Cell(_number(v.middle_height_mm), True),
+                _Cell(_number(v.posterior_height_mm), True),
+                _ratio_cell(v.wedge_ratio, "wedge" in deformed),
+                _ratio_cell(v.biconcavity_ratio, "biconcavity" in deformed),
+                _ratio_cell(v.crush_ratio, "crush" in deformed),
+                _Cell(_number(v.wedge_angle_deg), True),
+                _Cell(str(v.genant.grade), True),
+                _Cell(v.genant.type),
+                _Cell(_number(v.genant.height_reduction_pct, 1), True),
+                _Cell(reference, False, v.genant.note),
+            ])
 
     def _fill_index_levels(self, m: ImageMeasurements) -> None:
         table = self.index_table
-        table.setRowCount(len(m.index_levels))
+        self._set_row_count(table, len(m.index_levels))
         for row, (level, index) in enumerate(m.index_levels.items()):
-            cobb = index.cobb_deg(m.cobb_definition)
-            cells = [
-                self._item(level, level),
-                self._item(_number(index.segmental_kyphosis_deg), index.segmental_kyphosis_deg,
-                           True),
-                self._item(index.segmental_endplates),
-                self._item(_number(cobb), cobb, True),
-                self._item(_number(index.lovbh_pct, 1), index.lovbh_pct, True),
-            ]
-            for column, cell in enumerate(cells):
-                table.setItem(row, column, cell)
+            self._set_row(table, row, [
+                _Cell(level),
+                _Cell(_number(index.segmental_kyphosis_deg), True),
+                _Cell(index.segmental_endplates),
+                _Cell(_number(index.cobb_deg(m.cobb_definition)), True),
+                _Cell(_number(index.lovbh_pct, 1), True),
+            ])
 
     # -- reading back (tests, export) ------------------------------------------------------
     def vertebra_cell(self, level: str, column: str) -> str:

@@ -10,6 +10,7 @@ delivers), and the panel must show the known answers to 0.01 mm and 0.01°
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -392,3 +393,73 @@ def test_body_spec_sanity():
     # The constructed geometry is what the tests above rely on.
     spec = BodySpec("L1", 17.0, 20.0, 26.0)
     assert spec.local_points()["sa"] == (36.0, 17.0)
+
+
+SAMPLES = Path(__file__).resolve().parents[2] / "sample_dicom"
+
+
+@pytest.mark.skipif(not (SAMPLES / "case-0001" / "pre.dcm").exists(), reason="samples missing")
+@pytest.mark.qt_log_ignore("does not support propagateSizeHints")  # offscreen main window
+@pytest.mark.parametrize("film", ["case-0001/pre", "variants/dx_nonsquare"])
+def test_done_when_ground_truth_clicked_in_the_application_window(qtbot, film):
+    """Issue #3 "Done when": open the sample film in the application window, place the
+    ground-truth landmarks by clicking, mark the index level, and the measurements panel
+    shows exactly what ``measure_image`` computes from the ground truth."""
+    from ovcf_viewer.core.landmarks import load_annotations
+    from ovcf_viewer.qt.app import build_main_window
+
+    window = build_main_window()
+    qtbot.addWidget(window)
+    window.resize(1400, 900)
+    window.show()
+    assert window.open_image(SAMPLES / f"{film}.dcm")
+    controller = window.annotation_controller
+    controller.panel.edge_assist_check.setChecked(False)  # placing by hand, exactly
+    ground_truth = load_annotations(SAMPLES / f"{film}.json")
+    view = window.view
+    place_by_clicking(view, controller, ground_truth)
+    controller.set_mode("navigate")
+    for level in ground_truth.index_levels:
+        corner = controller.model.vertebrae[level].points["sa"]
+        bring_into_view(view, corner)
+        click(view, corner)
+        controller.index_action.trigger()
+    assert controller.model.index_levels == ground_truth.index_levels
+
+    image = window.image()
+    expected = measure_image(ground_truth, image.calibration(), controller.settings)
+    panel = controller.panel
+    shown = panel.measurements()
+    assert set(shown.vertebrae) == set(expected.vertebrae)
+    for level, truth_m in expected.vertebrae.items():
+        for column, value in (("ha", truth_m.anterior_height_mm),
+                              ("hm", truth_m.middle_height_mm),
+                              ("hp", truth_m.posterior_height_mm),
+                              ("wedge_angle", truth_m.wedge_angle_deg)):
+            assert float(panel.vertebra_cell(level, column)) == pytest.approx(value, abs=0.0051)
+        assert shown.vertebrae[level].anterior_height_mm == pytest.approx(
+            truth_m.anterior_height_mm, abs=0.01)
+        assert panel.vertebra_cell(level, "grade") == str(truth_m.genant.grade)
+        assert panel.vertebra_cell(level, "type") == truth_m.genant.type
+    for level, truth_i in expected.index_levels.items():
+        assert float(panel.index_cell(level, "kyphosis")) == pytest.approx(
+            truth_i.segmental_kyphosis_deg, abs=0.0051)
+        assert float(panel.index_cell(level, "lovbh")) == pytest.approx(truth_i.lovbh_pct,
+                                                                       abs=0.051)
+    assert panel.header_text(panel.vertebra_table, 1) == "Ha (mm at detector)"
+    # What the command line measures from the GUI's model agrees with the ground truth.
+    assert _same_measurements(
+        measure_image(controller.model, image.calibration(), controller.settings), expected)
+
+
+def _same_measurements(a, b, tol=0.01) -> bool:
+    for level, m in b.vertebrae.items():
+        other = a.vertebrae[level]
+        for key in ("anterior_height_mm", "middle_height_mm", "posterior_height_mm",
+                    "wedge_angle_deg"):
+            assert getattr(other, key) == pytest.approx(getattr(m, key), abs=tol)
+        assert other.genant.grade == m.genant.grade
+    for level, m in b.index_levels.items():
+        assert a.index_levels[level].segmental_kyphosis_deg == pytest.approx(
+            m.segmental_kyphosis_deg, abs=tol)
+    return True
