@@ -420,3 +420,25 @@ def test_sample_report_pages_render(sample, tmp_path):
                    check=True)
     pngs = sorted(tmp_path.glob("page-*.png"))
     assert len(pngs) == len(PdfReader(path).pages) >= 5
+
+
+def test_images_only_in_film_figures_at_print_resolution(sample, tmp_path):
+    """Crops are the only raster images: the main figure of each film at about 300 dpi
+    (never upsampled: the close-up shows the film's own pixels); tables, chart and overlays
+    are vector."""
+    path = tmp_path / "report.pdf"
+    path.write_bytes(sample["pdf"])
+    listing = subprocess.run(["pdfimages", "-list", str(path)], check=True,
+                             capture_output=True, text=True).stdout.splitlines()[2:]
+    by_page: dict[int, list[int]] = {}
+    for line in listing:
+        fields = line.split()
+        by_page.setdefault(int(fields[0]), []).append(int(fields[12]))  # x-ppi
+    pages = _pdf_text(sample["pdf"], tmp_path, layout=False)
+    film_pages = {n for n, text in enumerate(pages, start=1)
+                  if "Vertebral measurements —" in text and "Lengths in" in text}
+    assert set(by_page) == film_pages and len(film_pages) == 3
+    for ppis in by_page.values():
+        assert 280 <= max(ppis) <= 330
+    trend_page = next(n for n, text in enumerate(pages, start=1) if "Trend" in text)
+    assert trend_page not in by_page
