@@ -239,9 +239,12 @@ class FilmSpec:
 
     ``row_mm``/``col_mm`` are the detector pixel spacings (Imager Pixel Spacing, row\\column);
     ``magnification`` maps patient mm to detector mm. ``facing`` is where the patient's
-    anterior points on the image; ``tilt_deg`` rotates the spine counter-clockwise on the
-    patient's left-lateral view before mirroring. ``anterior_margin`` is the fraction of the
-    width between the anterior image edge and the most anterior landmark.
+    anterior points on the image; ``tilt_deg`` rotates the spine counter-clockwise in the
+    patient frame (anterior to the right, cranial up), before a left-facing film is mirrored
+    (so it shows clockwise there). ``anterior_margin`` is the fraction of the width between
+    the anterior image edge and the most anterior landmark; ``vertical_shift_mm`` moves the
+    spine down the film (detector mm). ``seed`` fixes every random texture and the noise;
+    ``exposure_quanta`` sets the quantum noise (quanta per pixel behind ~275 mm of tissue).
     """
 
     rows: int = 2000
@@ -583,14 +586,13 @@ class _Renderer:
         body, defined in body-relative coordinates so it follows the body's shape."""
         from scipy.ndimage import gaussian_filter
 
-        shape = t.shape
         rough = self.cement_noise[sl]
         q = ((t - 0.56) / 0.30) ** 2 + ((tau - 0.52) / 0.36) ** 2
         q2 = ((t - 0.40) / 0.22) ** 2 + ((tau - 0.38) / 0.30) ** 2
         q = np.minimum(q, q2 * 1.1) * np.clip(1.0 + 0.28 * rough, 0.7, 1.5)
         fill = np.clip(1.0 - q, 0.0, None) ** 0.5
         inside = (t > 0.08) & (t < 0.93) & (tau > 0.07) & (tau < 0.93)
-        fill = gaussian_filter((fill * inside).astype(np.float32), 0.8) if shape[0] > 3 else fill
+        fill = gaussian_filter((fill * inside).astype(np.float32), 0.8)
         self.att[sl] += _MU_CEMENT * 14.0 * fill
         self.cement_mask[sl] |= fill > 0.02
 
@@ -660,36 +662,32 @@ class _Renderer:
             self.att[sl] += 0.03 * inner * (1.0 + 0.08 * self.texture_coarse[sl]) + 0.03 * shell
 
     def lead_marker(self) -> None:
-        """A lead side marker ("L" or "R") in the upper anterior corner, in detector mm."""
+        """A lead side marker ("L" or "R", 14 mm tall on the detector) in the upper anterior
+        corner, built from rectangular strokes (plus the R's diagonal leg)."""
         s = self.spec
         if not s.marker:
             return
-        size = 14.0  # mm on the detector
+        size, stroke = 14.0, 3.0  # detector mm
         x_mm = 12.0 if s.facing == "left" else s.cols * s.col_mm - 12.0 - size
         y_mm = 12.0
-        yy, xx = np.mgrid[0 : s.rows, 0 : s.cols]
+        r0, r1 = max(0, int((y_mm - 1) / s.row_mm)), min(s.rows, int((y_mm + size + 1) / s.row_mm))
+        c0, c1 = max(0, int((x_mm - 1) / s.col_mm)), min(s.cols, int((x_mm + size + 1) / s.col_mm))
+        yy, xx = np.mgrid[r0:r1, c0:c1]
         X, Y = xx * s.col_mm - x_mm, yy * s.row_mm - y_mm
-        stroke = 3.0
-        glyph = np.zeros_like(X, dtype=bool)
-        glyph |= (X >= 0) & (X <= stroke) & (Y >= 0) & (Y <= size)  # stem
-        glyph |= (X >= 0) & (X <= size * 0.7) & (Y >= size - stroke) & (Y <= size)  # foot
+
+        def box(x0: float, x1: float, y0: float, y1: float) -> np.ndarray:
+            return (X >= x0) & (X <= x1) & (Y >= y0) & (Y <= y1)
+
+        glyph = box(0, stroke, 0, size)  # stem
         if s.marker == "R":
-            glyph &= False
-            glyph |= (X >= 0) & (X <= stroke) & (Y >= 0) & (Y <= size)
-            glyph |= (X >= 0) & (X <= size * 0.6) & (Y >= 0) & (Y <= stroke)
-            glyph |= (
-                (X >= 0)
-                & (X <= size * 0.6)
-                & (Y >= size / 2 - stroke / 2)
-                & (Y <= size / 2 + stroke / 2)
-            )
-            glyph |= (X >= size * 0.6 - stroke) & (X <= size * 0.6) & (Y >= 0) & (Y <= size / 2)
-            glyph |= (
-                (np.abs(X - (Y - size / 2) * 0.7 - stroke) <= stroke / 2)
-                & (Y >= size / 2)
-                & (Y <= size)
-            )
-        self.att += _MU_LEAD * 2.0 * glyph
+            bowl = 0.6 * size
+            glyph |= box(0, bowl, 0, stroke) | box(bowl - stroke, bowl, 0, size / 2)
+            glyph |= box(0, bowl, size / 2 - stroke / 2, size / 2 + stroke / 2)
+            leg = np.abs(X - (Y - size / 2) * 0.7 - stroke) <= stroke / 2
+            glyph |= leg & (Y >= size / 2) & (Y <= size)
+        else:
+            glyph |= box(0, 0.7 * size, size - stroke, size)  # foot of the L
+        self.att[r0:r1, c0:c1] += _MU_LEAD * 2.0 * glyph
 
     # -- detector and processing ---------------------------------------------------------
     def detect(self) -> np.ndarray:
@@ -701,7 +699,7 @@ class _Renderer:
         blur_mm = 0.13  # focal spot + detector MTF
         att = gaussian_filter(self.att, (blur_mm / s.row_mm, blur_mm / s.col_mm))
         rows = np.linspace(-0.5, 0.5, s.rows, dtype=np.float32)[:, None]
-        heel = 1.0 - 0.22 * rows  # anode at the top: fewer quanta there... cathode below
+        heel = 1.0 - 0.22 * rows  # heel effect: anode side (fewer quanta) at the bottom
         cols = np.linspace(-0.5, 0.5, s.cols, dtype=np.float32)[None, :]
         heel = heel * (1.0 - 0.08 * cols**2)
         ref = 5.5  # attenuation at which a pixel receives ``exposure_quanta``
