@@ -318,3 +318,27 @@ def test_loupe_follows_cursor_magnified(view, qtbot):
     assert picture.pixelColor(half + offset, half).red() < 100  # outside it
     loupe.set_enabled(False)
     assert not loupe.isVisible()
+
+
+def test_qt_binding_survives_many_signal_emits():
+    """The view emits ``cursorMoved`` on every mouse move. PySide6 6.12.0 drops a reference
+    to ``True`` on every ``Signal.emit`` and aborts the process after a few hundred
+    (pyproject excludes it); this guards against a binding with that bug."""
+    import subprocess
+    import sys
+
+    script = (
+        "import sys\n"
+        "from PySide6.QtCore import QObject, Signal\n"
+        "class Source(QObject):\n"
+        "    moved = Signal(float, float)\n"
+        "source = Source()\n"
+        "before = sys.getrefcount(True)\n"
+        "for i in range(20000):\n"
+        "    source.moved.emit(1.0, 2.0)\n"
+        "print(sys.getrefcount(True) - before)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                            timeout=60)
+    assert result.returncode == 0, result.stderr[-300:]
+    assert abs(int(result.stdout.strip())) < 100

@@ -175,7 +175,7 @@ def test_drop_files_opens_them(window, tmp_path):
     film = write_film(tmp_path / "dropped.dcm")
     mime = QMimeData()
     mime.setUrls(MainWindow.urls_for([film]))
-    enter = QDragEnterEvent(QPointF(50, 50), Qt.DropAction.CopyAction, mime,
+    enter = QDragEnterEvent(QPoint(50, 50), Qt.DropAction.CopyAction, mime,
                             Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
     window.dragEnterEvent(enter)
     assert enter.isAccepted()
