@@ -141,8 +141,8 @@ class HeightRestoration:
     pre_mm: float
     post_mm: float
     reference_mm: float | None
-    absolute_mm: float
-    pct_of_initial: float
+    absolute_mm: float | None  # None when pre and post are in different units (mm vs px)
+    pct_of_initial: float | None
     pct_of_lost: float | None
     pct_of_reference: float | None
     ratio_change_pp: float | None
@@ -330,13 +330,21 @@ def restoration(
     variability_mm: float = 2.0,
     mm_comparable: bool = True,
     ratio_change_pp: float | None = None,
+    same_unit: bool = True,
 ) -> HeightRestoration:
     """Height restoration four ways (§5): absolute ``H_post − H_pre``; % of initial
     ``(H_post − H_pre)/H_pre``; % of lost height ``(H_post − H_pre)/(H_ref − H_pre)``
     (``None`` when ``H_ref ≤ H_pre`` or no reference); % of reference ``(H_post − H_pre)/H_ref``.
-    Percentages are returned as numbers of percent."""
+    Percentages are returned as numbers of percent. With ``same_unit=False`` (one film in mm,
+    the other in px) none of the four can be computed; only ``ratio_change_pp`` is kept."""
     if pre_mm <= 0:
         raise ValueError("a pre-operative height must be positive")
+    if not same_unit:
+        return HeightRestoration(
+            height=height, pre_mm=pre_mm, post_mm=post_mm, reference_mm=reference_mm,
+            absolute_mm=None, pct_of_initial=None, pct_of_lost=None, pct_of_reference=None,
+            ratio_change_pp=ratio_change_pp, within_variability=None, mm_comparable=False,
+        )
     gain = post_mm - pre_mm
     lost = None if reference_mm is None else reference_mm - pre_mm
     within = (abs(gain) < variability_mm) if mm_comparable else None
@@ -429,6 +437,11 @@ def _mm_comparable(a: Calibration, b: Calibration) -> bool:
     return a.is_calibrated and b.is_calibrated and a.source is b.source
 
 
+def _same_unit(a: Calibration, b: Calibration) -> bool:
+    """Both lengths in mm or both in px: anything else cannot even be subtracted."""
+    return a.unit == b.unit
+
+
 def compare(
     case: Case,
     settings: Settings | None = None,
@@ -512,6 +525,12 @@ def compare(
         for level, role in _compared_levels(treated)
     )
     new_deformities = tuple(_incident_deformities(films, set(treated)))
+    for before, after in zip(films, films[1:], strict=False):
+        if not _same_unit(before.calibration, after.calibration):
+            notes.append(
+                f"New deformities not tested between {before.label} and {after.label}: one is "
+                "in mm, the other in px."
+            )
     return CaseComparison(
         case_id=case.case_id,
         films=tuple(films),
@@ -575,6 +594,7 @@ def _compare_level(
                     k, pre_h[k], post_h[k], reference_heights.get(k),
                     variability_mm=settings.variability_mm, mm_comparable=comparable,
                     ratio_change_pp=ratio_pp,
+                    same_unit=_same_unit(pre.calibration, post.calibration),
                 )
             )
     elif role == "treated":
@@ -588,6 +608,10 @@ def _compare_level(
         for fu in followups:
             fu_h = fu.heights(level)
             if not fu_h:
+                continue
+            if not _same_unit(post.calibration, fu.calibration):
+                notes.append(f"{level}: height loss at {fu.label} not computed: the "
+                             "post-operative and follow-up lengths are in different units")
                 continue
             comparable = _mm_comparable(post.calibration, fu.calibration)
             for k in HEIGHT_KEYS:
@@ -668,6 +692,8 @@ def _incident_deformities(
     """EPOS rule (§5) between each pair of consecutive films, at every level on both."""
     out = []
     for before, after in zip(films, films[1:], strict=False):
+        if not _same_unit(before.calibration, after.calibration):
+            continue  # mm against px cannot be tested; compare() says so in its notes
         mm_tested = before.calibration.is_calibrated and after.calibration.is_calibrated
         comparable = _mm_comparable(before.calibration, after.calibration)
         common = set(before.measurements.vertebrae) & set(after.measurements.vertebrae)

@@ -310,3 +310,20 @@ def test_sample_case_comparison_equals_ground_truth_arithmetic():
     assert [(d.level, d.height) for d in result.new_deformities
             if d.level in ("T12", "L1", "L2")] == drops == []
     assert not result.mixed_calibration
+
+
+def test_film_in_pixels_is_never_subtracted_from_a_film_in_mm():
+    """A missing pre-operative film (px) beside post/follow-up in mm: no mm-vs-px arithmetic,
+    no false new deformities; the change in % of reference is still given."""
+    case, _ = build_case()
+    calibrations = cals(case)
+    calibrations["1.1"] = Calibration.none("image file not found")  # pre-op in px
+    result = compare(case, Settings(), calibrations)
+    r = result.level("L1").restoration_for("a")
+    assert r.absolute_mm is None and r.pct_of_initial is None and r.pct_of_reference is None
+    assert r.ratio_change_pp is not None
+    # The pre-op heights in px (28 mm / 0.15 = 187 px) would otherwise "fall" to mm values.
+    assert all({d.from_uid, d.to_uid} != {"1.1", "1.2"} for d in result.new_deformities)
+    assert any("one is in mm, the other in px" in n for n in result.notes)
+    # Post → follow-up, both in mm, is still tested: L2 collapsed 7 mm (23 %).
+    assert any(d.level == "L2" and d.to_uid == "1.3" for d in result.new_deformities)
