@@ -337,13 +337,20 @@ class MainWindow(QMainWindow):
         except ImageLoadError as exc:
             self.show_error(str(exc), modal_box=True)
             self.browser.mark_failed(path, exc.message)
+            self._reselect_shown()
             return False
         except Exception as exc:  # last resort: an unexpected decoder failure
             log.exception("opening %s failed", path)
             self.show_error(f"{Path(path).name}: unexpected error ({exc})", modal_box=True)
+            self._reselect_shown()
             return False
         self.show_image(image)
         return True
+
+    def _reselect_shown(self) -> None:
+        """After a failed open the browser points at the image still on screen."""
+        if self._image is not None:
+            self.browser.select_path(self._image.path, self._image.frame_index)
 
     def show_image(self, image: RadiographImage) -> None:
         """Display an already loaded image (default window, fitted, as stored)."""
@@ -352,7 +359,10 @@ class MainWindow(QMainWindow):
         self.view.set_image(image, calibration=calibration)
         name = image.path.name if image.path is not None else image.sop_instance_uid
         self.setWindowTitle(f"{name} — OVCF Viewer")
-        message = f"Opened {name}: {image.columns} × {image.rows} px, {calibration.unit_tag}"
+        message = (
+            f"Opened {name}: {image.columns} × {image.rows} px; lengths in "
+            f"{calibration.unit_tag}"
+        )
         if image.warnings:
             message += "  (" + "; ".join(image.warnings) + ")"
         self.statusBar().showMessage(message)

@@ -64,7 +64,10 @@ def overlay_corners(
     if image is None:
         return OverlayCorners()
     patient = image.patient
-    top_left = [patient.name.replace("^", " ").strip() or "(no patient name)"]
+    name = patient.name.replace("^", " ").strip()
+    if not name:
+        name = image.path.name if not image.is_dicom and image.path else "(no patient name)"
+    top_left = [name]
     if patient.patient_id:
         top_left.append(f"ID {patient.patient_id}")
     sex = f"Sex {patient.sex}" if patient.sex else ""
