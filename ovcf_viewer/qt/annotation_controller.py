@@ -32,7 +32,7 @@ import math
 from dataclasses import replace
 from pathlib import Path
 
-from PySide6.QtCore import QEvent, QObject, QPointF, QSignalBlocker, Qt, Signal
+from PySide6.QtCore import QEvent, QObject, QPointF, QRectF, QSignalBlocker, Qt, Signal
 from PySide6.QtGui import QAction, QActionGroup, QKeyEvent, QKeySequence, QMouseEvent, QUndoGroup
 from PySide6.QtWidgets import (
     QComboBox,
@@ -423,7 +423,8 @@ class AnnotationController(QObject):
         self.saveStatusChanged.emit(message)
 
     def _on_view_changed(self, *args) -> None:
-        self.layer.set_view_transform(self.view.transform())
+        self.layer.set_view_transform(self.view.viewportTransform(),
+                                      QRectF(self.view.viewport().rect()))
 
     # -- modes, level, prompt ----------------------------------------------------------------
     def set_mode(self, mode: str) -> None:

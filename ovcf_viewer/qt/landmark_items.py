@@ -54,6 +54,12 @@ __all__ = [
     "vertebra_label",
 ]
 
+#: Labels nudged into the viewport stay this far from its top and bottom edges, where the
+#: view's corner overlays write (screen pixels).
+OVERLAY_MARGIN_PX = 62.0
+#: A label that must be nudged less than this (screen pixels) to stay in the viewport still
+#: counts as fitting beside its wall (the gap beside the wall is 10 px).
+LABEL_FIT_SLACK_PX = 8.0
 #: Handle radius and grab radius in screen pixels.
 HANDLE_RADIUS_PX = 5.0
 GRAB_RADIUS_PX = 8.0
@@ -277,6 +283,7 @@ class LabelItem(QGraphicsItem):
         self._text = ""
         self._colour = colour
         self._direction = (1.0, 0.0)
+        self._shift = (0.0, 0.0)
         self._font = QFont()
         self._font.setPointSizeF(10.0)
         self._font.setStyleHint(QFont.StyleHint.SansSerif)
@@ -301,6 +308,17 @@ class LabelItem(QGraphicsItem):
             self._direction = direction
             self._layout()
 
+    def box_at_anchor(self) -> QRectF:
+        """The text box relative to the anchor (screen pixels), before any shift."""
+        return self._rect.translated(-self._shift[0], -self._shift[1])
+
+    def set_shift(self, dx: float, dy: float) -> None:
+        """Move the box by ``(dx, dy)`` screen pixels (to keep it inside the viewport)."""
+        if (dx, dy) != self._shift:
+            self.prepareGeometryChange()
+            self._rect = self.box_at_anchor().translated(dx, dy)
+            self._shift = (dx, dy)
+
     def _layout(self) -> None:
         metrics = QFontMetricsF(self._font)
         lines = self._text.split("\n") if self._text else []
@@ -308,10 +326,14 @@ class LabelItem(QGraphicsItem):
         height = metrics.lineSpacing() * len(lines) + 6.0
         dx, dy = self._direction
         gap = 10.0
-        # Box centre at the distance along the direction that clears the box's half extent.
-        extent = abs(dx) * width / 2 + abs(dy) * height / 2
-        cx, cy = dx * (extent + gap), dy * (extent + gap)
-        self._rect = QRectF(cx - width / 2, cy - height / 2, width, height)
+        # Beside the anchor along the dominant screen axis of the direction, centred on the
+        # anchor across it: a label stays level with its vertebra even when the spine tilts.
+        if abs(dx) >= abs(dy):
+            cx, cy = math.copysign(width / 2 + gap, dx), 0.0
+        else:
+            cx, cy = 0.0, math.copysign(height / 2 + gap, dy)
+        self._rect = QRectF(cx - width / 2 + self._shift[0], cy - height / 2 + self._shift[1],
+                            width, height)
 
     def boundingRect(self) -> QRectF:  # noqa: N802 (Qt override)
         return self._rect.adjusted(-1, -1, 1, 1)
@@ -402,7 +424,9 @@ class AnnotationLayer(QObject):
         self.tool_labels: dict[int, LabelItem] = {}
         self.selected: HandleKey | None = None
         self._view_transform = QTransform()
-        self._anchors: dict[str, tuple[tuple[float, float], tuple[float, float]]] = {}
+        self._viewport: QRectF | None = None
+        self._anchors: dict[str, tuple[tuple[float, float], tuple[float, float],
+                                       tuple[float, float] | None]] = {}
         self.draft_path = QGraphicsPathItem(self.root)
         self.draft_path.setPen(_cosmetic_pen(TOOL_COLOUR, 1.5, Qt.PenStyle.DashLine))
         self.draft_path.setZValue(12.0)
@@ -505,7 +529,8 @@ class AnnotationLayer(QObject):
                 INDEX_COLOUR if is_index else SUPERIOR_COLOUR,
             )
             self._anchors[level] = _label_anchor(vertebra.points)
-            self._place_label(label, *self._anchors[level])
+
+        self._place_labels()
 
         ids = {t.tool_id for t in tools}
         for tool_id in list(self.tool_paths):
@@ -537,19 +562,72 @@ class AnnotationLayer(QObject):
         else:
             self.draft_label.setVisible(False)
 
-    def set_view_transform(self, transform: QTransform) -> None:
-        """Re-place vertebra labels beside their body for the view's current orientation."""
+    def set_view_transform(self, transform: QTransform, viewport: QRectF | None = None) -> None:
+        """Re-place vertebra labels beside their body for the view's current orientation
+        (``transform``: scene → viewport, e.g. ``viewportTransform()``), kept inside
+        ``viewport`` when given so a label is never cut off at the edge of the view."""
         self._view_transform = QTransform(transform)
-        for level, (anchor, direction) in self._anchors.items():
-            self._place_label(self.labels[level], anchor, direction)
+        self._viewport = QRectF(viewport) if viewport is not None else None
+        self._place_labels()
 
-    def _place_label(self, label: LabelItem, anchor: tuple[float, float],
-                     direction: tuple[float, float]) -> None:
-        label.setPos(QPointF(*anchor))
+    def _place_labels(self) -> None:
+        """Put every vertebra label beside its body: all on the anterior side (they cover no
+        bone there) when they all fit in the viewport without being pushed over their own
+        landmarks, else all beside the posterior wall when those fit, else each where it
+        needs the smallest nudge to stay inside the viewport. One side for all keeps the
+        column of labels easy to read down the spine."""
+        options: dict[str, list[tuple[float, tuple, tuple, tuple]]] = {}
+        for level, (anchor, direction, alternative) in self._anchors.items():
+            label = self.labels[level]
+            sides = [(anchor, direction)]
+            if alternative is not None:
+                sides.append((alternative, (-direction[0], -direction[1])))
+            tried = [self._try_side(label, where, towards) for where, towards in sides]
+            if any(on for on, _ in tried):  # a side whose wall is off screen hides the label
+                tried = [(on, o if on else (1e6, *o[1:])) for on, o in tried]
+            options[level] = [o for _, o in tried]
+        for side in (0, 1):
+            if all(len(o) > side and o[side][0] <= LABEL_FIT_SLACK_PX for o in options.values()):
+                for level, o in options.items():
+                    self._apply_side(self.labels[level], o[side])
+                return
+        for level, o in options.items():
+            self._apply_side(self.labels[level], min(o, key=lambda option: option[0]))
+
+    def _try_side(self, label: LabelItem, where: tuple[float, float],
+                  towards: tuple[float, float]) -> tuple[bool, tuple[float, tuple, tuple, tuple]]:
+        """Whether the side's wall is on screen, and ``(nudge needed, anchor, screen
+        direction, shift)`` for it."""
         m = self._view_transform
-        dx = m.m11() * direction[0] + m.m21() * direction[1]
-        dy = m.m12() * direction[0] + m.m22() * direction[1]
+        dx = m.m11() * towards[0] + m.m21() * towards[1]
+        dy = m.m12() * towards[0] + m.m22() * towards[1]
         label.set_direction(dx, dy)
+        shift, on_screen = self._shift_into_viewport(label, where)
+        return on_screen, (abs(shift[0]) + abs(shift[1]), where, (dx, dy), shift)
+
+    @staticmethod
+    def _apply_side(label: LabelItem, option: tuple[float, tuple, tuple, tuple]) -> None:
+        _, where, screen_direction, shift = option
+        label.setPos(QPointF(*where))
+        label.set_direction(*screen_direction)
+        label.set_shift(*shift)
+
+    def _shift_into_viewport(self, label: LabelItem, anchor: tuple[float, float]
+                             ) -> tuple[tuple[float, float], bool]:
+        """The shift that brings the label inside the viewport, and whether its anchor is
+        on screen at all (a label whose structure is off screen stays off screen)."""
+        viewport = self._viewport
+        if viewport is None or viewport.isEmpty():
+            return (0.0, 0.0), True
+        at = self._view_transform.map(QPointF(*anchor))
+        if not viewport.adjusted(4.0, 4.0, -4.0, -4.0).contains(at):
+            return (0.0, 0.0), False
+        # Keep clear of the corner overlays' few lines of text at the top and bottom.
+        inner = viewport.adjusted(4.0, OVERLAY_MARGIN_PX, -4.0, -OVERLAY_MARGIN_PX)
+        box = label.box_at_anchor().translated(at)
+        shift_x = max(inner.left() - box.left(), 0.0) + min(inner.right() - box.right(), 0.0)
+        shift_y = max(inner.top() - box.top(), 0.0) + min(inner.bottom() - box.bottom(), 0.0)
+        return (shift_x, shift_y), True
 
     def _remove(self, item: QGraphicsItem) -> None:
         if item.scene() is not None:
@@ -561,9 +639,10 @@ class AnnotationLayer(QObject):
 
 
 def _label_anchor(points: dict[str, tuple[float, float]]
-                  ) -> tuple[tuple[float, float], tuple[float, float]]:
-    """Where a vertebra's label sits (image coordinates) and which way it points: beside
-    the anterior wall, pointing away from the body (anterior), so it covers no bone."""
+                  ) -> tuple[tuple[float, float], tuple[float, float], tuple[float, float] | None]:
+    """Where a vertebra's label sits (image coordinates), which way it points, and the
+    alternative place: beside the anterior wall pointing anteriorly (it covers no bone),
+    else beside the posterior wall pointing posteriorly."""
     anterior = [points[n] for n in ("sa", "ia") if n in points]
     posterior = [points[n] for n in ("sp", "ip") if n in points]
     everything = list(points.values())
@@ -574,11 +653,11 @@ def _label_anchor(points: dict[str, tuple[float, float]]
         ay = sum(p[1] for p in anterior) / len(anterior)
         px = sum(p[0] for p in posterior) / len(posterior)
         py = sum(p[1] for p in posterior) / len(posterior)
-        return (ax, ay), (ax - px, ay - py)
+        return (ax, ay), (ax - px, ay - py), (px, py)
     if anterior:
         ax, ay = anterior[0]
-        return (ax, ay), (ax - cx, ay - cy) if (ax, ay) != (cx, cy) else (1.0, 0.0)
-    return (cx, cy), (1.0, 0.0)
+        return (ax, ay), (ax - cx, ay - cy) if (ax, ay) != (cx, cy) else (1.0, 0.0), None
+    return (cx, cy), (1.0, 0.0), None
 
 
 def _tool_anchor(tool: Tool) -> tuple[float, float]:

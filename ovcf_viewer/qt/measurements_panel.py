@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from PySide6.QtCore import QSignalBlocker, Qt, Signal
+from PySide6.QtCore import QSignalBlocker, QSize, Qt, Signal
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -139,6 +139,11 @@ class MeasurementsPanel(QWidget):
         self.set_settings(self._settings)
         self.show_measurements(None)
 
+    def sizeHint(self) -> QSize:  # noqa: N802 (Qt override)
+        """Wide enough for the heights, ratios and grade without scrolling."""
+        hint = super().sizeHint()
+        return QSize(max(hint.width(), 660), hint.height())
+
     @staticmethod
     def _table(columns: int) -> QTableWidget:
         table = QTableWidget(0, columns)
@@ -207,16 +212,16 @@ class MeasurementsPanel(QWidget):
 
     def _set_headers(self, unit_tag: str) -> None:
         vertebra_headers = [
-            "Level", f"Ha ({unit_tag})", f"Hm ({unit_tag})", f"Hp ({unit_tag})",
-            "Wedge Ha/Hp (ratio)", "Biconcavity Hm/Hp (ratio)", "Crush Hp/Hp adj. (ratio)",
-            "Wedge angle (°, kyphosis +)", "Genant grade", "Genant type",
-            "Height reduction (%)", "Genant reference",
+            "Level", f"Ha\n({unit_tag})", f"Hm\n({unit_tag})", f"Hp\n({unit_tag})",
+            "Wedge\nHa/Hp (ratio)", "Biconcavity\nHm/Hp (ratio)", "Crush\nHp/Hp adj. (ratio)",
+            "Wedge angle\n(°, kyphosis +)", "Genant\ngrade", "Genant\ntype",
+            "Height\nreduction (%)", "Genant\nreference",
         ]
         self._set_headers_if_changed(self.vertebra_table, vertebra_headers)
         cobb_name = "segmental" if self._settings.cobb_definition == "segmental" else "wedge"
         self._set_headers_if_changed(self.index_table, [
-            "Level", "Segmental kyphosis (°, kyphosis +)", "Endplates",
-            f'"Cobb" = {cobb_name} (°)', "LOVBH (%)",
+            "Level", "Segmental kyphosis\n(°, kyphosis +)", "Endplates",
+            f'"Cobb" =\n{cobb_name} (°)', "LOVBH\n(%)",
         ])
 
     @staticmethod
@@ -303,4 +308,5 @@ class MeasurementsPanel(QWidget):
         raise KeyError(level)
 
     def header_text(self, table: QTableWidget, column: int) -> str:
-        return table.horizontalHeaderItem(column).text()
+        """A column header on one line (headers wrap the unit onto a second line)."""
+        return table.horizontalHeaderItem(column).text().replace("\n", " ")

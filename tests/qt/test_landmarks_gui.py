@@ -463,3 +463,25 @@ def _same_measurements(a, b, tol=0.01) -> bool:
         assert a.index_levels[level].segmental_kyphosis_deg == pytest.approx(
             m.segmental_kyphosis_deg, abs=tol)
     return True
+
+
+@pytest.mark.parametrize("facing", ["left", "right"])
+def test_labels_stay_inside_the_view_and_off_each_other(setup, facing):
+    view, controller = setup
+    place_by_clicking(view, controller, truth(facing=facing, tilt=5.0))
+    view.fit()
+    viewport = view.viewport().rect()
+    rects = {}
+    for level, label in controller.layer.labels.items():
+        rect = label.deviceTransform(view.viewportTransform()).mapRect(label.boundingRect())
+        assert viewport.contains(rect.toAlignedRect()), (level, rect, viewport)
+        rects[level] = rect
+    levels = list(rects)
+    for i, a in enumerate(levels):
+        for b in levels[i + 1:]:
+            assert not rects[a].intersects(rects[b]), (a, b)
+    # Each label sits level with its own vertebra (its anchor wall is within its height).
+    for level, rect in rects.items():
+        ys = [view.image_to_view(*xy).y()
+              for xy in controller.model.vertebrae[level].points.values()]
+        assert min(ys) - 5 <= rect.center().y() <= max(ys) + 5
