@@ -19,7 +19,8 @@ The window holds an :class:`~ovcf_viewer.qt.image_view.ImageView` and a side pan
 5. **Progress** — mean point error and grade agreement over the resident's attempts
    (matplotlib, imported on first use), and *Export CSV…* of every resident's attempts.
 
-:func:`save_as_teaching_case` is the main window's "Save as teaching case…" action.
+:func:`save_as_teaching_case` is the main window's "Save as teaching case…" action;
+:func:`install_training` adds both to the main window's *Training* menu.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from PySide6.QtCore import QPointF, QRectF, QSignalBlocker, Qt, Signal
+from PySide6.QtCore import QObject, QPointF, QRectF, QSignalBlocker, Qt, Signal
 from PySide6.QtGui import QAction, QColor, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import (
     QComboBox,
@@ -76,7 +77,9 @@ __all__ = [
     "FeedbackOverlay",
     "ProgressChart",
     "ScratchStore",
+    "TrainingActions",
     "TrainingWindow",
+    "install_training",
     "save_as_teaching_case",
 ]
 
@@ -698,13 +701,72 @@ def save_as_teaching_case(
     try:
         case = save_teaching_case([p for p, _ in films], [a for _, a in films], title=title)
     except (TeachingCaseError, OSError) as exc:
-        QMessageBox.warning(parent, "Save as teaching case", f"Not saved: {exc}")
+        _notify(parent, f"Not saved: {exc}", QMessageBox.Icon.Warning)
         return None
     lines = [f"Saved “{case.title}” ({len(case.films)} film(s)) to the teaching library, "
              "de-identified (DICOM PS3.15 basic profile, dates shifted, new UIDs)."]
     lines += case.warnings
-    box = QMessageBox(QMessageBox.Icon.Information, "Save as teaching case", "\n\n".join(lines),
-                      QMessageBox.StandardButton.Ok, parent)
-    box.setModal(False)
-    box.show()
+    _notify(parent, "\n\n".join(lines), QMessageBox.Icon.Information)
     return case
+
+
+def _notify(parent: QWidget, text: str, icon: QMessageBox.Icon) -> QMessageBox:
+    """A non-modal message box owned by ``parent`` (the viewer keeps running)."""
+    box = QMessageBox(icon, "Save as teaching case", text, QMessageBox.StandardButton.Ok, parent)
+    box.setObjectName("teaching-case-message")
+    box.setModal(False)
+    box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, True)
+    box.show()
+    return box
+
+
+class TrainingActions(QObject):
+    """The main window's *Training* menu: "Practise landmark placement…" opens a
+    :class:`TrainingWindow`; "Save as teaching case…" stores the current film with the
+    landmarks placed on it (the expert's) in the teaching library."""
+
+    def __init__(self, window: QMainWindow) -> None:
+        super().__init__(window)
+        self.window = window
+        self.training_window: TrainingWindow | None = None
+        self.practise_action = QAction("&Practise landmark placement…", window)
+        self.practise_action.setToolTip("Training mode: place landmarks on a teaching case "
+                                        "and compare them with an expert's")
+        self.practise_action.triggered.connect(self.open_training)
+        self.save_case_action = QAction("Save as &teaching case…", window)
+        self.save_case_action.setToolTip("De-identify this film and store it with its "
+                                         "landmarks as a reference in the teaching library")
+        self.save_case_action.triggered.connect(self.save_current_as_teaching_case)
+
+    def open_training(self) -> TrainingWindow:
+        if self.training_window is None:
+            self.training_window = TrainingWindow(parent=None)
+            self.training_window.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, False)
+        else:
+            self.training_window.films = practice_films()
+            self.training_window._fill_films()
+        self.training_window.show()
+        self.training_window.raise_()
+        return self.training_window
+
+    def save_current_as_teaching_case(self, checked: bool = False, *,
+                                      title: str | None = None) -> TeachingCase | None:
+        image = self.window.image() if hasattr(self.window, "image") else None
+        controller = getattr(self.window, "annotation_controller", None)
+        model = controller.model if controller is not None else None
+        if image is None or image.path is None or model is None:
+            _notify(self.window, "Open a DICOM film and place its landmarks first.",
+                    QMessageBox.Icon.Information)
+            return None
+        return save_as_teaching_case(self.window, [(image.path, model)], title=title)
+
+
+def install_training(window: QMainWindow) -> TrainingActions:
+    """Add the *Training* menu to the main window (expects ``window.image()`` and
+    ``window.annotation_controller`` as :func:`ovcf_viewer.qt.app.build_main_window` sets)."""
+    actions = TrainingActions(window)
+    menu = window.menuBar().addMenu("&Training")
+    menu.addAction(actions.practise_action)
+    menu.addAction(actions.save_case_action)
+    window.training_actions = actions
+    return actions

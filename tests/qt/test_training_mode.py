@@ -19,7 +19,7 @@ CASE = REPO / "sample_dicom" / "case-0001"
 
 pytestmark = [
     pytest.mark.skipif(not CASE.is_dir(), reason="sample_dicom not generated"),
-    pytest.mark.qt_log_ignore("does not support propagateSizeHints"),
+    pytest.mark.qt_log_ignore("does not support propagateSizeHints", "does not support raise"),
 ]
 
 
@@ -160,8 +160,14 @@ def test_three_attempts_progress_chart_and_csv(qtbot, window, tmp_path):
     assert csv_path.read_text(encoding="utf-8-sig").count("Dr Progress") == 3
 
 
-def test_save_as_teaching_case_action(qtbot, tmp_path, monkeypatch):
-    from PySide6.QtWidgets import QMessageBox, QWidget
+def messages(parent):
+    from PySide6.QtWidgets import QMessageBox
+
+    return [b.text() for b in parent.findChildren(QMessageBox, "teaching-case-message")]
+
+
+def test_save_as_teaching_case_action(qtbot, tmp_path):
+    from PySide6.QtWidgets import QWidget
 
     parent = QWidget()
     qtbot.addWidget(parent)
@@ -169,8 +175,29 @@ def test_save_as_teaching_case_action(qtbot, tmp_path, monkeypatch):
     case = save_as_teaching_case(parent, [(CASE / "pre.dcm", ref)], title="wedge L1")
     assert case is not None and case.title == "wedge L1"
     assert any(f.key.startswith(case.case_id) for f in practice_films())
-    warnings = []
-    monkeypatch.setattr(QMessageBox, "warning", lambda *args: warnings.append(args[2]))
+    assert "de-identified" in messages(parent)[-1]
     ref.vertebrae.clear()
     assert save_as_teaching_case(parent, [(CASE / "pre.dcm", ref)], title="x") is None
-    assert "no complete vertebra" in warnings[0]
+    assert "no complete vertebra" in messages(parent)[-1]
+
+
+def test_main_window_training_menu(qtbot):
+    from ovcf_viewer.qt.app import build_main_window
+    from ovcf_viewer.qt.training_mode import install_training
+
+    main = build_main_window()
+    qtbot.addWidget(main)
+    actions = install_training(main)
+    titles = [a.text() for a in main.menuBar().actions()]
+    assert "&Training" in titles
+    assert actions.save_current_as_teaching_case(title="x") is None  # nothing open yet
+    assert "Open a DICOM film" in messages(main)[-1]
+    assert main.open_image(CASE / "pre.dcm")
+    assert main.open_annotations(CASE / "pre.json")
+    case = actions.save_current_as_teaching_case(title="L1 wedge from the viewer")
+    assert case is not None and len(case.films) == 1
+    trainer = actions.open_training()
+    qtbot.addWidget(trainer)
+    assert trainer.choose_film(case.films[0].key)
+    trainer.set_resident("R")
+    assert trainer.start() and trainer.levels == ("T12", "L1", "L2")
