@@ -307,7 +307,7 @@ def _process(
                 ds[tag].value = None  # unparseable or partial date: cannot shift, so empty
                 report.emptied.append(name)
             elif shifted:
-                _set_values(ds, tag, shifted)  # type: ignore[arg-type]
+                _set_values(ds, tag, shifted)
                 report.dates_shifted += len(shifted)
             continue
 

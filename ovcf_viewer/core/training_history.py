@@ -18,6 +18,7 @@ from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from ovcf_viewer.core.paths import data_dir
 from ovcf_viewer.core.training import AttemptScore
@@ -106,7 +107,7 @@ class AttemptRecord:
     mean_point_error: float | None
     grade_agreement: float | None
     duration_s: float | None
-    level_rows: tuple[dict[str, object], ...]
+    level_rows: tuple[dict[str, Any], ...]
 
 
 class TrainingHistory:
@@ -144,7 +145,7 @@ class TrainingHistory:
                 "INSERT INTO profiles (name, name_key, created) VALUES (?, ?, ?)",
                 (display, _name_key(display), _now().isoformat()),
             )
-            return int(cursor.lastrowid)
+            return int(cursor.lastrowid or 0)
 
     def profiles(self) -> list[str]:
         """Resident names, alphabetical."""
@@ -178,7 +179,7 @@ class TrainingHistory:
                     duration_s,
                 ),
             )
-            attempt_id = int(cursor.lastrowid)
+            attempt_id = int(cursor.lastrowid or 0)
             for level, s in score.levels.items():
                 h = s.heights or {}
                 db.execute(
@@ -249,12 +250,12 @@ class TrainingHistory:
         writer = csv.writer(buffer, lineterminator="\n")
         writer.writerow(CSV_COLUMNS)
         for r in self.attempts(resident):
-            heights = [
+            heights: list[tuple[float, float, float | None]] = [
                 (abs(row[k]), row[k], row[k + "_pct"])
                 for row in r.level_rows for k in ("ha_error", "hm_error", "hp_error")
                 if row[k] is not None
             ]
-            angles = [
+            angles: list[float] = [
                 abs(row[k]) for row in r.level_rows
                 for k in ("wedge_angle_error_deg", "segmental_kyphosis_error_deg")
                 if row[k] is not None
