@@ -23,7 +23,18 @@ from typing import Any
 from ovcf_viewer.core.paths import data_dir
 from ovcf_viewer.core.training import AttemptScore
 
-__all__ = ["AttemptRecord", "CSV_COLUMNS", "ProgressPoint", "TrainingHistory", "history_path"]
+__all__ = [
+    "AttemptRecord",
+    "CSV_COLUMNS",
+    "HistoryError",
+    "ProgressPoint",
+    "TrainingHistory",
+    "history_path",
+]
+
+
+class HistoryError(OSError):
+    """The history file cannot be opened, read or written; the message is one line."""
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS profiles (
@@ -112,21 +123,30 @@ class AttemptRecord:
 
 class TrainingHistory:
     """The attempt store. Every method opens and closes its own connection, so a store object
-    is cheap and several (a dock and a command) can use the same file."""
+    is cheap and several (a dock and a command) can use the same file. Raises
+    :class:`HistoryError` when the file cannot be used (damaged, read-only folder…)."""
 
     def __init__(self, path: str | Path | None = None) -> None:
         self.path = Path(path) if path is not None else history_path()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise HistoryError(f"training history folder unusable: {exc}") from exc
         with self._connect() as db:
             db.executescript(_SCHEMA)
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
-        with closing(sqlite3.connect(self.path, timeout=10)) as db:
-            db.row_factory = sqlite3.Row
-            db.execute("PRAGMA foreign_keys = ON")
-            with db:  # one transaction: committed on success, rolled back on error
-                yield db
+        """One connection and one transaction (committed on success, rolled back on error);
+        SQLite errors become :class:`HistoryError` naming the file."""
+        try:
+            with closing(sqlite3.connect(self.path, timeout=10)) as db:
+                db.row_factory = sqlite3.Row
+                db.execute("PRAGMA foreign_keys = ON")
+                with db:
+                    yield db
+        except sqlite3.Error as exc:
+            raise HistoryError(f"training history {self.path} unusable: {exc}") from exc
 
     # -- profiles --------------------------------------------------------------------------
     def ensure_profile(self, name: str) -> int:

@@ -306,7 +306,16 @@ class TrainingWindow(QMainWindow):
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle("OVCF Viewer — Training mode")
-        self.history = history if history is not None else TrainingHistory()
+        self.history_problem = ""
+        if history is None:
+            try:
+                history = TrainingHistory()
+            except OSError as exc:  # damaged file, read-only folder: practise anyway
+                import tempfile
+
+                self.history_problem = (f"{exc}. Attempts are kept for this session only.")
+                history = TrainingHistory(Path(tempfile.mkdtemp()) / "training.sqlite3")
+        self.history = history
         self.films = list(films) if films is not None else practice_films()
         # Edge assist would move the resident's clicks: off, without touching saved settings.
         self.settings = replace(settings or load_settings(), edge_assist=False)
@@ -329,6 +338,8 @@ class TrainingWindow(QMainWindow):
         self._fill_profiles()
         self._fill_films()
         self._update_buttons()
+        if self.history_problem:
+            self._message(self.history_problem)
 
     # -- construction ----------------------------------------------------------------------
     def _build_ui(self) -> None:
@@ -423,7 +434,10 @@ class TrainingWindow(QMainWindow):
         blocker = QSignalBlocker(self.resident_combo)
         current = self.resident_combo.currentText()
         self.resident_combo.clear()
-        self.resident_combo.addItems(self.history.profiles())
+        try:
+            self.resident_combo.addItems(self.history.profiles())
+        except OSError as exc:
+            self._message(str(exc))
         self.resident_combo.setEditText(current)
         blocker.unblock()
 
@@ -478,7 +492,11 @@ class TrainingWindow(QMainWindow):
     def _progress(self) -> list[ProgressPoint]:
         if not self.resident:
             return []
-        return self.history.progress(self.resident)
+        try:
+            return self.history.progress(self.resident)
+        except OSError as exc:
+            self._message(str(exc))
+            return []
 
     def _message(self, text: str) -> None:
         self.instructions.setText(text)
@@ -558,7 +576,7 @@ class TrainingWindow(QMainWindow):
         try:
             self.history.record_attempt(self.resident, self.film.case_id, self.film.label,
                                         score, duration_s=duration)
-        except (OSError, ValueError) as exc:
+        except (OSError, ValueError) as exc:  # HistoryError is an OSError
             self._message(f"Scored, but the attempt could not be saved: {exc}")
         self.score = score
         self.show_feedback(score, attempt)

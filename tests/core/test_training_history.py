@@ -13,7 +13,7 @@ from ovcf_viewer.core.calibration import Calibration, CalibrationSource
 from ovcf_viewer.core.landmarks import ImageAnnotations
 from ovcf_viewer.core.paths import data_dir
 from ovcf_viewer.core.training import score_attempt
-from ovcf_viewer.core.training_history import CSV_COLUMNS, TrainingHistory
+from ovcf_viewer.core.training_history import CSV_COLUMNS, HistoryError, TrainingHistory
 
 from .spine_builder import place, stack
 
@@ -121,3 +121,11 @@ def test_delete_profile_removes_attempts(tmp_path):
     store.record_attempt("R1", "c", "pre", score_attempt(ref, ref, CAL))
     store.delete_profile("r1")
     assert store.profiles() == [] and store.attempts() == []
+
+
+def test_damaged_file_is_a_clear_error(tmp_path):
+    path = tmp_path / "h.sqlite3"
+    path.write_bytes(b"this is not a database" * 100)
+    with pytest.raises(HistoryError, match="unusable") as info:
+        TrainingHistory(path)
+    assert "\n" not in str(info.value)

@@ -201,3 +201,18 @@ def test_main_window_training_menu(qtbot):
     assert trainer.choose_film(case.films[0].key)
     trainer.set_resident("R")
     assert trainer.start() and trainer.levels == ("T12", "L1", "L2")
+
+
+def test_damaged_history_still_lets_a_resident_practise(qtbot):
+    from ovcf_viewer.core.training_history import history_path
+
+    history_path().write_bytes(b"not a database" * 100)
+    films = [f for f in practice_films() if f.case_id == "sample:case-0001"]
+    win = TrainingWindow(films=films)
+    qtbot.addWidget(win)
+    assert "session only" in win.instructions.text()
+    win.set_resident("R")
+    win.choose_film("sample:case-0001/pre")
+    assert win.start()
+    click_levels(qtbot, win)
+    assert win.submit() is not None and len(win.chart.series) == 1
