@@ -163,7 +163,8 @@ class FeedbackOverlay(QGraphicsItem):
         return out
 
     def boundingRect(self) -> QRectF:  # noqa: N802 (Qt override)
-        margin = 200.0  # markers are drawn at screen size; generous room for them at low zoom
+        # Markers and level names are drawn at screen size: leave room for them at low zoom.
+        margin = 1500.0
         return self._bounds.adjusted(-margin, -margin, margin, margin)
 
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem,
