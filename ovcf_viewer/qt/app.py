@@ -37,6 +37,9 @@ def build_main_window() -> MainWindow:
 
     window = MainWindow()
     window.annotation_controller = AnnotationController.install(window)
+    from ovcf_viewer.qt.training_mode import install_training  # Training menu (issue #7)
+
+    install_training(window)
     return window
 
 

@@ -183,13 +183,12 @@ def test_save_as_teaching_case_action(qtbot, tmp_path):
 
 def test_main_window_training_menu(qtbot):
     from ovcf_viewer.qt.app import build_main_window
-    from ovcf_viewer.qt.training_mode import install_training
 
-    main = build_main_window()
+    main = build_main_window()  # installs the Training menu
     qtbot.addWidget(main)
-    actions = install_training(main)
+    actions = main.training_actions
     titles = [a.text() for a in main.menuBar().actions()]
-    assert "&Training" in titles
+    assert titles.count("&Training") == 1
     assert actions.save_current_as_teaching_case(title="x") is None  # nothing open yet
     assert "Open a DICOM film" in messages(main)[-1]
     assert main.open_image(CASE / "pre.dcm")
