@@ -278,6 +278,7 @@ def score_attempt(
 
     ref_measured = measure_image(reference, calibration, settings)
     scored_attempt = _with_reference_index_levels(attempt, reference)
+    unmeasurable = _drop_unmeasurable(scored_attempt, calibration, settings)
     att_measured: ImageMeasurements | None = None
     if scored_attempt.complete_vertebrae():
         att_measured = measure_image(scored_attempt, calibration, settings)
@@ -287,8 +288,36 @@ def score_attempt(
         ref_v = ref_complete[level]
         att_v = attempt.vertebrae.get(level)
         results[level] = _score_level(level, ref_v, att_v, calibration, ref_measured, att_measured)
-    advice = _advise(wanted, ref_complete, results, calibration)
+    advice = _advise(wanted, ref_complete, results, calibration,
+                     {lv: why for lv, why in unmeasurable.items() if lv in results})
     return AttemptScore(calibration, results, advice, ref_measured, att_measured)
+
+
+def _drop_unmeasurable(
+    model: ImageAnnotations, calibration: Calibration, settings: Settings
+) -> dict[str, str]:
+    """Remove from ``model`` the complete vertebrae that cannot be measured (two landmarks
+    coinciding, or one endplate drawn anterior-to-posterior and the other posterior-to-anterior:
+    the sides swapped) and return why, by level. Their landmarks are still scored as points."""
+    problems: dict[str, str] = {}
+    for level, vertebra in model.complete_vertebrae().items():
+        alone = ImageAnnotations(model.sop_instance_uid)
+        alone.vertebrae[level] = vertebra
+        try:
+            measure_image(alone, calibration, settings)
+        except ValueError as exc:
+            problems[level] = str(exc)
+    for level in problems:
+        model.vertebrae.pop(level)
+        if level in model.index_levels:
+            model.index_levels.remove(level)
+    try:
+        measure_image(model, calibration, settings)
+    except ValueError as exc:  # segmental kyphosis across two vertebrae facing opposite ways
+        for level in list(model.index_levels):
+            problems.setdefault(level, str(exc))
+        model.index_levels = []
+    return problems
 
 
 def _with_reference_index_levels(
@@ -457,6 +486,7 @@ def _advise(
     ref_complete: dict[str, Vertebra],
     results: dict[str, LevelScore],
     cal: Calibration,
+    unmeasurable: dict[str, str] | None = None,
 ) -> tuple[Advice, ...]:
     grouped: dict[str, list[tuple[str, str, float]]] = {}
     for level in levels:
@@ -473,8 +503,18 @@ def _advise(
             text += f" — largest at {worst_level}"
         advice.append(Advice(kind, text, worst_size, names))
     advice.sort(key=lambda a: -a.size_mm)
-    incomplete = [lv for lv in levels if results[lv].heights is None]
+    unmeasurable = unmeasurable or {}
+    incomplete = [lv for lv in levels
+                  if results[lv].heights is None and lv not in unmeasurable]
     lead: list[Advice] = []
+    for level, why in unmeasurable.items():
+        lead.append(Advice(
+            "unmeasurable",
+            f"{level}: your landmarks cannot be measured ({why}): place sa/ia on the anterior "
+            "corners and sp/ip on the posterior ones, each once",
+            0.0,
+            (level,),
+        ))
     if incomplete:
         lead.append(Advice(
             "incomplete",

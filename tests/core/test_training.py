@@ -296,3 +296,17 @@ def test_single_body_builder_still_scores():
     ref = place([spec], facing="right")
     score = score_attempt(ref, copy_of(ref), cal(0.15, 0.15))
     assert score.levels["L3"].reference_grade == 0 and score.grade_agreement == 1.0
+
+
+def test_swapped_corners_on_one_endplate_are_reported_not_fatal():
+    ref = reference()
+    attempt = copy_of(ref)
+    p = attempt.vertebrae["L2"].points
+    p["sa"], p["sp"] = p["sp"], p["sa"]  # superior endplate drawn the wrong way round
+    score = score_attempt(ref, attempt, cal())
+    assert score.levels["L2"].heights is None and score.levels["L2"].points["sa"].error_mm > 30
+    assert score.advice[0].kind == "unmeasurable" and score.advice[0].levels == ("L2",)
+    assert "anterior" in score.advice[0].text
+    assert score.levels["T12"].heights is not None  # the other levels are still scored
+    assert score.grade_agreement == pytest.approx(2 / 3)
+    assert "incomplete" not in kinds(score)
