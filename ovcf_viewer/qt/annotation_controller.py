@@ -47,7 +47,13 @@ from PySide6.QtWidgets import (
 from ovcf_viewer.core.calibration import Calibration, CalibrationSource
 from ovcf_viewer.core.landmarks import LEVELS, POINT_NAMES, ImageAnnotations, Tool
 from ovcf_viewer.core.measurements import ImageMeasurements, measure_image
-from ovcf_viewer.core.placement import PlacementState, PointerEvent, ToolDraft, nudge_step
+from ovcf_viewer.core.placement import (
+    PlacementState,
+    PointerEvent,
+    ToolDraft,
+    next_level,
+    nudge_step,
+)
 from ovcf_viewer.core.settings import Settings, load_settings, save_settings
 from ovcf_viewer.qt.landmark_items import AnnotationLayer, HandleKey, tool_label
 from ovcf_viewer.qt.measurements_panel import MeasurementsPanel
@@ -150,6 +156,7 @@ class AnnotationController(QObject):
         window.statusBar().addPermanentWidget(controller.save_status_label)
         window.imageOpened.connect(controller.set_image)
         window.annotationsLoaded.connect(controller.load_annotations)
+        controller.undo_group.cleanChanged.connect(controller._on_clean_changed)
         controller.promptChanged.connect(window.statusBar().showMessage)
         if window.image() is not None:
             controller.set_image(window.image())
@@ -214,6 +221,10 @@ class AnnotationController(QObject):
             "Remove manual calibration", self.remove_manual_calibration,
             tip="Go back to the calibration from the image header",
         )
+        self.export_action = self._action(
+            "Export annotations (JSON)…", self.choose_export_path,
+            tip="Write the exchange-format annotation file (version 1)",
+        )
         self.magnification_action.setChecked(self.settings.use_magnification)
 
     def create_toolbar(self, parent: QWidget | None = None) -> QToolBar:
@@ -248,7 +259,7 @@ class AnnotationController(QObject):
             *self.mode_actions.values(), None, self.undo_action, self.redo_action, None,
             self.index_action, self.relabel_action, self.delete_action,
             self.delete_vertebra_action, None, self.hide_action, self.magnification_action,
-            self.remove_calibration_action,
+            self.remove_calibration_action, None, self.export_action,
         ]
 
     # -- image and model ---------------------------------------------------------------------
@@ -296,12 +307,23 @@ class AnnotationController(QObject):
             self.autosaver = Autosaver(model, self.store())
             self.autosaver.on_status(self._on_save_status)
             self._set_save_status(self.autosaver.status.message)
-        first_open = next((lv for lv in LEVELS if lv not in model.complete_vertebrae()
-                           and lv in model.vertebrae), None)
-        if first_open is not None:
-            self.set_level(first_open)
+        self._offer_level()
         self.modelChanged.emit(model)
         self._on_model_changed()
+
+    def _offer_level(self) -> None:
+        """After opening or loading: continue a partly placed vertebra, else offer the
+        level below (or above) the last complete one."""
+        model = self.model
+        partial = next((v.level for v in model.ordered_vertebrae() if not v.is_complete), None)
+        if partial is not None:
+            self.set_level(partial)
+            return
+        complete = list(model.complete_vertebrae())
+        if complete:
+            last = complete[-1] if self.placement.direction == "down" else complete[0]
+            offered = next_level(model, last, self.placement.direction)
+            self.set_level(offered or last)
 
     def _detach(self) -> None:
         self._cancel_interaction()
@@ -332,6 +354,7 @@ class AnnotationController(QObject):
         document = loaded.to_json(partial=True)
         with self.model.edit("Load annotations"):
             self.model.restore(document)
+        self._offer_level()
         return True
 
     # -- settings and calibration ------------------------------------------------------------
@@ -816,6 +839,33 @@ class AnnotationController(QObject):
     def placed_names(self, level: str) -> list[str]:
         vertebra = self.model.vertebrae.get(level) if self.model else None
         return [n for n in POINT_NAMES if vertebra and n in vertebra.points]
+
+    def _on_clean_changed(self, clean: bool) -> None:
+        """Edits are autosaved; "unsaved" here means not exported since the last edit."""
+        window = self.view.window()
+        if window is not None and "[*]" in window.windowTitle():
+            window.setWindowModified(not clean)
+        self.export_action.setText("Export annotations (JSON)…" if clean
+                                   else "Export annotations (JSON)… (changed since export)")
+
+    def choose_export_path(self) -> None:
+        from PySide6.QtWidgets import QFileDialog
+
+        if self.model is None:
+            self._set_prompt("Open an image first.")
+            return
+        suggested = Path(self.model.file or "annotations").with_suffix(".json").name
+        if self.image is not None and getattr(self.image, "path", None) is not None:
+            suggested = str(self.image.path.with_suffix(".json"))
+        path, _ = QFileDialog.getSaveFileName(self.view, "Export annotations", suggested,
+                                              "Annotations (*.json)")
+        if path:
+            try:
+                self.export_annotations(path)
+            except (OSError, ValueError) as exc:
+                self._set_prompt(f"Not exported: {exc}")
+                return
+            self._set_prompt(f"Annotations written to {path}")
 
     def export_annotations(self, path: str | Path) -> None:
         """Write the exchange-format file and mark the undo stack clean."""

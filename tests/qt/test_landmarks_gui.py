@@ -485,3 +485,17 @@ def test_labels_stay_inside_the_view_and_off_each_other(setup, facing):
         ys = [view.image_to_view(*xy).y()
               for xy in controller.model.vertebrae[level].points.values()]
         assert min(ys) - 5 <= rect.center().y() <= max(ys) + 5
+
+
+def test_export_marks_clean_and_loading_offers_the_next_level(setup, tmp_path):
+    from ovcf_viewer.core.landmarks import load_annotations
+
+    view, controller = setup
+    assert controller.load_annotations(truth())
+    assert controller.placement.level == "L3"  # below the last complete level
+    assert not controller.undo_stack.isClean()
+    controller.export_annotations(tmp_path / "out.json")
+    assert controller.undo_stack.isClean()
+    written = load_annotations(tmp_path / "out.json")
+    assert written.to_json()["vertebrae"] == controller.model.to_json()["vertebrae"]
+    assert written.index_levels == ["L1"]
