@@ -499,3 +499,22 @@ def test_export_marks_clean_and_loading_offers_the_next_level(setup, tmp_path):
     written = load_annotations(tmp_path / "out.json")
     assert written.to_json()["vertebrae"] == controller.model.to_json()["vertebrae"]
     assert written.index_levels == ["L1"]
+
+
+def test_tool_handles_drag_in_one_step_and_delete(setup, qtbot):
+    view, controller = setup
+    controller.set_mode("ruler")
+    drag(view, (500.0, 500.0), (800.0, 500.0))  # 30 mm across
+    tool = controller.model.tools[-1]
+    controller.set_mode("navigate")
+    steps = controller.undo_stack.count()
+    drag(view, (800.0, 500.0), (800.0, 500.0 + 40 / view.zoom()))  # drag the end point down
+    end = controller.model.tool(tool.tool_id).points[1]
+    assert end == pytest.approx((800.0, 500.0 + 40 / view.zoom()))
+    assert controller.undo_stack.count() == steps + 1
+    expected = np.hypot(300 * COL_MM, (end[1] - 500.0) * ROW_MM)
+    assert controller.layer.tool_labels[tool.tool_id].text() == f"{expected:.1f} mm at detector"
+    qtbot.keyClick(view, Qt.Key.Key_Delete)  # the dragged handle is selected
+    assert controller.model.tools == []
+    controller.undo_action.trigger()
+    assert len(controller.model.tools) == 1
