@@ -29,7 +29,12 @@ CREATE TABLE IF NOT EXISTS annotations (
     sop_instance_uid TEXT PRIMARY KEY,
     document TEXT NOT NULL,
     updated_at REAL NOT NULL
-)
+);
+CREATE TABLE IF NOT EXISTS findings (
+    sop_instance_uid TEXT PRIMARY KEY,
+    document TEXT NOT NULL,
+    updated_at REAL NOT NULL
+);
 """
 
 
@@ -60,7 +65,7 @@ class AnnotationStore:
                 conn = sqlite3.connect(self.path, timeout=5.0, isolation_level=None)
                 conn.execute("PRAGMA journal_mode=WAL")
                 conn.execute("PRAGMA synchronous=FULL")
-                conn.execute(_SCHEMA)
+                conn.executescript(_SCHEMA)
             except (sqlite3.Error, OSError) as exc:
                 raise StoreError(_explain(exc, self.path)) from exc
             self._conn = conn
@@ -69,15 +74,32 @@ class AnnotationStore:
     def save(self, model: ImageAnnotations) -> None:
         """Write ``model`` in one transaction; raises :class:`StoreError`."""
         document = json.dumps(model.to_json(partial=True), separators=(",", ":"))
+        self._upsert("annotations", model.sop_instance_uid, document)
+
+    def save_findings(self, sop_instance_uid: str, findings: dict[str, object]) -> None:
+        """The clinician's findings for the suitability panel, kept with the image (§6)."""
+        self._upsert("findings", sop_instance_uid, json.dumps(findings, separators=(",", ":")))
+
+    def load_findings(self, sop_instance_uid: str) -> dict[str, object] | None:
+        try:
+            row = self._connect().execute(
+                "SELECT document FROM findings WHERE sop_instance_uid = ?", (sop_instance_uid,)
+            ).fetchone()
+            return json.loads(row[0]) if row is not None else None
+        except (sqlite3.Error, StoreError, ValueError) as exc:
+            log.warning("saved findings for %s unreadable: %s", sop_instance_uid, exc)
+            return None
+
+    def _upsert(self, table: str, sop_instance_uid: str, document: str) -> None:
         try:
             conn = self._connect()
             with conn:  # BEGIN ... COMMIT, rolled back on error
                 conn.execute("BEGIN IMMEDIATE")
                 conn.execute(
-                    "INSERT INTO annotations (sop_instance_uid, document, updated_at) "
+                    f"INSERT INTO {table} (sop_instance_uid, document, updated_at) "
                     "VALUES (?, ?, ?) ON CONFLICT(sop_instance_uid) DO UPDATE SET "
                     "document = excluded.document, updated_at = excluded.updated_at",
-                    (model.sop_instance_uid, document, time.time()),
+                    (sop_instance_uid, document, time.time()),
                 )
         except StoreError:
             raise

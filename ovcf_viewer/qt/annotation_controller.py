@@ -276,6 +276,10 @@ class AnnotationController(QObject):
         autosave store when it has them."""
         self._detach()
         self.image = image
+        # The view was given the window's idea of the calibration; always replace it with the
+        # one every number here uses (manual line, magnification setting), even when it
+        # happens to equal the previous image's.
+        self.calibration = None
         if image is None:
             self.model = None
             self._on_model_changed()
@@ -420,7 +424,7 @@ class AnnotationController(QObject):
     # -- reacting to the model ---------------------------------------------------------------
     def _on_model_changed(self) -> None:
         calibration = self.current_calibration()
-        if calibration != self.calibration:
+        if self.calibration is None or calibration != self.calibration:
             self.calibration = calibration
             if self.image is not None:
                 self.view.set_calibration(calibration)

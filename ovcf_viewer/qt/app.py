@@ -31,7 +31,9 @@ def create_application(argv: Sequence[str] | None = None) -> QApplication:
 def build_main_window() -> MainWindow:
     """The application's main window with everything installed on it: the viewer itself
     plus landmark placement, measuring tools and the measurements panel
-    (:meth:`ovcf_viewer.qt.annotation_controller.AnnotationController.install`)."""
+    (:meth:`ovcf_viewer.qt.annotation_controller.AnnotationController.install`), the
+    Training menu, and the suitability panel, cases, report and settings
+    (:func:`ovcf_viewer.qt.workstation.install_workstation`)."""
     from ovcf_viewer.qt.annotation_controller import AnnotationController
     from ovcf_viewer.qt.main_window import MainWindow
 
@@ -40,6 +42,9 @@ def build_main_window() -> MainWindow:
     from ovcf_viewer.qt.training_mode import install_training  # Training menu (issue #7)
 
     install_training(window)
+    from ovcf_viewer.qt.workstation import install_workstation  # suitability, cases, report
+
+    install_workstation(window)
     return window
 
 

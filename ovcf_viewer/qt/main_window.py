@@ -583,6 +583,10 @@ class MainWindow(QMainWindow):
         self.position_label.clear()
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
+        workstation = getattr(self, "workstation", None)
+        if workstation is not None and not workstation.confirm_close(event):
+            event.ignore()  # edits only in memory and the user chose to stay
+            return
         if self._error_box is not None:
             self._error_box.close()
         super().closeEvent(event)

@@ -154,11 +154,14 @@ class StudyBrowser(QWidget):
 
     def _update_error_label(self) -> None:
         count = self.errors.count()
-        text = f"Could not open ({count})" if count else "Could not open: none"
+        text = f"Could not open ({count})" if count else ""
         if self._other_files:
             suffixes = sorted({p.suffix.lower() or p.name for p in self._other_files})
-            text += f"; {len(self._other_files)} other file(s) skipped ({', '.join(suffixes)})"
+            text += ("; " if text else "") + (
+                f"{len(self._other_files)} other file(s) skipped ({', '.join(suffixes)})"
+            )
         self.errors_label.setText(text)
+        self.errors_label.setVisible(bool(text))
         self.errors_label.setToolTip("\n".join(str(p) for p in self._other_files))
         self.errors.setVisible(count > 0)
 

@@ -135,3 +135,11 @@ def test_killed_process_mid_drag_loses_nothing(tmp_path):
     assert restored.vertebrae["L1"].points == {k: (float(x), float(y)) for k, (x, y) in SIX.items()}
     assert restored.index_levels == ["L1"]
     assert set(restored.vertebrae["L2"].points) == {"sa", "sm", "sp"}
+
+
+def test_findings_are_kept_per_image(tmp_path):
+    store = AnnotationStore(tmp_path / "a.sqlite3")
+    assert store.load_findings("1.2") is None
+    store.save_findings("1.2", {"mri_oedema": True, "t_score": -3.2})
+    store.save_findings("1.2", {"mri_oedema": False})
+    assert AnnotationStore(tmp_path / "a.sqlite3").load_findings("1.2") == {"mri_oedema": False}

@@ -1,0 +1,280 @@
+"""What joins the main window's parts into one workstation: the suitability panel beside the
+image (fed by the landmarks, findings kept with the image), cases, the PDF report, the
+settings dialog, and the retry of edits a refusing disk has kept in memory.
+
+Installed by :func:`ovcf_viewer.qt.app.build_main_window` after the annotation controller.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, QSignalBlocker, Qt, QTimer
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import QDockWidget, QFileDialog, QMainWindow, QMessageBox, QWidget
+
+from ovcf_viewer.core.settings import Settings
+
+__all__ = ["Workstation", "install_workstation"]
+
+#: How often edits kept in memory (disk full, read-only) are tried again, ms.
+RETRY_INTERVAL_MS = 5000
+
+
+class Workstation(QObject):
+    """The main window's suitability dock, case and report actions, and settings."""
+
+    def __init__(self, window: QMainWindow) -> None:
+        super().__init__(window)
+        from ovcf_viewer.qt.suitability_panel import SuitabilityPanel
+
+        self.window = window
+        self.controller = window.annotation_controller  # type: ignore[attr-defined]
+        self.case_windows: list[QWidget] = []
+
+        self.suitability = SuitabilityPanel(settings=self.controller.settings)
+        self.suitability_dock = QDockWidget("Procedure suitability", window)
+        self.suitability_dock.setObjectName("suitability-dock")
+        self.suitability_dock.setWidget(self.suitability)
+        window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.suitability_dock)
+        measurements_dock = getattr(self.controller, "dock", None)
+        if measurements_dock is not None:
+            window.tabifyDockWidget(measurements_dock, self.suitability_dock)
+            measurements_dock.raise_()
+
+        self.controller.modelChanged.connect(self._on_model_changed)
+        self.controller.measurementsChanged.connect(self._on_measurements_changed)
+        self.suitability.findingsChanged.connect(self._on_findings_changed)
+
+        self._build_actions()
+        self._retry_timer = QTimer(self)
+        self._retry_timer.setInterval(RETRY_INTERVAL_MS)
+        self._retry_timer.timeout.connect(self.retry_pending_edits)
+        self._retry_timer.start()
+        if self.controller.model is not None:
+            self._on_model_changed(self.controller.model)
+        if self.controller.measurements is not None:
+            self._on_measurements_changed(self.controller.measurements)
+
+    # -- menus -------------------------------------------------------------------------------
+    def _build_actions(self) -> None:
+        from ovcf_viewer.qt.report_action import ExportReportAction
+
+        window = self.window
+        self.open_case_action = QAction("Open case…", window)
+        self.open_case_action.setStatusTip("Open a saved case (pre-op, post-op, follow-up films)")
+        self.open_case_action.triggered.connect(self.choose_case)
+        self.new_case_action = QAction("New case from films…", window)
+        self.new_case_action.setStatusTip(
+            "Compare films of one patient: timepoints are proposed from the study dates"
+        )
+        self.new_case_action.triggered.connect(self.choose_case_films)
+        self.report_action = ExportReportAction(
+            window, self.current_film_case, self.current_images
+        )
+        self.report_action.setShortcut(QKeySequence("Ctrl+P"))
+        self.settings_action = QAction("Settings…", window)
+        self.settings_action.setShortcut(QKeySequence(QKeySequence.StandardKey.Preferences))
+        self.settings_action.triggered.connect(self.edit_settings)
+
+        file_menu = _menu_titled(window, "File")
+        quit_action = getattr(window, "quit_action", None)
+        for action in (
+            self.open_case_action,
+            self.new_case_action,
+            None,
+            self.report_action,
+            None,
+            self.settings_action,
+            None,
+        ):
+            if action is None:
+                file_menu.insertSeparator(quit_action)
+            else:
+                file_menu.insertAction(quit_action, action)
+        view_menu = _menu_titled(window, "View")
+        view_menu.addAction(self.suitability_dock.toggleViewAction())
+
+    # -- suitability -------------------------------------------------------------------------
+    def _store(self) -> Any:
+        try:
+            return self.controller.store()
+        except OSError:
+            return None
+
+    def _on_model_changed(self, model: Any) -> None:
+        """A new image: show the findings saved with it (without echoing them back)."""
+        from ovcf_viewer.core.suitability import Findings, FindingsError, findings_from_json
+
+        saved = None
+        store = self._store()
+        if model is not None and store is not None:
+            saved = store.load_findings(model.sop_instance_uid)
+        try:
+            findings = findings_from_json(json.dumps(saved)) if saved else Findings()
+        except FindingsError as exc:
+            self.window.statusBar().showMessage(f"Saved findings not used: {exc}")
+            findings = Findings()
+        with QSignalBlocker(self.suitability):
+            self.suitability.set_findings(findings)
+
+    def _on_measurements_changed(self, measurements: Any) -> None:
+        from ovcf_viewer.core.suitability import MeasuredInputs, measured_inputs_from
+
+        if measurements is None or not measurements.vertebrae:
+            measured = MeasuredInputs()
+        else:
+            measured = measured_inputs_from(measurements, film=self._film_label())
+        with QSignalBlocker(self.suitability):
+            self.suitability.set_measured(measured)
+
+    def _film_label(self) -> str:
+        image = self.controller.image
+        if image is None:
+            return ""
+        when = image.patient.study_date
+        name = image.path.name if image.path is not None else "this film"
+        return f"{name}, {when.isoformat()}" if when else name
+
+    def _on_findings_changed(self, findings: Any) -> None:
+        model = self.controller.model
+        store = self._store()
+        if model is None:
+            return
+        if store is None:
+            self.window.statusBar().showMessage("Findings not saved: no annotation store")
+            return
+        from ovcf_viewer.core.store import StoreError
+
+        try:
+            store.save_findings(model.sop_instance_uid, findings.to_dict())
+        except StoreError as exc:
+            self.window.statusBar().showMessage(f"Findings kept in memory, not saved: {exc}")
+
+    # -- cases and report --------------------------------------------------------------------
+    def current_film_case(self) -> Any:
+        """The shown film as a one-film case (with the findings), for the report."""
+        from ovcf_viewer.core.case import Case, CaseFilm
+
+        image, model = self.controller.image, self.controller.model
+        if image is None or model is None:
+            return None
+        film = CaseFilm(image.path, image.sop_instance_uid, model, model.timepoint,
+                        image.patient.study_date)
+        return Case(
+            case_id=f"film-{image.sop_instance_uid[-12:]}",
+            patient_name=image.patient.name,
+            patient_id=image.patient.patient_id,
+            films=(film,),
+            treated_levels=tuple(model.index_levels),
+            findings=self.suitability.findings().to_dict(),
+        )
+
+    def current_images(self) -> dict[str, Any]:
+        image = self.controller.image
+        return {image.sop_instance_uid: image} if image is not None else {}
+
+    def choose_case(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(
+            self.window, "Open case", "", "OVCF case or annotations (*.json);;All files (*)"
+        )
+        if path:
+            self.open_case(path)
+
+    def open_case(self, path: str | Path) -> QWidget:
+        from ovcf_viewer.qt.case_view import open_case_window
+
+        window = open_case_window(None, case_path=path, settings=self.controller.settings)
+        self.case_windows.append(window)
+        window.destroyed.connect(self._forget_case_windows)
+        return window
+
+    def choose_case_films(self) -> None:
+        paths, _ = QFileDialog.getOpenFileNames(
+            self.window, "Films of one patient", "", "DICOM and images (*)"
+        )
+        if paths:
+            self.new_case(paths)
+
+    def new_case(self, paths: list[str], procedure_date: date | None = None) -> QWidget:
+        from ovcf_viewer.qt.case_view import open_case_window
+
+        window = open_case_window(None, image_paths=paths, procedure_date=procedure_date,
+                                  settings=self.controller.settings)
+        self.case_windows.append(window)
+        window.destroyed.connect(self._forget_case_windows)
+        return window
+
+    def _forget_case_windows(self) -> None:
+        alive = []
+        for window in self.case_windows:
+            try:
+                window.isVisible()
+            except RuntimeError:  # deleted on close
+                continue
+            alive.append(window)
+        self.case_windows = alive
+
+    # -- settings ----------------------------------------------------------------------------
+    def edit_settings(self) -> None:
+        from ovcf_viewer.qt.settings_dialog import SettingsDialog
+
+        dialog = SettingsDialog(self.controller.settings, self.window)
+        dialog.settingsChanged.connect(self.apply_settings)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, True)
+        dialog.open()
+        self.settings_dialog = dialog
+
+    def apply_settings(self, settings: Settings) -> None:
+        """New settings reach the measurements, their labels and the suitability rules."""
+        from ovcf_viewer.core.suitability import RulesError, load_rules, rules_for_settings
+
+        self.controller.apply_settings(settings)
+        try:
+            rules = rules_for_settings(settings)
+        except RulesError as exc:
+            self.window.statusBar().showMessage(f"Department rules not used: {exc}")
+            rules = load_rules()
+        self.suitability.set_rules(rules)
+
+    # -- never lose work ---------------------------------------------------------------------
+    def retry_pending_edits(self) -> bool:
+        """Write edits a refusing disk kept in memory; ``True`` when nothing is pending."""
+        saver = self.controller.autosaver
+        return saver.retry() if saver is not None else True
+
+    def confirm_close(self, event: QCloseEvent) -> bool:
+        """Before the window closes with unsaved edits: try once more, then ask."""
+        if self.retry_pending_edits():
+            return True
+        answer = QMessageBox.warning(
+            self.window,
+            "Edits not saved",
+            "The latest edits could not be written to disk "
+            f"({self.controller.autosaver.status.message}).\n\n"
+            "Export them as an annotation file before closing?",
+            QMessageBox.StandardButton.Save
+            | QMessageBox.StandardButton.Discard
+            | QMessageBox.StandardButton.Cancel,
+        )
+        if answer == QMessageBox.StandardButton.Save:
+            self.controller.choose_export_path()
+            return True
+        return answer == QMessageBox.StandardButton.Discard
+
+
+def _menu_titled(window: QMainWindow, title: str) -> Any:
+    for action in window.menuBar().actions():
+        menu = action.menu()
+        if menu is not None and action.text().replace("&", "") == title:
+            return menu
+    return window.menuBar().addMenu(f"&{title}")
+
+
+def install_workstation(window: QMainWindow) -> Workstation:
+    workstation = Workstation(window)
+    window.workstation = workstation  # type: ignore[attr-defined]
+    return workstation

@@ -1,0 +1,120 @@
+"""The main window as one workstation: the suitability panel fills itself from the landmarks,
+findings are kept with the image, the report exports the shown film, settings reach the
+measurements, and edits a refusing disk kept in memory are written when it recovers."""
+
+from pathlib import Path
+
+import pytest
+from PySide6.QtWidgets import QComboBox
+
+from ovcf_viewer.core.dicom_io import load_image
+from ovcf_viewer.core.landmarks import load_annotations
+from ovcf_viewer.core.measurements import measure_image
+from ovcf_viewer.core.settings import Settings, load_settings
+from ovcf_viewer.core.store import AnnotationStore
+
+SAMPLE = Path(__file__).resolve().parents[2] / "sample_dicom" / "case-0001"
+
+
+@pytest.fixture
+def window(qtbot):
+    from ovcf_viewer.qt.app import build_main_window
+
+    main = build_main_window()
+    qtbot.addWidget(main)
+    main.resize(1500, 950)
+    assert main.open_paths([SAMPLE / "pre.dcm"])
+    assert main.open_annotations(SAMPLE / "pre.json")
+    return main
+
+
+def choose(combo: QComboBox, value):
+    combo.setCurrentIndex(next(i for i in range(combo.count()) if combo.itemData(i) == value))
+
+
+def expected_l1():
+    image = load_image(SAMPLE / "pre.dcm")
+    model = load_annotations(SAMPLE / "pre.json")
+    return measure_image(model, image.calibration()).vertebrae["L1"]
+
+
+def test_measured_inputs_follow_the_landmarks(window, qtbot):
+    panel = window.workstation.suitability
+    l1 = expected_l1()
+    shown = panel.measured_rows["worst_height_reduction_pct"].value.text()
+    assert f"{l1.genant.height_reduction_pct:.1f} %" in shown
+    assert panel.measured().worst_genant_grade.value == l1.genant.grade
+    # Moving L1's superior-anterior corner down (a worse collapse) re-fills the panel.
+    model = window.annotation_controller.model
+    x, y = model.vertebrae["L1"].points["sa"]
+    model.set_point("L1", "sa", (x, y + 40))
+    assert panel.measured().worst_height_reduction_pct.value > l1.genant.height_reduction_pct
+
+
+def test_findings_are_kept_with_the_image(window, qtbot):
+    panel = window.workstation.suitability
+    uid = window.image().sop_instance_uid
+    with qtbot.waitSignal(panel.findingsChanged):
+        choose(panel.finding_widgets["mri_oedema"], True)
+    assert AnnotationStore().load_findings(uid)["mri_oedema"] is True
+    # Another image, then back: the findings come back, and loading them is not an edit.
+    window.open_paths([SAMPLE / "post.dcm"])
+    assert panel.findings().mri_oedema is None
+    with qtbot.assertNotEmitted(panel.findingsChanged):
+        window.open_paths([SAMPLE / "pre.dcm"])
+    assert panel.findings().mri_oedema is True
+
+
+def test_report_of_the_shown_film(window, qtbot, tmp_path):
+    choose(window.workstation.suitability.finding_widgets["mri_oedema"], True)
+    case = window.workstation.current_film_case()
+    assert case.films[0].sop_instance_uid == window.image().sop_instance_uid
+    assert case.findings["mri_oedema"] is True
+    from ovcf_viewer.qt.report_action import export_report
+
+    out = export_report(window, case, path=tmp_path / "r.pdf", deidentify=False,
+                        page_size="A4", images=window.workstation.current_images())
+    assert out is not None and out.stat().st_size > 10_000
+    from pypdf import PdfReader
+
+    text = " ".join(p.extract_text() for p in PdfReader(out).pages)
+    assert "Decision support only; the treating clinician decides." in text
+    assert f"{expected_l1().anterior_height_mm:.1f}" in text
+
+
+def test_settings_reach_measurements_and_persist(window):
+    window.workstation.apply_settings(Settings(genant_reference="own_posterior"))
+    controller = window.annotation_controller
+    assert controller.measurements.vertebrae["L1"].genant.reference == "own_posterior"
+    assert load_settings().genant_reference == "own_posterior"
+
+
+def test_pending_edits_are_written_when_the_disk_recovers(window, monkeypatch):
+    from ovcf_viewer.core.store import StoreError
+
+    controller = window.annotation_controller
+    store = controller.store()
+    real_upsert = store._upsert
+
+    def full(*args):
+        raise StoreError("the disk holding the data folder is full")
+
+    monkeypatch.setattr(store, "_upsert", full)
+    model = controller.model
+    x, y = model.vertebrae["L2"].points["sa"]
+    model.set_point("L2", "sa", (x + 3, y))
+    assert controller.autosaver.pending
+    assert "kept in memory" in controller.save_status_label.text()
+    assert not window.workstation.retry_pending_edits()
+    monkeypatch.setattr(store, "_upsert", real_upsert)
+    assert window.workstation.retry_pending_edits()
+    saved = AnnotationStore().load(model.sop_instance_uid)
+    assert saved.vertebrae["L2"].points["sa"] == (x + 3, y)
+
+
+def test_file_menu_has_the_workstation_actions(window):
+    file_menu = next(a.menu() for a in window.menuBar().actions() if a.text() == "&File")
+    texts = [a.text() for a in file_menu.actions()]
+    for expected in ("Open case…", "New case from films…", "Export report…", "Settings…"):
+        assert expected in texts
+    assert texts.index("Settings…") < len(texts) - 1  # Quit stays last
