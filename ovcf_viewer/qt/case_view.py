@@ -29,7 +29,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 
@@ -82,6 +82,20 @@ from ovcf_viewer.core.landmarks import (
     level_index,
 )
 from ovcf_viewer.core.settings import Settings, load_settings
+from ovcf_viewer.core.suitability import (
+    FilmMeasurements,
+    Findings,
+    FindingsError,
+    MeasuredInputs,
+    MeasuredValue,
+    Rules,
+    RulesError,
+    choose_films,
+    findings_from_dict,
+    load_rules,
+    measured_inputs_from,
+    rules_for_settings,
+)
 from ovcf_viewer.qt.image_view import ImageView
 from ovcf_viewer.qt.landmark_items import AnnotationLayer, HandleKey
 
@@ -109,12 +123,16 @@ class CaseController(QObject):
 
     Signals: ``caseChanged(case)`` after the case or a landmark changed;
     ``comparisonChanged(comparison)`` with the new :class:`CaseComparison` (or ``None``);
-    ``messagesChanged(list[str])`` with load/relocation messages for the user.
+    ``messagesChanged(list[str])`` with load/relocation messages for the user;
+    ``findingsChanged(case)`` after :meth:`set_findings` stored new clinical findings (a
+    findings edit is not a landmark edit: nothing is re-measured and ``caseChanged`` is not
+    emitted; the session still autosaves it).
     """
 
     caseChanged = Signal(object)
     comparisonChanged = Signal(object)
     messagesChanged = Signal(list)
+    findingsChanged = Signal(object)
 
     def __init__(
         self,
@@ -131,6 +149,7 @@ class CaseController(QObject):
         self.comparison: CaseComparison | None = None
         self.messages: list[str] = []
         self.path: Path | None = None  # where the case was opened from / last saved
+        self._storing_findings = False
 
     # -- reading -----------------------------------------------------------------------------
     @property
@@ -147,6 +166,48 @@ class CaseController(QObject):
             return image.calibration(use_magnification=self.settings.use_magnification,
                                      manual=manual)
         return manual or Calibration.none("image not loaded")
+
+    def findings(self) -> Findings:
+        """The clinical findings saved with the case (§6); empty :class:`Findings` (every
+        answer unknown) when none were entered. Raises :class:`FindingsError` for findings
+        the case document holds but that cannot be read (a hand-edited file)."""
+        case = self.case
+        if case is None or not case.findings:
+            return Findings()
+        return findings_from_dict(dict(case.findings), where="case findings")
+
+    def suitability_inputs(self, rules: Rules | None = None) -> tuple[MeasuredInputs, str]:
+        """The suitability panel's measured inputs from the current comparison (§6) and a
+        sentence saying which film they come from.
+
+        The films are chosen as the report and ``ovcf-viewer suitability`` choose them
+        (:func:`~ovcf_viewer.core.suitability.choose_films`): the latest pre-operative film,
+        with the earlier pre-operative films for deformity progression (post-operative films
+        are not used: cement changes the heights); without a pre-operative film the latest
+        film, progression unknown. The worst grade, height reduction and kyphosis are taken at
+        the case's treated levels (else the films' index levels)."""
+        comparison = self.comparison
+        if comparison is None or not comparison.films:
+            return MeasuredInputs(), "no film with a timepoint is measured yet"
+        candidates = [
+            FilmMeasurements(
+                f"{f.label.lower()} film" + (f" {f.date.isoformat()}" if f.date else ""),
+                f.measurements, f.timepoint.kind,
+                f.date.isoformat() if f.date else None, order,
+            )
+            for order, f in enumerate(comparison.films)
+        ]
+        current, earlier, why = choose_films(candidates)
+        measured = measured_inputs_from(
+            current.measurements, list(comparison.treated_levels) or None,
+            [(f.label, f.measurements) for f in earlier] or None,
+            film=current.label, rules=rules,
+        )
+        if not earlier:  # say why progression is unknown rather than a bare "unknown"
+            reason = ("no earlier pre-operative film in the case" if current.kind == "preop"
+                      else "no pre-operative film in the case")
+            measured = replace(measured, deformity_progression=MeasuredValue(None, reason))
+        return measured, why
 
     def calibrations(self) -> dict[str, Calibration]:
         case = self.case
@@ -254,6 +315,23 @@ class CaseController(QObject):
         self.messagesChanged.emit(result)
         return result
 
+    def set_findings(self, findings: Findings) -> None:
+        """Store the clinical findings (overrides of measured values included) in the case:
+        autosaved by the session and written by :meth:`save_case`. Emits ``findingsChanged``,
+        not ``caseChanged``/``comparisonChanged`` (no landmark changed)."""
+        session = self.session
+        if session is None:
+            return
+        document = findings.to_dict()
+        if document == dict(session.case.findings):
+            return
+        self._storing_findings = True
+        try:
+            session.update(findings=document)
+        finally:
+            self._storing_findings = False
+        self.findingsChanged.emit(self.case)
+
     def set_settings(self, settings: Settings) -> None:
         self.settings = settings
         self._recompute()
@@ -297,6 +375,8 @@ class CaseController(QObject):
         self.images = keep
 
     def _on_session_changed(self) -> None:
+        if self._storing_findings:
+            return  # only the findings changed: the comparison stands (see set_findings)
         self._recompute()
         self.caseChanged.emit(self.case)
 
@@ -943,12 +1023,107 @@ class CaseDetailsForm(QGroupBox):
         self.status.setText("\n".join(messages))
 
 
+# --------------------------------------------------------------------------- suitability
+
+
+class CaseSuitability(QWidget):
+    """The procedure-suitability panel (§6) joined to the case: its measured inputs fill
+    themselves from the controller's comparison (re-filled on every landmark move), its
+    findings come from and go to ``case.findings`` through :meth:`CaseController.set_findings`
+    (autosaved, saved with the case). A line above the panel says which film was measured.
+
+    The rules are :func:`~ovcf_viewer.core.suitability.rules_for_settings` of the
+    controller's settings; a broken department file is shown by the panel, which then uses
+    the bundled rules.
+    """
+
+    def __init__(self, controller: CaseController, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        from ovcf_viewer.qt.suitability_panel import SuitabilityPanel
+
+        self.controller = controller
+        self._settings = controller.settings
+        self._findings_problem = ""
+        rules, problem = self._rules_for(controller.settings)
+        self.rules = rules
+        self.source = QLabel("", self)
+        self.source.setWordWrap(True)
+        self.source.setObjectName("suitabilitySource")
+        self._why = ""
+        self.panel = SuitabilityPanel(rules=None if problem else rules,
+                                      settings=controller.settings, parent=self)
+        # In the wide case tab, findings and evaluation read best side by side (the panel
+        # stacks them for a narrow dock beside a single image).
+        inner = self.panel.findChild(QSplitter)
+        if inner is not None:
+            inner.setOrientation(Qt.Orientation.Horizontal)
+            inner.setStretchFactor(1, 2)  # the reasons are long sentences
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 0)
+        layout.addWidget(self.source)
+        layout.addWidget(self.panel, 1)
+        self.panel.findingsChanged.connect(self._on_panel_findings)
+        controller.comparisonChanged.connect(self._on_comparison)
+        controller.caseChanged.connect(self._on_case_changed)
+        self._on_comparison(controller.comparison)
+        self._on_case_changed(controller.case)
+
+    @staticmethod
+    def _rules_for(settings: Settings) -> tuple[Rules, str]:
+        try:
+            return rules_for_settings(settings), ""
+        except RulesError as exc:
+            return load_rules(), f"Department rules not used: {exc}"
+
+    # -- model → view ------------------------------------------------------------------------
+    def _on_comparison(self, comparison: CaseComparison | None) -> None:
+        """Re-fill the measured inputs (a landmark moved, a film or the settings changed)."""
+        if self.controller.settings is not self._settings:
+            self._apply_settings(self.controller.settings)
+        measured, why = self.controller.suitability_inputs(self.rules)
+        self._why = why
+        self._show_source()
+        self.panel.set_measured(measured)
+
+    def _show_source(self) -> None:
+        self.source.setText(" ".join(filter(None, (
+            f"Measured inputs: {self._why}." if self.controller.case is not None else "",
+            self._findings_problem))))
+
+    def _apply_settings(self, settings: Settings) -> None:
+        self._settings = settings
+        self.rules, problem = self._rules_for(settings)
+        self.panel.set_rules(self.rules)
+        if problem:  # set_rules clears the panel's warning; a broken file must still show
+            self.panel.rules_problem.setText(problem)
+            self.panel.rules_problem.setVisible(True)
+
+    def _on_case_changed(self, case: Case | None) -> None:
+        """Show the case's saved findings when they differ from the panel's (a case was
+        opened or replaced); the panel mirrors them without emitting ``findingsChanged``."""
+        self._findings_problem = ""
+        try:
+            findings = self.controller.findings()
+        except FindingsError as exc:
+            self._findings_problem = (f"The case's saved findings could not be read ({exc}); "
+                                      "findings entered here replace them.")
+            findings = Findings()
+        self._show_source()
+        if findings != self.panel.findings():
+            self.panel.set_findings(findings)
+
+    # -- view → model ------------------------------------------------------------------------
+    def _on_panel_findings(self, findings: Findings) -> None:
+        self.controller.set_findings(findings)
+
+
 # --------------------------------------------------------------------------- workspace
 
 
 class CaseWorkspace(QWidget):
     """Everything for one case: facts and timepoints, the side-by-side view, and tabs with
-    the comparison panel and the trend chart. Put it in a window or a tab."""
+    the comparison panel, the trend chart and the suitability panel (:class:`CaseSuitability`).
+    Put it in a window or a tab."""
 
     def __init__(self, controller: CaseController, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -963,6 +1138,8 @@ class CaseWorkspace(QWidget):
         self.tabs = QTabWidget(self)
         self.tabs.addTab(self.panel, "Comparison")
         self.tabs.addTab(self.chart, "Trend")
+        self.suitability = CaseSuitability(controller, self)
+        self.tabs.addTab(self.suitability, "Suitability")
         right = QSplitter(Qt.Orientation.Vertical, self)
         right.addWidget(self.details)
         right.addWidget(self.tabs)
@@ -990,8 +1167,11 @@ class CaseWorkspace(QWidget):
 
 class CaseWindow(QMainWindow):
     """A window for one case: the :class:`CaseWorkspace` with a Case menu (open, save, save
-    as, find missing films, export the table as CSV). The main window opens it with
-    :func:`open_case_window`; every action is also a plain method for scripts and tests."""
+    as, find missing films, export the table as CSV, export the PDF report). The main window
+    opens it with :func:`open_case_window`; every action is also a plain method for scripts
+    and tests. The report (:class:`~ovcf_viewer.qt.report_action.ExportReportAction`) is
+    built from the controller's current case, findings included, and its loaded images, so
+    no film is read twice."""
 
     FILE_FILTER = "OVCF case (*.json);;All files (*)"
 
@@ -1017,6 +1197,14 @@ class CaseWindow(QMainWindow):
         self.relocate_action = self._action(menu, "&Find missing films…",
                                             self.choose_relocation_folder)
         self.export_action = self._action(menu, "&Export table (CSV)…", self.choose_csv_path)
+        from ovcf_viewer.qt.report_action import ExportReportAction
+
+        self.report_action = ExportReportAction(self, self.report_case, self.report_images)
+        self.report_action.setText("Export &report…")
+        # Connected after the action's own slot, so it runs once the report is written.
+        self.report_action.triggered.connect(self._on_report_exported)
+        self._report_seen: Path | None = None
+        menu.addAction(self.report_action)
         menu.addSeparator()
         self.close_action = self._action(menu, "&Close", self.close,
                                          QKeySequence.StandardKey.Close)
@@ -1078,6 +1266,21 @@ class CaseWindow(QMainWindow):
         self.show_message("; ".join(missing) if missing else "All films found")
         return missing
 
+    def report_case(self) -> Case | None:
+        """What the report is built from: the current case with its findings (``None`` when
+        no case is open; the action then says so)."""
+        return self.controller.case
+
+    def report_images(self) -> dict[str, RadiographImage]:
+        """The films already loaded by the controller (SOP Instance UID → image)."""
+        return dict(self.controller.images)
+
+    def _on_report_exported(self) -> None:
+        written = self.report_action.last_written
+        if written is not None and written is not self._report_seen:
+            self._report_seen = written
+            self.show_message(f"Report written to {written}")
+
     def show_message(self, text: str) -> None:
         self.status_label.setText(" ".join(text.split()))
 
@@ -1115,7 +1318,7 @@ class CaseWindow(QMainWindow):
     def _on_case_changed(self, case: Case | None) -> None:
         has_case = case is not None
         for action in (self.save_action, self.save_as_action, self.relocate_action,
-                       self.export_action):
+                       self.export_action, self.report_action):
             action.setEnabled(has_case)
         where = f" — {self.controller.path.name}" if self.controller.path else ""
         self.setWindowTitle(f"OVCF Viewer — case {case.case_id}{where}" if case
