@@ -4,7 +4,7 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-SAMPLE ?= sample_dicom
+SAMPLE ?= sample_dicom/case-0001 sample_dicom/variants
 
 .PHONY: run test bench lint clean-venv
 

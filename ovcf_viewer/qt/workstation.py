@@ -72,6 +72,11 @@ class Workstation(QObject):
             "Compare films of one patient: timepoints are proposed from the study dates"
         )
         self.new_case_action.triggered.connect(self.choose_case_films)
+        self.import_annotations_action = QAction("Import annotations (JSON)…", window)
+        self.import_annotations_action.setStatusTip(
+            "Load an exchange-format annotation file onto the shown image (undoable)"
+        )
+        self.import_annotations_action.triggered.connect(self.choose_annotations)
         self.report_action = ExportReportAction(
             window, self.current_film_case, self.current_images
         )
@@ -83,6 +88,8 @@ class Workstation(QObject):
         file_menu = _menu_titled(window, "File")
         quit_action = getattr(window, "quit_action", None)
         for action in (
+            self.import_annotations_action,
+            None,
             self.open_case_action,
             self.new_case_action,
             None,
@@ -176,6 +183,13 @@ class Workstation(QObject):
     def current_images(self) -> dict[str, Any]:
         image = self.controller.image
         return {image.sop_instance_uid: image} if image is not None else {}
+
+    def choose_annotations(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(
+            self.window, "Import annotations", "", "OVCF annotations (*.json);;All files (*)"
+        )
+        if path:
+            self.window.open_annotations(path)  # type: ignore[attr-defined]
 
     def choose_case(self) -> None:
         path, _ = QFileDialog.getOpenFileName(
