@@ -251,6 +251,7 @@ class ToolDraft:
     def prompt(self) -> str:
         """What to click next, for the status line."""
         n = len(self.points)
+        steps: tuple[str, ...]
         if self.kind == "ruler":
             steps = ("click the start of the distance", "click its end")
         elif self.kind == "calibration":

@@ -479,7 +479,7 @@ def _make_film_figure(
 
     region = _crop_region(film) if detail_level is None else _detail_region(film, detail_level)
 
-    class FilmFigure(Flowable):  # type: ignore[misc]
+    class FilmFigure(Flowable):
         """The crop with landmarks, outlines, labels, a scale bar and the anterior marker,
         all in vector graphics mapped from image coordinates (§1)."""
 
@@ -1686,7 +1686,7 @@ def _numbered_canvas_class(builder: _Builder) -> type:
     """A canvas that remembers every page and writes "Page N of M" once M is known."""
     from reportlab.pdfgen.canvas import Canvas
 
-    class NumberedCanvas(Canvas):  # type: ignore[misc]
+    class NumberedCanvas(Canvas):
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             super().__init__(*args, **kwargs)
             self._saved_pages: list[dict[str, Any]] = []
@@ -2041,8 +2041,8 @@ def prepare_report(
                         else "not found")
                 missing[uid] = f"Film missing: {film.label} image {Path(film.path).name} {what}"
                 continue
-        image = images[uid]
-        calibrations[uid] = image.calibration(
+        loaded = images[uid]
+        calibrations[uid] = loaded.calibration(
             use_magnification=settings.use_magnification,
             manual=film.annotations.manual_calibration,
         )

@@ -137,7 +137,7 @@ def patient_spine(timepoint: str = "preop") -> tuple[VertebraSpec, ...]:
         VertebraSpec("L5", 44.0, 30.0, 26.0, 1.3, 1.1, 50.0, 13.0, 6.0),
         VertebraSpec("S1", 46.0, 75.0, 75.0, 0.8, 0.0, 52.0, 0.0, 0.0, annotated=False),
     )
-    fractures = {
+    fractures: dict[str, dict[str, Any]] = {
         "preop": {"anterior_height_mm": 17.0, "superior_concavity_mm": 2.0, "impaction": 1.0},
         "postop": {"anterior_height_mm": 22.0, "superior_concavity_mm": 1.4, "cement": True},
         "followup": {
@@ -849,7 +849,12 @@ def write_dicom(
     ``derivation``, ``uid_seed`` (name the default UIDs derive from).
     """
     from pydicom.dataset import Dataset, FileMetaDataset
-    from pydicom.uid import PYDICOM_IMPLEMENTATION_UID, ExplicitVRLittleEndian, JPEG2000Lossless
+    from pydicom.uid import (
+        PYDICOM_IMPLEMENTATION_UID,
+        UID,
+        ExplicitVRLittleEndian,
+        JPEG2000Lossless,
+    )
 
     pixels = np.ascontiguousarray(pixels)
     if pixels.ndim != 2 or pixels.dtype != np.uint16:
@@ -865,9 +870,9 @@ def write_dicom(
 
     ds = Dataset()
     ds.file_meta = FileMetaDataset()
-    ds.file_meta.MediaStorageSOPClassUID = _SOP_CLASSES[modality]
-    ds.file_meta.MediaStorageSOPInstanceUID = meta.get("sop_uid") or deterministic_uid(
-        seed + "/sop"
+    ds.file_meta.MediaStorageSOPClassUID = UID(_SOP_CLASSES[modality])
+    ds.file_meta.MediaStorageSOPInstanceUID = UID(
+        meta.get("sop_uid") or deterministic_uid(seed + "/sop")
     )
     ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
     ds.file_meta.ImplementationClassUID = PYDICOM_IMPLEMENTATION_UID
