@@ -29,7 +29,10 @@ class Settings:
     use_magnification: bool = False
     variability_deg: float = 5.0
     variability_mm: float = 2.0
-    edge_assist: bool = True
+    # Off by default: on the samples' ground truth it moves a correctly placed corner by
+    # 0.4 mm on average (it locks onto the stronger of a double contour), so the clinician's
+    # own placement stands unless they ask for the snap.
+    edge_assist: bool = False
     institution: str = ""
     physician: str = ""
     page_size: str = "A4"
