@@ -6,15 +6,16 @@ Export report… writes the findings-driven suitability section (clinical-refere
 import json
 import math
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from pypdf import PdfReader
-from PySide6.QtWidgets import QDialog, QFileDialog
+from PySide6.QtWidgets import QApplication, QDialog, QFileDialog
 
 from ovcf_viewer.core import dicom_io
 from ovcf_viewer.core.case import autosave_path, load_case, load_case_inputs
-from ovcf_viewer.core.landmarks import load_annotations
+from ovcf_viewer.core.landmarks import Timepoint, load_annotations
 from ovcf_viewer.core.measurements import measure_image
 from ovcf_viewer.core.settings import Settings
 from ovcf_viewer.core.suitability import Findings, findings_from_dict
@@ -37,10 +38,24 @@ FINDINGS = Findings(
 )
 
 
+_WINDOWS: list[CaseWindow] = []
+
+
+@pytest.fixture(autouse=True)
+def _drain_events(qtbot):
+    """Close this test's windows and let the trend chart's queued draw_idle run while its
+    canvas still exists (this teardown runs before qtbot deletes the windows)."""
+    yield
+    while _WINDOWS:
+        _WINDOWS.pop().close()
+    QApplication.processEvents()
+
+
 def open_window(qtbot, case_or_path=None):
     controller = CaseController(Settings())
     window = CaseWindow(controller)
     qtbot.addWidget(window)
+    _WINDOWS.append(window)
     if isinstance(case_or_path, Path):
         assert window.open_case(case_or_path), window.status_label.text()
     else:
@@ -97,16 +112,12 @@ def test_panel_measures_the_preop_film_at_the_treated_level(qtbot):
 def test_progression_against_an_earlier_preop_film(qtbot):
     """Two pre-operative films: the later is measured, the earlier serves for progression."""
     case = load_case_inputs([SAMPLE / "pre.json", SAMPLE / "post.json"])
-    from dataclasses import replace
-
-    from ovcf_viewer.core.landmarks import Timepoint
-
     # The "post-operative" film becomes an earlier pre-operative film whose L1 was intact:
     # its cemented L1 is 0 % reduced, so the later pre-op film's collapse is progression.
     post = case.postop_film()
     earlier = Timepoint("preop", post.timepoint.date.replace(year=2025))
     post.annotations.timepoint = earlier
-    case = replace(case.with_film(post.sop_instance_uid, timepoint=earlier))
+    case = replace(case.with_film(post.sop_instance_uid, timepoint=earlier), treated_levels=())
     window, controller = open_window(qtbot, case)
     value = window.workspace.suitability.panel.measured().deformity_progression
     assert value.value is True
@@ -233,3 +244,23 @@ def test_no_case_disables_the_report_and_a_bad_findings_block_is_said(qtbot, tmp
 
     controller.close_case()
     assert not window.report_action.isEnabled()
+
+
+def test_rules_follow_the_settings_and_a_broken_department_file_is_shown(qtbot, tmp_path):
+    bad = tmp_path / "department.toml"
+    bad.write_text("[thresholds\n", encoding="utf-8")
+    controller = CaseController(Settings(rules_file=str(bad)))
+    window = CaseWindow(controller)
+    qtbot.addWidget(window)
+    _WINDOWS.append(window)
+    controller.set_case(load_case_inputs([SAMPLE / "pre.json"]))
+    panel = window.workspace.suitability.panel
+    assert not panel.rules_problem.isHidden()
+    assert "department.toml" in panel.rules_problem.text()
+    assert panel.measured().worst_genant_grade.value == 2  # bundled rules still evaluate
+
+    # Fixed in the settings: the warning goes; broken again: it comes back.
+    controller.set_settings(Settings())
+    assert panel.rules_problem.isHidden()
+    controller.set_settings(Settings(rules_file=str(bad)))
+    assert not panel.rules_problem.isHidden() and "department.toml" in panel.rules_problem.text()
