@@ -21,11 +21,13 @@ at the centre of the top-left pixel.
 
 from __future__ import annotations
 
+import math
 import weakref
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from ovcf_viewer.core.calibration import Calibration
 from ovcf_viewer.core.image import RadiographImage, VoiLutTable, VoiWindow
 
 __all__ = [
@@ -37,6 +39,7 @@ __all__ = [
     "full_range_window",
     "is_inverted",
     "modality_value",
+    "pixel_aspect",
     "render",
     "stored_value",
     "voi_output",
@@ -200,17 +203,20 @@ def render(
     window: DisplayVoi,
     invert: bool = False,
     region: tuple[int, int, int, int] | None = None,
-    step: int = 1,
+    step: int | tuple[int, int] = 1,
 ) -> np.ndarray:
     """Display values of a sub-rectangle, subsampled, for the screen.
 
     ``region`` is ``(x0, y0, x1, y1)`` in whole pixels, columns ``x0 .. x1 - 1`` and rows
     ``y0 .. y1 - 1`` (clipped to the image; the whole image when ``None``); ``step`` keeps
     every ``step``-th row and column from ``(x0, y0)`` (viewport-sized rendering when zoomed
-    out). Returns a C-contiguous ``uint8`` array, rows × columns for grey-scale images,
-    rows × columns × 3 for RGB (passed through, inverted when ``invert``).
+    out), or, as ``(row_step, col_step)``, every ``row_step``-th row and ``col_step``-th
+    column (non-square pixels shown in physical proportions need different steps). Returns
+    a C-contiguous ``uint8`` array, rows × columns for grey-scale images, rows × columns × 3
+    for RGB (passed through, inverted when ``invert``).
     """
-    step = max(1, int(step))
+    row_step, col_step = (step, step) if isinstance(step, int) else step
+    row_step, col_step = max(1, int(row_step)), max(1, int(col_step))
     rows, cols = image.rows, image.columns
     if region is None:
         x0, y0, x1, y1 = 0, 0, cols, rows
@@ -219,15 +225,66 @@ def render(
         x0, x1 = max(0, min(x0, cols)), max(0, min(x1, cols))
         y0, y1 = max(0, min(y0, rows)), max(0, min(y1, rows))
         x1, y1 = max(x0, x1), max(y0, y1)
-    view = image.stored[y0:y1:step, x0:x1:step]
+    view = image.stored[y0:y1:row_step, x0:x1:col_step]
     if not view.dtype.isnative:
         view = view.astype(view.dtype.newbyteorder("="))
     lut, offset = display_lut(image, window, invert)
     if image.is_color:
-        return np.ascontiguousarray(lut[view] if invert else view, dtype=np.uint8)
+        if not invert:
+            return np.ascontiguousarray(view, dtype=np.uint8)
+        return np.take(lut, np.ascontiguousarray(view), mode="clip")
     table = _index_table(lut, offset)
-    unsigned = view.view(np.uint16 if view.dtype.itemsize == 2 else np.uint8)
-    return np.ascontiguousarray(table[unsigned])
+    # One strided copy, then a gather over contiguous indices: np.take is about twice as
+    # fast as ``table[view]``; "clip" never acts (one entry per stored bit pattern) and
+    # avoids numpy's bounds-checked buffering.
+    unsigned = np.ascontiguousarray(view).view(np.uint16 if view.dtype.itemsize == 2 else np.uint8)
+    return np.take(table, unsigned, mode="clip")
+
+
+# --------------------------------------------------------------------------- geometry
+
+#: Aspects outside this range are treated as header errors and ignored (square display).
+_ASPECT_LIMITS = (1.0 / 16.0, 16.0)
+
+
+def pixel_aspect(image: RadiographImage, calibration: Calibration | None = None) -> float:
+    """How much taller than wide one pixel is in the patient/detector: ``row_mm / col_mm``.
+
+    The viewer draws each image row ``pixel_aspect`` times as high as a column is wide, so
+    the film keeps its physical proportions (a 10 × 10 mm square looks square) while image
+    coordinates stay ``(column, row)`` (clinical-reference §1). In order of preference:
+
+    1. the row and column spacing of ``calibration`` (default: the image's own,
+       :meth:`RadiographImage.calibration`) when it is calibrated, so Pixel Spacing (0028,0030)
+       or Imager Pixel Spacing (0018,1164), both stored *row\\column*;
+    2. Pixel Aspect Ratio (0028,0034), *vertical\\horizontal* pixel size (PS3.3 C.7.6.3.1.7),
+       which the loader keeps in ``CalibrationHeader.extra["pixel_aspect_ratio"]``;
+    3. ``1.0`` (square pixels): photographs, uncalibrated images, and anything unreadable or
+       beyond 1:16 .. 16:1 (a header error is shown as stored rather than distorted).
+    """
+    if calibration is None:
+        calibration = image.calibration()
+    if calibration.is_calibrated:
+        aspect = calibration.row_mm / calibration.col_mm
+    else:
+        aspect = _aspect_ratio_tag(image.calibration_header.extra.get("pixel_aspect_ratio", ""))
+    if not (math.isfinite(aspect) and _ASPECT_LIMITS[0] <= aspect <= _ASPECT_LIMITS[1]):
+        return 1.0
+    return float(aspect)
+
+
+def _aspect_ratio_tag(value: str) -> float:
+    """Pixel Aspect Ratio ``"vertical\\horizontal"`` as one number; ``1.0`` if unusable."""
+    parts = [p.strip() for p in str(value).split("\\") if p.strip()]
+    if len(parts) != 2:
+        return 1.0
+    try:
+        vertical, horizontal = float(parts[0]), float(parts[1])
+    except ValueError:
+        return 1.0
+    if not (vertical > 0 and horizontal > 0):
+        return 1.0
+    return vertical / horizontal
 
 
 # --------------------------------------------------------------------------- windows

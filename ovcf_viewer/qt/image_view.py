@@ -5,9 +5,17 @@ Coordinates (clinical-reference §1)
     ``(0, 0)`` at scene ``(0, 0)``; the image covers ``[-0.5, columns - 0.5] × [-0.5, rows -
     0.5]``. Items placed in :meth:`ImageView.scene` at image coordinates therefore sit on the
     pixels they mean, whatever the zoom, rotation or flip. Rotation and flips are part of the
-    *view* transform (``orientation × zoom``), never applied to pixel data, so landmarks never
-    move relative to the anatomy. Use :meth:`ImageView.image_to_view` and
-    :meth:`ImageView.view_to_image` to convert between image and viewport coordinates.
+    *view* transform, never applied to pixel data, so landmarks never move relative to the
+    anatomy. Use :meth:`ImageView.image_to_view` and :meth:`ImageView.view_to_image` to
+    convert between image and viewport coordinates.
+
+    The view transform (Qt row vectors, applied left to right) is
+    ``aspect × orientation × zoom``: first each row is stretched to ``pixel_aspect =
+    row_mm / col_mm`` column widths (:func:`ovcf_viewer.core.display.pixel_aspect`), so the
+    film is shown in its *physical* proportions as on a workstation (a 10 × 10 mm square is
+    square on screen); then the rotation/flip, in screen space, so a rotated non-square film
+    still looks right; then ``zoom`` = screen pixels per image *column* (1:1 shows one
+    column per screen pixel). Scene coordinates stay image coordinates throughout.
 
 Mouse and keys
     * wheel: zoom about the cursor (the image point under the cursor stays under it);
@@ -96,52 +104,56 @@ class InteractionHandler(Protocol):
     def release(self, view: ImageView, event: QMouseEvent, image_pos: QPointF) -> bool: ...
 
 
-def box_reduce(stored: np.ndarray, factor: int) -> np.ndarray:
-    """Stored values reduced by an integer ``factor``: element ``(i, j)`` is the rounded mean
-    of pixels ``i*factor .. i*factor+factor-1`` × ``j*factor ..`` (the same dtype). The
-    partial blocks at the bottom and right edges take their first pixel. Shape
-    ``ceil(rows / factor) × ceil(columns / factor)``. For display only: measurements always
-    use the full-resolution image."""
-    if factor < 2:
+def box_reduce(stored: np.ndarray, factor: int | tuple[int, int]) -> np.ndarray:
+    """Stored values reduced by integer factors ``(row_factor, col_factor)`` (one ``int`` =
+    both): element ``(i, j)`` is the rounded mean of rows ``i*row_factor ..
+    i*row_factor+row_factor-1`` × columns ``j*col_factor ..`` (the same dtype). The partial
+    blocks at the bottom and right edges take their first pixel. Shape
+    ``ceil(rows / row_factor) × ceil(columns / col_factor)``. For display only:
+    measurements always use the full-resolution image."""
+    fy, fx = (factor, factor) if isinstance(factor, int) else factor
+    fy, fx = max(1, int(fy)), max(1, int(fx))
+    if fy == 1 and fx == 1:
         return stored
     rows, cols = stored.shape
-    full_rows, full_cols = rows // factor, cols // factor
-    height, width = full_rows * factor, full_cols * factor
+    full_rows, full_cols = rows // fy, cols // fx
+    height, width = full_rows * fy, full_cols * fx
     accumulator = np.int64 if stored.dtype.kind == "i" else np.uint32
     if stored.dtype.itemsize <= 2:
         accumulator = np.int32 if stored.dtype.kind == "i" else np.uint32
     row_sums = np.zeros((full_rows, width), accumulator)
-    for offset in range(factor):
-        row_sums += stored[offset:height:factor, :width]
+    for offset in range(fy):
+        row_sums += stored[offset:height:fy, :width]
     block_sums = np.zeros((full_rows, full_cols), accumulator)
-    for offset in range(factor):
-        block_sums += row_sums[:, offset::factor]
-    area = factor * factor
+    for offset in range(fx):
+        block_sums += row_sums[:, offset::fx]
+    area = fy * fx
     block_sums += area // 2
     block_sums //= area
-    out = np.empty((-(-rows // factor), -(-cols // factor)), stored.dtype)
+    out = np.empty((-(-rows // fy), -(-cols // fx)), stored.dtype)
     out[:full_rows, :full_cols] = block_sums
     if out.shape[0] > full_rows:
-        out[full_rows, :] = stored[height, ::factor]
+        out[full_rows, :] = stored[height, ::fx]
     if out.shape[1] > full_cols:
-        out[:, full_cols] = stored[::factor, width]
+        out[:, full_cols] = stored[::fy, width]
     return out
 
 
 class ReducedImageBuilder(QObject):
-    """Builds :func:`box_reduce` copies in a worker thread, one per ``(image, factor)``;
-    ``built(image, factor, array)`` arrives in the GUI thread.
+    """Builds :func:`box_reduce` copies in a worker thread, one per ``(image, factors)``
+    (``factors`` = ``(row_factor, col_factor)``); ``built(image, factors, array)`` arrives in
+    the GUI thread.
 
     A request made while painting starts only when the event loop is next idle, so the
     worker never competes with the paint that asked for it.
     """
 
-    built = Signal(object, int, object)
+    built = Signal(object, object, object)
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self._pending: set[tuple[int, int]] = set()
-        self._queued: list[tuple[RadiographImage, int]] = []
+        self._pending: set[tuple[int, tuple[int, int]]] = set()
+        self._queued: list[tuple[RadiographImage, tuple[int, int]]] = []
         self._lock = threading.Lock()
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
@@ -153,7 +165,7 @@ class ReducedImageBuilder(QObject):
         with self._lock:
             return bool(self._pending)
 
-    def request(self, image: RadiographImage, factor: int) -> None:
+    def request(self, image: RadiographImage, factor: tuple[int, int]) -> None:
         key = (id(image), factor)
         with self._lock:
             if key in self._pending:
@@ -171,7 +183,8 @@ class ReducedImageBuilder(QObject):
             )
             worker.start()
 
-    def _build(self, image: RadiographImage, factor: int, key: tuple[int, int]) -> None:
+    def _build(self, image: RadiographImage, factor: tuple[int, int],
+               key: tuple[int, tuple[int, int]]) -> None:
         try:
             reduced: np.ndarray | None = box_reduce(image.stored, factor)
         except Exception:  # display quality only: keep the sampled picture
@@ -191,18 +204,21 @@ class RadiographItem(QGraphicsItem):
     """The image as a scene item, in image coordinates (see module docstring).
 
     ``paint`` renders only the exposed part at roughly device resolution: an integer
-    subsampling step ``floor(1 / scale)`` (scale = device pixels per image pixel), the region
-    aligned to multiples of the step so panning does not make the sampling grid shimmer.
+    subsampling step per image axis, ``floor(1 / scale)`` with scale = device pixels per
+    image column (for the column step) or per image row (for the row step; they differ when
+    pixels are not square), the region aligned to multiples of the steps so panning does
+    not make the sampling grid shimmer.
 
     Speed on large films (a 3000 × 3000 16-bit image must window smoothly):
 
     * the subsampled stored values of the last regions painted are kept as small contiguous
       arrays, so a window/level change re-maps about one screen of pixels and never touches
       the full image;
-    * when zoomed out by an integer factor ``f >= 2`` the first paint samples every
-      ``f``-th pixel, and a box-filtered copy (the mean of each ``f × f`` block, as stored
-      values) is built once in a worker thread and used from then on, so the reduced film
-      shows its noise averaged rather than aliased (:func:`box_reduce`);
+    * when zoomed out by integer factors ``(fy, fx) != (1, 1)`` the first paint samples
+      every ``fy``-th row and ``fx``-th column, and a box-filtered copy (the mean of each
+      ``fy × fx`` block, as stored values) is built once in a worker thread, after the
+      paint, and used from then on, so the reduced film shows its noise averaged rather than
+      aliased (:func:`box_reduce`);
     * the grey-scale pipeline is :func:`ovcf_viewer.core.display.display_lut`'s table (one
       entry per stored value), widened once per window to opaque 32-bit RGB so Qt blits the
       result without a format conversion. Colour images go through
@@ -220,11 +236,12 @@ class RadiographItem(QGraphicsItem):
         self._image: RadiographImage | None = None
         self._window: DisplayVoi = None
         self._inverted = False
-        self._regions: dict[tuple[int, int, int, int, int, bool], np.ndarray] = {}
+        self._regions: dict[tuple[object, ...], np.ndarray] = {}
         self._luts: dict[tuple[object, bool], np.ndarray] = {}
-        self._reduced: dict[int, np.ndarray] = {}
+        self._reduced: dict[tuple[int, int], np.ndarray] = {}
         self._builder = builder
-        #: ``((x0, y0, x1, y1), step, box_filtered)`` of the last picture painted.
+        #: ``((x0, y0, x1, y1), (row_step, col_step), box_filtered)`` of the last picture
+        #: painted.
         self.last_render: tuple[tuple[int, int, int, int], int, bool] | None = None
         self.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemUsesExtendedStyleOption, True)
@@ -248,36 +265,43 @@ class RadiographItem(QGraphicsItem):
         self._inverted = inverted
         self.update()
 
-    def reduced_factors(self) -> list[int]:
-        """Factors whose box-filtered copy of the current image is ready."""
+    def reduced_factors(self) -> list[tuple[int, int]]:
+        """``(row_factor, col_factor)`` of the box-filtered copies of the current image that
+        are ready."""
         return sorted(self._reduced)
 
-    def add_reduced(self, image: object, factor: int, reduced: object) -> None:
+    def add_reduced(self, image: object, factor: tuple[int, int], reduced: object) -> None:
         """Use a finished box-filtered copy (GUI thread; ignored if another film is shown)."""
         if image is not self._image or not isinstance(reduced, np.ndarray):
             return  # a film that is no longer shown
         while len(self._reduced) >= self._REDUCED_CACHE:
             self._reduced.pop(next(iter(self._reduced)))
-        self._reduced[factor] = reduced
+        self._reduced[(int(factor[0]), int(factor[1]))] = reduced
         self.update()
 
     # -- rendering helpers -----------------------------------------------------------------
     def _stored_region(self, image: RadiographImage, x0: int, y0: int, x1: int, y1: int,
-                       step: int) -> tuple[np.ndarray, bool]:
-        """Contiguous stored values for the region at one sample per ``step`` pixels, as the
-        unsigned type of the same width (the table's index, see :meth:`_rgb32_table`), and
-        whether they are box-filtered (else every ``step``-th pixel)."""
-        reduced = self._reduced.get(step) if step > 1 else None
-        key = (x0, y0, x1, y1, step, reduced is not None)
+                       steps: tuple[int, int]) -> tuple[np.ndarray, bool]:
+        """Contiguous stored values for the region at one sample per ``steps = (row_step,
+        col_step)`` pixels, as the unsigned type of the same width (the table's index, see
+        :meth:`_rgb32_table`), and whether they are box-filtered (else every step-th
+        pixel). A region is copied once from the image (one strided pass, nothing else) and
+        then kept, so window changes never touch the full image."""
+        sy, sx = steps
+        reduced = self._reduced.get(steps) if steps != (1, 1) else None
+        key = (x0, y0, x1, y1, steps, reduced is not None)
         region = self._regions.pop(key, None)
         if region is None:
             if reduced is not None:
-                # x0, y0 are multiples of step: block i covers pixels i*step .. i*step+step-1.
-                view = reduced[y0 // step:-(-y1 // step), x0 // step:-(-x1 // step)]
+                # x0, y0 are multiples of the steps: block (i, j) covers rows i*sy ..
+                # i*sy+sy-1 and columns j*sx .. j*sx+sx-1.
+                view = reduced[y0 // sy:-(-y1 // sy), x0 // sx:-(-x1 // sx)]
             else:
-                view = image.stored[y0:y1:step, x0:x1:step]
-                if step > 1 and self._builder is not None:
-                    self._builder.request(image, step)
+                view = image.stored[y0:y1:sy, x0:x1:sx]
+                if steps != (1, 1) and self._builder is not None:
+                    # Queued: the worker starts when the event loop is next idle, after
+                    # this paint, so the box filter never delays the first picture.
+                    self._builder.request(image, steps)
             unsigned = np.uint16 if view.dtype.itemsize == 2 else np.uint8
             region = np.ascontiguousarray(view).view(unsigned)
             while len(self._regions) >= self._REGION_CACHE:
@@ -331,36 +355,43 @@ class RadiographItem(QGraphicsItem):
         visible &= option.exposedRect
         if visible.isEmpty():
             return
-        # Device pixels per image pixel along the image's x and y axes.
-        scale = max(math.hypot(transform.m11(), transform.m12()),
-                    math.hypot(transform.m21(), transform.m22())) * ratio
-        # (The epsilon keeps an exact 1/3 zoom at step 3 despite rounding.)
-        step = max(1, int(math.floor(1.0 / scale + 1e-6))) if scale > 0 else 1
-        # Pixel index range covering the visible rectangle, aligned to the step.
+        # Device pixels per image column (along image x) and per image row (along image y):
+        # they differ when pixels are not square or the view stretches rows.
+        scale_x = math.hypot(transform.m11(), transform.m12()) * ratio
+        scale_y = math.hypot(transform.m21(), transform.m22()) * ratio
+        # One sample per device pixel or finer on each axis. (The epsilon keeps an exact
+        # 1/3 zoom at step 3 despite rounding.)
+        sx = max(1, int(math.floor(1.0 / scale_x + 1e-6))) if scale_x > 0 else 1
+        sy = max(1, int(math.floor(1.0 / scale_y + 1e-6))) if scale_y > 0 else 1
+        # Pixel index range covering the visible rectangle, aligned to the steps.
         x0 = max(0, int(math.floor(visible.left() + 0.5)))
         y0 = max(0, int(math.floor(visible.top() + 0.5)))
         x1 = min(image.columns, int(math.ceil(visible.right() + 0.5)))
         y1 = min(image.rows, int(math.ceil(visible.bottom() + 0.5)))
-        x0 -= x0 % step
-        y0 -= y0 % step
+        x0 -= x0 % sx
+        y0 -= y0 % sy
         if x1 <= x0 or y1 <= y0:
             return
         filtered = False
         if image.is_color:
             pixels = display.render(image, self._window, self._inverted,
-                                    region=(x0, y0, x1, y1), step=step)
+                                    region=(x0, y0, x1, y1), step=(sy, sx))
         else:
-            region, filtered = self._stored_region(image, x0, y0, x1, y1, step)
-            pixels = np.take(self._rgb32_table(image), region)
-        self.last_render = ((x0, y0, x1, y1), step, filtered)
-        qimage = _as_qimage(pixels)
+            region, filtered = self._stored_region(image, x0, y0, x1, y1, (sy, sx))
+            # np.take on a contiguous index array: about twice as fast as table[region];
+            # "clip" cannot trigger (the table has an entry for every stored bit pattern)
+            # and spares numpy's bounds-checked buffering.
+            pixels = np.take(self._rgb32_table(image), region, mode="clip")
+        self.last_render = ((x0, y0, x1, y1), (sy, sx), filtered)
+        qimage = _as_qimage(pixels)  # borrows the buffer: no copy
         height, width = pixels.shape[:2]
-        target = QRectF(x0 - 0.5, y0 - 0.5, min(width * step, image.columns - x0),
-                        min(height * step, image.rows - y0))
-        source = QRectF(0.0, 0.0, target.width() / step, target.height() / step)
-        # Magnified pixels stay crisp squares (what the user places landmarks on); a
-        # reduced picture is smoothed so the subsampling does not alias.
-        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, scale * step < 0.999)
+        target = QRectF(x0 - 0.5, y0 - 0.5, min(width * sx, image.columns - x0),
+                        min(height * sy, image.rows - y0))
+        source = QRectF(0.0, 0.0, target.width() / sx, target.height() / sy)
+        # Magnified pixels stay crisp (what the user places landmarks on); a reduced
+        # picture is smoothed so the subsampling does not alias.
+        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform,
+                              scale_x * sx < 0.999 or scale_y * sy < 0.999)
         painter.drawImage(target, qimage, source)
         del pixels  # the QImage borrowed this buffer; it was alive while drawImage ran
 
@@ -418,6 +449,7 @@ class ImageView(QGraphicsView):
         self._inverted = False
         self._calibration: Calibration | None = None
         self._zoom = 1.0
+        self._aspect = 1.0  # row_mm / col_mm: screen height of a row per column width
         self._orientation = QTransform()
         self._fit_mode = True
         self._handler: InteractionHandler | None = None
@@ -452,7 +484,7 @@ class ImageView(QGraphicsView):
         """Whether a box-filtered copy is still being built (benchmarks wait for it)."""
         return self._builder.pending()
 
-    def _on_reduced_built(self, image: object, factor: int, reduced: object) -> None:
+    def _on_reduced_built(self, image: object, factor: object, reduced: object) -> None:
         self._item.add_reduced(image, factor, reduced)
         self.viewport().update()
 
@@ -476,6 +508,9 @@ class ImageView(QGraphicsView):
         self._calibration = (
             calibration if calibration is not None or image is None else image.calibration()
         )
+        self._aspect = (
+            display.pixel_aspect(image, self._calibration) if image is not None else 1.0
+        )
         self._item.set_image(image, window)
         self._item.set_display(window, self._inverted)
         self._orientation = QTransform()
@@ -492,8 +527,20 @@ class ImageView(QGraphicsView):
         return self._calibration
 
     def set_calibration(self, calibration: Calibration | None) -> None:
-        """The calibration shown in the overlay (the caller resolves it, clinical-ref §1)."""
+        """The calibration shown in the overlay (the caller resolves it, clinical-ref §1).
+        Its row/column spacing also sets the displayed pixel aspect; a manual calibration
+        keeps the header's aspect, so normally nothing moves."""
         self._calibration = calibration
+        if self._image is not None:
+            aspect = display.pixel_aspect(self._image, calibration)
+            if not math.isclose(aspect, self._aspect, rel_tol=1e-9):
+                centre = self._viewport_centre()
+                image_point = self.view_to_image(centre)
+                self._aspect = aspect
+                if self._fit_mode:
+                    self.fit()
+                else:
+                    self._apply_view(self._zoom, self._orientation, image_point, centre)
         self.viewport().update()
 
     def voi_window(self) -> DisplayVoi:
@@ -554,23 +601,49 @@ class ImageView(QGraphicsView):
         return self.viewportTransform().map(QPointF(x, y))
 
     def view_to_image(self, point: QPointF | QPoint) -> QPointF:
-        """Image coordinates of viewport point ``point`` (float precision)."""
-        inverse, _ = self.viewportTransform().inverted()
-        return inverse.map(QPointF(point))
+        """Image coordinates of viewport point ``point`` (float precision).
+
+        The view transform is a scale per axis and a quarter-turn rotation/flip, so it is
+        inverted axis by axis (``(v - d) / m``), which returns a point given to
+        :meth:`image_to_view` as exactly as floating point allows; a general inverse
+        matrix would add a rounding error of its own."""
+        t = self.viewportTransform()
+        p = QPointF(point)
+        if t.m12() == 0.0 and t.m21() == 0.0 and t.m11() != 0.0 and t.m22() != 0.0:
+            return QPointF((p.x() - t.dx()) / t.m11(), (p.y() - t.dy()) / t.m22())
+        if t.m11() == 0.0 and t.m22() == 0.0 and t.m12() != 0.0 and t.m21() != 0.0:
+            # x_view = y · m21 + dx, y_view = x · m12 + dy
+            return QPointF((p.y() - t.dy()) / t.m12(), (p.x() - t.dx()) / t.m21())
+        inverse, _ = t.inverted()
+        return inverse.map(p)
 
     # -- zoom, pan, orientation ------------------------------------------------------------
     def zoom(self) -> float:
-        """Screen pixels per image pixel."""
+        """Screen pixels per image *column* (the on-screen width of one pixel along the
+        image's x axis); a row is ``zoom × pixel_aspect()`` screen pixels high. Equal to
+        "screen pixels per image pixel" for square pixels."""
         return self._zoom
+
+    def pixel_aspect(self) -> float:
+        """``row_mm / col_mm`` as displayed (:func:`ovcf_viewer.core.display.pixel_aspect`):
+        rows are drawn this many column widths high so the film has its physical shape."""
+        return self._aspect
 
     def orientation(self) -> QTransform:
         """The rotation/flip part of the view transform (entries 0 or ±1)."""
         return QTransform(self._orientation)
 
+    def display_transform(self) -> QTransform:
+        """Image → screen without zoom and pan: the pixel aspect, then the rotation/flip
+        (the view transform is ``display_transform() × scale(zoom)`` plus the scroll). Use
+        it to draw the scene elsewhere in the same shape (the loupe)."""
+        return QTransform.fromScale(1.0, self._aspect) * self._orientation
+
     def fit_zoom(self) -> float:
         if self._image is None:
             return 1.0
-        width, height = float(self._image.columns), float(self._image.rows)
+        # Size on screen at zoom 1, in column widths: rows are pixel_aspect high.
+        width, height = float(self._image.columns), float(self._image.rows) * self._aspect
         if abs(self._orientation.m11()) < 0.5:  # rotated by 90°: width and height swap
             width, height = height, width
         viewport = self.viewport().rect()
@@ -589,7 +662,9 @@ class ImageView(QGraphicsView):
         self._apply_view(self.fit_zoom(), self._orientation, centre, self._viewport_centre())
 
     def actual_size(self) -> None:
-        """1:1, one image pixel per screen pixel, about the viewport centre."""
+        """1:1, one image column per screen pixel (one pixel per screen pixel when pixels
+        are square; rows are ``pixel_aspect()`` screen pixels high), about the viewport
+        centre."""
         self.set_zoom(1.0)
 
     def zoom_in(self) -> None:
@@ -653,7 +728,10 @@ class ImageView(QGraphicsView):
         else:
             bounds = self._item.boundingRect()
         viewport = self.viewport().rect()
-        margin = 2.0 * max(viewport.width(), viewport.height(), 1) / max(self._zoom, MIN_ZOOM)
+        # Image pixels per screen pixel along the shorter pixel side, so even rows or
+        # columns, whichever is drawn smaller, have a viewport of room on each side.
+        smallest = max(self._zoom, MIN_ZOOM) * min(1.0, self._aspect)
+        margin = 2.0 * max(viewport.width(), viewport.height(), 1) / smallest
         self.setSceneRect(bounds.adjusted(-margin, -margin, margin, margin))
 
     def _apply_view(
@@ -664,7 +742,8 @@ class ImageView(QGraphicsView):
         zoom_changed = not math.isclose(zoom, self._zoom, rel_tol=1e-9)
         self._zoom = zoom
         self._orientation = orientation
-        self.setTransform(orientation * QTransform.fromScale(zoom, zoom))
+        self.setTransform(QTransform.fromScale(1.0, self._aspect) * orientation
+                          * QTransform.fromScale(zoom, zoom))
         self._update_scene_rect()
         landed = self.image_to_view(image_point.x(), image_point.y())
         hbar, vbar = self.horizontalScrollBar(), self.verticalScrollBar()
@@ -708,7 +787,15 @@ class ImageView(QGraphicsView):
 
     # -- events ----------------------------------------------------------------------------
     def resizeEvent(self, event) -> None:  # noqa: N802 (Qt override)
-        centre_image = self.view_to_image(self._viewport_centre())
+        """A fitted view re-fits; otherwise the image point that was at the centre of the
+        viewport *before* the resize stays at the centre (the viewport already has its new
+        size here, the scroll position is still the old one, so the old centre comes from
+        ``event.oldSize()``)."""
+        old = event.oldSize()
+        if old.isValid() and old.width() > 0 and old.height() > 0:
+            centre_image = self.view_to_image(QPointF(old.width() / 2.0, old.height() / 2.0))
+        else:
+            centre_image = self.view_to_image(self._viewport_centre())
         super().resizeEvent(event)
         if self._fit_mode:
             self.fit()

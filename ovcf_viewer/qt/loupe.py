@@ -98,12 +98,13 @@ class Loupe(QWidget):
 
     def scene_to_loupe(self) -> QTransform:
         """Image (scene) coordinates → loupe widget coordinates: the cursor point at the
-        centre, the view's orientation, :meth:`loupe_zoom` pixels per image pixel."""
+        centre, the view's pixel aspect and orientation, :meth:`loupe_zoom` screen pixels
+        per image column."""
         centre = self._image_pos or QPointF()
         zoom = self.loupe_zoom()
         return (
             QTransform.fromTranslate(-centre.x(), -centre.y())
-            * self._view.orientation()
+            * self._view.display_transform()
             * QTransform.fromScale(zoom, zoom)
             * QTransform.fromTranslate(self.width() / 2.0, self.height() / 2.0)
         )

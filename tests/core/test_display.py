@@ -8,7 +8,7 @@ import time
 import numpy as np
 import pytest
 
-from ovcf_viewer.core.calibration import CalibrationHeader
+from ovcf_viewer.core.calibration import Calibration, CalibrationHeader, CalibrationSource
 from ovcf_viewer.core.display import (
     auto_window,
     default_window,
@@ -17,6 +17,7 @@ from ovcf_viewer.core.display import (
     full_range_window,
     is_inverted,
     modality_value,
+    pixel_aspect,
     render,
     stored_value,
     window_from_range,
@@ -171,6 +172,9 @@ def test_render_region_and_step_match_the_full_lut():
     clipped = render(image, window, region=(-5, -5, 500, 8))
     np.testing.assert_array_equal(clipped, expected[0:8, :])
     assert render(image, window, region=(60, 40, 10, 10)).size == 0
+    # Separate row and column steps (non-square pixels shown in physical aspect).
+    uneven = render(image, window, region=(10, 5, 41, 30), step=(2, 5))
+    np.testing.assert_array_equal(uneven, expected[5:30:2, 10:41:5])
 
 
 def test_render_rgb_passes_through_and_inverts():
@@ -263,3 +267,37 @@ def test_lut_cache_follows_changes_to_the_image():
     assert list(render(image, window)[0]) == [255, 0]
     image.stored = np.array([[10, 20]], dtype=np.uint8)
     assert full_range_window(image) == window_from_range(20 * -1 + 255, 10 * -1 + 255, "Full range")
+
+
+# --------------------------------------------------------------------------- pixel aspect
+
+
+def _with_header(**header) -> RadiographImage:
+    return RadiographImage(
+        stored=np.zeros((4, 4), np.uint16), photometric="MONOCHROME2",
+        calibration_header=CalibrationHeader(**header), sop_instance_uid="1.2.9",
+    )
+
+
+def test_pixel_aspect_is_row_spacing_over_column_spacing():
+    # Imager Pixel Spacing 0.16 (rows) \ 0.10 (columns): a pixel is 1.6 times taller.
+    image = _with_header(modality="DX", imager_pixel_spacing=(0.16, 0.10))
+    assert pixel_aspect(image) == pytest.approx(1.6)
+    manual = Calibration(CalibrationSource.MANUAL, 0.2, 0.25)
+    assert pixel_aspect(image, manual) == pytest.approx(0.8)
+    assert pixel_aspect(_with_header(modality="DX", imager_pixel_spacing=(0.1, 0.1))) == 1.0
+
+
+def test_pixel_aspect_ratio_tag_when_uncalibrated():
+    # Pixel Aspect Ratio (0028,0034) is vertical\horizontal (PS3.3 C.7.6.3.1.7).
+    tagged = _with_header(extra={"pixel_aspect_ratio": "5\\4"})
+    assert pixel_aspect(tagged) == pytest.approx(1.25)
+    # Spacing, when present, wins: it is the physical size.
+    both = _with_header(modality="DX", imager_pixel_spacing=(0.1, 0.2),
+                        extra={"pixel_aspect_ratio": "5\\4"})
+    assert pixel_aspect(both) == pytest.approx(0.5)
+
+
+@pytest.mark.parametrize("value", ["", "1", "0\\1", "-1\\2", "a\\b", "100\\1"])
+def test_pixel_aspect_ignores_unusable_values(value):
+    assert pixel_aspect(_with_header(extra={"pixel_aspect_ratio": value})) == 1.0

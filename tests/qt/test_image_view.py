@@ -17,14 +17,16 @@ from ovcf_viewer.qt.loupe import Loupe
 VIEWPORT = (400, 300)
 
 
-def make_image(rows: int = 200, cols: int = 300, value: int = 1000) -> RadiographImage:
-    """A uniform 12-bit image with a bright 20 × 20 block at the top-left corner."""
+def make_image(rows: int = 200, cols: int = 300, value: int = 1000,
+               spacing: tuple[float, float] = (0.1, 0.1)) -> RadiographImage:
+    """A uniform 12-bit image with a bright 20 × 20 block at the top-left corner; Imager
+    Pixel Spacing ``spacing`` (row, column mm)."""
     stored = np.full((rows, cols), value, dtype=np.uint16)
     stored[:20, :20] = 4095
     return RadiographImage(
         stored=stored,
         photometric="MONOCHROME2",
-        calibration_header=CalibrationHeader(modality="DX", imager_pixel_spacing=(0.2, 0.1)),
+        calibration_header=CalibrationHeader(modality="DX", imager_pixel_spacing=spacing),
         sop_instance_uid="1.2.3",
         modality="DX",
         bits_stored=12,
@@ -85,9 +87,14 @@ def test_setting_window_updates_overlay_and_pixels(view, qtbot):
 
 def test_overlay_names_calibration_source_and_zoom(view):
     text = view.overlay_corners().text()
+    assert "Zoom 133 %" in text
+    # 300 × 200 pixels of 0.2 (row) × 0.1 (column) mm: 300 × 400 column widths on screen,
+    # fitted into 400 × 300: zoom = min(400 / 300, 300 / 400) = 75 % (per image column).
+    view.set_image(make_image(spacing=(0.2, 0.1)))
+    text = view.overlay_corners().text()
     assert "mm at detector" in text
     assert "0.2 × 0.1 mm/px" in text
-    assert "Zoom 133 %" in text
+    assert "Zoom 75 %" in text
     assert "Doe Jane" in text and "ID P-1" in text and "left lateral" in text
 
 
@@ -146,12 +153,12 @@ def test_only_the_visible_part_is_rendered_at_screen_resolution(view):
     view.viewport().repaint()
     (x0, y0, x1, y1), step, _filtered = view.image_item().last_render
     # 3000 px into 300 px of viewport: one sample per 10 pixels is enough.
-    assert step == 10
+    assert step == (10, 10)
     assert (x0, y0, x1, y1) == (0, 0, 3000, 3000)
     view.set_zoom(1.0)  # 1:1 about the centre: a 400 × 300 window on the image
     view.viewport().repaint()
     (x0, y0, x1, y1), step, filtered = view.image_item().last_render
-    assert step == 1 and not filtered
+    assert step == (1, 1) and not filtered
     assert x1 - x0 <= 402 and y1 - y0 <= 302
     assert x0 == pytest.approx(1500 - 200, abs=2) and y0 == pytest.approx(1500 - 150, abs=2)
 
@@ -183,10 +190,10 @@ def test_zoomed_out_film_is_box_filtered_not_aliased(view, qtbot):
     centre = view.image_to_view(450.0, 450.0)
     first = grey_at(view, centre)
     assert first == 255  # sampled
-    qtbot.waitUntil(lambda: view.image_item().reduced_factors() == [3])
+    qtbot.waitUntil(lambda: view.image_item().reduced_factors() == [(3, 3)])
     # LINEAR C 1500 / W 3001: ((1000 - 1499.5) / 3000 + 0.5) * 255 = 85.0
     assert grey_at(view, centre) == pytest.approx(85, abs=1)
-    assert view.image_item().last_render[1:] == (3, True)
+    assert view.image_item().last_render[1:] == ((3, 3), True)
 
 
 def test_signed_pixels_display_through_the_pipeline(view):
@@ -342,3 +349,168 @@ def test_qt_binding_survives_many_signal_emits():
                             timeout=60)
     assert result.returncode == 0, result.stderr[-300:]
     assert abs(int(result.stdout.strip())) < 100
+
+
+# -- resizing --------------------------------------------------------------------------
+
+
+def test_resize_keeps_the_image_point_at_the_centre_when_not_fitted(view, qtbot):
+    """A view the user zoomed keeps the anatomy at the viewport centre when the window is
+    resized (reported: 400 → 800 × 900 moved the centre by half the size change)."""
+    view.set_image(make_image(rows=3000, cols=2000))
+    view.set_zoom(1.0)
+    rect = view.viewport().rect()
+    landed = view.image_to_view(700.0, 1000.0)
+    view.pan_by(rect.width() / 2.0 - landed.x(), rect.height() / 2.0 - landed.y())
+    before = view.view_to_image(QPointF(rect.width() / 2.0, rect.height() / 2.0))
+    assert (before.x(), before.y()) == pytest.approx((700.0, 1000.0), abs=1.0)
+    view.resize(800, 900)
+    qtbot.waitUntil(lambda: view.viewport().width() == 800)
+    after = view.view_to_image(QPointF(400.0, 450.0))
+    assert (after.x(), after.y()) == pytest.approx((700.0, 1000.0), abs=1.0)
+    assert view.zoom() == pytest.approx(1.0)
+
+
+# -- non-square pixels: physical aspect on screen (clinical-reference §1) ----------------
+
+ROW_MM, COL_MM = 0.16, 0.10  # like sample_dicom/variants/dx_nonsquare.dcm
+
+
+def _square_mm_on_screen(view: ImageView, x: float, y: float, side_mm: float):
+    """Screen vectors of the two sides of a ``side_mm`` square whose corner is at image
+    point ``(x, y)``: ``side_mm / COL_MM`` columns wide, ``side_mm / ROW_MM`` rows high."""
+    corner = view.image_to_view(x, y)
+    across = view.image_to_view(x + side_mm / COL_MM, y) - corner
+    down = view.image_to_view(x, y + side_mm / ROW_MM) - corner
+    return across, down
+
+
+@pytest.mark.parametrize("turns", [
+    (), ("rotate_right",), ("rotate_left",), ("flip_horizontal",), ("flip_vertical",),
+    ("rotate_right", "flip_horizontal"), ("flip_vertical", "rotate_left", "rotate_left"),
+])
+def test_a_square_in_mm_is_square_on_screen(view, turns):
+    view.set_image(make_image(rows=500, cols=800, spacing=(ROW_MM, COL_MM)))
+    assert view.pixel_aspect() == pytest.approx(1.6)
+    for turn in turns:
+        getattr(view, turn)()
+    across, down = _square_mm_on_screen(view, 100.0, 100.0, 10.0)
+    length = np.hypot(across.x(), across.y())
+    # 10 mm = 100 columns at zoom screen pixels per column, whatever the orientation.
+    assert length == pytest.approx(100.0 * view.zoom(), rel=1e-9)
+    assert np.hypot(down.x(), down.y()) == pytest.approx(length, rel=1e-9)
+    assert across.x() * down.x() + across.y() * down.y() == pytest.approx(0.0, abs=1e-6)
+    # Sides stay on the screen axes (rotations are quarter turns).
+    assert min(abs(across.x()), abs(across.y())) == pytest.approx(0.0, abs=1e-9)
+    for point in ((0.0, 0.0), (12.25, 480.5), (799.5, 3.75)):
+        back = view.view_to_image(view.image_to_view(*point))
+        assert (back.x(), back.y()) == pytest.approx(point, abs=1e-9)
+
+
+def test_non_square_fit_and_one_to_one(view):
+    # 300 columns × 200 rows of 0.16 × 0.10 mm: 300 × 320 column widths on screen.
+    view.set_image(make_image(spacing=(ROW_MM, COL_MM)))
+    assert view.zoom() == pytest.approx(min(400 / 300, 300 / 320))  # 0.9375
+    top = view.image_to_view(0.0, -0.5)
+    bottom = view.image_to_view(0.0, 199.5)
+    assert bottom.y() - top.y() == pytest.approx(300.0, abs=1e-6)  # fills the height
+    view.rotate_right()  # now 320 wide, 300 high: fits at zoom 1
+    assert view.zoom() == pytest.approx(1.0)
+    view.reset_view()
+    view.actual_size()  # 1:1 = one image column per screen pixel
+    step_x = view.image_to_view(11.0, 5.0) - view.image_to_view(10.0, 5.0)
+    step_y = view.image_to_view(10.0, 6.0) - view.image_to_view(10.0, 5.0)
+    assert (step_x.x(), step_x.y()) == pytest.approx((1.0, 0.0))
+    assert (step_y.x(), step_y.y()) == pytest.approx((0.0, 1.6))
+    assert "Zoom 100 %" in view.overlay_corners().text()
+
+
+def test_non_square_zoom_keeps_the_point_under_the_cursor(view):
+    view.set_image(make_image(rows=500, cols=800, spacing=(ROW_MM, COL_MM)))
+    view.rotate_right()
+    cursor = QPointF(90.0, 210.0)
+    before = view.view_to_image(cursor)
+    view.set_zoom(view.zoom() * 3.0, anchor=cursor)
+    after = view.view_to_image(cursor)
+    assert (after.x(), after.y()) == pytest.approx((before.x(), before.y()), abs=1.0)
+
+
+def test_non_square_rendering_subsamples_each_axis_for_the_screen(view, qtbot):
+    # 3000 × 3000 pixels of 0.2 (row) × 0.1 (column) mm are 3000 × 6000 column widths:
+    # fitted into 400 × 300 at zoom 0.05, a column is 0.05 and a row 0.1 screen pixels.
+    view.set_overlays_visible(False)
+    view.set_image(make_image(rows=3000, cols=3000, spacing=(0.2, 0.1)))
+    assert view.zoom() == pytest.approx(0.05)
+    view.viewport().repaint()
+    (x0, y0, x1, y1), steps, filtered = view.image_item().last_render
+    assert steps == (10, 20) and not filtered  # (row step, column step)
+    qtbot.waitUntil(lambda: view.image_item().reduced_factors() == [(10, 20)])
+    view.viewport().repaint()
+    assert view.image_item().last_render[1:] == ((10, 20), True)
+
+
+def test_non_square_pixels_are_drawn_stretched(view):
+    # The bright 20 × 20 pixel block is 2 mm wide and 3.2 mm high: at 1:1 it covers 20
+    # screen pixels across and 32 down.
+    view.set_overlays_visible(False)
+    view.set_image(make_image(spacing=(ROW_MM, COL_MM)), VoiWindow(2048.0, 4096.0))
+    view.actual_size()
+    origin = view.image_to_view(-0.5, -0.5)
+    view.pan_by(20.0 - origin.x(), 20.0 - origin.y())  # the block's corner at (20, 20)
+    origin = view.image_to_view(-0.5, -0.5)
+    assert (origin.x(), origin.y()) == pytest.approx((20.0, 20.0), abs=0.5)
+    assert grey_at(view, QPointF(origin.x() + 18.0, origin.y() + 30.0)) == 255  # inside
+    assert grey_at(view, QPointF(origin.x() + 10.0, origin.y() + 34.0)) < 100  # below
+    assert grey_at(view, QPointF(origin.x() + 22.0, origin.y() + 10.0)) < 100  # beside
+
+
+def test_loupe_shows_non_square_pixels_in_physical_aspect(view, qtbot):
+    view.set_image(make_image(rows=500, cols=800, spacing=(ROW_MM, COL_MM)))
+    view.rotate_right()
+    loupe = Loupe(view)
+    loupe.set_enabled(True)
+    qtbot.mouseMove(view.viewport(), view.image_to_view(200.0, 200.0).toPoint())
+    qtbot.waitUntil(loupe.isVisible)
+    m = loupe.scene_to_loupe()
+    corner = m.map(QPointF(200.0, 200.0))
+    across = m.map(QPointF(200.0 + 10.0 / COL_MM, 200.0)) - corner
+    down = m.map(QPointF(200.0, 200.0 + 10.0 / ROW_MM)) - corner
+    assert np.hypot(across.x(), across.y()) == pytest.approx(np.hypot(down.x(), down.y()))
+    assert across.x() * down.x() + across.y() * down.y() == pytest.approx(0.0, abs=1e-6)
+    # The loupe shows the same shape as the view (same orientation), magnified.
+    view_across, _ = _square_mm_on_screen(view, 200.0, 200.0, 10.0)
+    assert across.x() == pytest.approx(view_across.x() * loupe.magnification, abs=1e-6)
+    assert across.y() == pytest.approx(view_across.y() * loupe.magnification, abs=1e-6)
+
+
+def test_landmark_handles_stay_round_and_constant_on_non_square_pixels(view):
+    from ovcf_viewer.qt.landmark_items import AnnotationLayer, HandleItem, HandleKey
+
+    view.set_image(make_image(rows=500, cols=800, spacing=(ROW_MM, COL_MM)))
+    layer = AnnotationLayer(view.scene())
+    handle = HandleItem(HandleKey(level="L1", name="sa"), layer, layer.root)
+    handle.setPos(100.0, 100.0)
+    sizes = set()
+    for turn in (None, "rotate_right", "flip_vertical"):
+        if turn is not None:
+            getattr(view, turn)()
+        for zoom in (0.5, 2.0):
+            view.set_zoom(zoom)
+            rect = handle.deviceTransform(view.viewportTransform()).mapRect(
+                handle.boundingRect())
+            assert rect.width() == pytest.approx(rect.height())
+            sizes.add(round(rect.width(), 6))
+            centre = rect.center()
+            expected = view.image_to_view(100.0, 100.0)
+            assert (centre.x(), centre.y()) == pytest.approx((expected.x(), expected.y()),
+                                                             abs=1e-6)
+    assert len(sizes) == 1
+
+
+def test_resize_of_a_fitted_non_square_view_refits(view, qtbot):
+    view.set_image(make_image(spacing=(ROW_MM, COL_MM)))
+    view.resize(640, 300)
+    qtbot.waitUntil(lambda: view.viewport().width() == 640)
+    assert view.zoom() == pytest.approx(min(640 / 300, 300 / 320))
+    centre = view.view_to_image(QPointF(320.0, 150.0))
+    assert (centre.x(), centre.y()) == pytest.approx((149.5, 99.5), abs=0.6)

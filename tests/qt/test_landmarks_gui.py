@@ -328,10 +328,10 @@ def test_edge_assist_snaps_clicks_but_never_drags(qtbot, tmp_path):
                                                     abs=0.05)
     controller.set_mode("navigate")
     start = controller.model.vertebrae["L1"].points["sa"]
-    zoom = view.zoom()
-    drag(view, start, (start[0] + 6 / zoom, start[1] + 6 / zoom))
+    zoom, aspect = view.zoom(), view.pixel_aspect()  # 6 screen pixels right and down
+    drag(view, start, (start[0] + 6 / zoom, start[1] + 6 / (zoom * aspect)))
     assert controller.model.vertebrae["L1"].points["sa"] == pytest.approx(
-        (start[0] + 6 / zoom, start[1] + 6 / zoom), abs=1e-6)
+        (start[0] + 6 / zoom, start[1] + 6 / (zoom * aspect)), abs=1e-6)
     # Switched off: a click stays where it was made.
     controller.panel.edge_assist_check.setChecked(False)
     assert load_settings().edge_assist is False
