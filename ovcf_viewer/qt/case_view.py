@@ -17,11 +17,12 @@ flips it between the two timepoints, centred on the same level (the vertebra nea
 view's centre).
 
 :class:`CaseWorkspace` puts the case facts form, the side-by-side view, the
-:class:`~ovcf_viewer.qt.comparison_panel.ComparisonPanel` and the
-:class:`~ovcf_viewer.qt.trend_chart.TrendChart` together; :class:`CaseWindow` wraps it with a
-Case menu (open, save, save as, find missing films, export CSV), and
-:func:`open_case_window` is what the main window's ``File > Open case`` / ``New case from
-open films`` calls.
+:class:`~ovcf_viewer.qt.comparison_panel.ComparisonPanel`, the
+:class:`~ovcf_viewer.qt.trend_chart.TrendChart` and the procedure-suitability panel
+(:class:`CaseSuitability`, §6: measured inputs from the pre-operative film, findings saved in
+the case) together; :class:`CaseWindow` wraps it with a Case menu (open, save, save as, find
+missing films, export CSV, export the PDF report), and :func:`open_case_window` is what the
+main window's ``File > Open case`` / ``New case from open films`` calls.
 """
 
 from __future__ import annotations
