@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QApplication
 
 from ovcf_viewer.core.calibration import CalibrationHeader
 from ovcf_viewer.core.image import PatientInfo, RadiographImage, VoiWindow
-from ovcf_viewer.qt.image_view import ZOOM_STEP, ImageView, box_reduce
+from ovcf_viewer.qt.image_view import ZOOM_STEP, ImageView, box_reduce, lookup
 from ovcf_viewer.qt.loupe import Loupe
 
 VIEWPORT = (400, 300)
@@ -174,6 +174,28 @@ def test_box_reduce_means_blocks():
     assert reduced[0, 2] == stored[0, 6]
     signed = -stored.astype(np.int16)
     assert box_reduce(signed, 3)[1, 1] == -np.round(stored[3:6, 3:6].mean())
+
+
+@pytest.mark.parametrize("shape, steps", [((30, 40), (1, 1)), ((2100, 1800), (3, 2)),
+                                          ((1601, 1000), (1, 1))])
+def test_lookup_gathers_from_strided_views(shape, steps):
+    # Large regions are split between two threads; the result is the same table lookup.
+    rng = np.random.default_rng(5)
+    stored = rng.integers(0, 65536, shape, dtype=np.uint16)
+    table = rng.integers(0, 2**32, 65536, dtype=np.uint32)
+    view = stored[1::steps[0], 2::steps[1]]
+    pixels = lookup(table, view)
+    assert pixels.flags.c_contiguous and pixels.dtype == np.uint32
+    np.testing.assert_array_equal(pixels, table[view.astype(np.int64)])
+
+
+def test_box_reduce_uneven_factors():
+    stored = np.arange(7 * 8, dtype=np.uint16).reshape(7, 8)
+    reduced = box_reduce(stored, (2, 3))  # 2 rows x 3 columns per block
+    assert reduced.shape == (4, 3)
+    assert reduced[1, 1] == np.round(stored[2:4, 3:6].mean())
+    assert reduced[3, 0] == stored[6, 0]  # partial bottom block: its first pixel
+    assert reduced[0, 2] == stored[0, 6]  # partial right block
 
 
 def test_zoomed_out_film_is_box_filtered_not_aliased(view, qtbot):
