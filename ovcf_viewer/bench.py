@@ -201,9 +201,10 @@ def measure_startup(runs: int) -> dict[str, float]:
 def _settle(view, timeout_s: float = 10.0) -> None:
     """Let the view finish its background work (the box-filtered copy) and show it."""
     deadline = time.perf_counter() + timeout_s
-    _process_events()  # starts the queued build
+    _process_events()  # paints, and starts the queued build
     while view.reduced_pending() and time.perf_counter() < deadline:
         time.sleep(0.002)
+        _process_events()  # a build queued by a paint in the last pass starts here
     _process_events()
 
 

@@ -49,8 +49,7 @@ import logging
 import math
 import os
 import threading
-from concurrent.futures import ThreadPoolExecutor
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 from PySide6.QtCore import QEvent, QObject, QPoint, QPointF, QRectF, Qt, QTimer, Signal
@@ -77,6 +76,9 @@ from ovcf_viewer.core.calibration import Calibration
 from ovcf_viewer.core.display import DisplayVoi
 from ovcf_viewer.core.image import RadiographImage, VoiLutTable, VoiWindow
 from ovcf_viewer.qt.overlays import OverlayCorners, overlay_corners, paint_overlays
+
+if TYPE_CHECKING:
+    from concurrent.futures import ThreadPoolExecutor
 
 __all__ = ["ImageView", "InteractionHandler", "RadiographItem", "ReducedImageBuilder",
            "box_reduce"]
@@ -405,6 +407,8 @@ def lookup(table: np.ndarray, indices: np.ndarray) -> np.ndarray:
         np.take(table, indices, out=out, mode="wrap")
         return out
     if _gather_pool is None:
+        from concurrent.futures import ThreadPoolExecutor  # not on the start-up path
+
         _gather_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ovcf-gather")
     half = rows // 2
     # mode="wrap" lets numpy write into ``out`` directly (no bounds-checked buffer); with
