@@ -24,8 +24,10 @@ from __future__ import annotations
 import math
 import weakref
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from ovcf_viewer.core.calibration import Calibration
 from ovcf_viewer.core.image import RadiographImage, VoiLutTable, VoiWindow
@@ -232,13 +234,13 @@ def render(
     if image.is_color:
         if not invert:
             return np.ascontiguousarray(view, dtype=np.uint8)
-        return np.take(lut, np.ascontiguousarray(view), mode="clip")
+        return np.take(lut, np.ascontiguousarray(view, dtype=np.uint8))
     table = _index_table(lut, offset)
-    # One strided copy, then a gather over contiguous indices: np.take is about twice as
-    # fast as ``table[view]``; "clip" never acts (one entry per stored bit pattern) and
-    # avoids numpy's bounds-checked buffering.
-    unsigned = np.ascontiguousarray(view).view(np.uint16 if view.dtype.itemsize == 2 else np.uint8)
-    return np.take(table, unsigned, mode="clip")
+    # One gather straight from the (strided) view: np.take is faster than ``table[view]``.
+    unsigned: npt.NDArray[np.unsignedinteger[Any]] = view.view(
+        np.uint16 if view.dtype.itemsize == 2 else np.uint8
+    )
+    return np.take(table, unsigned)
 
 
 # --------------------------------------------------------------------------- geometry

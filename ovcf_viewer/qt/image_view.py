@@ -244,7 +244,7 @@ class RadiographItem(QGraphicsItem):
         self._builder = builder
         #: ``((x0, y0, x1, y1), (row_step, col_step), box_filtered)`` of the last picture
         #: painted.
-        self.last_render: tuple[tuple[int, int, int, int], int, bool] | None = None
+        self.last_render: tuple[tuple[int, int, int, int], tuple[int, int], bool] | None = None
         self.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemUsesExtendedStyleOption, True)
         self.setZValue(-1000.0)
@@ -508,7 +508,8 @@ class ImageView(QGraphicsView):
         return self._builder.pending()
 
     def _on_reduced_built(self, image: object, factor: object, reduced: object) -> None:
-        self._item.add_reduced(image, factor, reduced)
+        if isinstance(factor, tuple) and len(factor) == 2:
+            self._item.add_reduced(image, (int(factor[0]), int(factor[1])), reduced)
         self.viewport().update()
 
     def set_image(
