@@ -616,19 +616,25 @@ class AnnotationController(QObject):
             self.model.cancel_preview()
 
     def nudge_selected(self, screen_dx: float, screen_dy: float) -> bool:
-        """Move the selected point by ``(screen_dx, screen_dy)`` *screen* pixels (mapped
-        through the view's rotation/flip); one undo step."""
+        """Move the selected point by ``(screen_dx, screen_dy)`` *screen* pixels; one undo step.
+
+        The screen step goes back through the view's display transform (the pixel aspect
+        ``row_mm / col_mm``, then the rotation/flip, :meth:`ImageView.display_transform`) and
+        the zoom, so one arrow press moves the point one screen pixel in the pressed
+        direction on any film: a column is ``zoom`` screen pixels wide, a row
+        ``zoom × pixel_aspect`` high (image units are ``(column, row)``, clinical-reference §1).
+        """
         key = self.layer.selected
         if self.model is None or key is None:
             return False
-        # Screen direction back through the rotation/flip (Qt row vectors: p' = p·T), then
-        # one screen pixel is nudge_step(zoom) image pixels.
-        inverse, ok = self.view.orientation().inverted()
+        # The display transform is linear (no translation), so mapping the step maps a
+        # displacement; then one screen pixel is nudge_step(zoom) column widths.
+        inverse, ok = self.view.display_transform().inverted()
         if not ok:
             return False
         step = nudge_step(self.view.zoom())
-        dx = (inverse.m11() * screen_dx + inverse.m21() * screen_dy) * step
-        dy = (inverse.m12() * screen_dx + inverse.m22() * screen_dy) * step
+        image_step = inverse.map(QPointF(screen_dx, screen_dy))
+        dx, dy = image_step.x() * step, image_step.y() * step
         try:
             if key.is_landmark:
                 x, y = self.model.vertebrae[key.level].points[key.name]

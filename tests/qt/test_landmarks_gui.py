@@ -212,19 +212,49 @@ def test_escape_and_right_click_cancel_a_drag(setup, qtbot):
 
 
 def test_arrow_nudge_is_one_screen_pixel_even_rotated(setup, qtbot):
+    """Rows are drawn zoom × aspect screen pixels high (aspect = ROW_MM / COL_MM = 1.6), so a
+    vertical screen pixel is 1 / (zoom × aspect) rows, a horizontal one 1 / zoom columns."""
     view, controller = setup
     controller.set_mode("landmarks")
     click(view, (1000.0, 1000.0))
     view.set_zoom(8.0, view.image_to_view(1000.0, 1000.0))
+    assert view.pixel_aspect() == pytest.approx(ROW_MM / COL_MM)
+    row_step = 1.0 / (8.0 * ROW_MM / COL_MM)  # 0.078125 rows
     assert controller.layer.selected is not None
     qtbot.keyClick(view, Qt.Key.Key_Right)
     assert controller.model.vertebrae["L1"].points["sa"] == pytest.approx((1000.125, 1000.0))
+    qtbot.keyClick(view, Qt.Key.Key_Down)
+    assert controller.model.vertebrae["L1"].points["sa"] == pytest.approx(
+        (1000.125, 1000.0 + row_step))
+    qtbot.keyClick(view, Qt.Key.Key_Up)
     view.rotate_right()  # screen "right" is now image "up" (towards smaller y)
     qtbot.keyClick(view, Qt.Key.Key_Right)
-    assert controller.model.vertebrae["L1"].points["sa"] == pytest.approx((1000.125, 999.875))
+    assert controller.model.vertebrae["L1"].points["sa"] == pytest.approx(
+        (1000.125, 1000.0 - row_step))
     # And the point is still under the same spot on screen as its handle.
     handle = controller.handle_item("L1", "sa")
-    assert handle.pos() == QPointF(1000.125, 999.875)
+    assert handle.pos() == QPointF(1000.125, 1000.0 - row_step)
+
+
+@pytest.mark.parametrize("turns", ["none", "rotate_right", "rotate_left", "flip_horizontal",
+                                   "flip_vertical"])
+def test_each_arrow_moves_the_point_one_screen_pixel_that_way(setup, qtbot, turns):
+    """Measured on screen: every arrow press moves the point's viewport position by exactly
+    one screen pixel in the pressed direction, whatever the rotation/flip (non-square film)."""
+    view, controller = setup
+    controller.set_mode("landmarks")
+    click(view, (1000.0, 1000.0))
+    if turns != "none":
+        getattr(view, turns)()
+    view.set_zoom(5.0, view.image_to_view(1000.0, 1000.0))
+    arrows = {Qt.Key.Key_Left: (-1.0, 0.0), Qt.Key.Key_Right: (1.0, 0.0),
+              Qt.Key.Key_Up: (0.0, -1.0), Qt.Key.Key_Down: (0.0, 1.0)}
+    for key, (dx, dy) in arrows.items():
+        before = view.image_to_view(*controller.model.vertebrae["L1"].points["sa"])
+        qtbot.keyClick(view, key)
+        after = view.image_to_view(*controller.model.vertebrae["L1"].points["sa"])
+        assert (after.x() - before.x(), after.y() - before.y()) == pytest.approx(
+            (dx, dy), abs=1e-9), key
 
 
 def test_handles_keep_their_screen_size_across_zoom(setup):
