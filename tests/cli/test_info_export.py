@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -131,3 +132,50 @@ def test_info_json_for_every_corpus_file(capsys):
             assert json.loads(captured.out)["rows"] >= 1
         else:
             assert status == 2 and captured.out == "" and captured.err.count("\n") == 1
+
+
+NONSQUARE = Path(__file__).resolve().parents[2] / "sample_dicom" / "variants" / "dx_nonsquare.dcm"
+
+
+def test_export_png_in_physical_aspect_of_the_nonsquare_film(tmp_path):
+    """dx_nonsquare: Imager Pixel Spacing 0.16 (rows) × 0.10 (columns) mm, so each row is 1.6
+    column widths high: the PNG keeps the columns and has round(1.6 × rows) rows."""
+    from ovcf_viewer.core.dicom_io import load_image
+
+    image = load_image(NONSQUARE)
+    out = tmp_path / "film.png"
+    assert main(["export-png", str(NONSQUARE), "-o", str(out)]) == 0
+    assert _png(out).shape == (round(image.rows * 0.16 / 0.10), image.columns)
+    assert main(["export-png", str(NONSQUARE), "-o", str(out), "--no-pixel-aspect"]) == 0
+    assert _png(out).shape == (image.rows, image.columns)
+
+
+@pytest.mark.parametrize("header", [
+    {"ImagerPixelSpacing": ["0.16", "0.10"]},
+    {"PixelAspectRatio": ["16", "10"]},  # vertical\horizontal, no spacing
+])
+def test_export_png_stretches_a_known_band_by_the_aspect(tmp_path, header):
+    """A 10-row white band starting at row 20 of a 50 × 40 image ends up 16 rows high from
+    row 32 when rows are 1.6 columns high; a 10 × 10 stored block becomes 10 wide × 16 high."""
+    pixels = np.zeros((50, 40), dtype=np.uint16)
+    pixels[20:30, 15:25] = 4095
+    path = make_file(tmp_path / "band.dcm", pixels, bits_stored=12,
+                     WindowCenter="2048", WindowWidth="4096", **header)
+    out = tmp_path / "band.png"
+    assert main(["export-png", str(path), "-o", str(out)]) == 0
+    png = _png(out).astype(float)
+    assert png.shape == (80, 40)
+    white = png > 127.5
+    rows = np.flatnonzero(white[:, 20])
+    columns = np.flatnonzero(white[40, :])
+    assert (rows.min(), rows.max()) == (32, 47)
+    assert (columns.min(), columns.max()) == (15, 24)
+    assert main(["export-png", str(path), "-o", str(out), "--no-pixel-aspect"]) == 0
+    np.testing.assert_array_equal(_png(out) > 127, pixels > 0)
+
+
+def test_export_png_help_documents_the_pixel_aspect_switch(capsys):
+    with pytest.raises(SystemExit):
+        main(["export-png", "--help"])
+    text = capsys.readouterr().out
+    assert "--pixel-aspect" in text and "--no-pixel-aspect" in text
