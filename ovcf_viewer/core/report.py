@@ -415,9 +415,14 @@ def _anterior_sign(annotations: ImageAnnotations) -> float:
     return 1.0 if total >= 0 else -1.0
 
 
-def _render_crop(film: ReportFilm, region: tuple[int, int, int, int], width_pt: float) -> Any:
-    """The crop as a PIL image in the default (displayed) window, downsampled with a box
-    filter to about :data:`PRINT_DPI` at its printed width (never upsampled)."""
+def _render_crop(
+    film: ReportFilm, region: tuple[int, int, int, int], width_pt: float, height_pt: float
+) -> Any:
+    """The crop as a PIL image in the default (displayed) window, for a figure ``width_pt`` ×
+    ``height_pt`` points. Each axis is downsampled on its own with a box filter to about
+    :data:`PRINT_DPI` (never upsampled), so a film with non-square pixels, whose figure is
+    drawn in physical (mm) proportions, keeps the print resolution along rows *and* columns
+    rather than only along the columns."""
     from PIL import Image
 
     from ovcf_viewer.core.display import default_window, render
@@ -427,11 +432,13 @@ def _render_crop(film: ReportFilm, region: tuple[int, int, int, int], width_pt: 
     pixels = render(image, default_window(image), False, region, 1)
     mode = "RGB" if pixels.ndim == 3 else "L"
     picture = Image.fromarray(pixels, mode=mode)
-    needed = max(1, round(width_pt / 72.0 * PRINT_DPI))
-    if picture.width > needed * 1.1:
+    needed_width = max(1, round(width_pt / 72.0 * PRINT_DPI))
+    needed_height = max(1, round(height_pt / 72.0 * PRINT_DPI))
+    width = needed_width if picture.width > needed_width * 1.1 else picture.width
+    height = needed_height if picture.height > needed_height * 1.1 else picture.height
+    if (width, height) != picture.size:
         # an area-averaging filter: no aliasing of the trabecular texture or the noise
-        height = max(1, round(picture.height * needed / picture.width))
-        picture = picture.resize((needed, height), Image.Resampling.BOX)
+        picture = picture.resize((width, height), Image.Resampling.BOX)
     return picture
 
 
@@ -477,6 +484,8 @@ def _make_film_figure(
     from reportlab.lib.colors import Color, black, white
     from reportlab.platypus import Flowable
 
+    from ovcf_viewer.core.display import pixel_aspect
+
     region = _crop_region(film) if detail_level is None else _detail_region(film, detail_level)
 
     class FilmFigure(Flowable):
@@ -486,9 +495,15 @@ def _make_film_figure(
         def __init__(self) -> None:
             super().__init__()
             self.region = region
+            # Drawn in physical proportions, like the viewer (clinical-reference §1): a pixel
+            # is col_mm wide and row_mm high. Uncalibrated, lengths are in column widths and a
+            # row is pixel_aspect (Pixel Aspect Ratio) column widths high.
             cal = film.calibration
-            self.col_mm = cal.col_mm if cal.is_calibrated else 1.0
-            self.row_mm = cal.row_mm if cal.is_calibrated else 1.0
+            if cal.is_calibrated:
+                self.col_mm, self.row_mm = cal.col_mm, cal.row_mm
+            else:
+                self.col_mm = 1.0
+                self.row_mm = 1.0 if film.image is None else pixel_aspect(film.image, cal)
             if region is None:
                 self.width, self.height, self.scale = max_width, 40.0, 1.0
                 return
@@ -519,7 +534,7 @@ def _make_film_figure(
                 c.restoreState()
                 return
             if film.image is not None:
-                picture = _render_crop(film, self.region, self.width)
+                picture = _render_crop(film, self.region, self.width, self.height)
                 from reportlab.lib.utils import ImageReader
 
                 c.drawImage(ImageReader(picture), 0, 0, self.width, self.height)
@@ -693,7 +708,9 @@ def _make_film_figure(
             else:
                 length = next((v for v in (20.0, 50.0, 100.0, 200.0, 500.0)
                                if v * self.scale >= 28), 500.0)
-                text = f"{length:g} px"
+                # rows may be drawn taller than columns are wide (Pixel Aspect Ratio)
+                square = math.isclose(self.row_mm, self.col_mm)
+                text = f"{length:g} px" if square else f"{length:g} px (column widths)"
             bar = length * self.scale
             x, y = 6.0, 6.0
             self._stroke([(x, y), (x + bar, y)], white, 1.2)

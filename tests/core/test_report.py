@@ -10,6 +10,7 @@ piece; the numbers are not taken from the report builder).
 
 from __future__ import annotations
 
+import math
 import re
 import shutil
 import subprocess
@@ -442,3 +443,89 @@ def test_images_only_in_film_figures_at_print_resolution(sample, tmp_path):
         assert 280 <= max(ppis) <= 330
     trend_page = next(n for n, text in enumerate(pages, start=1) if "Trend" in text)
     assert trend_page not in by_page
+
+
+# ------------------------------------------------------------------------------ pixel aspect
+
+NONSQUARE = REPO / "sample_dicom" / "variants"
+
+
+def _drawn_images(pdf_path: Path) -> list[tuple[int, float, float, int, int]]:
+    """Every image XObject drawn in the PDF: ``(page, drawn width pt, drawn height pt, pixel
+    columns, pixel rows)``, from the content streams' ``cm`` matrices (q/Q tracked)."""
+    from pypdf.generic import ContentStream
+
+    def multiply(m, n):
+        a, b, c, d, e, f = m
+        a2, b2, c2, d2, e2, f2 = n
+        return (a * a2 + b * c2, a * b2 + b * d2, c * a2 + d * c2, c * b2 + d * d2,
+                e * a2 + f * c2 + e2, e * b2 + f * d2 + f2)
+
+    reader = PdfReader(pdf_path)
+    drawn = []
+    for number, page in enumerate(reader.pages, start=1):
+        xobjects = page["/Resources"].get("/XObject", {})
+        ctm, stack = (1.0, 0.0, 0.0, 1.0, 0.0, 0.0), []
+        for operands, operator in ContentStream(page.get_contents(), reader).operations:
+            if operator == b"q":
+                stack.append(ctm)
+            elif operator == b"Q":
+                ctm = stack.pop()
+            elif operator == b"cm":
+                ctm = multiply(tuple(float(v) for v in operands), ctm)
+            elif operator == b"Do" and operands[0] in xobjects:
+                xobject = xobjects[operands[0]].get_object()
+                if xobject.get("/Subtype") == "/Image":
+                    width = math.hypot(ctm[0], ctm[1])
+                    height = math.hypot(ctm[2], ctm[3])
+                    drawn.append((number, width, height, int(xobject["/Width"]),
+                                  int(xobject["/Height"])))
+    return drawn
+
+
+def _nonsquare_copy(folder: Path, *, aspect_ratio_only: bool = False) -> Path:
+    """dx_nonsquare (Imager Pixel Spacing 0.16 rows × 0.10 columns) and its annotation file;
+    with ``aspect_ratio_only`` the spacing is replaced by Pixel Aspect Ratio 16\\10 (an
+    uncalibrated film whose pixels are still 1.6 times as high as wide)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    shutil.copy(NONSQUARE / "dx_nonsquare.json", folder / "dx_nonsquare.json")
+    ds = pydicom.dcmread(NONSQUARE / "dx_nonsquare.dcm")
+    assert [float(v) for v in ds.ImagerPixelSpacing] == [0.16, 0.10]
+    if aspect_ratio_only:
+        for keyword in ("ImagerPixelSpacing", "PixelSpacing"):
+            if keyword in ds:
+                delattr(ds, keyword)
+        ds.PixelAspectRatio = [16, 10]
+    ds.save_as(folder / "dx_nonsquare.dcm")
+    return folder / "dx_nonsquare.json"
+
+
+@pytest.mark.parametrize("aspect_ratio_only", [False, True], ids=["spacing", "aspect-ratio"])
+def test_nonsquare_film_crop_drawn_in_physical_aspect(tmp_path, aspect_ratio_only):
+    """The film figure and the index-level close-up draw the crop cols × col_mm wide and
+    rows × row_mm high (1 %), so a 0.16 × 0.10 mm film is not squashed; the image keeps
+    about the print resolution along both axes."""
+    from ovcf_viewer.core.report import _crop_region, _detail_region, _make_film_figure
+
+    paths = [_nonsquare_copy(tmp_path / "film", aspect_ratio_only=aspect_ratio_only)]
+    source = prepare_report_from_paths(paths, SETTINGS)
+    film = source.films[0]
+    pdf = tmp_path / "nonsquare.pdf"
+    pdf.write_bytes(build_report(source, SETTINGS, report_date=WHEN))
+    drawn = _drawn_images(pdf)
+    assert drawn, "no film image drawn"
+    # The annotated spine first; the L1 close-up too when it fits beside the tables.
+    regions = [_crop_region(film), _detail_region(film, "L1")][: len(drawn)]
+    for (_page, width_pt, height_pt, columns_px, rows_px), region in zip(
+            drawn, regions, strict=True):
+        x0, y0, x1, y1 = region
+        physical = ((x1 - x0) * 0.10) / ((y1 - y0) * 0.16)
+        assert width_pt / height_pt == pytest.approx(physical, rel=0.01)
+        # Printed resolution along rows and along columns agree (or the film's own rows are
+        # shown when they are fewer than 300 dpi needs: never upsampled).
+        ppi_x, ppi_y = columns_px / (width_pt / 72), rows_px / (height_pt / 72)
+        assert ppi_x == pytest.approx(ppi_y, rel=0.12) or rows_px == y1 - y0
+    close_up = _make_film_figure(film, 200.0, 200.0, SETTINGS, detail_level="L1")
+    x0, y0, x1, y1 = _detail_region(film, "L1")
+    assert close_up.width / close_up.height == pytest.approx(
+        ((x1 - x0) * 0.10) / ((y1 - y0) * 0.16), rel=0.01)
