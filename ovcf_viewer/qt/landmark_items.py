@@ -18,7 +18,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from PySide6.QtCore import QObject, QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QObject, QPointF, QRectF, QSizeF, Qt, Signal
 from PySide6.QtGui import (
     QBrush,
     QColor,
@@ -32,6 +32,7 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import (
     QGraphicsItem,
+    QGraphicsLineItem,
     QGraphicsPathItem,
     QGraphicsScene,
     QGraphicsSceneMouseEvent,
@@ -49,17 +50,29 @@ __all__ = [
     "HandleItem",
     "HandleKey",
     "LabelItem",
+    "LabelPlacement",
+    "LabelRequest",
     "format_length",
+    "plan_label_layout",
     "tool_label",
     "vertebra_label",
 ]
 
-#: Labels nudged into the viewport stay this far from its top and bottom edges, where the
-#: view's corner overlays write (screen pixels).
-OVERLAY_MARGIN_PX = 62.0
-#: A label that must be nudged less than this (screen pixels) to stay in the viewport still
-#: counts as fitting beside its wall (the gap beside the wall is 10 px).
-LABEL_FIT_SLACK_PX = 8.0
+# Label layout, all in screen pixels (see plan_label_layout).
+#: Gap between a wall and the label beside it.
+LABEL_GAP_PX = 10.0
+#: Gap between two labels, and between a label and a corner overlay.
+LABEL_SPACING_PX = 4.0
+#: Labels stay this far inside the viewport's edges.
+VIEWPORT_MARGIN_PX = 4.0
+#: A label whose box ends farther than this from its wall gets a leader line.
+LEADER_DISTANCE_PX = 24.0
+#: Layout cost of a landmark handle under a label (as if moved this far).
+HANDLE_COVER_COST_PX = 60.0
+#: Layout cost of a label beside the posterior wall (the anterior side covers no bone).
+POSTERIOR_SIDE_COST_PX = 2.0
+#: Layout cost of letting labels choose their side one by one (one column reads easier).
+MIXED_SIDES_COST_PX = 120.0
 #: Handle radius and grab radius in screen pixels.
 HANDLE_RADIUS_PX = 5.0
 GRAB_RADIUS_PX = 8.0
@@ -108,20 +121,22 @@ def vertebra_label(
     genant = f"Genant {m.genant.grade}"
     if m.genant.grade:
         genant += f" {m.genant.type}"
+    # Short lines (the widest is about 190 screen pixels at 10 pt): the label has to fit
+    # beside the spine in a narrow, fitted view without covering the handles.
     lines = [
         f"{title}  ·  {genant}",
         f"Ha {m.anterior_height_mm:.1f}  Hm {m.middle_height_mm:.1f}  "
-        f"Hp {m.posterior_height_mm:.1f} {unit}",
+        f"Hp {m.posterior_height_mm:.1f}",
+        unit,
     ]
     index = measurements.index_levels.get(vertebra.level) if is_index else None
     if index is not None:
         if index.segmental_kyphosis_deg is not None:
-            lines.append(
-                f"Kyphosis {index.segmental_kyphosis_deg:+.1f}° "
-                f"({index.upper_level} sup.–{index.lower_level} inf.)"
-            )
+            lines.append(f"Kyphosis {index.segmental_kyphosis_deg:+.1f}°")
+            lines.append(f"({index.upper_level} sup.–{index.lower_level} inf.)")
         else:
-            lines.append("Kyphosis: place the levels above and below")
+            lines.append("Kyphosis: place the levels")
+            lines.append("above and below")
         lines.append(f"Wedge angle {m.wedge_angle_deg:+.1f}°")
     return "\n".join(lines)
 
@@ -271,9 +286,13 @@ class HandleItem(QGraphicsItem):
 
 
 class LabelItem(QGraphicsItem):
-    """Multi-line text on a dark box, constant size on screen, placed beside an anchor
-    point in the screen direction ``direction`` (a unit vector in viewport pixels), so it
-    never covers the structure it describes whatever the rotation or flip."""
+    """Multi-line text on a dark box, constant size on screen.
+
+    The item sits at its anchor (scene = image coordinates) and ignores the view transform,
+    so its local coordinates are screen pixels measured from the anchor. The box is either
+    placed beside the anchor in the screen direction ``direction`` (:meth:`set_direction`,
+    used for the measuring tools) or put exactly where the layer's screen-space layout wants
+    it (:meth:`set_box`); a box far from its anchor gets a leader line to it."""
 
     def __init__(self, parent: QGraphicsItem, colour: QColor = SUPERIOR_COLOUR) -> None:
         super().__init__(parent)
@@ -288,6 +307,12 @@ class LabelItem(QGraphicsItem):
         self._font.setPointSizeF(10.0)
         self._font.setStyleHint(QFont.StyleHint.SansSerif)
         self._rect = QRectF()
+        self._placed: QRectF | None = None
+        # The leader is a child drawn behind the box, in the same screen-pixel coordinates.
+        self.leader = QGraphicsLineItem(self)
+        self.leader.setFlag(QGraphicsItem.GraphicsItemFlag.ItemStacksBehindParent, True)
+        self.leader.setPen(_cosmetic_pen(colour, 1.2))
+        self.leader.setVisible(False)
 
     def text(self) -> str:
         return self._text
@@ -298,14 +323,25 @@ class LabelItem(QGraphicsItem):
         self.prepareGeometryChange()
         self._text = text
         self._colour = colour
+        self.leader.setPen(_cosmetic_pen(colour, 1.2))
         self._layout()
+
+    def box_size(self) -> tuple[float, float]:
+        """Width and height of the text box in screen pixels."""
+        metrics = QFontMetricsF(self._font)
+        lines = self._text.split("\n") if self._text else []
+        width = max((metrics.horizontalAdvance(line) for line in lines), default=0.0) + 8.0
+        height = metrics.lineSpacing() * len(lines) + 6.0
+        return math.ceil(width), math.ceil(height)
 
     def set_direction(self, dx: float, dy: float) -> None:
         norm = math.hypot(dx, dy)
         direction = (dx / norm, dy / norm) if norm > 0 else (1.0, 0.0)
-        if direction != self._direction:
+        if direction != self._direction or self._placed is not None:
             self.prepareGeometryChange()
             self._direction = direction
+            self._placed = None
+            self.leader.setVisible(False)
             self._layout()
 
     def box_at_anchor(self) -> QRectF:
@@ -319,15 +355,34 @@ class LabelItem(QGraphicsItem):
             self._rect = self.box_at_anchor().translated(dx, dy)
             self._shift = (dx, dy)
 
+    def set_box(self, box: QRectF, leader: bool) -> None:
+        """Put the text box at ``box`` (screen pixels relative to the anchor, from the
+        layer's layout) and draw a leader line from the anchor to the box's nearest point
+        when ``leader``."""
+        if self._placed is None or box != self._placed:
+            self.prepareGeometryChange()
+            self._placed = QRectF(box)
+            self._rect = QRectF(box)
+            self._shift = (0.0, 0.0)
+        if leader:
+            end = QPointF(min(max(0.0, box.left()), box.right()),
+                          min(max(0.0, box.top()), box.bottom()))
+            self.leader.setLine(0.0, 0.0, end.x(), end.y())
+        self.leader.setVisible(leader)
+
+    def has_leader(self) -> bool:
+        return self.leader.isVisible()
+
     def _layout(self) -> None:
-        metrics = QFontMetricsF(self._font)
-        lines = self._text.split("\n") if self._text else []
-        width = max((metrics.horizontalAdvance(line) for line in lines), default=0.0) + 8.0
-        height = metrics.lineSpacing() * len(lines) + 6.0
+        width, height = self.box_size()
+        if self._placed is not None:  # new text, same layout slot: keep the top-left corner
+            self._placed = QRectF(self._placed.topLeft(), QSizeF(width, height))
+            self._rect = QRectF(self._placed)
+            return
         dx, dy = self._direction
-        gap = 10.0
+        gap = LABEL_GAP_PX
         # Beside the anchor along the dominant screen axis of the direction, centred on the
-        # anchor across it: a label stays level with its vertebra even when the spine tilts.
+        # anchor across it.
         if abs(dx) >= abs(dy):
             cx, cy = math.copysign(width / 2 + gap, dx), 0.0
         else:
@@ -344,11 +399,11 @@ class LabelItem(QGraphicsItem):
             return
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
         painter.setPen(QPen(QColor(self._colour.red(), self._colour.green(),
-                                   self._colour.blue(), 160), 1.0))
-        painter.setBrush(QBrush(QColor(0, 0, 0, 185)))
+                                   self._colour.blue(), 200), 1.0))
+        # Nearly opaque: the text must read the same on white bone and black background.
+        painter.setBrush(QBrush(QColor(0, 0, 0, 215)))
         painter.drawRoundedRect(self._rect, 3.0, 3.0)
         painter.setFont(self._font)
-        painter.setPen(QColor(255, 255, 255))
         metrics = QFontMetricsF(self._font)
         y = self._rect.top() + 3.0 + metrics.ascent()
         for i, line in enumerate(self._text.split("\n")):
@@ -425,8 +480,7 @@ class AnnotationLayer(QObject):
         self.selected: HandleKey | None = None
         self._view_transform = QTransform()
         self._viewport: QRectF | None = None
-        self._anchors: dict[str, tuple[tuple[float, float], tuple[float, float],
-                                       tuple[float, float] | None]] = {}
+        self._points: dict[str, dict[str, tuple[float, float]]] = {}
         self.draft_path = QGraphicsPathItem(self.root)
         self.draft_path.setPen(_cosmetic_pen(TOOL_COLOUR, 1.5, Qt.PenStyle.DashLine))
         self.draft_path.setZValue(12.0)
@@ -511,7 +565,7 @@ class AnnotationLayer(QObject):
             if level not in levels:
                 self._remove(self.outlines.pop(level))
                 self._remove(self.labels.pop(level))
-                self._anchors.pop(level, None)
+                self._points.pop(level, None)
         for vertebra in vertebrae:
             level = vertebra.level
             outline = self.outlines.get(level)
@@ -528,7 +582,7 @@ class AnnotationLayer(QObject):
                 vertebra_label(vertebra, measurements, is_index, cobb_definition),
                 INDEX_COLOUR if is_index else SUPERIOR_COLOUR,
             )
-            self._anchors[level] = _label_anchor(vertebra.points)
+            self._points[level] = dict(vertebra.points)
 
         self._place_labels()
 
@@ -563,71 +617,88 @@ class AnnotationLayer(QObject):
             self.draft_label.setVisible(False)
 
     def set_view_transform(self, transform: QTransform, viewport: QRectF | None = None) -> None:
-        """Re-place vertebra labels beside their body for the view's current orientation
-        (``transform``: scene → viewport, e.g. ``viewportTransform()``), kept inside
-        ``viewport`` when given so a label is never cut off at the edge of the view."""
+        """Lay the vertebra labels out again for the view's current zoom, pan, rotation, flip
+        and size (call on the view's ``viewChanged`` and ``orientationChanged``).
+
+        When the scene is shown in a view, the layout reads that view's own
+        ``viewportTransform()``, viewport rectangle and corner overlays, whatever the caller
+        passes (a caller handing over ``transform()`` without the scroll, or no viewport,
+        must not push labels off screen). ``transform`` (scene → viewport) and ``viewport``
+        are used only for a scene without a view."""
         self._view_transform = QTransform(transform)
         self._viewport = QRectF(viewport) if viewport is not None else None
         self._place_labels()
 
+    def _screen_geometry(self) -> tuple[QTransform, QRectF | None, list[ScreenRect]]:
+        """Scene → viewport transform, viewport rectangle and the corner overlays' boxes."""
+        for view in self._scene.views():
+            viewport = QRectF(view.viewport().rect())
+            if viewport.isEmpty():
+                continue
+            return view.viewportTransform(), viewport, _overlay_boxes(view)
+        return self._view_transform, self._viewport, []
+
     def _place_labels(self) -> None:
-        """Put every vertebra label beside its body: all on the anterior side (they cover no
-        bone there) when they all fit in the viewport without being pushed over their own
-        landmarks, else all beside the posterior wall when those fit, else each where it
-        needs the smallest nudge to stay inside the viewport. One side for all keeps the
-        column of labels easy to read down the spine."""
-        options: dict[str, list[tuple[float, tuple, tuple, tuple]]] = {}
-        for level, (anchor, direction, alternative) in self._anchors.items():
-            label = self.labels[level]
-            sides = [(anchor, direction)]
-            if alternative is not None:
-                sides.append((alternative, (-direction[0], -direction[1])))
-            tried = [self._try_side(label, where, towards) for where, towards in sides]
-            if any(on for on, _ in tried):  # a side whose wall is off screen hides the label
-                tried = [(on, o if on else (1e6, *o[1:])) for on, o in tried]
-            options[level] = [o for _, o in tried]
-        for side in (0, 1):
-            if all(len(o) > side and o[side][0] <= LABEL_FIT_SLACK_PX for o in options.values()):
-                for level, o in options.items():
-                    self._apply_side(self.labels[level], o[side])
-                return
-        for level, o in options.items():
-            self._apply_side(self.labels[level], min(o, key=lambda option: option[0]))
-
-    def _try_side(self, label: LabelItem, where: tuple[float, float],
-                  towards: tuple[float, float]) -> tuple[bool, tuple[float, tuple, tuple, tuple]]:
-        """Whether the side's wall is on screen, and ``(nudge needed, anchor, screen
-        direction, shift)`` for it."""
-        m = self._view_transform
-        dx = m.m11() * towards[0] + m.m21() * towards[1]
-        dy = m.m12() * towards[0] + m.m22() * towards[1]
-        label.set_direction(dx, dy)
-        shift, on_screen = self._shift_into_viewport(label, where)
-        return on_screen, (abs(shift[0]) + abs(shift[1]), where, (dx, dy), shift)
-
-    @staticmethod
-    def _apply_side(label: LabelItem, option: tuple[float, tuple, tuple, tuple]) -> None:
-        _, where, screen_direction, shift = option
-        label.setPos(QPointF(*where))
-        label.set_direction(*screen_direction)
-        label.set_shift(*shift)
-
-    def _shift_into_viewport(self, label: LabelItem, anchor: tuple[float, float]
-                             ) -> tuple[tuple[float, float], bool]:
-        """The shift that brings the label inside the viewport, and whether its anchor is
-        on screen at all (a label whose structure is off screen stays off screen)."""
-        viewport = self._viewport
+        """Lay out every vertebra label in screen space (:func:`plan_label_layout`): beside
+        the anterior (else posterior) walls, stacked along the spine as it runs on screen,
+        inside the viewport, clear of the corner overlays and of each other. Labels of
+        vertebrae with no point on screen are hidden."""
+        if not self._points:
+            return
+        transform, viewport, overlays = self._screen_geometry()
         if viewport is None or viewport.isEmpty():
-            return (0.0, 0.0), True
-        at = self._view_transform.map(QPointF(*anchor))
-        if not viewport.adjusted(4.0, 4.0, -4.0, -4.0).contains(at):
-            return (0.0, 0.0), False
-        # Keep clear of the corner overlays' few lines of text at the top and bottom.
-        inner = viewport.adjusted(4.0, OVERLAY_MARGIN_PX, -4.0, -OVERLAY_MARGIN_PX)
-        box = label.box_at_anchor().translated(at)
-        shift_x = max(inner.left() - box.left(), 0.0) + min(inner.right() - box.right(), 0.0)
-        shift_y = max(inner.top() - box.top(), 0.0) + min(inner.bottom() - box.bottom(), 0.0)
-        return (shift_x, shift_y), True
+            self._place_labels_without_viewport(transform)
+            return
+
+        def screen(xy: tuple[float, float]) -> tuple[float, float]:
+            p = transform.map(QPointF(*xy))
+            return (p.x(), p.y())
+
+        inside = viewport.adjusted(-2.0, -2.0, 2.0, 2.0)
+        handles = []
+        requests = []
+        for level, points in self._points.items():
+            on_screen = [screen(xy) for xy in points.values()]
+            handles.extend(on_screen)
+            if not any(inside.contains(QPointF(*xy)) for xy in on_screen):
+                continue
+            anterior, posterior = _wall_midpoints(points)
+            requests.append(LabelRequest(
+                level, self.labels[level].box_size(), screen(anterior),
+                screen(posterior) if posterior is not None else None))
+        origin, down = transform.map(QPointF(0.0, 0.0)), transform.map(QPointF(0.0, 1.0))
+        bounds = (viewport.left() + VIEWPORT_MARGIN_PX, viewport.top() + VIEWPORT_MARGIN_PX,
+                  viewport.right() - VIEWPORT_MARGIN_PX, viewport.bottom() - VIEWPORT_MARGIN_PX)
+        plan = plan_label_layout(requests, bounds, overlays, handles,
+                                 (down.x() - origin.x(), down.y() - origin.y()))
+        inverse, _ = transform.inverted()
+        for level, label in self.labels.items():
+            placement = plan.get(level)
+            if placement is None:
+                label.setVisible(False)
+                continue
+            ax, ay = placement.anchor
+            label.setPos(inverse.map(QPointF(ax, ay)))
+            left, top, right, bottom = placement.box
+            label.set_box(QRectF(left - ax, top - ay, right - left, bottom - top),
+                          placement.leader)
+            label.setVisible(True)
+
+    def _place_labels_without_viewport(self, transform: QTransform) -> None:
+        """No view to lay out in (a scene rendered on its own): each label beside its
+        anterior wall, pointing anteriorly on screen."""
+        for level, points in self._points.items():
+            anterior, posterior = _wall_midpoints(points)
+            if posterior is None:
+                direction = (1.0, 0.0)
+            else:
+                direction = (anterior[0] - posterior[0], anterior[1] - posterior[1])
+            dx = transform.m11() * direction[0] + transform.m21() * direction[1]
+            dy = transform.m12() * direction[0] + transform.m22() * direction[1]
+            label = self.labels[level]
+            label.setPos(QPointF(*anterior))
+            label.set_direction(dx, dy)
+            label.setVisible(True)
 
     def _remove(self, item: QGraphicsItem) -> None:
         if item.scene() is not None:
@@ -638,27 +709,208 @@ class AnnotationLayer(QObject):
         self.show_draft(None, [])
 
 
-def _label_anchor(points: dict[str, tuple[float, float]]
-                  ) -> tuple[tuple[float, float], tuple[float, float], tuple[float, float] | None]:
-    """Where a vertebra's label sits (image coordinates), which way it points, and the
-    alternative place: beside the anterior wall pointing anteriorly (it covers no bone),
-    else beside the posterior wall pointing posteriorly."""
+#: Left, top, right, bottom in viewport pixels.
+ScreenRect = tuple[float, float, float, float]
+
+
+@dataclass(frozen=True)
+class LabelRequest:
+    """One vertebra label to lay out: its box size (width, height) and where its anterior
+    and posterior walls' midpoints are, all in viewport pixels (``posterior`` is ``None``
+    until both posterior corners are placed)."""
+
+    level: str
+    size: tuple[float, float]
+    anterior: tuple[float, float]
+    posterior: tuple[float, float] | None
+
+
+@dataclass(frozen=True)
+class LabelPlacement:
+    """Where a label goes: the wall point it describes (``anchor``) and its ``box``, both
+    in viewport pixels, and whether a leader line joins them."""
+
+    level: str
+    anchor: tuple[float, float]
+    box: ScreenRect
+    leader: bool
+
+
+def _wall_midpoints(points: dict[str, tuple[float, float]]
+                    ) -> tuple[tuple[float, float], tuple[float, float] | None]:
+    """Anterior wall midpoint (sa–ia; the placed corner or the centroid of what is placed
+    while the wall is incomplete) and posterior wall midpoint (sp–ip, else ``None``), in
+    image coordinates (clinical-reference §1)."""
+
+    def mean(xys: list[tuple[float, float]]) -> tuple[float, float]:
+        return (sum(x for x, _ in xys) / len(xys), sum(y for _, y in xys) / len(xys))
+
     anterior = [points[n] for n in ("sa", "ia") if n in points]
     posterior = [points[n] for n in ("sp", "ip") if n in points]
-    everything = list(points.values())
-    cx = sum(p[0] for p in everything) / len(everything)
-    cy = sum(p[1] for p in everything) / len(everything)
-    if anterior and posterior:
-        ax = sum(p[0] for p in anterior) / len(anterior)
-        ay = sum(p[1] for p in anterior) / len(anterior)
-        px = sum(p[0] for p in posterior) / len(posterior)
-        py = sum(p[1] for p in posterior) / len(posterior)
-        return (ax, ay), (ax - px, ay - py), (px, py)
-    if anterior:
-        ax, ay = anterior[0]
-        return (ax, ay), (ax - cx, ay - cy) if (ax, ay) != (cx, cy) else (1.0, 0.0), None
-    return (cx, cy), (1.0, 0.0), None
+    front = mean(anterior) if anterior else mean(list(points.values()))
+    back = mean(posterior) if len(posterior) == 2 and anterior else None
+    return front, back
 
+
+def _nearest_free_start(preferred: float, length: float, low: float, high: float,
+                        blocked: list[tuple[float, float]]) -> float | None:
+    """The start nearest ``preferred`` of an interval of ``length`` inside ``[low, high]``
+    that overlaps none of ``blocked``; ``None`` when there is no room."""
+    if high - low < length - 1e-9:
+        return None
+    candidates = [min(max(preferred, low), high - length)]
+    for start, end in blocked:
+        candidates.extend((end, start - length))
+    best: float | None = None
+    for c in candidates:
+        if c < low - 1e-9 or c + length > high + 1e-9:
+            continue
+        if any(start < c + length - 1e-9 and end > c + 1e-9 for start, end in blocked):
+            continue
+        if best is None or abs(c - preferred) < abs(best - preferred):
+            best = c
+    return best
+
+
+def plan_label_layout(
+    requests: list[LabelRequest],
+    bounds: ScreenRect,
+    keep_out: list[ScreenRect],
+    handles: list[tuple[float, float]],
+    spine_direction: tuple[float, float] = (0.0, 1.0),
+) -> dict[str, LabelPlacement]:
+    """Lay vertebra labels out in screen space (viewport pixels, y down).
+
+    The spine runs along the screen axis most nearly perpendicular to the mean
+    anterior-to-posterior direction of the vertebrae (vertical for an upright lateral film,
+    horizontal after a quarter turn; ``spine_direction``, the screen image of the image's
+    y axis, decides while no posterior wall is placed). Each label wants to sit
+    ``LABEL_GAP_PX`` beyond its wall across the spine and centred on the wall along it. Labels
+    are placed one by one down the spine; each takes the free slot (inside ``bounds``, off
+    the ``keep_out`` boxes and off the labels already placed, with ``LABEL_SPACING_PX``
+    between boxes) that costs least: distance moved along the spine, half the distance moved
+    across it, and ``HANDLE_COVER_COST_PX`` for each landmark handle (``handles``, viewport
+    pixels) the box would cover. Slots across the spine are the wall itself, the viewport's
+    edges and just beyond the labels already placed, so labels that cannot all sit beside
+    their walls form further columns (rows when the spine runs across the screen). All
+    labels go beside the anterior walls, or all beside the posterior walls, whichever costs
+    less (anterior on a tie: it covers soft tissue, not bone); only if one side cannot take
+    them all may each choose its side. A label that ends farther than ``LEADER_DISTANCE_PX``
+    from its wall gets a leader line. A label with no room anywhere is left out.
+    """
+    if not requests:
+        return {}
+    across = [(r.anterior[0] - r.posterior[0], r.anterior[1] - r.posterior[1])
+              for r in requests if r.posterior is not None]
+    if across:
+        cx, cy = sum(a[0] for a in across), sum(a[1] for a in across)
+        vertical = abs(cx) >= abs(cy)
+        anterior_sign = 1.0 if (cx if vertical else cy) >= 0 else -1.0
+    else:
+        vertical = abs(spine_direction[1]) >= abs(spine_direction[0])
+        anterior_sign = 1.0
+
+    # (u, v): u along the spine, v across it.
+    def uv(xy: tuple[float, float]) -> tuple[float, float]:
+        return (xy[1], xy[0]) if vertical else (xy[0], xy[1])
+
+    def uv_rect(r: ScreenRect) -> ScreenRect:  # -> (u0, v0, u1, v1)
+        return (r[1], r[0], r[3], r[2]) if vertical else r
+
+    def xy_rect(u0: float, v0: float, u1: float, v1: float) -> ScreenRect:
+        return (v0, u0, v1, u1) if vertical else (u0, v0, u1, v1)
+
+    u_low, v_low, u_high, v_high = uv_rect(bounds)
+    obstacles = [uv_rect(r) for r in keep_out]
+    handle_uv = [uv(h) for h in handles]
+    spacing = LABEL_SPACING_PX
+    reach = HANDLE_RADIUS_PX + 1.0
+
+    def place(request: LabelRequest, sides: tuple[float, ...], placed: list[ScreenRect]
+              ) -> tuple[float, LabelPlacement] | None:
+        best: tuple[float, LabelPlacement] | None = None
+        width, height = request.size
+        length, depth = (height, width) if vertical else (width, height)
+        for side in sides:
+            wall = request.anterior if side == anterior_sign or request.posterior is None \
+                else request.posterior
+            au, av = uv(wall)
+            want_v = av + LABEL_GAP_PX if side > 0 else av - LABEL_GAP_PX - depth
+            want_u = au - length / 2.0
+            if v_high - v_low < depth:
+                continue
+            starts = {min(max(want_v, v_low), v_high - depth), v_low, v_high - depth}
+            for p in placed:
+                starts.update((p[3] + spacing, p[1] - spacing - depth))
+            for v0 in starts:
+                if v0 < v_low - 1e-9 or v0 + depth > v_high + 1e-9:
+                    continue
+                blocked = [(r[0] - spacing, r[2] + spacing) for r in placed + obstacles
+                           if r[1] < v0 + depth + spacing and r[3] > v0 - spacing]
+                u0 = _nearest_free_start(want_u, length, u_low, u_high, blocked)
+                if u0 is None:
+                    continue
+                covered = sum(1 for hu, hv in handle_uv
+                              if u0 - reach < hu < u0 + length + reach
+                              and v0 - reach < hv < v0 + depth + reach)
+                cost = (abs(u0 - want_u) + 0.5 * abs(v0 - want_v)
+                        + HANDLE_COVER_COST_PX * covered
+                        + (0.0 if side == anterior_sign else POSTERIOR_SIDE_COST_PX))
+                if best is None or cost < best[0]:
+                    box = xy_rect(u0, v0, u0 + length, v0 + depth)
+                    nearest = (min(max(wall[0], box[0]), box[2]),
+                               min(max(wall[1], box[1]), box[3]))
+                    distance = math.hypot(nearest[0] - wall[0], nearest[1] - wall[1])
+                    best = (cost, LabelPlacement(request.level, wall, box,
+                                                 distance > LEADER_DISTANCE_PX))
+        return best
+
+    ordered = sorted(requests, key=lambda r: uv(r.anterior)[0])
+    plans: list[tuple[float, dict[str, LabelPlacement]]] = []
+    for sides in ((anterior_sign,), (-anterior_sign,), (anterior_sign, -anterior_sign)):
+        total, result, placed_uv = 0.0, {}, []
+        for request in ordered:
+            found = place(request, sides, placed_uv)
+            if found is None:
+                total += 1e6
+                continue
+            total += found[0]
+            result[request.level] = found[1]
+            placed_uv.append(uv_rect(found[1].box))
+        if len(sides) > 1:
+            total += MIXED_SIDES_COST_PX
+        plans.append((total, result))
+    return min(plans, key=lambda plan: plan[0])[1]
+
+
+def _overlay_boxes(view: object) -> list[ScreenRect]:
+    """The corner overlays' text boxes of an :class:`~ovcf_viewer.qt.image_view.ImageView`
+    in viewport pixels, measured as :func:`~ovcf_viewer.qt.overlays.paint_overlays` lays
+    them out (8 px from the edges, font at least 9 pt), with a few pixels to spare."""
+    corners_of = getattr(view, "overlay_corners", None)
+    if corners_of is None:
+        return []
+    corners = corners_of()
+    viewport = view.viewport()  # type: ignore[attr-defined]
+    rect = QRectF(viewport.rect())
+    font = QFont(viewport.font())
+    if font.pointSizeF() < 9.0:
+        font.setPointSizeF(9.0)
+    metrics = QFontMetricsF(font)
+    margin, spare = 8.0, 4.0
+    boxes = []
+    for lines, right, bottom in ((corners.top_left, False, False),
+                                 (corners.top_right, True, False),
+                                 (corners.bottom_left, False, True),
+                                 (corners.bottom_right, True, True)):
+        if not lines:
+            continue
+        width = max(metrics.horizontalAdvance(line) for line in lines) + 2.0
+        height = metrics.lineSpacing() * len(lines) + 2.0
+        left = rect.right() - margin - width if right else rect.left() + margin
+        top = rect.bottom() - margin - height if bottom else rect.top() + margin
+        boxes.append((left - spare, top - spare, left + width + spare, top + height + spare))
+    return boxes
 
 def _tool_anchor(tool: Tool) -> tuple[float, float]:
     p = tool.points
