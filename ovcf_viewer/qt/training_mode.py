@@ -125,10 +125,46 @@ def _outline(points: dict[str, tuple[float, float]]) -> QPainterPath:
     return path
 
 
+class OverlayMarker(QGraphicsItem):
+    """One landmark marker of the feedback overlay at an image point: the expert's (circle)
+    or the resident's (diagonal cross), :data:`MARKER_RADIUS_PX` screen pixels in radius.
+
+    It ignores the view transform (``ItemIgnoresTransformations``, as the landmark handles in
+    :mod:`ovcf_viewer.qt.landmark_items` do), so it stays round and the same size on screen at
+    any zoom, rotation or flip and on films with non-square pixels, whose rows the view draws
+    ``pixel_aspect`` times as high as columns are wide (:meth:`ImageView.display_transform`).
+    """
+
+    def __init__(self, parent: QGraphicsItem, xy: tuple[float, float], expert: bool) -> None:
+        super().__init__(parent)
+        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations, True)
+        self.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
+        self.setPos(QPointF(*xy))
+        self.expert = expert
+
+    def boundingRect(self) -> QRectF:  # noqa: N802 (Qt override)
+        r = MARKER_RADIUS_PX + 1.5  # half the widest pen and antialiasing
+        return QRectF(-r, -r, 2 * r, 2 * r)
+
+    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem,
+              widget: QWidget | None = None) -> None:
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        r = MARKER_RADIUS_PX
+        if self.expert:
+            painter.setPen(QPen(EXPERT_COLOUR, 1.5))
+            painter.drawEllipse(QPointF(0.0, 0.0), r, r)
+        else:
+            painter.setPen(QPen(RESIDENT_COLOUR, 2.0))
+            painter.drawLine(QPointF(-r, -r), QPointF(r, r))
+            painter.drawLine(QPointF(-r, r), QPointF(r, -r))
+
+
 class FeedbackOverlay(QGraphicsItem):
     """The expert's landmarks (green circles, solid outline), the resident's (orange crosses,
     dashed outline) and each error vector (red line from the expert's point to the
-    resident's), in image coordinates; markers keep their screen size at any zoom."""
+    resident's), in image coordinates; the markers (:class:`OverlayMarker` children) keep
+    their screen size and round shape at any zoom and pixel aspect, lines are cosmetic."""
 
     def __init__(
         self, reference: ImageAnnotations, attempt: ImageAnnotations, levels: Sequence[str]
@@ -148,6 +184,11 @@ class FeedbackOverlay(QGraphicsItem):
             QRectF(min(xs), min(ys), max(xs) - min(xs), max(ys) - min(ys))
             if xs else QRectF()
         )
+        # Markers are child items at screen size, round on screen on any film.
+        self.markers = [OverlayMarker(self, xy, expert=True)
+                        for points in self.expert.values() for xy in points.values()]
+        self.markers += [OverlayMarker(self, xy, expert=False)
+                         for points in self.resident.values() for xy in points.values()]
 
     def data_rect(self) -> QRectF:
         """The rectangle holding every point (image coordinates)."""
@@ -169,9 +210,6 @@ class FeedbackOverlay(QGraphicsItem):
 
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem,
               widget: QWidget | None = None) -> None:
-        scale = max(QStyleOptionGraphicsItem.levelOfDetailFromTransform(
-            painter.worldTransform()), 1e-6)
-        r = MARKER_RADIUS_PX / scale
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
         painter.setBrush(Qt.BrushStyle.NoBrush)
 
@@ -183,15 +221,9 @@ class FeedbackOverlay(QGraphicsItem):
         for points in self.expert.values():
             painter.setPen(pen(EXPERT_COLOUR, 1.5))
             painter.drawPath(_outline(points))
-            for x, y in points.values():
-                painter.drawEllipse(QPointF(x, y), r, r)
         for points in self.resident.values():
             painter.setPen(pen(RESIDENT_COLOUR, 1.5, Qt.PenStyle.DashLine))
             painter.drawPath(_outline(points))
-            painter.setPen(pen(RESIDENT_COLOUR, 2.0))
-            for x, y in points.values():
-                painter.drawLine(QPointF(x - r, y - r), QPointF(x + r, y + r))
-                painter.drawLine(QPointF(x - r, y + r), QPointF(x + r, y - r))
         painter.setPen(pen(ERROR_COLOUR, 2.0))
         for _, _, (ex, ey), (ax, ay) in self.error_vectors():
             painter.drawLine(QPointF(ex, ey), QPointF(ax, ay))
@@ -668,7 +700,9 @@ class TrainingWindow(QMainWindow):
         rect = rect.adjusted(-rect.width() * margin, -rect.height() * margin,
                              rect.width() * margin, rect.height() * margin)
         viewport = self.view.viewport().rect()
-        zoom = min(viewport.width() / rect.width(), viewport.height() / rect.height())
+        # Size on screen at zoom 1: rows are pixel_aspect high, and rotation may swap axes.
+        shown = self.view.display_transform().mapRect(rect)
+        zoom = min(viewport.width() / shown.width(), viewport.height() / shown.height())
         self.view.fit()
         centre_vp = self.view.image_to_view(rect.center().x(), rect.center().y())
         self.view.set_zoom(zoom, anchor=centre_vp)

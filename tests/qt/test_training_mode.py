@@ -215,3 +215,96 @@ def test_damaged_history_still_lets_a_resident_practise(qtbot):
     assert win.start()
     click_levels(qtbot, win)
     assert win.submit() is not None and len(win.chart.series) == 1
+
+
+NONSQUARE = REPO / "sample_dicom" / "variants"
+
+
+def test_overlay_markers_round_on_a_nonsquare_film(qtbot):
+    """dx_nonsquare (0.16 mm rows × 0.10 mm columns): rows are drawn 1.6 column widths high,
+    yet every expert circle and resident cross covers a square on screen of the constant
+    marker size, at two zooms and rotated; the markers sit on their image points and the
+    green circle drawn on screen is as wide as it is high."""
+    from PySide6.QtGui import QColor
+
+    from ovcf_viewer.core.dicom_io import load_image
+    from ovcf_viewer.qt.image_view import ImageView
+    from ovcf_viewer.qt.training_mode import EXPERT_COLOUR, MARKER_RADIUS_PX
+
+    image = load_image(NONSQUARE / "dx_nonsquare.dcm")
+    reference = load_annotations(NONSQUARE / "dx_nonsquare.json")
+    attempt = load_annotations(NONSQUARE / "dx_nonsquare.json")
+    for vertebra in attempt.vertebrae.values():
+        for name, (x, y) in list(vertebra.points.items()):
+            vertebra.points[name] = (x + 40.0, y + 60.0)
+    view = ImageView()
+    qtbot.addWidget(view)
+    view.resize(700, 700)
+    view.set_image(image)
+    assert view.pixel_aspect() == pytest.approx(1.6)
+    overlay = FeedbackOverlay(reference, attempt, ["L1"])
+    view.scene().addItem(overlay)
+    assert len(overlay.markers) == 12
+    size = 2 * (MARKER_RADIUS_PX + 1.5)
+    for turn in (None, "rotate_right"):
+        if turn:
+            getattr(view, turn)()
+        for zoom in (0.5, 3.0):
+            view.set_zoom(zoom, view.image_to_view(866.0, 545.0))
+            for marker in overlay.markers:
+                rect = marker.deviceTransform(view.viewportTransform()).mapRect(
+                    marker.boundingRect())
+                assert (rect.width(), rect.height()) == pytest.approx((size, size)), zoom
+                centre = view.image_to_view(marker.pos().x(), marker.pos().y())
+                assert (rect.center().x(), rect.center().y()) == pytest.approx(
+                    (centre.x(), centre.y()), abs=1e-6)
+    # Pixels: one expert circle alone (a single point draws no outline), at 1:1.
+    view.scene().removeItem(overlay)
+    lone = load_annotations(NONSQUARE / "dx_nonsquare.json")
+    lone.vertebrae["L1"].points.clear()
+    lone.vertebrae["L1"].points["sm"] = (866.0, 545.0)
+    view.scene().addItem(FeedbackOverlay(lone, attempt, ["L1"]))
+    view.reset_view()
+    view.set_zoom(1.0, view.image_to_view(866.0, 545.0))
+    centre = view.image_to_view(866.0, 545.0)
+    picture = view.viewport().grab().toImage()
+    green = []
+    r = int(MARKER_RADIUS_PX) + 3
+    for dy in range(-r, r + 1):
+        for dx in range(-r, r + 1):
+            colour = QColor(picture.pixel(round(centre.x()) + dx, round(centre.y()) + dy))
+            if colour.green() > 150 and colour.red() < 150 and colour.blue() < 170:
+                green.append((dx, dy))
+    assert green, "no expert circle drawn"
+    xs, ys = [p[0] for p in green], [p[1] for p in green]
+    assert max(ys) - min(ys) == pytest.approx(max(xs) - min(xs), abs=1)
+    assert max(ys) - min(ys) <= 2 * MARKER_RADIUS_PX + 3
+    assert EXPERT_COLOUR.green() > 150
+
+
+def test_focus_on_fits_the_rect_on_screen_on_a_nonsquare_film(qtbot):
+    """The feedback zoom frames the levels as they appear on screen: rows 1.6 column widths
+    high, so a rect 300 columns × 600 rows is 300 × 960 at zoom 1 and must fit, centred,
+    with its 25 % margins, the taller side filling the viewport."""
+    from types import SimpleNamespace
+
+    from PySide6.QtCore import QRectF
+
+    from ovcf_viewer.core.dicom_io import load_image
+    from ovcf_viewer.qt.image_view import ImageView
+    from ovcf_viewer.qt.training_mode import TrainingWindow
+
+    image = load_image(NONSQUARE / "dx_nonsquare.dcm")
+    view = ImageView()
+    qtbot.addWidget(view)
+    view.resize(600, 500)
+    view.set_image(image)
+    rect = QRectF(700.0, 400.0, 300.0, 600.0)
+    TrainingWindow.focus_on(SimpleNamespace(view=view, image=image), rect)
+    viewport = view.viewport().rect()
+    top_left = view.image_to_view(rect.left(), rect.top())
+    bottom_right = view.image_to_view(rect.right(), rect.bottom())
+    height = bottom_right.y() - top_left.y()
+    assert height * 1.5 == pytest.approx(viewport.height(), rel=0.01)
+    assert top_left.y() >= 0 and bottom_right.y() <= viewport.height()
+    assert view.zoom() == pytest.approx(viewport.height() / (1.5 * 600 * 1.6), rel=0.01)
