@@ -69,6 +69,8 @@ VIEWPORT_MARGIN_PX = 4.0
 LEADER_DISTANCE_PX = 24.0
 #: Layout cost of a landmark handle under a label (as if moved this far).
 HANDLE_COVER_COST_PX = 60.0
+#: Layout cost of a leader line crossing another label.
+LEADER_CROSSING_COST_PX = 80.0
 #: Layout cost of a label beside the posterior wall (the anterior side covers no bone).
 POSTERIOR_SIDE_COST_PX = 2.0
 #: Layout cost of letting labels choose their side one by one (one column reads easier).
@@ -111,32 +113,31 @@ def vertebra_label(
 ) -> str:
     """The text shown beside a vertebral body: level, heights with unit tag, Genant grade
     and type, and for an index level the kyphosis with its endplates (§3, §4)."""
-    title = vertebra.level + ("  (index)" if is_index else "")
     if not vertebra.is_complete:
-        return f"{title}  {len(vertebra.points)}/6"
+        return vertebra.level + ("  (index)" if is_index else "") + f"  {len(vertebra.points)}/6"
     m = measurements.vertebrae.get(vertebra.level) if measurements else None
     if m is None:
-        return title
+        return vertebra.level + ("  (index)" if is_index else "")
     unit = measurements.calibration.unit_tag
     genant = f"Genant {m.genant.grade}"
     if m.genant.grade:
         genant += f" {m.genant.type}"
-    # Short lines (the widest is about 190 screen pixels at 10 pt): the label has to fit
+    # Short lines (the widest is about 180 screen pixels at 10 pt): the label has to fit
     # beside the spine in a narrow, fitted view without covering the handles.
     lines = [
-        f"{title}  ·  {genant}",
+        f"{vertebra.level}  ·  {genant}",
         f"Ha {m.anterior_height_mm:.1f}  Hm {m.middle_height_mm:.1f}  "
         f"Hp {m.posterior_height_mm:.1f}",
         unit,
     ]
     index = measurements.index_levels.get(vertebra.level) if is_index else None
-    if index is not None:
-        if index.segmental_kyphosis_deg is not None:
-            lines.append(f"Kyphosis {index.segmental_kyphosis_deg:+.1f}°")
+    if is_index:
+        if index is not None and index.segmental_kyphosis_deg is not None:
+            lines.append(f"Index: kyphosis {index.segmental_kyphosis_deg:+.1f}°")
             lines.append(f"({index.upper_level} sup.–{index.lower_level} inf.)")
         else:
-            lines.append("Kyphosis: place the levels")
-            lines.append("above and below")
+            lines.append("Index: kyphosis needs")
+            lines.append("the levels above and below")
         lines.append(f"Wedge angle {m.wedge_angle_deg:+.1f}°")
     return "\n".join(lines)
 
@@ -752,6 +753,28 @@ def _wall_midpoints(points: dict[str, tuple[float, float]]
     return front, back
 
 
+def _segment_hits_rect(p: tuple[float, float], q: tuple[float, float], rect: ScreenRect
+                       ) -> bool:
+    """Whether segment ``p``–``q`` passes through the inside of ``rect`` (left, top, right,
+    bottom); Liang–Barsky clipping."""
+    t0, t1 = 0.0, 1.0
+    dx, dy = q[0] - p[0], q[1] - p[1]
+    for step, distance in ((-dx, p[0] - rect[0]), (dx, rect[2] - p[0]),
+                           (-dy, p[1] - rect[1]), (dy, rect[3] - p[1])):
+        if step == 0.0:
+            if distance <= 0.0:
+                return False
+            continue
+        t = distance / step
+        if step < 0.0:
+            t0 = max(t0, t)
+        else:
+            t1 = min(t1, t)
+        if t0 >= t1:
+            return False
+    return True
+
+
 def _nearest_free_start(preferred: float, length: float, low: float, high: float,
                         blocked: list[tuple[float, float]]) -> float | None:
     """The start nearest ``preferred`` of an interval of ``length`` inside ``[low, high]``
@@ -853,16 +876,18 @@ def plan_label_layout(
                 covered = sum(1 for hu, hv in handle_uv
                               if u0 - reach < hu < u0 + length + reach
                               and v0 - reach < hv < v0 + depth + reach)
+                box_uv = (u0, v0, u0 + length, v0 + depth)
+                nearest = (min(max(au, box_uv[0]), box_uv[2]),
+                           min(max(av, box_uv[1]), box_uv[3]))
+                leader = math.hypot(nearest[0] - au, nearest[1] - av) > LEADER_DISTANCE_PX
+                crossings = sum(1 for r in placed if _segment_hits_rect((au, av), nearest, r)) \
+                    if leader else 0
                 cost = (abs(u0 - want_u) + 0.5 * abs(v0 - want_v)
                         + HANDLE_COVER_COST_PX * covered
+                        + LEADER_CROSSING_COST_PX * crossings
                         + (0.0 if side == anterior_sign else POSTERIOR_SIDE_COST_PX))
                 if best is None or cost < best[0]:
-                    box = xy_rect(u0, v0, u0 + length, v0 + depth)
-                    nearest = (min(max(wall[0], box[0]), box[2]),
-                               min(max(wall[1], box[1]), box[3]))
-                    distance = math.hypot(nearest[0] - wall[0], nearest[1] - wall[1])
-                    best = (cost, LabelPlacement(request.level, wall, box,
-                                                 distance > LEADER_DISTANCE_PX))
+                    best = (cost, LabelPlacement(request.level, wall, xy_rect(*box_uv), leader))
         return best
 
     ordered = sorted(requests, key=lambda r: uv(r.anterior)[0])
