@@ -400,8 +400,10 @@ class CaseController(QObject):
 @dataclass(frozen=True)
 class ViewAnchor:
     """What a view shows at its centre, in anatomical terms: the nearest ``level`` and the
-    centre's offset from that level's landmark centre in mm, the scale in mm per screen pixel,
-    and the centre as an image point (used when the other film lacks the level)."""
+    centre's offset ``(along columns, along rows)`` from that level's landmark centre in mm,
+    the scale in mm per screen pixel (the same along both screen axes: films are shown in
+    physical aspect), and the centre as an image point (used when the other film lacks the
+    level)."""
 
     level: str | None
     offset_mm: tuple[float, float]
@@ -415,10 +417,14 @@ def _centroid(points: dict[str, tuple[float, float]]) -> tuple[float, float]:
     return sum(xs) / len(xs), sum(ys) / len(ys)
 
 
-def _mean_spacing(calibration: Calibration | None) -> float:
+def _pixel_size(calibration: Calibration | None, view: ImageView) -> tuple[float, float]:
+    """``(col_mm, row_mm)``: the width and height of one pixel, in mm when calibrated
+    (clinical-reference §1), else in column widths (a row is then ``pixel_aspect`` column
+    widths high: Pixel Aspect Ratio). The view draws rows ``pixel_aspect`` times as high as
+    columns are wide, so one screen pixel is ``col_mm / zoom`` mm along both screen axes."""
     if calibration is None or not calibration.is_calibrated:
-        return 1.0
-    return (calibration.row_mm + calibration.col_mm) / 2.0
+        return 1.0, view.pixel_aspect()
+    return calibration.col_mm, calibration.row_mm
 
 
 class FilmPane(QWidget):
@@ -520,18 +526,22 @@ class FilmPane(QWidget):
                    + (centres[lv][1] - c.y()) ** 2)
 
     def mm_per_screen_px(self) -> float:
-        return _mean_spacing(self._calibration) / self.view.zoom()
+        """mm (column widths when uncalibrated) per screen pixel, the same horizontally and
+        vertically: the view shows the film in physical aspect, a column is ``zoom`` screen
+        pixels wide and a row ``zoom × row_mm / col_mm`` high."""
+        return _pixel_size(self._calibration, self.view)[0] / self.view.zoom()
 
     def anchor(self) -> ViewAnchor:
-        """The anatomy at this view's centre (see :class:`ViewAnchor`)."""
-        spacing = _mean_spacing(self._calibration)
+        """The anatomy at this view's centre (see :class:`ViewAnchor`); the offset is in mm
+        along columns and rows, each with its own spacing."""
+        col_mm, row_mm = _pixel_size(self._calibration, self.view)
         centre = self.centre_point()
         level = self.level_at_centre()
         offset = (0.0, 0.0)
         if level is not None:
             lx, ly = self.vertebra_centres()[level]
-            offset = ((centre.x() - lx) * spacing, (centre.y() - ly) * spacing)
-        return ViewAnchor(level, offset, (centre.x(), centre.y()), spacing / self.view.zoom())
+            offset = ((centre.x() - lx) * col_mm, (centre.y() - ly) * row_mm)
+        return ViewAnchor(level, offset, (centre.x(), centre.y()), self.mm_per_screen_px())
 
     def place_at(self, anchor: ViewAnchor) -> None:
         """Show ``anchor``'s anatomy at this view's centre at its mm per screen pixel: the same
@@ -539,13 +549,13 @@ class FilmPane(QWidget):
         level on this film, the same image point."""
         if self.film is None:
             return
-        spacing = _mean_spacing(self._calibration)
+        col_mm, row_mm = _pixel_size(self._calibration, self.view)
         mine = self.vertebra_centres()
         target = anchor.image_point
         if anchor.level is not None and anchor.level in mine:
             lx, ly = mine[anchor.level]
-            target = (lx + anchor.offset_mm[0] / spacing, ly + anchor.offset_mm[1] / spacing)
-        self.view.set_zoom(spacing / anchor.mm_per_screen_px)
+            target = (lx + anchor.offset_mm[0] / col_mm, ly + anchor.offset_mm[1] / row_mm)
+        self.view.set_zoom(col_mm / anchor.mm_per_screen_px)
         rect = self.view.viewport().rect()
         landed = self.view.image_to_view(*target)
         self.view.pan_by(rect.width() / 2.0 - landed.x(), rect.height() / 2.0 - landed.y())

@@ -243,3 +243,75 @@ def test_case_window_saves_reopens_finds_moved_films_and_exports(qtbot, tmp_path
     target.write_text("{", encoding="utf-8")
     assert not other.open_case(target)
     assert "not valid JSON" in other.status_label.text()
+
+
+VARIANTS = SAMPLE.parent / "variants"
+
+
+@pytest.fixture
+def nonsquare_pair(qtbot, tmp_path):
+    """dx_nonsquare (0.16 mm rows × 0.10 mm columns) as the pre-operative film and a copy with
+    Imager Pixel Spacing 0.12 × 0.15 mm (rows × columns) as the post-operative one."""
+    import pydicom
+    from pydicom.uid import generate_uid
+
+    doc = json.loads((VARIANTS / "dx_nonsquare.json").read_text(encoding="utf-8"))
+    ds = pydicom.dcmread(VARIANTS / "dx_nonsquare.dcm")
+    ds.save_as(tmp_path / "pre.dcm")
+    doc["image"]["file"] = "pre.dcm"
+    (tmp_path / "pre.json").write_text(json.dumps(doc), encoding="utf-8")
+    uid = generate_uid()
+    ds.SOPInstanceUID = uid
+    ds.file_meta.MediaStorageSOPInstanceUID = uid
+    ds.ImagerPixelSpacing = [0.12, 0.15]
+    ds.save_as(tmp_path / "post.dcm")
+    doc["image"] = {"sop_instance_uid": uid, "file": "post.dcm"}
+    doc["timepoint"] = {"kind": "postop", "date": "2026-01-06"}
+    (tmp_path / "post.json").write_text(json.dumps(doc), encoding="utf-8")
+    case = replace(load_case_inputs([tmp_path / "pre.json", tmp_path / "post.json"]),
+                   procedure="PKP")
+    controller = CaseController(Settings())
+    controller.set_case(case)
+    widget = CaseWorkspace(controller)
+    qtbot.addWidget(widget)
+    widget.resize(1600, 900)
+    widget.show()
+    qtbot.waitExposed(widget)
+    return widget, controller
+
+
+def measured_mm_per_screen_px(pane, col_mm, row_mm):
+    """mm per screen pixel along screen x and y, measured: 10 mm along the film's columns and
+    10 mm along its rows, mapped to the viewport."""
+    view = pane.view
+    c = pane.centre_point()
+    origin = view.image_to_view(c.x(), c.y())
+    across = view.image_to_view(c.x() + 10.0 / col_mm, c.y())
+    down = view.image_to_view(c.x(), c.y() + 10.0 / row_mm)
+    return 10.0 / math.hypot(across.x() - origin.x(), across.y() - origin.y()), \
+        10.0 / math.hypot(down.x() - origin.x(), down.y() - origin.y())
+
+
+def test_side_by_side_films_with_different_spacing_share_mm_per_screen_pixel(nonsquare_pair):
+    """Linked views of a 0.10 × 0.16 mm film and a 0.15 × 0.12 mm film (columns × rows) show
+    the same mm per screen pixel horizontally and vertically, and the same anatomy (the
+    level's centre plus the same offset in mm along each axis) at their centres."""
+    widget, _ = nonsquare_pair
+    view = widget.case_view
+    spacings = {view.left: (0.10, 0.16), view.right: (0.15, 0.12)}
+    assert view.left.film.timepoint.kind == "preop"
+    assert view.right.view.pixel_aspect() == pytest.approx(0.8)
+    view.left.place_at(ViewAnchor("L1", (3.0, -2.0), (0.0, 0.0), 0.05))
+    for pane, (col_mm, row_mm) in spacings.items():
+        assert measured_mm_per_screen_px(pane, col_mm, row_mm) == pytest.approx(
+            (0.05, 0.05), rel=1e-6)
+        assert pane.mm_per_screen_px() == pytest.approx(0.05, rel=1e-6)
+        assert pane.level_at_centre() == "L1"
+        centre = pane.centre_point()
+        lx, ly = pane.vertebra_centres()["L1"]
+        # within half a screen pixel (0.025 mm) plus the whole-pixel scroll
+        assert ((centre.x() - lx) * col_mm, (centre.y() - ly) * row_mm) == pytest.approx(
+            (3.0, -2.0), abs=0.06)
+    anchor = view.right.anchor()
+    assert anchor.offset_mm == pytest.approx((3.0, -2.0), abs=0.06)
+    assert anchor.mm_per_screen_px == pytest.approx(0.05, rel=1e-6)
