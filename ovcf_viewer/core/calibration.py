@@ -82,8 +82,10 @@ _DESCRIPTIONS = {
 class Calibration:
     """Row and column spacing in mm per pixel, and where they came from.
 
-    With ``source == NONE`` both spacings are 1.0 and every "length" is in pixels; ratios,
-    percentages and angles are still valid (clinical-reference §1).
+    With ``source == NONE`` every "length" is in pixels (column widths) and the column
+    spacing is 1.0; the row spacing is 1.0 too, unless the header's Pixel Aspect Ratio says
+    rows are taller than columns are wide: then it is that ratio, so ratios, percentages and
+    angles stay valid on such an image as well (clinical-reference §1).
     """
 
     source: CalibrationSource
@@ -96,12 +98,14 @@ class Calibration:
             value = getattr(self, name)
             if not (math.isfinite(value) and value > 0):
                 raise ValueError(f"{name} must be a positive finite number, got {value!r}")
-        if self.source is CalibrationSource.NONE and (self.row_mm, self.col_mm) != (1.0, 1.0):
-            raise ValueError("an uncalibrated image measures in pixels: spacings must be 1.0")
+        if self.source is CalibrationSource.NONE and self.col_mm != 1.0:
+            raise ValueError("an uncalibrated image measures in column widths: col_mm must be 1")
 
     @classmethod
-    def none(cls, detail: str = "") -> Calibration:
-        return cls(CalibrationSource.NONE, 1.0, 1.0, detail)
+    def none(cls, detail: str = "", *, pixel_aspect: float = 1.0) -> Calibration:
+        """No calibration: lengths in pixels. ``pixel_aspect`` is the height of a row in
+        column widths (Pixel Aspect Ratio, 0028,0034), 1.0 for square pixels."""
+        return cls(CalibrationSource.NONE, float(pixel_aspect), 1.0, detail)
 
     @property
     def is_calibrated(self) -> bool:
@@ -177,6 +181,24 @@ class CalibrationHeader:
         return None
 
 
+#: Pixel Aspect Ratios beyond this are header errors, shown and measured as square.
+_ASPECT_LIMITS = (1.0 / 16.0, 16.0)
+
+
+def _pixel_aspect_ratio(value: str) -> float:
+    """Pixel Aspect Ratio (0028,0034) ``"vertical\\horizontal"`` as row height in column
+    widths (PS3.3 C.7.6.3.1.7); 1.0 when absent or unusable."""
+    parts = [p.strip() for p in str(value).split("\\") if p.strip()]
+    try:
+        vertical, horizontal = (float(p) for p in parts)
+    except ValueError:
+        return 1.0
+    if vertical <= 0 or horizontal <= 0:
+        return 1.0
+    ratio = vertical / horizontal
+    return ratio if _ASPECT_LIMITS[0] <= ratio <= _ASPECT_LIMITS[1] else 1.0
+
+
 def _spacing_equal(a: tuple[float, float], b: tuple[float, float]) -> bool:
     return all(abs(x - y) <= _EQUAL_TOLERANCE_MM for x, y in zip(a, b, strict=True))
 
@@ -226,6 +248,13 @@ def resolve_calibration(
 
     detector = ips if ips is not None else ps
     if detector is None:
+        aspect = _pixel_aspect_ratio(header.extra.get("pixel_aspect_ratio", ""))
+        if aspect != 1.0:
+            return Calibration.none(
+                f"no pixel spacing in the header; rows scaled by Pixel Aspect Ratio "
+                f"{header.extra['pixel_aspect_ratio']} (lengths in column widths)",
+                pixel_aspect=aspect,
+            )
         return Calibration.none("no Pixel Spacing or Imager Pixel Spacing in the header")
 
     if ips is not None and ps is not None and _spacing_equal(ps, ips):

@@ -254,39 +254,19 @@ def pixel_aspect(image: RadiographImage, calibration: Calibration | None = None)
 
     The viewer draws each image row ``pixel_aspect`` times as high as a column is wide, so
     the film keeps its physical proportions (a 10 × 10 mm square looks square) while image
-    coordinates stay ``(column, row)`` (clinical-reference §1). In order of preference:
-
-    1. the row and column spacing of ``calibration`` (default: the image's own,
-       :meth:`RadiographImage.calibration`) when it is calibrated, so Pixel Spacing (0028,0030)
-       or Imager Pixel Spacing (0018,1164), both stored *row\\column*;
-    2. Pixel Aspect Ratio (0028,0034), *vertical\\horizontal* pixel size (PS3.3 C.7.6.3.1.7),
-       which the loader keeps in ``CalibrationHeader.extra["pixel_aspect_ratio"]``;
-    3. ``1.0`` (square pixels): photographs, uncalibrated images, and anything unreadable or
-       beyond 1:16 .. 16:1 (a header error is shown as stored rather than distorted).
+    coordinates stay ``(column, row)`` (clinical-reference §1). It is the ratio of
+    ``calibration``'s spacings (default: the image's own, :meth:`RadiographImage.calibration`):
+    Pixel Spacing (0028,0030) or Imager Pixel Spacing (0018,1164), both stored *row\\column*,
+    or, on an uncalibrated image, Pixel Aspect Ratio (0028,0034), which
+    :func:`~ovcf_viewer.core.calibration.resolve_calibration` puts into the row spacing of its
+    ``none`` calibration. Anything beyond 1:16 .. 16:1 (a header error) is shown square.
     """
     if calibration is None:
         calibration = image.calibration()
-    if calibration.is_calibrated:
-        aspect = calibration.row_mm / calibration.col_mm
-    else:
-        aspect = _aspect_ratio_tag(image.calibration_header.extra.get("pixel_aspect_ratio", ""))
+    aspect = calibration.row_mm / calibration.col_mm
     if not (math.isfinite(aspect) and _ASPECT_LIMITS[0] <= aspect <= _ASPECT_LIMITS[1]):
         return 1.0
     return float(aspect)
-
-
-def _aspect_ratio_tag(value: str) -> float:
-    """Pixel Aspect Ratio ``"vertical\\horizontal"`` as one number; ``1.0`` if unusable."""
-    parts = [p.strip() for p in str(value).split("\\") if p.strip()]
-    if len(parts) != 2:
-        return 1.0
-    try:
-        vertical, horizontal = float(parts[0]), float(parts[1])
-    except ValueError:
-        return 1.0
-    if not (vertical > 0 and horizontal > 0):
-        return 1.0
-    return vertical / horizontal
 
 
 # --------------------------------------------------------------------------- windows

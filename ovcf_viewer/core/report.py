@@ -484,7 +484,6 @@ def _make_film_figure(
     from reportlab.lib.colors import Color, black, white
     from reportlab.platypus import Flowable
 
-    from ovcf_viewer.core.display import pixel_aspect
 
     region = _crop_region(film) if detail_level is None else _detail_region(film, detail_level)
 
@@ -497,13 +496,9 @@ def _make_film_figure(
             self.region = region
             # Drawn in physical proportions, like the viewer (clinical-reference §1): a pixel
             # is col_mm wide and row_mm high. Uncalibrated, lengths are in column widths and a
-            # row is pixel_aspect (Pixel Aspect Ratio) column widths high.
+            # row is Pixel Aspect Ratio column widths high (the none calibration carries it).
             cal = film.calibration
-            if cal.is_calibrated:
-                self.col_mm, self.row_mm = cal.col_mm, cal.row_mm
-            else:
-                self.col_mm = 1.0
-                self.row_mm = 1.0 if film.image is None else pixel_aspect(film.image, cal)
+            self.col_mm, self.row_mm = cal.col_mm, cal.row_mm
             if region is None:
                 self.width, self.height, self.scale = max_width, 40.0, 1.0
                 return

@@ -215,3 +215,25 @@ def test_cobb_setting_selects_the_reported_angle():
     assert seg.to_json()["index_levels"]["L1"]["cobb_deg"] == il.segmental_kyphosis_deg
     assert wedge.to_json()["index_levels"]["L1"]["cobb_deg"] == il.wedge_angle_deg
     assert "T12" in il.segmental_endplates and "L2" in il.segmental_endplates
+
+
+def test_uncalibrated_pixel_aspect_ratio_keeps_angles_and_ratios_valid():
+    """An image with Pixel Aspect Ratio 16\\10 and no spacing: lengths in column widths, and
+    the wedge angle and ratios equal those of the same anatomy on square pixels (§1)."""
+    from ovcf_viewer.core.calibration import CalibrationHeader, resolve_calibration
+
+    cal_none = resolve_calibration(CalibrationHeader(extra={"pixel_aspect_ratio": "16\\10"}))
+    assert cal_none.source is CalibrationSource.NONE and cal_none.unit == "px"
+    assert (cal_none.row_mm, cal_none.col_mm) == (1.6, 1.0)
+    assert "Pixel Aspect Ratio" in cal_none.detail
+    spec = BodySpec("L1", ha=18.0, hm=21.0, hp=27.0, rotation_deg=5.0)
+    # One "mm" of anatomy = one column width; rows are 1.6 column widths tall.
+    model = place([spec], tilt_deg=10, row_mm=1.6, col_mm=1.0)
+    m = measure_image(model, cal_none).vertebrae["L1"]
+    assert m.wedge_angle_deg == pytest.approx(math.degrees(math.atan2(9.0, 36.0)), abs=DEG)
+    assert m.anterior_height_mm == pytest.approx(18.0, abs=MM)  # in column widths
+    assert m.wedge_ratio == pytest.approx(18 / 27, abs=1e-4)
+    # Unusable or absent tags stay square.
+    for tag in ("", "0\\1", "1\\100"):
+        square = resolve_calibration(CalibrationHeader(extra={"pixel_aspect_ratio": tag}))
+        assert (square.row_mm, square.col_mm) == (1.0, 1.0)
