@@ -813,12 +813,15 @@ def plan_label_layout(
     the ``keep_out`` boxes and off the labels already placed, with ``LABEL_SPACING_PX``
     between boxes) that costs least: distance moved along the spine, half the distance moved
     across it, and ``HANDLE_COVER_COST_PX`` for each landmark handle (``handles``, viewport
-    pixels) the box would cover. Slots across the spine are the wall itself, the viewport's
-    edges and just beyond the labels already placed, so labels that cannot all sit beside
-    their walls form further columns (rows when the spine runs across the screen). All
-    labels go beside the anterior walls, or all beside the posterior walls, whichever costs
-    less (anterior on a tie: it covers soft tissue, not bone); only if one side cannot take
-    them all may each choose its side. A label that ends farther than ``LEADER_DISTANCE_PX``
+    pixels) the box would cover, plus ``LEADER_CROSSING_COST_PX`` for each label its leader
+    line would cross. Slots across the spine are the wall itself, the viewport's edges and
+    just beyond the labels already placed and the corner overlays, so labels that cannot all
+    sit beside their walls form further columns (rows when the spine runs across the
+    screen). Three arrangements are tried: all labels beside the anterior walls, all beside
+    the posterior walls (``POSTERIOR_SIDE_COST_PX`` more per label: the anterior side covers
+    soft tissue, not bone), and each label on its cheaper side (``MIXED_SIDES_COST_PX`` more:
+    one column reads easier); the cheapest wins. A label that ends farther than
+    ``LEADER_DISTANCE_PX``
     from its wall gets a leader line. A label with no room anywhere is left out.
     """
     if not requests:
@@ -863,7 +866,7 @@ def plan_label_layout(
             if v_high - v_low < depth:
                 continue
             starts = {min(max(want_v, v_low), v_high - depth), v_low, v_high - depth}
-            for p in placed:
+            for p in placed + obstacles:  # next to a placed label or a corner overlay
                 starts.update((p[3] + spacing, p[1] - spacing - depth))
             for v0 in starts:
                 if v0 < v_low - 1e-9 or v0 + depth > v_high + 1e-9:

@@ -1,0 +1,317 @@
+"""Vertebra labels on the image are laid out in screen space (issue #3: "screenshots of a
+fully annotated film show readable labels").
+
+The geometry checked here is built from the annotation files themselves (wall midpoints of
+sa–ia and sp–ip, clinical-reference §1) and from the viewport and corner-overlay layout that
+:func:`ovcf_viewer.qt.overlays.paint_overlays` documents (8 px from the edges, font at least
+9 pt), never from the layout code's own numbers.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QPointF, QRectF
+from PySide6.QtGui import QFont, QFontMetricsF
+from PySide6.QtWidgets import QApplication
+
+from ovcf_viewer.qt.landmark_items import LabelRequest, plan_label_layout
+
+SAMPLES = Path(__file__).resolve().parents[2] / "sample_dicom"
+PRE = SAMPLES / "case-0001"
+
+pytestmark = [
+    pytest.mark.skipif(not (PRE / "pre.json").is_file(), reason="sample case not generated"),
+    pytest.mark.qt_log_ignore("does not support propagateSizeHints"),  # offscreen platform
+]
+
+#: A label farther than this (screen pixels) from its wall must have a leader line.
+NEAR_PX = 40.0
+
+
+def _points(json_path: Path) -> dict[str, dict[str, tuple[float, float]]]:
+    doc = json.loads(json_path.read_text(encoding="utf-8"))
+    return {v["level"]: {k: (float(p[0]), float(p[1])) for k, p in v["points"].items()}
+            for v in doc["vertebrae"]}
+
+
+@pytest.fixture
+def annotated(qtbot):
+    from ovcf_viewer.qt.app import build_main_window
+
+    window = build_main_window()
+    qtbot.addWidget(window)
+    window.resize(1400, 900)
+    window.show()
+    qtbot.waitExposed(window)
+    assert window.open_paths([PRE / "pre.dcm"])
+    assert window.open_annotations(PRE / "pre.json")
+    layer = window.annotation_controller.layer
+    qtbot.waitUntil(lambda: len(layer.labels) == 7)
+    yield window, _points(PRE / "pre.json")
+    window.close()
+    QApplication.processEvents()
+
+
+def overlay_boxes(view) -> list[QRectF]:
+    """The corner overlays' text extents in viewport pixels, as paint_overlays lays them
+    out."""
+    corners = view.overlay_corners()
+    viewport = QRectF(view.viewport().rect())
+    font = QFont(view.viewport().font())
+    font.setPointSizeF(max(font.pointSizeF(), 9.0))
+    metrics = QFontMetricsF(font)
+    boxes = []
+    for lines, right, bottom in ((corners.top_left, False, False),
+                                 (corners.top_right, True, False),
+                                 (corners.bottom_left, False, True),
+                                 (corners.bottom_right, True, True)):
+        if not lines:
+            continue
+        width = max(metrics.horizontalAdvance(line) for line in lines)
+        height = metrics.lineSpacing() * len(lines)
+        left = viewport.right() - 8 - width if right else viewport.left() + 8
+        top = viewport.bottom() - 8 - height if bottom else viewport.top() + 8
+        boxes.append(QRectF(left, top, width, height))
+    return boxes
+
+
+def wall_midpoints(points):
+    def mid(a, b):
+        return ((points[a][0] + points[b][0]) / 2, (points[a][1] + points[b][1]) / 2)
+
+    return mid("sa", "ia"), mid("sp", "ip")
+
+
+def screen_boxes(window, truth):
+    """Label box, anchor (viewport px) and whether it has a leader, for each label of a
+    vertebra with a point on screen; checks the others are hidden."""
+    view = window.view
+    layer = window.annotation_controller.layer
+    viewport = QRectF(view.viewport().rect())
+    shown = {}
+    for level, points in truth.items():
+        label = layer.labels[level]
+        on_screen = any(viewport.contains(view.image_to_view(*xy)) for xy in points.values())
+        if not on_screen:
+            assert not label.isVisible(), level
+            continue
+        assert label.isVisible() and label.isVisibleTo(layer.root), level
+        box = label.deviceTransform(view.viewportTransform()).mapRect(label.boundingRect())
+        anchor = view.image_to_view(label.pos().x(), label.pos().y())
+        walls = [view.image_to_view(*xy) for xy in wall_midpoints(points)]
+        # The anchor is the anterior or the posterior wall's midpoint.
+        assert min(math.hypot(anchor.x() - w.x(), anchor.y() - w.y()) for w in walls) < 0.01
+        shown[level] = (box, anchor, label.has_leader(), label)
+    return shown
+
+
+def check_layout(window, truth, expect_at_least=1):
+    view = window.view
+    viewport = QRectF(view.viewport().rect())
+    shown = screen_boxes(window, truth)
+    assert len(shown) >= expect_at_least
+    overlays = overlay_boxes(view)
+    levels = list(shown)
+    for level, (box, anchor, leader, label) in shown.items():
+        assert viewport.contains(box), (level, box, viewport)
+        for overlay in overlays:
+            assert not box.intersects(overlay), (level, box, overlay)
+        # Near its wall, or joined to it by a leader line that ends on the box.
+        nearest = QPointF(min(max(anchor.x(), box.left()), box.right()),
+                          min(max(anchor.y(), box.top()), box.bottom()))
+        distance = math.hypot(nearest.x() - anchor.x(), nearest.y() - anchor.y())
+        assert distance <= NEAR_PX or leader, (level, distance)
+        if leader:
+            line = label.leader.line()
+            end = label.deviceTransform(view.viewportTransform()).map(line.p2())
+            assert box.adjusted(-1.5, -1.5, 1.5, 1.5).contains(end), (level, end, box)
+    for i, a in enumerate(levels):
+        for b in levels[i + 1:]:
+            assert not shown[a][0].intersects(shown[b][0]), (a, b, shown[a][0], shown[b][0])
+    # Text keeps its on-screen size whatever the zoom: three lines of 10 pt at least.
+    font = QFont()
+    font.setPointSizeF(10.0)
+    for box, *_ in shown.values():
+        assert box.height() >= 3 * QFontMetricsF(font).lineSpacing()
+    return shown
+
+
+ORIENTATIONS = {
+    "as stored": (),
+    "90 left": ("rotate_left",),
+    "90 right": ("rotate_right",),
+    "180": ("rotate_right", "rotate_right"),
+    "flipped": ("flip_horizontal",),
+}
+
+
+@pytest.mark.parametrize("zoom", ["fit", 2.0])
+@pytest.mark.parametrize("orientation", list(ORIENTATIONS))
+def test_labels_inside_apart_and_near_their_vertebra(annotated, qtbot, orientation, zoom):
+    window, truth = annotated
+    view = window.view
+    for turn in ORIENTATIONS[orientation]:
+        getattr(view, turn)()
+    view.fit()
+    if zoom != "fit":
+        # Zoom about the L1 body so several vertebrae are on screen.
+        l1 = truth["L1"]
+        centre = (sum(x for x, _ in l1.values()) / 6, sum(y for _, y in l1.values()) / 6)
+        view.set_zoom(zoom, view.image_to_view(*centre))
+        view.pan_by(*(QPointF(view.viewport().width() / 2, view.viewport().height() / 2)
+                      - view.image_to_view(*centre)).toTuple())
+    # At 200 % a rotated film shows little more than L1 across the narrow viewport.
+    shown = check_layout(window, truth, expect_at_least=7 if zoom == "fit" else 1)
+    assert "L1" in shown
+
+
+def test_upright_film_reads_down_the_spine_in_one_column(annotated):
+    window, truth = annotated
+    window.view.fit()
+    shown = screen_boxes(window, truth)
+    order = sorted(truth, key=lambda level: sum(y for _, y in truth[level].values()))
+    tops = [shown[level][0].top() for level in order]
+    assert tops == sorted(tops)  # T11 at the top … L5 at the bottom
+    # One column: every box overlaps every other across the spine (horizontally).
+    lefts = [box.left() for box, *_ in shown.values()]
+    rights = [box.right() for box, *_ in shown.values()]
+    assert max(lefts) < min(rights)
+    # All on the same side of the spine (anterior or posterior walls).
+    sides = set()
+    for level, (_box, anchor, _, _) in shown.items():
+        anterior, posterior = (window.view.image_to_view(*w)
+                               for w in wall_midpoints(truth[level]))
+        sides.add("anterior" if math.hypot(anchor.x() - anterior.x(),
+                                           anchor.y() - anterior.y()) < 0.01 else "posterior")
+    assert len(sides) == 1
+
+
+def test_rotation_and_resize_lay_labels_out_again(annotated, qtbot):
+    """The failure the issue reports: after a quarter turn the labels lay on each other."""
+    window, truth = annotated
+    view = window.view
+    view.rotate_right()
+    check_layout(window, truth, expect_at_least=7)
+    before = view.viewport().size()
+    window.resize(1800, 1000)
+    qtbot.waitUntil(lambda: view.viewport().size() != before)
+    check_layout(window, truth, expect_at_least=7)
+    view.rotate_left()
+    check_layout(window, truth, expect_at_least=7)
+
+
+def test_a_caller_passing_the_transform_without_scroll_or_viewport(annotated):
+    """The case view hands over ``view.transform()`` (no scroll) and no viewport; the labels
+    must still be laid out in the real viewport (they were cut off at its left edge)."""
+    window, truth = annotated
+    view = window.view
+    view.set_zoom(0.5)
+    window.annotation_controller.layer.set_view_transform(view.transform())
+    check_layout(window, truth, expect_at_least=3)
+
+
+def test_right_facing_cr_film(qtbot):
+    from ovcf_viewer.qt.app import build_main_window
+
+    window = build_main_window()
+    qtbot.addWidget(window)
+    window.resize(1400, 900)
+    window.show()
+    qtbot.waitExposed(window)
+    variant = SAMPLES / "variants" / "cr_mono1_right"
+    assert window.open_paths([variant.with_suffix(".dcm")])
+    assert window.open_annotations(variant.with_suffix(".json"))
+    truth = _points(variant.with_suffix(".json"))
+    qtbot.waitUntil(lambda: len(window.annotation_controller.layer.labels) == len(truth))
+    window.view.fit()
+    check_layout(window, truth, expect_at_least=len(truth))
+    window.close()
+
+
+# -- the layout function on constructed geometry (viewport pixels) ----------------------------
+
+def _column(count, anterior_x, posterior_x, top=100.0, step=80.0, size=(150.0, 50.0)):
+    return [LabelRequest(f"V{i}", size, (anterior_x, top + i * step),
+                         (posterior_x, top + i * step)) for i in range(count)]
+
+
+def test_plan_puts_labels_beside_the_anterior_walls_when_they_fit():
+    requests = _column(4, anterior_x=300.0, posterior_x=400.0)
+    plan = plan_label_layout(requests, (0.0, 0.0, 800.0, 600.0), [], [])
+    for i, request in enumerate(requests):
+        box = plan[request.level].box
+        # Left of the anterior wall by the 10 px gap, centred on it vertically.
+        assert box == pytest.approx((300.0 - 10 - 150, 100 + i * 80 - 25,
+                                     300.0 - 10, 100 + i * 80 + 25))
+        assert not plan[request.level].leader
+
+
+def test_plan_takes_the_posterior_side_when_the_anterior_has_no_room():
+    requests = _column(4, anterior_x=100.0, posterior_x=200.0)
+    handles = [(x, r.anterior[1] + dy) for r in requests
+               for x in (100.0, 150.0, 200.0) for dy in (-20.0, 20.0)]
+    plan = plan_label_layout(requests, (0.0, 0.0, 500.0, 600.0), [], handles)
+    for request in requests:
+        left, top, right, bottom = plan[request.level].box
+        assert left == pytest.approx(210.0) and right == pytest.approx(360.0)
+        assert plan[request.level].anchor == request.posterior
+
+
+def test_plan_for_a_horizontal_spine_stacks_along_x_and_stays_off_overlays():
+    # A spine rotated a quarter turn: walls above (anterior, y=300) and below (y=400).
+    requests = [LabelRequest(f"V{i}", (150.0, 50.0), (100.0 + i * 60, 300.0),
+                             (100.0 + i * 60, 400.0)) for i in range(6)]
+    overlay = (0.0, 0.0, 200.0, 60.0)
+    bounds = (0.0, 0.0, 500.0, 700.0)
+    plan = plan_label_layout(requests, bounds, [overlay], [])
+    boxes = [plan[r.level].box for r in requests]
+    assert len(boxes) == 6
+    for i, a in enumerate(boxes):
+        assert bounds[0] <= a[0] and a[2] <= bounds[2] and bounds[1] <= a[1] and a[3] <= bounds[3]
+        assert not (a[0] < overlay[2] and a[2] > overlay[0] and a[1] < overlay[3]
+                    and a[3] > overlay[1])
+        for b in boxes[i + 1:]:
+            assert not (a[0] < b[2] and a[2] > b[0] and a[1] < b[3] and a[3] > b[1])
+    # Those that could not sit beside their wall got leader lines.
+    for r in requests:
+        p = plan[r.level]
+        box = p.box
+        nearest = (min(max(p.anchor[0], box[0]), box[2]), min(max(p.anchor[1], box[1]), box[3]))
+        if math.dist(nearest, p.anchor) > 24.0:
+            assert p.leader
+
+
+def test_labels_are_hidden_rather_than_overlapping_in_a_tiny_viewport(annotated, qtbot):
+    window, truth = annotated
+    before = window.view.viewport().size()
+    window.resize(1100, 800)  # the docks leave the image about 100 px
+    qtbot.waitUntil(lambda: window.view.viewport().size() != before)
+    view = window.view
+    labels = window.annotation_controller.layer.labels.values()
+    boxes = [label.deviceTransform(view.viewportTransform()).mapRect(label.boundingRect())
+             for label in labels if label.isVisible()]
+    viewport = QRectF(view.viewport().rect())
+    assert all(viewport.contains(box) for box in boxes)
+    assert not any(a.intersects(b) for i, a in enumerate(boxes) for b in boxes[i + 1:])
+
+
+def test_plan_leaves_out_a_label_with_no_room_rather_than_overlap():
+    requests = _column(3, anterior_x=50.0, posterior_x=60.0, top=30.0, step=10.0,
+                       size=(90.0, 50.0))
+    plan = plan_label_layout(requests, (0.0, 0.0, 100.0, 60.0), [], [])
+    assert len(plan) == 1
+
+
+def test_vertebra_label_lines_are_short(annotated):
+    window, _ = annotated
+    layer = window.annotation_controller.layer
+    label = layer.labels["L1"].text()
+    assert "mm at detector" in label and "Genant 2" in label and "Index: kyphosis" in label
+    font = QFont()
+    font.setPointSizeF(10.0)
+    metrics = QFontMetricsF(font)
+    assert max(metrics.horizontalAdvance(line) for line in label.split("\n")) < 200
