@@ -58,6 +58,9 @@ __all__ = [
     "vertebra_label",
 ]
 
+#: Label text size (points, constant on screen): the corner overlays' size, so a label of
+#: seven vertebrae fits beside the spine of a fitted film in a narrow view.
+LABEL_FONT_PT = 9.0
 # Label layout, all in screen pixels (see plan_label_layout).
 #: Gap between a wall and the label beside it.
 LABEL_GAP_PX = 10.0
@@ -122,7 +125,7 @@ def vertebra_label(
     genant = f"Genant {m.genant.grade}"
     if m.genant.grade:
         genant += f" {m.genant.type}"
-    # Short lines (the widest is about 180 screen pixels at 10 pt): the label has to fit
+    # Short lines (the widest is about 165 screen pixels at 9 pt): the label has to fit
     # beside the spine in a narrow, fitted view without covering the handles.
     lines = [
         f"{vertebra.level}  ·  {genant}",
@@ -305,7 +308,7 @@ class LabelItem(QGraphicsItem):
         self._direction = (1.0, 0.0)
         self._shift = (0.0, 0.0)
         self._font = QFont()
-        self._font.setPointSizeF(10.0)
+        self._font.setPointSizeF(LABEL_FONT_PT)
         self._font.setStyleHint(QFont.StyleHint.SansSerif)
         self._rect = QRectF()
         self._placed: QRectF | None = None

@@ -18,7 +18,7 @@ from PySide6.QtCore import QPointF, QRectF
 from PySide6.QtGui import QFont, QFontMetricsF
 from PySide6.QtWidgets import QApplication
 
-from ovcf_viewer.qt.landmark_items import LabelRequest, plan_label_layout
+from ovcf_viewer.qt.landmark_items import LABEL_FONT_PT, LabelRequest, plan_label_layout
 
 SAMPLES = Path(__file__).resolve().parents[2] / "sample_dicom"
 PRE = SAMPLES / "case-0001"
@@ -132,9 +132,10 @@ def check_layout(window, truth, expect_at_least=1):
     for i, a in enumerate(levels):
         for b in levels[i + 1:]:
             assert not shown[a][0].intersects(shown[b][0]), (a, b, shown[a][0], shown[b][0])
-    # Text keeps its on-screen size whatever the zoom: three lines of 10 pt at least.
+    # Text keeps its on-screen size whatever the zoom: three lines of 9 pt at least.
     font = QFont()
-    font.setPointSizeF(10.0)
+    font.setPointSizeF(9.0)
+    assert LABEL_FONT_PT >= 9.0
     for box, *_ in shown.values():
         assert box.height() >= 3 * QFontMetricsF(font).lineSpacing()
     return shown
@@ -312,6 +313,6 @@ def test_vertebra_label_lines_are_short(annotated):
     label = layer.labels["L1"].text()
     assert "mm at detector" in label and "Genant 2" in label and "Index: kyphosis" in label
     font = QFont()
-    font.setPointSizeF(10.0)
+    font.setPointSizeF(LABEL_FONT_PT)
     metrics = QFontMetricsF(font)
-    assert max(metrics.horizontalAdvance(line) for line in label.split("\n")) < 200
+    assert max(metrics.horizontalAdvance(line) for line in label.split("\n")) < 180
