@@ -316,3 +316,31 @@ def test_vertebra_label_lines_are_short(annotated):
     font.setPointSizeF(LABEL_FONT_PT)
     metrics = QFontMetricsF(font)
     assert max(metrics.horizontalAdvance(line) for line in label.split("\n")) < 180
+
+
+def test_case_view_side_by_side_labels_are_not_cut_off(qtbot):
+    """Issue report (b): in the case window's fitted side-by-side view the pre-operative
+    film's labels were cut off at the left edge ("…ant 2 wedge")."""
+    from ovcf_viewer.core.case import load_case_inputs
+    from ovcf_viewer.core.settings import Settings
+    from ovcf_viewer.qt.case_view import CaseController, CaseWorkspace
+
+    controller = CaseController(Settings())
+    controller.set_case(load_case_inputs([PRE / f"{n}.json" for n in ("pre", "post")]))
+    widget = CaseWorkspace(controller)
+    qtbot.addWidget(widget)
+    widget.resize(1600, 900)
+    widget.show()
+    qtbot.waitExposed(widget)
+    for pane in (widget.case_view.left, widget.case_view.right):
+        qtbot.waitUntil(lambda pane=pane: len(pane.layer.labels) == 7)
+        viewport = QRectF(pane.view.viewport().rect())
+        boxes = []
+        for level, label in pane.layer.labels.items():
+            assert label.isVisible(), level
+            box = label.deviceTransform(pane.view.viewportTransform()).mapRect(
+                label.boundingRect())
+            assert viewport.contains(box), (level, box, viewport)
+            boxes.append(box)
+        assert not any(a.intersects(b) for i, a in enumerate(boxes) for b in boxes[i + 1:])
+    widget.close()
