@@ -871,6 +871,12 @@ def plan_label_layout(
             starts = {min(max(want_v, v_low), v_high - depth), v_low, v_high - depth}
             for p in placed + obstacles:  # next to a placed label or a corner overlay
                 starts.update((p[3] + spacing, p[1] - spacing - depth))
+            # Just clear of the handles beside the wall (corners stick out past its midpoint).
+            beside = [hv for hu, hv in handle_uv
+                      if want_u - reach < hu < want_u + length + reach
+                      and (hv >= av if side > 0 else hv <= av)]
+            if beside:
+                starts.add(max(beside) + reach if side > 0 else min(beside) - reach - depth)
             for v0 in starts:
                 if v0 < v_low - 1e-9 or v0 + depth > v_high + 1e-9:
                     continue
