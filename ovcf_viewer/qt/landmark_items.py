@@ -5,6 +5,13 @@ Scene coordinates are image coordinates (clinical-reference §1, see
 (``ItemIgnoresTransformations``), so they keep a constant size on screen at any zoom, rotation
 or flip; lines use cosmetic pens for the same reason.
 
+Vertebra labels are laid out in *screen* space (:func:`plan_label_layout`, a plain function
+over viewport pixels): each is anchored at its vertebra's anterior or posterior wall midpoint
+mapped through the view's transform, stacked along the screen axis the spine runs along,
+kept inside the viewport and off the corner overlays and each other, and joined to its wall
+by a leader line when it had to move far. The layer lays them out again whenever the owner
+reports a view change (:meth:`AnnotationLayer.set_view_transform`) and on every model sync.
+
 Handles behave like pyqtgraph's ``TargetItem`` (../shared/style.md): a drag reports *moving*
 (``preview``, no undo step) and *finished* (one undo step) separately, a drag that ends where
 it started changes nothing, and Esc or a right click during a drag cancels it. Items never
@@ -306,7 +313,6 @@ class LabelItem(QGraphicsItem):
         self._text = ""
         self._colour = colour
         self._direction = (1.0, 0.0)
-        self._shift = (0.0, 0.0)
         self._font = QFont()
         self._font.setPointSizeF(LABEL_FONT_PT)
         self._font.setStyleHint(QFont.StyleHint.SansSerif)
@@ -348,17 +354,6 @@ class LabelItem(QGraphicsItem):
             self.leader.setVisible(False)
             self._layout()
 
-    def box_at_anchor(self) -> QRectF:
-        """The text box relative to the anchor (screen pixels), before any shift."""
-        return self._rect.translated(-self._shift[0], -self._shift[1])
-
-    def set_shift(self, dx: float, dy: float) -> None:
-        """Move the box by ``(dx, dy)`` screen pixels (to keep it inside the viewport)."""
-        if (dx, dy) != self._shift:
-            self.prepareGeometryChange()
-            self._rect = self.box_at_anchor().translated(dx, dy)
-            self._shift = (dx, dy)
-
     def set_box(self, box: QRectF, leader: bool) -> None:
         """Put the text box at ``box`` (screen pixels relative to the anchor, from the
         layer's layout) and draw a leader line from the anchor to the box's nearest point
@@ -367,7 +362,6 @@ class LabelItem(QGraphicsItem):
             self.prepareGeometryChange()
             self._placed = QRectF(box)
             self._rect = QRectF(box)
-            self._shift = (0.0, 0.0)
         if leader:
             end = QPointF(min(max(0.0, box.left()), box.right()),
                           min(max(0.0, box.top()), box.bottom()))
@@ -391,8 +385,7 @@ class LabelItem(QGraphicsItem):
             cx, cy = math.copysign(width / 2 + gap, dx), 0.0
         else:
             cx, cy = 0.0, math.copysign(height / 2 + gap, dy)
-        self._rect = QRectF(cx - width / 2 + self._shift[0], cy - height / 2 + self._shift[1],
-                            width, height)
+        self._rect = QRectF(cx - width / 2, cy - height / 2, width, height)
 
     def boundingRect(self) -> QRectF:  # noqa: N802 (Qt override)
         return self._rect.adjusted(-1, -1, 1, 1)
