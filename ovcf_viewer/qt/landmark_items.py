@@ -581,7 +581,6 @@ class AnnotationLayer(QObject):
             )
             self._points[level] = dict(vertebra.points)
 
-        self._place_labels()
 
         ids = {t.tool_id for t in tools}
         for tool_id in list(self.tool_paths):
@@ -600,6 +599,8 @@ class AnnotationLayer(QObject):
             label.set_content(tool_label(tool, calibration), TOOL_COLOUR)
             label.setPos(QPointF(*_tool_anchor(tool)))
             label.set_direction(0.0, -1.0)
+
+        self._place_labels()  # after the tools: vertebra labels keep off the tools' labels
 
     def show_draft(self, kind: str | None, points: list[tuple[float, float]], text: str = ""
                    ) -> None:
@@ -638,8 +639,8 @@ class AnnotationLayer(QObject):
     def _place_labels(self) -> None:
         """Lay out every vertebra label in screen space (:func:`plan_label_layout`): beside
         the anterior (else posterior) walls, stacked along the spine as it runs on screen,
-        inside the viewport, clear of the corner overlays and of each other. Labels of
-        vertebrae with no point on screen are hidden."""
+        inside the viewport, clear of the corner overlays, the measuring tools' labels and of
+        each other. Labels of vertebrae with no point on screen are hidden."""
         if not self._points:
             return
         transform, viewport, overlays = self._screen_geometry()
@@ -652,6 +653,10 @@ class AnnotationLayer(QObject):
             return (p.x(), p.y())
 
         inside = viewport.adjusted(-2.0, -2.0, 2.0, 2.0)
+        keep_out = list(overlays)
+        for value_label in self.tool_labels.values():
+            box = value_label.deviceTransform(transform).mapRect(value_label.boundingRect())
+            keep_out.append((box.left(), box.top(), box.right(), box.bottom()))
         handles = []
         requests = []
         for level, points in self._points.items():
@@ -666,7 +671,7 @@ class AnnotationLayer(QObject):
         origin, down = transform.map(QPointF(0.0, 0.0)), transform.map(QPointF(0.0, 1.0))
         bounds = (viewport.left() + VIEWPORT_MARGIN_PX, viewport.top() + VIEWPORT_MARGIN_PX,
                   viewport.right() - VIEWPORT_MARGIN_PX, viewport.bottom() - VIEWPORT_MARGIN_PX)
-        plan = plan_label_layout(requests, bounds, overlays, handles,
+        plan = plan_label_layout(requests, bounds, keep_out, handles,
                                  (down.x() - origin.x(), down.y() - origin.y()))
         inverse, _ = transform.inverted()
         for level, label in self.labels.items():

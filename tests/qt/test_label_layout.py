@@ -344,3 +344,22 @@ def test_case_view_side_by_side_labels_are_not_cut_off(qtbot):
             boxes.append(box)
         assert not any(a.intersects(b) for i, a in enumerate(boxes) for b in boxes[i + 1:])
     widget.close()
+
+
+def test_vertebra_labels_keep_off_a_ruler_value(annotated):
+    from tests.qt.test_landmarks_gui import drag
+
+    window, truth = annotated
+    view = window.view
+    controller = window.annotation_controller
+    view.fit()
+    # A ruler behind the L1-L2 posterior walls, where the fitted film's labels sit.
+    controller.set_mode("ruler")
+    drag(view, (900.0, 760.0), (1150.0, 800.0))
+    controller.set_mode("navigate")
+    assert len(controller.model.tools) == 1
+    value = next(iter(controller.layer.tool_labels.values()))
+    value_box = value.deviceTransform(view.viewportTransform()).mapRect(value.boundingRect())
+    shown = check_layout(window, truth, expect_at_least=7)
+    for level, (box, *_rest) in shown.items():
+        assert not box.intersects(value_box), (level, box, value_box)
