@@ -91,18 +91,23 @@ _GREY_PHOTOMETRICS = ("MONOCHROME1", "MONOCHROME2")
 # --------------------------------------------------------------------------- sniffing
 
 
+def _unreadable(path: Path, exc: OSError) -> UnreadableFileError:
+    """The file system's refusal in the user's words."""
+    if isinstance(exc, IsADirectoryError):
+        return UnreadableFileError(path, "is a folder, not a file")
+    if isinstance(exc, FileNotFoundError):
+        return UnreadableFileError(path, "file not found")
+    if isinstance(exc, PermissionError):
+        return UnreadableFileError(path, "permission denied: cannot read the file")
+    return UnreadableFileError(path, f"cannot read the file ({exc.strerror or exc})")
+
+
 def _read_head(path: Path, size: int = 132) -> bytes:
     try:
         with open(path, "rb") as handle:
             return handle.read(size)
-    except IsADirectoryError as exc:
-        raise UnreadableFileError(path, "is a folder, not a file") from exc
-    except FileNotFoundError as exc:
-        raise UnreadableFileError(path, "file not found") from exc
-    except PermissionError as exc:
-        raise UnreadableFileError(path, "permission denied: cannot read the file") from exc
     except OSError as exc:
-        raise UnreadableFileError(path, f"cannot read the file ({exc.strerror or exc})") from exc
+        raise _unreadable(path, exc) from exc
 
 
 def sniff_file_kind(head: bytes) -> str:
@@ -150,14 +155,8 @@ def _dcmread(path: Path, kind: str, *, stop_before_pixels: bool) -> Dataset:
         )
     except InvalidDicomError as exc:
         raise NotDicomError(path, "not a DICOM file") from exc
-    except IsADirectoryError as exc:
-        raise UnreadableFileError(path, "is a folder, not a file") from exc
-    except PermissionError as exc:
-        raise UnreadableFileError(path, "permission denied: cannot read the file") from exc
-    except FileNotFoundError as exc:
-        raise UnreadableFileError(path, "file not found") from exc
     except OSError as exc:
-        raise UnreadableFileError(path, f"cannot read the file ({exc.strerror or exc})") from exc
+        raise _unreadable(path, exc) from exc
     except Exception as exc:  # pydicom raises many types on damaged headers
         raise CorruptHeaderError(path, f"damaged DICOM header ({_short(exc)})") from exc
 
@@ -702,7 +701,7 @@ def _load_photo(path: Path, frame: int) -> RadiographImage:
     try:
         data = path.read_bytes()
     except OSError as exc:
-        raise UnreadableFileError(path, f"cannot read the file ({exc.strerror or exc})") from exc
+        raise _unreadable(path, exc) from exc
     notes: list[str] = []
     try:
         with Image.open(io.BytesIO(data)) as opened:
@@ -876,7 +875,7 @@ def _photo_header(path: Path) -> HeaderSummary:
     try:
         data = path.read_bytes()
     except OSError as exc:
-        raise UnreadableFileError(path, f"cannot read the file ({exc.strerror or exc})") from exc
+        raise _unreadable(path, exc) from exc
     try:
         with Image.open(io.BytesIO(data)) as opened:
             width, height = opened.size
