@@ -31,6 +31,7 @@ from ovcf_viewer.core.landmarks import (
 __all__ = [
     "DEFAULT_HIT_TOLERANCE_PX",
     "DIRECTIONS",
+    "HandleKey",
     "Hit",
     "PlacementState",
     "PointerEvent",
@@ -152,11 +153,10 @@ class PlacementState:
 
 
 @dataclass(frozen=True)
-class Hit:
-    """A handle under the pointer: a landmark (``level``, ``name``) or a tool point
-    (``tool_id``, ``index``); ``distance`` in image pixels."""
+class HandleKey:
+    """Which point a handle stands for: a landmark (``level``, ``name``) or a tool point
+    (``tool_id``, ``index``). The scene's handle items are keyed by it too."""
 
-    distance: float
     level: str | None = None
     name: str | None = None
     tool_id: int | None = None
@@ -165,6 +165,13 @@ class Hit:
     @property
     def is_landmark(self) -> bool:
         return self.level is not None
+
+
+@dataclass(frozen=True)
+class Hit(HandleKey):
+    """A handle under the pointer, ``distance`` image pixels away."""
+
+    distance: float = 0.0
 
 
 def hit_test(
@@ -181,12 +188,12 @@ def hit_test(
         for name, (px, py) in vertebra.points.items():
             d = math.hypot(px - xy[0], py - xy[1])
             if d <= tolerance and (best is None or d < best.distance):
-                best = Hit(d, level=vertebra.level, name=name)
+                best = Hit(level=vertebra.level, name=name, distance=d)
     for tool in annotations.tools:
         for i, (px, py) in enumerate(tool.points):
             d = math.hypot(px - xy[0], py - xy[1])
             if d <= tolerance and (best is None or d < best.distance):
-                best = Hit(d, tool_id=tool.tool_id, index=i)
+                best = Hit(tool_id=tool.tool_id, index=i, distance=d)
     return best
 
 

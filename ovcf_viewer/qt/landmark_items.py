@@ -51,6 +51,7 @@ from ovcf_viewer.core.calibration import Calibration
 from ovcf_viewer.core.geometry import angle_at_vertex_deg, line_angle_deg
 from ovcf_viewer.core.landmarks import POINT_NAMES, ImageAnnotations, Tool, Vertebra
 from ovcf_viewer.core.measurements import ImageMeasurements
+from ovcf_viewer.core.placement import HandleKey
 
 __all__ = [
     "AnnotationLayer",
@@ -95,21 +96,6 @@ SELECTED_COLOUR = QColor(255, 255, 0)
 TOOL_COLOUR = QColor(120, 255, 120)
 INDEX_COLOUR = QColor(255, 90, 90)
 OUTLINE_COLOUR = QColor(0, 220, 255, 200)
-
-
-@dataclass(frozen=True)
-class HandleKey:
-    """Which point a handle stands for: a landmark (``level``, ``name``) or a tool point
-    (``tool_id``, ``index``)."""
-
-    level: str | None = None
-    name: str | None = None
-    tool_id: int | None = None
-    index: int | None = None
-
-    @property
-    def is_landmark(self) -> bool:
-        return self.level is not None
 
 
 def format_length(value: float, calibration: Calibration) -> str:
