@@ -176,8 +176,8 @@ def _calibration(
 
         try:
             return load_image(image).calibration(use_magnification=settings.use_magnification)
-        except ImageLoadError:
-            pass
+        except ImageLoadError as exc:
+            return Calibration.none(f"{exc}: ratios and angles assume square pixels")
     return Calibration.none("image not available: ratios and angles assume square pixels")
 
 

@@ -45,6 +45,7 @@ Rendering
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import os
@@ -198,10 +199,8 @@ class ReducedImageBuilder(QObject):
             self._pending.discard(key)
         if reduced is None:
             return
-        try:
+        with contextlib.suppress(RuntimeError):  # the view was closed meanwhile
             self.built.emit(image, factor, reduced)
-        except RuntimeError:  # the view was closed meanwhile
-            pass
 
 
 class RadiographItem(QGraphicsItem):
