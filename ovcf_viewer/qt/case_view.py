@@ -33,6 +33,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from PySide6.QtCore import QDate, QEvent, QObject, QPointF, QSignalBlocker, Qt, Signal
 from PySide6.QtGui import QAction, QKeyEvent, QKeySequence
@@ -1347,9 +1348,12 @@ def open_case_window(
     image_paths: Sequence[str | os.PathLike[str]] = (),
     procedure_date: date | None = None,
     settings: Settings | None = None,
+    annotations: Any = None,
 ) -> CaseWindow:
     """Open a case window, on a case document or on image files (timepoints proposed from
-    their study dates and ``procedure_date``). For ``File > Open case`` / ``New case``."""
+    their study dates and ``procedure_date``). For ``File > Open case`` / ``New case``.
+    ``annotations`` (SOP UID → landmarks, anything with ``.get``) reuses landmarks already
+    placed on the films."""
     controller = CaseController(settings)
     window = CaseWindow(controller, parent)
     window.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, True)
@@ -1357,7 +1361,8 @@ def open_case_window(
         window.open_case(case_path)
     elif image_paths:
         try:
-            controller.new_case(image_paths, procedure_date=procedure_date)
+            controller.new_case(image_paths, procedure_date=procedure_date,
+                                annotations=annotations)
         except CaseFormatError as exc:
             window.show_message(f"Case not created: {exc}")
     window.resize(1600, 950)

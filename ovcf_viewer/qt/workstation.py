@@ -34,6 +34,7 @@ class Workstation(QObject):
         self.window = window
         self.controller = window.annotation_controller  # type: ignore[attr-defined]
         self.case_windows: list[QWidget] = []
+        self._case_savers: dict[int, Any] = {}  # id(film model) → its Autosaver
 
         self.suitability = SuitabilityPanel(settings=self.controller.settings)
         self.suitability_dock = QDockWidget("Procedure suitability", window)
@@ -202,9 +203,7 @@ class Workstation(QObject):
         from ovcf_viewer.qt.case_view import open_case_window
 
         window = open_case_window(None, case_path=path, settings=self.controller.settings)
-        self.case_windows.append(window)
-        window.destroyed.connect(self._forget_case_windows)
-        return window
+        return self._track_case_window(window)
 
     def choose_case_films(self) -> None:
         paths, _ = QFileDialog.getOpenFileNames(
@@ -217,10 +216,34 @@ class Workstation(QObject):
         from ovcf_viewer.qt.case_view import open_case_window
 
         window = open_case_window(None, image_paths=paths, procedure_date=procedure_date,
-                                  settings=self.controller.settings)
+                                  settings=self.controller.settings,
+                                  annotations=self.stored_annotations())
+        return self._track_case_window(window)
+
+    def _track_case_window(self, window: Any) -> QWidget:
+        """Landmarks moved in a case window are the image's landmarks: write them through to
+        the annotation store, so the main window shows them when the film is opened again."""
         self.case_windows.append(window)
         window.destroyed.connect(self._forget_case_windows)
+        window.controller.caseChanged.connect(self._write_through_case)
+        self._write_through_case(window.controller.case)
         return window
+
+    def _write_through_case(self, case: Any) -> None:
+        from ovcf_viewer.core.store import Autosaver
+
+        store = self._store()
+        if case is None or store is None:
+            return
+        for film in case.films:
+            model = film.annotations
+            if model is self.controller.model or id(model) in self._case_savers:
+                continue  # the shown image's model autosaves already
+            self._case_savers[id(model)] = Autosaver(model, store)
+
+    def stored_annotations(self) -> _StoredAnnotations:
+        """SOP UID → landmarks already placed, for a new case."""
+        return _StoredAnnotations(self)
 
     def _forget_case_windows(self) -> None:
         alive = []
@@ -278,6 +301,22 @@ class Workstation(QObject):
             self.controller.choose_export_path()
             return True
         return answer == QMessageBox.StandardButton.Discard
+
+
+class _StoredAnnotations:
+    """What :meth:`CaseController.new_case` asks for: the landmarks of a film by SOP UID —
+    the shown image's live model (so both windows edit one model), else the store's."""
+
+    def __init__(self, workstation: Workstation) -> None:
+        self._workstation = workstation
+
+    def get(self, sop_instance_uid: str, default: Any = None) -> Any:
+        shown = self._workstation.controller.model
+        if shown is not None and shown.sop_instance_uid == sop_instance_uid:
+            return shown
+        store = self._workstation._store()
+        loaded = store.load(sop_instance_uid) if store is not None else None
+        return loaded if loaded is not None else default
 
 
 def _menu_titled(window: QMainWindow, title: str) -> Any:

@@ -27,7 +27,6 @@ SAMPLE = Path(__file__).resolve().parents[2] / "sample_dicom" / "case-0001"
 
 pytestmark = [
     pytest.mark.skipif(not (SAMPLE / "pre.json").is_file(), reason="sample case not generated"),
-    pytest.mark.qt_log_ignore("does not support propagateSizeHints"),  # offscreen platform
 ]
 
 #: The clinical picture of the issue's "done when": an acute, painful, osteoporotic L1 fracture.

@@ -24,7 +24,6 @@ SPACING = 0.16  # the sample films' Imager Pixel Spacing, mm
 
 pytestmark = [
     pytest.mark.skipif(not (SAMPLE / "post.json").is_file(), reason="sample case not generated"),
-    pytest.mark.qt_log_ignore("does not support propagateSizeHints"),  # offscreen platform
 ]
 
 

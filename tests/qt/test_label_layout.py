@@ -25,7 +25,6 @@ PRE = SAMPLES / "case-0001"
 
 pytestmark = [
     pytest.mark.skipif(not (PRE / "pre.json").is_file(), reason="sample case not generated"),
-    pytest.mark.qt_log_ignore("does not support propagateSizeHints"),  # offscreen platform
 ]
 
 #: A label farther than this (screen pixels) from its wall must have a leader line.

@@ -429,7 +429,6 @@ SAMPLES = Path(__file__).resolve().parents[2] / "sample_dicom"
 
 
 @pytest.mark.skipif(not (SAMPLES / "case-0001" / "pre.dcm").exists(), reason="samples missing")
-@pytest.mark.qt_log_ignore("does not support propagateSizeHints")  # offscreen main window
 @pytest.mark.parametrize("film", ["case-0001/pre", "variants/dx_nonsquare"])
 def test_done_when_ground_truth_clicked_in_the_application_window(qtbot, film):
     """Issue #3 "Done when": open the sample film in the application window, place the

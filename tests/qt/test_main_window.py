@@ -19,7 +19,6 @@ from ovcf_viewer.qt.main_window import MainWindow, cursor_status
 
 # The offscreen platform cannot resize a window to its size hints (docks, toolbars) and says
 # so; that message is about the test platform, not the application.
-pytestmark = pytest.mark.qt_log_ignore("does not support propagateSizeHints")
 
 
 def write_film(path: Path, value: int = 1000, rows: int = 96, cols: int = 64, **meta) -> Path:

@@ -19,7 +19,6 @@ SAMPLE = Path(__file__).resolve().parents[2] / "sample_dicom" / "case-0001"
 
 # The offscreen platform cannot size a message box from its hints and says so; that message is
 # about the test platform, not the application.
-pytestmark = pytest.mark.qt_log_ignore("does not support propagateSizeHints")
 
 
 @pytest.fixture

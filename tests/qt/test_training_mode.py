@@ -19,7 +19,6 @@ CASE = REPO / "sample_dicom" / "case-0001"
 
 pytestmark = [
     pytest.mark.skipif(not CASE.is_dir(), reason="sample_dicom not generated"),
-    pytest.mark.qt_log_ignore("does not support propagateSizeHints", "does not support raise"),
 ]
 
 

@@ -118,3 +118,28 @@ def test_file_menu_has_the_workstation_actions(window):
     for expected in ("Open case…", "New case from films…", "Export report…", "Settings…"):
         assert expected in texts
     assert texts.index("Settings…") < len(texts) - 1  # Quit stays last
+
+
+def test_new_case_uses_and_writes_back_the_films_landmarks(window, qtbot):
+    """Landmarks placed in the main window appear in a new case; a landmark moved in the case
+    window is the image's landmark when the film is opened again in the main window."""
+    from ovcf_viewer.core.landmarks import load_annotations as load
+
+    # post.dcm annotated earlier (stored), pre.dcm is the shown image (live model).
+    window.open_paths([SAMPLE / "post.dcm"])
+    assert window.open_annotations(SAMPLE / "post.json")
+    window.open_paths([SAMPLE / "pre.dcm"])
+    case_window = window.workstation.new_case([str(SAMPLE / "pre.dcm"), str(SAMPLE / "post.dcm")])
+    qtbot.addWidget(case_window)
+    case = case_window.controller.case
+    pre_film = next(f for f in case.films if f.path.name == "pre.dcm")
+    post_film = next(f for f in case.films if f.path.name == "post.dcm")
+    assert pre_film.annotations is window.annotation_controller.model  # one model, not two
+    expected = load(SAMPLE / "post.json").vertebrae["L1"].points
+    assert post_film.annotations.vertebrae["L1"].points == expected
+    # Move post-op L1 sa in the case window's model: written through to the store.
+    x, y = expected["sa"]
+    post_film.annotations.set_point("L1", "sa", (x, y - 5))
+    window.open_paths([SAMPLE / "post.dcm"])
+    shown = window.annotation_controller.model
+    assert shown.vertebrae["L1"].points["sa"] == (x, y - 5)
