@@ -466,6 +466,7 @@ class ImageView(QGraphicsView):
         self._builder.built.connect(self._on_reduced_built)
         self._item = RadiographItem(builder=self._builder)
         self.scene().addItem(self._item)
+        self._laid_out_viewport = self.viewport().size()  # see resizeEvent
         self._image: RadiographImage | None = None
         self._window: DisplayVoi = None
         self._inverted = False
@@ -811,15 +812,18 @@ class ImageView(QGraphicsView):
     # -- events ----------------------------------------------------------------------------
     def resizeEvent(self, event) -> None:  # noqa: N802 (Qt override)
         """A fitted view re-fits; otherwise the image point that was at the centre of the
-        viewport *before* the resize stays at the centre (the viewport already has its new
-        size here, the scroll position is still the old one, so the old centre comes from
-        ``event.oldSize()``)."""
-        old = event.oldSize()
-        if old.isValid() and old.width() > 0 and old.height() > 0:
+        viewport *before* the resize stays at the centre. The viewport already has its new
+        size here and the scroll position is still the old one, so the old centre comes from
+        the viewport size the view last laid itself out for — not ``event.oldSize()``, which
+        is the widget's (frame included) and is invalid on the first show, when a view placed
+        while hidden must keep its place too."""
+        old = self._laid_out_viewport
+        if old.width() > 0 and old.height() > 0:
             centre_image = self.view_to_image(QPointF(old.width() / 2.0, old.height() / 2.0))
         else:
             centre_image = self.view_to_image(self._viewport_centre())
         super().resizeEvent(event)
+        self._laid_out_viewport = self.viewport().size()
         if self._fit_mode:
             self.fit()
         else:

@@ -393,6 +393,24 @@ def test_resize_keeps_the_image_point_at_the_centre_when_not_fitted(view, qtbot)
     assert view.zoom() == pytest.approx(1.0)
 
 
+def test_first_show_keeps_a_centre_set_while_hidden(qtbot):
+    """A view placed on an image point before it was ever shown (a case window's second
+    pane) keeps that point at the centre when it gets its real size: the first resize has
+    no old size, so the view must remember the viewport it was placed in."""
+    hidden = ImageView()
+    qtbot.addWidget(hidden)
+    hidden.set_image(make_image(rows=3000, cols=2000))
+    hidden.set_zoom(0.5)
+    rect = hidden.viewport().rect()  # Qt's default size of a never-shown widget
+    landed = hidden.image_to_view(700.0, 1000.0)
+    hidden.pan_by(rect.width() / 2.0 - landed.x(), rect.height() / 2.0 - landed.y())
+    hidden.resize(600, 900)
+    hidden.show()
+    qtbot.waitUntil(lambda: hidden.viewport().width() == 600)
+    after = hidden.view_to_image(QPointF(300.0, 450.0))
+    assert (after.x(), after.y()) == pytest.approx((700.0, 1000.0), abs=1.0)
+
+
 # -- non-square pixels: physical aspect on screen (clinical-reference §1) ----------------
 
 ROW_MM, COL_MM = 0.16, 0.10  # like sample_dicom/variants/dx_nonsquare.dcm

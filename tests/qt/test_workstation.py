@@ -143,3 +143,16 @@ def test_new_case_uses_and_writes_back_the_films_landmarks(window, qtbot):
     window.open_paths([SAMPLE / "post.dcm"])
     shown = window.annotation_controller.model
     assert shown.vertebrae["L1"].points["sa"] == (x, y - 5)
+
+
+def test_new_case_window_shows_both_films_whole_and_centred(window, qtbot):
+    case_window = window.workstation.new_case([str(SAMPLE / "pre.dcm"), str(SAMPLE / "post.dcm")])
+    qtbot.addWidget(case_window)
+    qtbot.waitExposed(case_window)
+    view = case_window.workspace.case_view
+    for pane in (view.left, view.right):
+        image = pane.view.image()
+        centre = pane.centre_point()
+        assert (centre.x(), centre.y()) == pytest.approx(
+            ((image.columns - 1) / 2, (image.rows - 1) / 2), abs=2.0)
+        assert pane.view.zoom() == pytest.approx(pane.view.fit_zoom(), rel=1e-6)
