@@ -239,6 +239,8 @@ def test_overlay_markers_round_on_a_nonsquare_film(qtbot):
     view = ImageView()
     qtbot.addWidget(view)
     view.resize(700, 700)
+    view.show()  # lay the viewport out now, not at the first grab
+    qtbot.waitExposed(view)
     view.set_image(image)
     assert view.pixel_aspect() == pytest.approx(1.6)
     overlay = FeedbackOverlay(reference, attempt, ["L1"])
