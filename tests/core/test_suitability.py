@@ -126,7 +126,8 @@ def test_every_reason_names_values_and_source():
             assert text.endswith("]") and "[" in text, text
     assert (
         "For: Height reduction 30 % (Genant grade 2, L1, pre-operative film) ≤ 40 %: "
-        "mild–moderate collapse suits PVP [clinical-reference §6; Liu & Guo review]"
+        "mild–moderate collapse suits PVP; the strong reduction of an expandable implant is not "
+        "needed [clinical-reference §6; Liu & Guo review]"
     ) in reasons(e, "pvp")
 
 
