@@ -4,8 +4,9 @@ the pylibjpeg plugins) or a PNG/JPEG/TIFF photograph or scan of a film.
 What the loader keeps (see :mod:`ovcf_viewer.core.image`):
 
 * ``stored``: the decoded frame as *stored values*, integer, never rescaled and, for native
-  (uncompressed) little-endian data, a read-only view on the file's bytes: the pixel data is
-  decoded exactly once and never copied to float. The display pipeline
+  (uncompressed) little-endian data, a read-only view on the file's bytes (a memory map of the
+  Pixel Data element for large grey-scale films, see :func:`_map_native_frame`): the pixel data
+  is decoded exactly once and never copied to float. The display pipeline
   (:mod:`ovcf_viewer.core.display`) maps it through one lookup table.
 * the grey-scale pipeline's parameters: Modality LUT (Rescale Slope/Intercept or Modality LUT
   Sequence, PS3.3 C.11.1), VOI windows with their explanations and VOI LUT Function, VOI LUT
@@ -30,6 +31,7 @@ from typing import Any
 
 import numpy as np
 import pydicom
+from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
 from pydicom.uid import UID
@@ -86,6 +88,18 @@ _DECODER_PACKAGES: dict[str, str] = {
 }
 
 _GREY_PHOTOMETRICS = ("MONOCHROME1", "MONOCHROME2")
+
+#: Native transfer syntaxes whose Pixel Data bytes are the little-endian pixel values themselves:
+#: Implicit and Explicit VR Little Endian (PS3.5 §A.1, §A.2). Not deflated, big endian or
+#: encapsulated (including Encapsulated Uncompressed, 1.2.840.10008.1.2.1.98).
+_NATIVE_LITTLE_ENDIAN = frozenset({"1.2.840.10008.1.2", "1.2.840.10008.1.2.1"})
+
+#: Pixel Data longer than this (bytes) is not read with the header but memory-mapped
+#: (:func:`_map_native_frame`); shorter pixel data is read as before: mapping a small image
+#: saves nothing and holds a file descriptor while the image lives.
+_MAP_MIN_BYTES = 256 * 1024
+
+_PIXEL_DATA_TAG = 0x7FE00010
 
 
 # --------------------------------------------------------------------------- sniffing
@@ -146,12 +160,18 @@ def pseudo_uid(data: bytes) -> str:
 # --------------------------------------------------------------------------- reading
 
 
-def _dcmread(path: Path, kind: str, *, stop_before_pixels: bool) -> Dataset:
+def _dcmread(
+    path: Path, kind: str, *, stop_before_pixels: bool, defer_size: int | None = None
+) -> Dataset:
     """pydicom.dcmread with every failure mapped to a typed error. ``force=True`` is used only
-    for files whose first bytes already look like a preamble-less data set."""
+    for files whose first bytes already look like a preamble-less data set. ``defer_size``
+    (bytes): top-level values longer than this are skipped, left for a deferred read."""
     try:
         return pydicom.dcmread(
-            path, stop_before_pixels=stop_before_pixels, force=(kind == "dicom-raw")
+            path,
+            stop_before_pixels=stop_before_pixels,
+            force=(kind == "dicom-raw"),
+            defer_size=defer_size,
         )
     except InvalidDicomError as exc:
         raise NotDicomError(path, "not a DICOM file") from exc
@@ -173,6 +193,9 @@ def load_image(path: str | os.PathLike[str], frame: int = 0) -> RadiographImage:
     PNG, JPEG and TIFF by their signatures and opened uncalibrated through Pillow.
     ``frame`` is 0-based (multi-frame DICOM, multi-page TIFF).
 
+    Large native little-endian grey-scale pixel data is memory-mapped rather than read
+    (:func:`_map_native_frame`); everything else is read whole, as pydicom reads it.
+
     Raises a subclass of :class:`~ovcf_viewer.core.errors.ImageLoadError`.
     """
     path = Path(path)
@@ -186,9 +209,13 @@ def load_image(path: str | os.PathLike[str], frame: int = 0) -> RadiographImage:
     with warnings.catch_warnings():
         # pydicom warns about many harmless header oddities; they are not the user's concern.
         warnings.simplefilter("ignore")
-        ds = _dcmread(path, kind, stop_before_pixels=False)
+        ds = _dcmread(path, kind, stop_before_pixels=False, defer_size=_MAP_MIN_BYTES)
+        mapped = _map_native_frame(ds, path, frame)
+        if mapped is None and _has_deferred_value(ds):
+            # not a mappable film: read the whole file exactly as for any other image
+            ds = _dcmread(path, kind, stop_before_pixels=False)
         try:
-            return image_from_dataset(ds, frame=frame, path=path)
+            return _image_from_dataset(ds, frame, path, mapped)
         except NoPixelDataError as exc:
             if _has_pixel_data_tag(path):
                 # pydicom drops a data set whose Pixel Data is cut short by the end of file
@@ -196,6 +223,114 @@ def load_image(path: str | os.PathLike[str], frame: int = 0) -> RadiographImage:
                     path, "file truncated: the pixel data ends before the image is complete"
                 ) from exc
             raise
+
+
+def _has_deferred_value(ds: Dataset) -> bool:
+    """Whether any top-level value of ``ds`` was skipped by ``defer_size`` (not yet read)."""
+    return any(
+        isinstance(elem, RawDataElement) and elem.value is None and elem.length
+        for elem in ds.elements()
+    )
+
+
+def _map_native_frame(ds: Dataset, path: Path, frame: int) -> np.ndarray | None:
+    """Frame ``frame`` (0-based) as a read-only memory map of the file's Pixel Data, or
+    ``None`` when the film does not qualify (the caller then reads the whole file as before).
+
+    Qualifies: a data set read with its Pixel Data (7FE0,0010) deferred (longer than
+    :data:`_MAP_MIN_BYTES`), in Implicit or Explicit VR Little Endian (PS3.5 §A.1-A.2), one
+    sample per pixel, MONOCHROME1/2, Bits Allocated 8 or 16, Pixel Representation 0 or 1, and
+    an element length of exactly rows × columns × frames × bytes (plus the one padding byte
+    of an odd 8-bit total, PS3.5 §7.1.1). Only the bytes the caller touches are read from
+    disk: a fitted first paint reads a screen's worth of rows, not the whole film.
+
+    The values are those pydicom returns, bit for bit. pydicom clears the unused high bits
+    when Bits Stored < Bits Allocated (unsigned: ``v & (2**bits_stored - 1)``; signed: sign
+    extension from bit ``bits_stored - 1``; PS3.5 §8.1.1). That is the identity exactly when
+    every value already lies in the Bits Stored range, so such a film qualifies only after a
+    min/max scan of the frame shows it does (one pass over the mapped frame, no copy); a film
+    with garbage in its high bits is read and corrected as before.
+
+    A file cut short inside its Pixel Data raises :class:`CorruptPixelDataError` (its size
+    is checked before mapping). The mapping is read-only (writing raises ``ValueError``) and
+    owns no Python file object: ``np.memmap`` closes the file it opened and the mapping is
+    released when the array (the image's ``stored``) is garbage-collected; on Linux the map
+    keeps one duplicated descriptor until then, and the file may be renamed, replaced or
+    deleted meanwhile (the map keeps the old contents). Rewriting the file *in place* while
+    it is shown changes or, if it is shortened, invalidates the mapped pixels; the viewer's
+    own writes go through :mod:`ovcf_viewer.core.atomic` (replace, never in place). On
+    Windows an open mapping locks the file: it cannot be deleted or replaced until the image
+    is released.
+    """
+    elem = ds.get_item(_PIXEL_DATA_TAG, keep_deferred=True)
+    if not isinstance(elem, RawDataElement) or elem.value is not None or not elem.length:
+        return None
+    if not elem.is_little_endian or elem.length == 0xFFFFFFFF:
+        return None
+    meta = getattr(ds, "file_meta", None)
+    if str(_get(meta, "TransferSyntaxUID", "") if meta is not None else "") not in (
+        _NATIVE_LITTLE_ENDIAN
+    ):
+        return None
+    try:
+        rows, columns = int(ds.Rows), int(ds.Columns)
+        bits_allocated, bits_stored = int(ds.BitsAllocated), int(ds.BitsStored)
+        pixel_representation = int(ds.PixelRepresentation)
+        samples = int(ds.SamplesPerPixel)
+        photometric = str(ds.PhotometricInterpretation).strip().upper()
+        frames_value = _get(ds, "NumberOfFrames", 1)
+        frames = int(frames_value)
+        if frames != _float(frames_value):
+            return None
+    except Exception:  # absent or unparsable: the full read reports it as it always has
+        return None
+    if (
+        samples != 1
+        or photometric not in _GREY_PHOTOMETRICS
+        or bits_allocated not in (8, 16)
+        or not 1 <= bits_stored <= bits_allocated
+        or pixel_representation not in (0, 1)
+        or rows < 1
+        or columns < 1
+        or not 0 <= frame < frames
+    ):
+        return None
+    frame_bytes = rows * columns * (bits_allocated // 8)
+    expected = frame_bytes * frames
+    if elem.length not in (expected, expected + expected % 2):
+        return None
+    try:
+        status = os.stat(path)
+    except OSError:
+        return None
+    timestamp = getattr(ds, "timestamp", None)
+    if timestamp is not None and timestamp != status.st_mtime:
+        return None  # changed since its header was read
+    available = status.st_size - elem.value_tell
+    if available < expected:
+        raise CorruptPixelDataError(
+            path, "file truncated: the pixel data ends before the image is complete "
+            f"({max(0, available)} of {expected} bytes present)"
+        )
+    signed = pixel_representation == 1
+    dtype = np.dtype(("<i" if signed else "<u") + str(bits_allocated // 8))
+    try:
+        mapped = np.memmap(
+            path, dtype=dtype, mode="r", offset=elem.value_tell + frame * frame_bytes,
+            shape=(rows, columns),
+        )
+    except (OSError, ValueError):
+        return None
+    pixels = mapped.view(np.ndarray)  # a plain array; its base keeps the mapping alive
+    if bits_stored < bits_allocated:
+        if signed:
+            limit = 1 << (bits_stored - 1)
+            in_range = int(pixels.min()) >= -limit and int(pixels.max()) < limit
+        else:
+            in_range = int(pixels.max()) < 1 << bits_stored
+        if not in_range:
+            return None  # high bits in use: pydicom's correction is needed
+    return pixels
 
 
 def _has_pixel_data_tag(path: Path) -> bool:
@@ -527,7 +662,14 @@ def image_from_dataset(
     ds: Dataset, frame: int = 0, path: str | os.PathLike[str] | None = None
 ) -> RadiographImage:
     """Build a :class:`RadiographImage` from a data set read with its pixel data."""
-    path = Path(path) if path is not None else None
+    return _image_from_dataset(ds, frame, Path(path) if path is not None else None, None)
+
+
+def _image_from_dataset(
+    ds: Dataset, frame: int, path: Path | None, mapped: np.ndarray | None
+) -> RadiographImage:
+    """:func:`image_from_dataset`, with ``mapped`` the frame from :func:`_map_native_frame`
+    when :func:`load_image` mapped it (then nothing is decoded)."""
     notes: list[str] = []
     meta = getattr(ds, "file_meta", None)
     sop_class_uid = _text(ds, "SOPClassUID") or (
@@ -583,7 +725,12 @@ def image_from_dataset(
         )
 
     ts = _transfer_syntax(ds)
-    arr, decoded_photometric = _decode_frame(ds, ts, frame, path, bits_allocated, bits_stored)
+    if mapped is not None:
+        arr, decoded_photometric = mapped, photometric
+    else:
+        arr, decoded_photometric = _decode_frame(
+            ds, ts, frame, path, bits_allocated, bits_stored
+        )
     if arr.ndim == 3 and arr.shape[2] == 1:
         arr = arr[:, :, 0]
     if arr.ndim not in (2, 3) or arr.shape[:2] != (rows, columns):
