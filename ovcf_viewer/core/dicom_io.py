@@ -23,6 +23,7 @@ import hashlib
 import io
 import logging
 import os
+import sys
 import warnings
 from dataclasses import dataclass
 from datetime import date
@@ -233,6 +234,39 @@ def _has_deferred_value(ds: Dataset) -> bool:
     )
 
 
+#: File systems where a mapped file cannot vanish under us. Reading a mapped page of a file
+#: whose device or share went away (a USB stick pulled, a network share dropped) kills the
+#: process with SIGBUS, which no handler can turn into a message: such films are read.
+_LOCAL_FILESYSTEMS = frozenset(
+    {"ext2", "ext3", "ext4", "xfs", "btrfs", "f2fs", "jfs", "zfs", "tmpfs", "overlay"}
+)
+
+
+_MOUNT_TABLE = Path("/proc/self/mounts")
+
+
+def _on_local_disk(path: Path) -> bool:
+    """Whether ``path`` lies on one of :data:`_LOCAL_FILESYSTEMS` (Linux; elsewhere, and
+    whenever the mount table cannot be read, ``False``: the film is read, not mapped)."""
+    if sys.platform != "linux":
+        return False
+    try:
+        real = os.path.realpath(path)
+        mounts = _MOUNT_TABLE.read_text()
+    except OSError:
+        return False
+    best, fstype = "", ""
+    for line in mounts.splitlines():
+        fields = line.split()
+        if len(fields) < 3:
+            continue
+        mount_point = fields[1].replace("\\040", " ")
+        inside = real == mount_point or real.startswith(mount_point.rstrip("/") + "/")
+        if inside and len(mount_point) > len(best):
+            best, fstype = mount_point, fields[2]
+    return fstype in _LOCAL_FILESYSTEMS
+
+
 def _map_native_frame(ds: Dataset, path: Path, frame: int) -> np.ndarray | None:
     """Frame ``frame`` (0-based) as a read-only memory map of the file's Pixel Data, or
     ``None`` when the film does not qualify (the caller then reads the whole file as before).
@@ -251,7 +285,9 @@ def _map_native_frame(ds: Dataset, path: Path, frame: int) -> np.ndarray | None:
     min/max scan of the frame shows it does (one pass over the mapped frame, no copy); a film
     with garbage in its high bits is read and corrected as before.
 
-    A file cut short inside its Pixel Data raises :class:`CorruptPixelDataError` (its size
+    Only films on a local disk are mapped (:func:`_on_local_disk`): on removable media and
+    network shares a vanished file would kill the viewer. A file cut short inside its Pixel
+    Data raises :class:`CorruptPixelDataError` (its size
     is checked before mapping). The mapping is read-only (writing raises ``ValueError``) and
     owns no Python file object: ``np.memmap`` closes the file it opened and the mapping is
     released when the array (the image's ``stored``) is garbage-collected; on Linux the map
@@ -298,6 +334,8 @@ def _map_native_frame(ds: Dataset, path: Path, frame: int) -> np.ndarray | None:
     frame_bytes = rows * columns * (bits_allocated // 8)
     expected = frame_bytes * frames
     if elem.length not in (expected, expected + expected % 2):
+        return None
+    if not _on_local_disk(path):
         return None
     try:
         status = os.stat(path)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import gc
 import os
 import sys
+from pathlib import Path
 
 import numpy as np
 import pydicom
@@ -50,7 +51,7 @@ def reference(path, frame=0):
 
 def memmap_base(array: np.ndarray) -> bool:
     base = array
-    while base is not None:
+    while isinstance(base, np.ndarray):
         if isinstance(base, np.memmap):
             return True
         base = base.base
@@ -287,3 +288,40 @@ def test_display_pipeline_on_a_mapped_film(tmp_path, mapped_paths):
     np.testing.assert_array_equal(render(image, window, step=3), render(old, window, step=3))
     assert auto_window(image) == auto_window(old)
     assert stored_value(image, 10.0, 20.0) == int(pixels[20, 10])  # pixel centres at integers
+
+
+MOUNTS = """\
+/dev/vda / ext4 rw,relatime 0 0
+/dev/sdb1 /media/usb\\040stick vfat rw 0 0
+//server/films /mnt/pacs cifs rw 0 0
+/dev/vdb /mnt/pacs/local xfs rw 0 0
+"""
+
+
+@pytest.mark.parametrize(
+    "where,local",
+    [
+        ("/home/dr/films/a.dcm", True),
+        ("/media/usb stick/DICOM/IM0001", False),  # removable (vfat)
+        ("/mnt/pacs/export/a.dcm", False),  # network share (cifs)
+        ("/mnt/pacs/local/a.dcm", True),  # the longest mount point decides
+    ],
+)
+def test_only_films_on_a_local_disk_are_mapped(tmp_path, monkeypatch, where, local):
+    """A mapped page whose file vanished (a USB stick pulled, a share dropped) kills the
+    process with SIGBUS: removable media and network shares are read, not mapped."""
+    table = tmp_path / "mounts"
+    table.write_text(MOUNTS)
+    monkeypatch.setattr(dicom_io, "_MOUNT_TABLE", table)
+    monkeypatch.setattr(dicom_io.sys, "platform", "linux")
+    monkeypatch.setattr(dicom_io.os.path, "realpath", lambda p: where)
+    assert dicom_io._on_local_disk(Path(where)) is local
+
+
+def test_film_on_a_share_is_read_whole_with_the_same_pixels(tmp_path, monkeypatch,
+                                                             mapped_paths):
+    path = make_file(tmp_path / "share.dcm", noise((600, 600), "uint16", 0, 65535))
+    monkeypatch.setattr(dicom_io, "_on_local_disk", lambda p: False)
+    image = dicom_io.load_image(path)
+    assert mapped_paths == [] and not memmap_base(image.stored)
+    np.testing.assert_array_equal(image.stored, reference(path).stored)
