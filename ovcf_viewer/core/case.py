@@ -42,6 +42,7 @@ from ovcf_viewer.core.landmarks import (
     AnnotationFormatError,
     ImageAnnotations,
     Timepoint,
+    check_document_header,
     level_index,
     load_annotations,
 )
@@ -359,18 +360,8 @@ def _timepoint(value: Any, where: str) -> Timepoint | None:
 def case_from_document(doc: Any, base: Path) -> Case:
     """Parse a case document; film paths are resolved against the folder ``base`` (they may
     point at files that no longer exist: see :func:`missing_film_messages`)."""
-    if not isinstance(doc, Mapping):
-        raise CaseFormatError("case document is not a JSON object")
-    if doc.get("format") != CASE_FORMAT_NAME:
-        raise CaseFormatError(
-            f"not a case document: \"format\" is {doc.get('format')!r}, "
-            f"expected {CASE_FORMAT_NAME!r}"
-        )
-    if doc.get("version") != CASE_FORMAT_VERSION:
-        raise CaseFormatError(
-            f"unsupported case version {doc.get('version')!r}: this program reads version "
-            f"{CASE_FORMAT_VERSION}"
-        )
+    check_document_header(doc, CASE_FORMAT_NAME, CASE_FORMAT_VERSION, "case", "a case document",
+                          CaseFormatError)
     patient = doc.get("patient") or {}
     procedure = doc.get("procedure") or {}
     if not isinstance(patient, Mapping) or not isinstance(procedure, Mapping):

@@ -424,18 +424,8 @@ class ImageAnnotations:
     def from_json(cls, doc: Mapping[str, Any], *, partial: bool = False) -> ImageAnnotations:
         """Parse an exchange-format document; raise :class:`AnnotationFormatError` with one
         line naming the problem. ``partial`` accepts incomplete vertebrae (autosave)."""
-        if not isinstance(doc, Mapping):
-            raise AnnotationFormatError("annotation document is not a JSON object")
-        if doc.get("format") != FORMAT_NAME:
-            raise AnnotationFormatError(
-                f'not an annotation file: "format" is {doc.get("format")!r}, '
-                f"expected {FORMAT_NAME!r}"
-            )
-        if doc.get("version") != FORMAT_VERSION:
-            raise AnnotationFormatError(
-                f"unsupported annotation version {doc.get('version')!r}: this program reads "
-                f"version {FORMAT_VERSION}"
-            )
+        check_document_header(doc, FORMAT_NAME, FORMAT_VERSION, "annotation",
+                              "an annotation file", AnnotationFormatError)
         image = doc.get("image")
         if not isinstance(image, Mapping) or not isinstance(image.get("sop_instance_uid"), str):
             raise AnnotationFormatError('"image.sop_instance_uid" is missing')
@@ -478,6 +468,23 @@ class ImageAnnotations:
                         f"{vertebra.level} {name} at ({x:g}, {y:g}) lies outside the "
                         f"{columns}×{rows} image"
                     )
+
+
+def check_document_header(
+    doc: Any, format_name: str, version: int, what: str, a_what: str, error: type[ValueError]
+) -> None:
+    """The ``format``/``version`` check every versioned document of ours starts with
+    (annotations, cases): raise ``error`` with one line naming what is wrong. ``what`` is
+    the kind ("case"), ``a_what`` the thing with its article ("a case document")."""
+    if not isinstance(doc, Mapping):
+        raise error(f"{what} document is not a JSON object")
+    if doc.get("format") != format_name:
+        raise error(f'not {a_what}: "format" is {doc.get("format")!r}, expected {format_name!r}')
+    if doc.get("version") != version:
+        raise error(
+            f"unsupported {what} version {doc.get('version')!r}: this program reads "
+            f"version {version}"
+        )
 
 
 def _optional_int(obj: Mapping[str, Any], key: str) -> int | None:

@@ -307,7 +307,7 @@ def _all_strings(pdf: bytes) -> str:
         try:
             parts.append(zlib.decompress(match.group(1)).decode("latin-1"))
         except zlib.error:
-            pass
+            continue  # an image stream (DCT, or not deflated): no text in it
     return "\n".join(parts)
 
 

@@ -82,7 +82,7 @@ def test_full_disk_is_reported_in_words(tmp_path, monkeypatch):
             raise sqlite3.OperationalError("database or disk is full")
 
         def close(self):
-            pass
+            """Nothing to release: no real connection was opened."""
 
     monkeypatch.setattr(store, "_connect", lambda: FullConnection())
     model.set_point("L1", "sm", (2, 2))
