@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Regenerate the synthetic sample studies in ``sample_dicom/`` (issue 2, "Sample studies").
+"""Regenerate the synthetic sample studies in ``sample_dicom/`` ("Sample studies").
 
     python scripts/make_samples.py [--out sample_dicom] [--check] [--only NAME ...]
 
@@ -192,7 +192,7 @@ SAMPLES: tuple[Sample, ...] = (
 
 
 def _header(ds: Any) -> CalibrationHeader:
-    """The calibration-relevant tags of a written file (clinical-reference §1)."""
+    """The calibration-relevant tags of a written file (docs/clinical-reference.md §1)."""
 
     def pair(keyword: str) -> tuple[float, float] | None:
         value = ds.get(keyword)
@@ -261,7 +261,7 @@ def _write_sample(sample: Sample, film: RenderedFilm, out: Path) -> dict[str, An
 
 
 def _heights(doc: dict[str, Any], level: str, cal: Calibration) -> tuple[float, float, float]:
-    """Ha, Hm, Hp (clinical-reference §3) of ``level`` under ``cal``."""
+    """Ha, Hm, Hp (docs/clinical-reference.md §3) of ``level`` under ``cal``."""
     pts = next(v["points"] for v in doc["vertebrae"] if v["level"] == level)
     return tuple(  # type: ignore[return-value]
         cal.distance(pts[f"s{k}"], pts[f"i{k}"]) for k in ("a", "m", "p")
@@ -270,7 +270,7 @@ def _heights(doc: dict[str, Any], level: str, cal: Calibration) -> tuple[float, 
 
 def _segmental_kyphosis(doc: dict[str, Any], cal: Calibration) -> float:
     """Angle (degrees, mm space) between T12's superior and L2's inferior endplate lines,
-    positive when they converge anteriorly (clinical-reference §3)."""
+    positive when they converge anteriorly (docs/clinical-reference.md §3)."""
     pts = {v["level"]: v["points"] for v in doc["vertebrae"]}
     (spx, spy), (sax, say) = cal.to_mm([pts["T12"]["sp"], pts["T12"]["sa"]])
     (ipx, ipy), (iax, iay) = cal.to_mm([pts["L2"]["ip"], pts["L2"]["ia"]])
@@ -301,7 +301,8 @@ def _readme(rows: list[dict[str, Any]]) -> str:
         f"{SID_MM:g}/{SID_MM / MAGNIFICATION:g} mm in every header). Lengths measured with the "
         "default detector-plane calibration are therefore 15 % larger than the anatomy; "
         "with magnification correction enabled they equal the anatomy exactly (on real "
-        "films ERMF refers to the table and under-corrects the spine, clinical-reference §1).",
+        "films ERMF refers to the table and under-corrects the spine, "
+        "docs/clinical-reference.md §1).",
         "",
         "## Files",
         "",
@@ -316,7 +317,8 @@ def _readme(rows: list[dict[str, Any]]) -> str:
         )
     lines += [
         "",
-        "Segmental kyphosis of the ground truth (clinical-reference §3: superior endplate of "
+        "Segmental kyphosis of the ground truth (docs/clinical-reference.md §3: superior "
+        "endplate of "
         "T12 to inferior endplate of L2, kyphosis positive): "
         + "; ".join(
             f"`{r['path']}` {r['kyphosis']:.1f}°" for r in rows if r["path"].startswith("case")
@@ -333,9 +335,9 @@ def _readme(rows: list[dict[str, Any]]) -> str:
         "## Ground truth",
         "",
         "Each `X.dcm` has `X.json` beside it in the annotation exchange format, version 1 "
-        "(issue 3): `format`, `version`, `image` (`sop_instance_uid`, `file`), `timepoint` "
+        ": `format`, `version`, `image` (`sop_instance_uid`, `file`), `timepoint` "
         '(`kind`, `date`), `index_levels` (`["L1"]`) and `vertebrae` with the six points '
-        "`sa sm sp ia im ip` (clinical-reference §2) of every fully visible vertebral body "
+        "`sa sm sp ia im ip` (docs/clinical-reference.md §2) of every fully visible vertebral body "
         "(T11 to L5; the sacrum is drawn but not annotated), in image coordinates "
         "(x = column, y = row, (0, 0) at the centre of the top-left pixel). No `calibration` "
         "key: the image's own applies. Corners are the body corners excluding the small "
@@ -343,7 +345,7 @@ def _readme(rows: list[dict[str, Any]]) -> str:
         "midway between anterior and posterior, and midway between the double contours the "
         "two sides of each body project.",
         "",
-        "L1 heights implied by the ground truth (clinical-reference §3), computed with "
+        "L1 heights implied by the ground truth (docs/clinical-reference.md §3), computed with "
         "`Calibration.distance`:",
         "",
         "| file | calibration | L1 Ha | L1 Hm | L1 Hp | Ha with magnification correction |",

@@ -1,4 +1,4 @@
-"""The benchmark runs end to end and reports every figure issue 2 asks for (keys and
+"""The benchmark runs end to end and reports every figure asks for (keys and
 positive numbers only: timings depend on the machine)."""
 
 from __future__ import annotations

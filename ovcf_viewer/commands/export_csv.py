@@ -1,6 +1,6 @@
 """``ovcf-viewer export-csv INPUT... -o table.csv``: every measurement of one or more cases as
 one row per case × timepoint × level, for research spreadsheets and statistics packages
-(issue #4; clinical-reference §3–§5).
+(docs/clinical-reference.md §3–§5).
 
 INPUT is a case document (``ovcf-case``; several may be given, one case each) or a set of
 exchange-format annotation files, one per film, each with its ``timepoint`` (together one

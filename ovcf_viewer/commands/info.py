@@ -1,7 +1,8 @@
 """``ovcf-viewer info FILE [--frame N] [--json]``: what the loader found in one image file.
 
 Size, frames, photometric interpretation, bits and signedness, transfer syntax, modality and
-SOP class, the calibration the viewer would use (clinical-reference §1: source, row and column
+SOP class, the calibration the viewer would use (docs/clinical-reference.md §1: source, row and
+column
 spacing, detail) with the header values it came from, windows, VOI LUTs and Presentation LUT
 Shape. A file that cannot be opened gives one line on stderr and exit status 2.
 """
@@ -26,7 +27,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--use-magnification",
         action="store_true",
-        help="resolve calibration with magnification correction enabled (clinical-reference §1)",
+        help=(
+            "resolve calibration with magnification correction enabled "
+            "(docs/clinical-reference.md §1)"),
     )
 
 

@@ -1,5 +1,5 @@
 """``ovcf-viewer measure IMAGE --annotations FILE.json [--json]``: the measurements the GUI
-shows, from an exchange-format annotation file (issue #3; clinical-reference §1, §3, §4).
+shows, from an exchange-format annotation file (docs/clinical-reference.md §1, §3, §4).
 
 Exit status 2 with one line on stderr for a bad image or annotation file.
 """

@@ -1,5 +1,5 @@
 """``ovcf-viewer report INPUT... -o report.pdf [--deidentify] [--page-size A4|Letter]
-[--findings FINDINGS.json]``: the PDF measurement report (issue #6).
+[--findings FINDINGS.json]``: the PDF measurement report.
 
 INPUT is one case document or a set of exchange-format annotation files (one per film, each
 with its ``timepoint``), exactly as for ``export-csv``. The PDF is the one File > Export

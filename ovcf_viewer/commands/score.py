@@ -1,5 +1,5 @@
 """``ovcf-viewer score IMAGE --reference REF.json --attempt ATTEMPT.json [--json]``: score a
-resident's landmarks against an expert's on one image (issue #7; clinical-reference §7).
+resident's landmarks against an expert's on one image (docs/clinical-reference.md §7).
 
 IMAGE supplies the calibration (§1): point and height errors are in mm under it (or px when
 uncalibrated), always named by the unit tag. Both annotation files are exchange-format v1; the

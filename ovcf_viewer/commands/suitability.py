@@ -1,5 +1,5 @@
 """``ovcf-viewer suitability INPUT... [--findings FINDINGS.json] [--rules RULES.toml] [--json]``:
-procedure-suitability decision support (issue #5, clinical-reference §6).
+procedure-suitability decision support (docs/clinical-reference.md §6).
 
 INPUT is one or more exchange-format annotation files (one per film, with their
 ``timepoint``), or one case document (its saved findings are used unless ``--findings`` is

@@ -1,4 +1,4 @@
-"""Pixel-to-millimetre calibration of one image (clinical-reference §1).
+"""Pixel-to-millimetre calibration of one image (docs/clinical-reference.md §1).
 
 Conventions, written down once for the whole package:
 
@@ -10,7 +10,7 @@ Conventions, written down once for the whole package:
 * DICOM Pixel Spacing (0028,0030) and Imager Pixel Spacing (0018,1164) are both stored as
   ``[row spacing, column spacing]``.
 
-The source preference order is clinical-reference §1: manual, pixel spacing ("in the
+The source preference order is docs/clinical-reference.md §1: manual, pixel spacing ("in the
 patient"), magnification-corrected (only when the user enables it), detector plane, none.
 """
 
@@ -37,7 +37,7 @@ _EQUAL_TOLERANCE_MM = 1e-6
 
 
 class CalibrationSource(StrEnum):
-    """Where a calibration came from (clinical-reference §1), in preference order."""
+    """Where a calibration came from (docs/clinical-reference.md §1), in preference order."""
 
     MANUAL = "manual"
     PIXEL_SPACING = "pixel_spacing"
@@ -85,7 +85,7 @@ class Calibration:
     With ``source == NONE`` every "length" is in pixels (column widths) and the column
     spacing is 1.0; the row spacing is 1.0 too, unless the header's Pixel Aspect Ratio says
     rows are taller than columns are wide: then it is that ratio, so ratios, percentages and
-    angles stay valid on such an image as well (clinical-reference §1).
+    angles stay valid on such an image as well (docs/clinical-reference.md §1).
     """
 
     source: CalibrationSource
@@ -209,7 +209,7 @@ def resolve_calibration(
     use_magnification: bool = False,
     manual: Calibration | None = None,
 ) -> Calibration:
-    """Choose the calibration for an image exactly as clinical-reference §1 orders it.
+    """Choose the calibration for an image exactly as docs/clinical-reference.md §1 orders it.
 
     1. ``manual`` when the user calibrated this image;
     2. Pixel Spacing when present *and different from* Imager Pixel Spacing, or present on a

@@ -1,5 +1,5 @@
 """A case: one patient's films before, after and at follow-up of an augmentation
-(clinical-reference §5), and the versioned case document that stores it.
+(docs/clinical-reference.md §5), and the versioned case document that stores it.
 
 Model
     :class:`Case` and :class:`CaseFilm` are frozen dataclasses: the case's facts (procedure,
@@ -76,7 +76,8 @@ __all__ = [
 CASE_FORMAT_NAME = "ovcf-case"
 CASE_FORMAT_VERSION = 1
 
-#: Procedures a case records (clinical-reference §6): vertebroplasty, kyphoplasty, expandable
+#: Procedures a case records (docs/clinical-reference.md §6): vertebroplasty, kyphoplasty,
+#: expandable
 #: augmentation (vertebral body stenting and similar), other.
 PROCEDURES = ("PVP", "PKP", "expandable", "other")
 PROCEDURE_LABELS = {
@@ -142,7 +143,7 @@ class CaseFilm:
 
 @dataclass(frozen=True, eq=False)
 class Case:
-    """One patient's films and the procedure they document (clinical-reference §5).
+    """One patient's films and the procedure they document (docs/clinical-reference.md §5).
 
     ``procedure`` is one of :data:`PROCEDURES` or ``None``; ``approach`` one of
     :data:`APPROACHES` or ``None``; ``treated_levels`` the augmented levels, cranial first.
@@ -256,7 +257,7 @@ def propose_timepoints(
     *,
     postop_window_days: int = POSTOP_WINDOW_DAYS,
 ) -> list[Timepoint | None]:
-    """Propose a timepoint for each study date (clinical-reference §5).
+    """Propose a timepoint for each study date (docs/clinical-reference.md §5).
 
     - before the procedure date: pre-operative (the latest of them is the one compared);
     - on the procedure day or up to ``postop_window_days`` after: post-operative;

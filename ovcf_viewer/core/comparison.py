@@ -1,5 +1,5 @@
 """Before, after and follow-up: what an augmentation restored and whether it held
-(clinical-reference §5).
+(docs/clinical-reference.md §5).
 
 :func:`compare` measures every film of a :class:`~ovcf_viewer.core.case.Case` with
 :func:`~ovcf_viewer.core.measurements.measure_image` (treated levels counted as index levels,
@@ -493,7 +493,7 @@ def compare(
             0,
             f"Films have different calibration sources ({listing}): millimetre differences "
             "mix scales and are flagged; compare by % of reference height and by angles, "
-            "which do not depend on magnification (clinical-reference §1).",
+            "which do not depend on magnification (docs/clinical-reference.md §1).",
         )
     for f in films:
         if not f.calibration.is_calibrated:

@@ -3,7 +3,7 @@
 Implements the **Basic Application Confidentiality Profile** (PS3.15 E.2, Table E.1-1) with
 the **Retain Longitudinal Temporal Information with Modified Dates Option** (E.3.6): dates are
 shifted by one offset per case, so intervals between a case's films (pre-op, post-op,
-follow-up; clinical-reference §5) stay true. Optionally the **Retain Patient Characteristics
+follow-up; docs/clinical-reference.md §5) stay true. Optionally the **Retain Patient Characteristics
 Option** (E.3.3: sex, age, size, weight) for teaching.
 
 What happens to each element, recursively through every sequence item:
@@ -125,7 +125,7 @@ _KEEP_UIDS = (
 )
 
 #: LO/SH elements kept although their keyword looks identifying: needed to measure or to
-#: display the film (calibration statement, clinical-reference §1; window names; codes).
+#: display the film (calibration statement, docs/clinical-reference.md §1; window names; codes).
 _KEEP_TEXT = (
     "ManufacturerModelName", "PixelSpacingCalibrationDescription", "CodeMeaning",
     "CodeValue", "CodingSchemeDesignator", "CodingSchemeVersion", "CodingSchemeName",

@@ -11,7 +11,7 @@ What the loader keeps (see :mod:`ovcf_viewer.core.image`):
 * the grey-scale pipeline's parameters: Modality LUT (Rescale Slope/Intercept or Modality LUT
   Sequence, PS3.3 C.11.1), VOI windows with their explanations and VOI LUT Function, VOI LUT
   Sequence tables (C.11.2), Photometric Interpretation and Presentation LUT Shape (C.11.6);
-* the header values calibration is resolved from (clinical-reference §1), as a
+* the header values calibration is resolved from (docs/clinical-reference.md §1), as a
   :class:`~ovcf_viewer.core.calibration.CalibrationHeader`.
 
 Errors are the typed :mod:`ovcf_viewer.core.errors`, never a bare pydicom or numpy exception.
@@ -464,7 +464,7 @@ def _functional_item(ds: Dataset, frame: int, sequence: str) -> Dataset | None:
 
 
 def _calibration_header(ds: Dataset, frame: int) -> CalibrationHeader:
-    """Header values for clinical-reference §1, from the top level or, for enhanced
+    """Header values for docs/clinical-reference.md §1, from the top level or, for enhanced
     multi-frame objects, the Pixel Measures functional group."""
     pixel_spacing = _spacing(_get(ds, "PixelSpacing"))
     if pixel_spacing is None:
@@ -878,7 +878,7 @@ def _no_pixel_message(ds: Dataset, sop_class_name: str) -> str:
 
 
 def _load_photo(path: Path, frame: int) -> RadiographImage:
-    """A PNG/JPEG/TIFF photograph or scan of a film, uncalibrated (clinical-reference §1:
+    """A PNG/JPEG/TIFF photograph or scan of a film, uncalibrated (docs/clinical-reference.md §1:
     lengths in px). Greyscale stays 2-D (uint8, or uint16 for 16-bit PNG/TIFF); colour becomes
     rows × columns × 3 uint8 RGB unless its content is grey. EXIF orientation is applied."""
     from PIL import Image, ImageOps, UnidentifiedImageError

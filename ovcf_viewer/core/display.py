@@ -254,7 +254,7 @@ def pixel_aspect(image: RadiographImage, calibration: Calibration | None = None)
 
     The viewer draws each image row ``pixel_aspect`` times as high as a column is wide, so
     the film keeps its physical proportions (a 10 × 10 mm square looks square) while image
-    coordinates stay ``(column, row)`` (clinical-reference §1). It is the ratio of
+    coordinates stay ``(column, row)`` (docs/clinical-reference.md §1). It is the ratio of
     ``calibration``'s spacings (default: the image's own, :meth:`RadiographImage.calibration`):
     Pixel Spacing (0028,0030) or Imager Pixel Spacing (0018,1164), both stored *row\\column*,
     or, on an uncalibrated image, Pixel Aspect Ratio (0028,0034), which

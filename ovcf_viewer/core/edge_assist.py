@@ -1,6 +1,6 @@
 """Edge assist: move a just-placed landmark onto the strongest nearby endplate corner or edge.
 
-Optional help for placing six-point morphometry landmarks (clinical-reference §2):
+Optional help for placing six-point morphometry landmarks (docs/clinical-reference.md §2):
 
 * a corner (``sa``, ``sp``, ``ia``, ``ip``) moves to the intersection of the two strongest
   walls within ``radius_mm`` (an endplate and the anterior or posterior wall, more than 60°

@@ -1,4 +1,4 @@
-"""Plane geometry in millimetre space (clinical-reference §1, §3).
+"""Plane geometry in millimetre space (docs/clinical-reference.md §1, §3).
 
 Inputs are image points ``(x, y) = (column, row)``; every function that returns a length or
 an angle first scales them by the :class:`~ovcf_viewer.core.calibration.Calibration` (column
@@ -24,7 +24,8 @@ Point = Sequence[float]
 
 
 def distance_mm(a: Point, b: Point, calibration: Calibration) -> float:
-    """``hypot(dx * col_mm, dy * row_mm)`` (clinical-reference §1); pixels when uncalibrated."""
+    """``hypot(dx * col_mm, dy * row_mm)`` (docs/clinical-reference.md §1); pixels when
+    uncalibrated."""
     return calibration.distance(a, b)
 
 
@@ -52,7 +53,7 @@ def kyphosis_angle_deg(
 ) -> float:
     """Signed angle between an upper and a lower endplate line, each drawn from its posterior
     to its anterior point: **kyphosis positive, lordosis negative** — positive when the lines
-    converge anteriorly (clinical-reference §3, SDSG).
+    converge anteriorly (docs/clinical-reference.md §3, SDSG).
 
     The sign comes from the anatomy alone: the anterior direction is the bisector of the two
     lines, the superior direction points from the lower line towards the upper one. Nothing

@@ -1,6 +1,6 @@
 """The opened image: plain data the loader fills and the views and measurements read.
 
-Coordinates and calibration follow :mod:`ovcf_viewer.core.calibration` (clinical-reference
+Coordinates and calibration follow :mod:`ovcf_viewer.core.calibration` (docs/clinical-reference.md
 §1). Pixel values are kept as *stored values* (the decoded frame, never rescaled), so the
 display pipeline can map them with one lookup table per window change instead of touching a
 float copy of the image: modality LUT → VOI LUT → Presentation LUT (PS3.3 C.11, C.8.7.6).
@@ -140,7 +140,7 @@ class RadiographImage:
     def calibration(
         self, *, use_magnification: bool = False, manual: Calibration | None = None
     ) -> Calibration:
-        """This image's calibration per clinical-reference §1."""
+        """This image's calibration per docs/clinical-reference.md §1."""
         return resolve_calibration(
             self.calibration_header, use_magnification=use_magnification, manual=manual
         )

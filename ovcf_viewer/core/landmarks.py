@@ -1,9 +1,10 @@
 """Landmarks and tools placed on one image, and the annotation exchange format (version 1).
 
-Six-point quantitative morphometry per vertebral body (clinical-reference §2): ``sa``, ``sm``,
+Six-point quantitative morphometry per vertebral body (docs/clinical-reference.md §2): ``sa``,
+``sm``,
 ``sp`` on the superior endplate (anterior, middle, posterior), then ``ia``, ``im``, ``ip`` on
 the inferior endplate, placed in that order. Points are image coordinates ``(x, y) =
-(column, row)``, ``(0, 0)`` at the centre of the top-left pixel (clinical-reference §1).
+(column, row)``, ``(0, 0)`` at the centre of the top-left pixel (docs/clinical-reference.md §1).
 "Anterior" is whichever side the user marks as anterior; nothing here assumes a facing.
 
 :class:`ImageAnnotations` is the model: plain data plus one ``changed`` event (psygnal), so the
@@ -50,11 +51,11 @@ __all__ = [
 FORMAT_NAME = "ovcf-annotations"
 FORMAT_VERSION = 1
 
-#: Levels in cranio-caudal order, C7 to S1 (clinical-reference §2).
+#: Levels in cranio-caudal order, C7 to S1 (docs/clinical-reference.md §2).
 LEVELS: tuple[str, ...] = (
     ("C7",) + tuple(f"T{i}" for i in range(1, 13)) + tuple(f"L{i}" for i in range(1, 6)) + ("S1",)
 )
-#: Placement order (clinical-reference §2).
+#: Placement order (docs/clinical-reference.md §2).
 POINT_NAMES: tuple[str, ...] = ("sa", "sm", "sp", "ia", "im", "ip")
 POINT_LABELS: dict[str, str] = {
     "sa": "superior-anterior corner",
@@ -106,7 +107,7 @@ class Vertebra:
         return all(name in self.points for name in POINT_NAMES)
 
     def next_point(self) -> str | None:
-        """The next landmark to place in the order of clinical-reference §2, or ``None``."""
+        """The next landmark to place in the order of docs/clinical-reference.md §2, or ``None``."""
         return next((name for name in POINT_NAMES if name not in self.points), None)
 
     def copy(self) -> Vertebra:
@@ -129,7 +130,7 @@ class Tool:
 
 @dataclass(frozen=True)
 class Timepoint:
-    """When a film was taken relative to the procedure (clinical-reference §5)."""
+    """When a film was taken relative to the procedure (docs/clinical-reference.md §5)."""
 
     kind: str
     date: date | None = None

@@ -1,4 +1,4 @@
-"""Vertebral measurements from six-point landmarks (clinical-reference §3, §4).
+"""Vertebral measurements from six-point landmarks (docs/clinical-reference.md §3, §4).
 
 Inputs: an :class:`~ovcf_viewer.core.landmarks.ImageAnnotations` (points in image
 coordinates, §1) and a :class:`~ovcf_viewer.core.calibration.Calibration`. Outputs: frozen
@@ -41,7 +41,8 @@ HEIGHT_KEYS = ("a", "m", "p")
 
 
 def vertebral_heights(vertebra: Vertebra, calibration: Calibration) -> tuple[float, float, float]:
-    """``(Ha, Hm, Hp)`` = ``|sa−ia|``, ``|sm−im|``, ``|sp−ip|`` in mm (clinical-reference §3)."""
+    """``(Ha, Hm, Hp)`` = ``|sa−ia|``, ``|sm−im|``, ``|sp−ip|`` in mm
+    (docs/clinical-reference.md §3)."""
     p = vertebra.points
     return (
         calibration.distance(p["sa"], p["ia"]),
@@ -173,7 +174,7 @@ class ImageMeasurements:
     notes: tuple[str, ...] = field(default=())
 
     def to_json(self) -> dict[str, Any]:
-        """The ``ovcf-viewer measure --json`` document (issue #3)."""
+        """The ``ovcf-viewer measure --json`` document."""
         return {
             "calibration": {
                 "source": self.calibration.source.value,

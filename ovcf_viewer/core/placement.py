@@ -6,12 +6,12 @@ next", hit-testing and the tools' drawing state machines are tested without a di
 napari pattern: plain functions fed with event records).
 
 Coordinates are image coordinates ``(x, y) = (column, row)``, ``(0, 0)`` at the centre of the
-top-left pixel (clinical-reference §1). The view shows image pixels with one uniform zoom
+top-left pixel (docs/clinical-reference.md §1). The view shows image pixels with one uniform zoom
 (screen pixels per image pixel) and a rotation/flip, so a tolerance of ``n`` screen pixels is
 ``n / zoom`` image pixels in every direction.
 
 Landmarks are placed six per vertebral body in the order ``sa, sm, sp, ia, im, ip``
-(clinical-reference §2).
+(docs/clinical-reference.md §2).
 """
 
 from __future__ import annotations
@@ -116,7 +116,7 @@ class PlacementState:
     """The landmark-placement mode: the level being placed and where to go next.
 
     :meth:`target` names the landmark the next click places; :meth:`after_placement` moves
-    to the next level once the current one is complete (the offer of clinical-reference §2's
+    to the next level once the current one is complete (the offer of docs/clinical-reference.md §2's
     next level below, or above when ``direction == "up"``).
     """
 

@@ -1,4 +1,4 @@
-"""The PDF measurement report (issue #6): what a clinician files in the record and sends on.
+"""The PDF measurement report: what a clinician files in the record and sends on.
 
 One document per case (or per set of annotated films): a header with the institution,
 physician and patient (or "De-identified", with no name, ID, birth date or sex anywhere in
@@ -9,7 +9,8 @@ follow-up comparison with its trend chart, the suitability summary when findings
 the calibration statement of every film and the definitions used, a signature block, and the
 decision-support disclaimer on every page.
 
-Conventions (clinical-reference §1–§6): image coordinates ``(x, y) = (column, row)``, ``(0, 0)``
+Conventions (docs/clinical-reference.md §1–§6): image coordinates ``(x, y) = (column, row)``,
+``(0, 0)``
 at the centre of the top-left pixel; lengths in mm under the film's calibration, or px when
 it has none, always printed with :attr:`Calibration.unit_tag`; angles in degrees, kyphosis
 positive. Every number is printed through the ``format_*`` functions below so tests can
@@ -145,7 +146,7 @@ def format_patient_name(name: str) -> str:
 
 
 def genant_text(m: VertebraMeasurement) -> str:
-    """"2 wedge", "0" (grade 0 has no type), per clinical-reference §4."""
+    """"2 wedge", "0" (grade 0 has no type), per docs/clinical-reference.md §4."""
     g = m.genant
     return str(g.grade) if g.grade == 0 else f"{g.grade} {g.type}"
 
@@ -480,7 +481,7 @@ def _make_film_figure(
     detail_level: str | None = None,
 ) -> Any:
     """The film figure; with ``detail_level`` a close-up of that vertebra whose six
-    landmarks are named (clinical-reference §2) instead of the whole annotated spine."""
+    landmarks are named (docs/clinical-reference.md §2) instead of the whole annotated spine."""
     from reportlab.lib.colors import Color, black, white
     from reportlab.platypus import Flowable
 
@@ -494,7 +495,8 @@ def _make_film_figure(
         def __init__(self) -> None:
             super().__init__()
             self.region = region
-            # Drawn in physical proportions, like the viewer (clinical-reference §1): a pixel
+            # Drawn in physical proportions, like the viewer (docs/clinical-reference.md §1): a
+            # pixel
             # is col_mm wide and row_mm high. Uncalibrated, lengths are in column widths and a
             # row is Pixel Aspect Ratio column widths high (the none calibration carries it).
             cal = film.calibration
@@ -895,7 +897,8 @@ class _Builder:
         self.story.append(self.p(_esc(
             f"Genant grade and reduction against the {_reference_name(self.settings)}; "
             f"ratios and angles do not depend on magnification, so they compare across films "
-            f"(clinical-reference §1). Segmental kyphosis: superior endplate of the vertebra "
+            f"(docs/clinical-reference.md §1). Segmental kyphosis: superior endplate of the "
+            f"vertebra "
             f"above to inferior endplate of the vertebra below, kyphosis positive; the report "
             f"calls “Cobb” the {cobb_name}."), "note"))
         self.story.extend(self._key_results())
@@ -1157,14 +1160,14 @@ class _Builder:
                 self.p(_esc(
                     f"“Cobb” is the {_cobb_name(cobb_def)} (setting). LOVBH = ((A1 + A2) − 2·A0)"
                     f" / (A1 + A2) × 100 %, A0 the index level's Ha, A1/A2 those above and "
-                    f"below (clinical-reference §4)."), "note"),
+                    f"below (docs/clinical-reference.md §4)."), "note"),
             ]))
         out.append(Spacer(1, 8))
         return out
 
     # -- comparison ------------------------------------------------------------------------
     def comparison(self) -> None:
-        """Before, after and follow-up (clinical-reference §5), from
+        """Before, after and follow-up (docs/clinical-reference.md §5), from
         :func:`ovcf_viewer.core.comparison.compare`."""
         from reportlab.platypus import CondPageBreak, KeepTogether, Spacer
 
@@ -1263,7 +1266,8 @@ class _Builder:
         )
         return [self.p("Heights at each timepoint", "h2"), table, self.p(_esc(
             "* treated level. % ref: the height as a percentage of its reference height on "
-            "the same film (mean of the placed, untreated neighbours, clinical-reference §4)."),
+            "the same film (mean of the placed, untreated neighbours, "
+            "docs/clinical-reference.md §4)."),
             "note")]
 
     def _restoration_table(self, comp: Any, lc: Any) -> list[Any]:
@@ -1418,7 +1422,7 @@ class _Builder:
 
     # -- suitability -----------------------------------------------------------------------
     def suitability(self) -> None:
-        """The suitability summary (clinical-reference §6) from
+        """The suitability summary (docs/clinical-reference.md §6) from
         :func:`ovcf_viewer.core.suitability.evaluate`."""
         from reportlab.platypus import CondPageBreak, KeepTogether, Spacer
 
@@ -1552,7 +1556,7 @@ class _Builder:
         self.story.append(Spacer(1, 6))
         definitions = [
             ("Landmarks", "Six points per vertebral body: superior and inferior endplate, "
-             "anterior, middle (deepest point) and posterior (clinical-reference §2)."),
+             "anterior, middle (deepest point) and posterior (docs/clinical-reference.md §2)."),
             ("Heights", "Ha = |sa−ia|, Hm = |sm−im|, Hp = |sp−ip|; distances in mm use the "
              "row and column spacing separately (§1, §3)."),
             ("Deformity ratios", f"Wedge Ha/Hp, biconcavity Hm/Hp, crush Hp/Hp ref; below "
@@ -1659,7 +1663,7 @@ class _Builder:
 
 def _same_unit(a: Any, b: Any) -> bool:
     """Whether two compared films measure lengths in the same unit (mm or px); mm and px
-    cannot be subtracted or divided into a percentage (clinical-reference §1)."""
+    cannot be subtracted or divided into a percentage (docs/clinical-reference.md §1)."""
     return a is None or b is None or a.calibration.unit == b.calibration.unit
 
 
@@ -2028,7 +2032,7 @@ def prepare_report(
     ``images`` maps SOP Instance UID → an already loaded image (the GUI passes its own);
     other films are read from their paths. A film whose file is missing or unreadable is
     reported as "film missing" with its landmarks; its lengths use its manual calibration or
-    pixels (clinical-reference §1). ``findings`` is a
+    pixels (docs/clinical-reference.md §1). ``findings`` is a
     :class:`~ovcf_viewer.core.suitability.Findings`; without it the case's saved findings are
     used, and without those the suitability section says none were entered.
     """
@@ -2155,7 +2159,7 @@ def _patient_of(case: Any, films: list[ReportFilm]) -> tuple[PatientInfo | None,
 
 
 def _add_suitability(source: ReportSource, case: Any, settings: Settings, findings: Any) -> None:
-    """Evaluate the suitability rules (clinical-reference §6) on the pre-operative film (the
+    """Evaluate the suitability rules (docs/clinical-reference.md §6) on the pre-operative film (the
     decision point; else the earliest film), with earlier films for deformity progression."""
     from ovcf_viewer.core.suitability import (
         FilmMeasurements,

@@ -1,4 +1,4 @@
-"""User settings shared by the GUI and the command line (clinical-reference §1, §3–§5:
+"""User settings shared by the GUI and the command line (docs/clinical-reference.md §1, §3–§5:
 the choices marked *setting* there). Stored as JSON in :func:`config_dir`, written atomically."""
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ __all__ = ["GENANT_REFERENCES", "COBB_DEFINITIONS", "Settings", "load_settings",
 log = logging.getLogger(__name__)
 
 GENANT_REFERENCES = ("adjacent", "own_posterior")
-#: Which angle reports call "Cobb" (clinical-reference §3): the bisegmental angle from the
+#: Which angle reports call "Cobb" (docs/clinical-reference.md §3): the bisegmental angle from the
 #: superior endplate above to the inferior endplate below, or the index vertebra's own wedge.
 COBB_DEFINITIONS = ("segmental", "vertebral_wedge")
 PAGE_SIZES = ("A4", "Letter")

@@ -1,5 +1,5 @@
 """Procedure suitability: decision support for conservative care, PVP, PKP, expandable
-augmentation or referral for stabilisation (clinical-reference §6). Never an order:
+augmentation or referral for stabilisation (docs/clinical-reference.md §6). Never an order:
 every evaluation carries :data:`DISCLAIMER`.
 
 Three inputs, all plain data:
@@ -159,7 +159,7 @@ class FindingsError(ValueError):
 
 @dataclass(frozen=True)
 class Findings:
-    """The clinician's findings (clinical-reference §6). ``None`` everywhere means unknown.
+    """The clinician's findings (docs/clinical-reference.md §6). ``None`` everywhere means unknown.
 
     Booleans are answers to the question in the field name (``mri_oedema=True``: oedema on
     STIR/T2, i.e. an acute, unhealed fracture). ``vas_under_analgesia`` is 0–10,
@@ -399,7 +399,8 @@ _UNKNOWN = MeasuredValue()
 
 @dataclass(frozen=True)
 class MeasuredInputs:
-    """Inputs measured from the landmarks (clinical-reference §3, §4, §6), each with provenance.
+    """Inputs measured from the landmarks (docs/clinical-reference.md §3, §4, §6), each with
+    provenance.
 
     ``worst_genant_grade`` 0–3 and ``worst_height_reduction_pct`` (percent) of the worst
     vertebra; ``worst_fracture_type`` its Genant type; ``segmental_kyphosis_deg`` at the index
@@ -447,7 +448,7 @@ def measured_inputs_from(
     film: str = "",
     rules: Rules | None = None,
 ) -> MeasuredInputs:
-    """Fill :class:`MeasuredInputs` from one film's measurements (clinical-reference §3–§6).
+    """Fill :class:`MeasuredInputs` from one film's measurements (docs/clinical-reference.md §3–§6).
 
     - ``index_levels``: the fractured/treated levels (default: the film's index levels). The
       worst Genant grade and height reduction are taken over them, or over every measured
@@ -524,7 +525,7 @@ def choose_films(
     films: Sequence[FilmMeasurements],
 ) -> tuple[FilmMeasurements, list[FilmMeasurements], str]:
     """The film the measured inputs come from, the earlier films for progression, and a
-    sentence saying why (clinical-reference §5, §6).
+    sentence saying why (docs/clinical-reference.md §5, §6).
 
     The latest pre-operative film is used, and every earlier pre-operative film serves for
     progression (post-operative films are not: cement changes the heights). Without a
@@ -917,7 +918,7 @@ def _check_placeholders(v: _Validator, keys: Sequence[str], text: str, allowed: 
 def rules_for_settings(settings: Settings | None) -> Rules:
     """The rules a user's settings select: ``settings.rules_file`` (a department's file) or
     the bundled file. The bilateral width threshold of the settings overrides the file's when
-    the user changed it from its default (clinical-reference §6: departmental threshold)."""
+    the user changed it from its default (docs/clinical-reference.md §6: departmental threshold)."""
     from ovcf_viewer.core.settings import Settings
 
     settings = settings or Settings()
@@ -998,7 +999,8 @@ def _pts(value: float) -> float:
 
 
 def modified_of_score(findings: Findings, measured: MeasuredInputs, rules: Rules) -> OFScore:
-    """The modified OF score exactly as clinical-reference §6 (AO Spine card, Blattert 2018).
+    """The modified OF score exactly as docs/clinical-reference.md §6 (AO Spine card, Blattert
+    2018).
 
     OF1–OF5 = 2/4/6/8/10; T-score < −3 +1; deformity progression +1 / none −1; VAS ≥ 5 under
     analgesia +1 / < 5 −1; neurological deficit +2; mobilisation not possible +1 / possible −1;
@@ -1442,7 +1444,7 @@ class Evaluation:
         return f"{self.confidence} ({n} unknown input{'s' if n != 1 else ''})"
 
     def to_dict(self) -> dict[str, Any]:
-        """The ``ovcf-viewer suitability --json`` document (issue #5)."""
+        """The ``ovcf-viewer suitability --json`` document."""
         findings = self.findings.to_dict()
         for key in ("format", "version"):
             findings.pop(key)
@@ -1473,7 +1475,8 @@ def _status(reasons: Sequence[Reason]) -> str:
 
 
 def evaluate(findings: Findings, measured: MeasuredInputs, rules: Rules) -> Evaluation:
-    """Evaluate every option against the rules (clinical-reference §6); pure and deterministic.
+    """Evaluate every option against the rules (docs/clinical-reference.md §6); pure and
+    deterministic.
 
     The findings' ``measured_overrides`` are applied to ``measured`` first (shown as
     overridden). Unknown inputs are never guessed: a rule that needs one does not fire, the

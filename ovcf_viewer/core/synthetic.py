@@ -10,15 +10,16 @@ Conventions
   corner ``ip``, axis ``a`` along the inferior endplate towards anterior, axis ``h`` at right
   angles to it, cranially. In that frame the body's corners are ``ip = (0, 0)``,
   ``ia = (D, 0)``, ``sp = (0, Hp)`` and ``sa = (D, Ha)``, so the anterior and posterior
-  heights of clinical-reference §3 are exactly ``Ha`` and ``Hp``. The endplates are parabolas
+  heights of docs/clinical-reference.md §3 are exactly ``Ha`` and ``Hp``. The endplates are
+  parabolas
   through their corners whose deepest points, midway between anterior and posterior, are the
-  middle landmarks ``sm`` / ``im`` (clinical-reference §2), displaced along ``h`` by the
+  middle landmarks ``sm`` / ``im`` (docs/clinical-reference.md §2), displaced along ``h`` by the
   concavity depths, so ``Hm = (Ha + Hp) / 2 - c_sup - c_inf`` exactly.
 * **Projection**: the patient frame is rotated by the film's tilt, magnified by
   :attr:`FilmSpec.magnification` (the synthetic spine sits exactly at the plane the header's
   Estimated Radiographic Magnification Factor refers to), mirrored when the patient faces left
   (anterior towards ``x = 0``), and sampled on the detector grid.
-* **Image coordinates** are clinical-reference §1's: ``(x, y) = (column, row)`` floats,
+* **Image coordinates** are docs/clinical-reference.md §1's: ``(x, y) = (column, row)`` floats,
   ``(0, 0)`` at the centre of the top-left pixel; a pixel's detector position is
   ``(x * col_mm, y * row_mm)``. Non-square pixels are handled by rendering in mm.
 
@@ -56,7 +57,7 @@ __all__ = [
     "write_dicom",
 ]
 
-#: The six morphometry landmarks in placement order (clinical-reference §2).
+#: The six morphometry landmarks in placement order (docs/clinical-reference.md §2).
 LANDMARK_NAMES: tuple[str, ...] = ("sa", "sm", "sp", "ia", "im", "ip")
 
 #: Root of every UID made here: "2.25." + a 128-bit integer from a name hash (PS3.5 B.2).
@@ -190,7 +191,8 @@ def _local_points(spec: VertebraSpec) -> dict[str, tuple[float, float]]:
 def spine_geometry(
     spine: Sequence[VertebraSpec], sacral_slope_deg: float = 36.0
 ) -> list[VertebraGeometry]:
-    """Stack the bodies from the sacrum upwards (clinical-reference §2 landmarks, patient mm).
+    """Stack the bodies from the sacrum upwards (docs/clinical-reference.md §2 landmarks,
+    patient mm).
 
     The S1 superior endplate slopes down anteriorly by ``sacral_slope_deg``. Each disc sits
     on the superior endplate chord of the body below: the next body's ``ip`` is the disc's
@@ -274,7 +276,7 @@ class FilmSpec:
 @dataclass(frozen=True, eq=False)
 class RenderedFilm:
     """A rendered film: 12-bit MONOCHROME2 stored values (bone bright, uint16) and the
-    ground-truth landmarks in image coordinates (clinical-reference §1) per annotated level.
+    ground-truth landmarks in image coordinates (docs/clinical-reference.md §1) per annotated level.
     ``windows`` are ``(center, width, explanation)`` matched to the image."""
 
     pixels: np.ndarray
@@ -489,7 +491,8 @@ class _Renderer:
         """The body as a cortical shell around trabecular bone, rendered as its left and right
         halves slightly apart: the beam's divergence and a little patient rotation make the
         endplates and walls of the two sides project as double contours, increasingly so far
-        from the central ray. The landmarks lie midway between them (clinical-reference §2)."""
+        from the central ray. The landmarks lie midway between them (docs/clinical-reference.md
+        §2)."""
         spec = geo.spec
         d, ha, hp = spec.depth_mm, spec.anterior_height_mm, spec.posterior_height_mm
         centre = geo.to_patient(d / 2, (ha + hp) / 4)
@@ -785,7 +788,7 @@ def render_film(spec: FilmSpec) -> RenderedFilm:
 
 
 # --------------------------------------------------------------------------------------------
-# Ground truth in the exchange format (issue 3, version 1)
+# Ground truth in the exchange format (version 1)
 # --------------------------------------------------------------------------------------------
 
 

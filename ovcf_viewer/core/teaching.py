@@ -12,7 +12,7 @@ Two sources:
 
 A resident practises on one *film* at a time (:class:`PracticeFilm`) and is asked to mark the
 index levels with the vertebra above and below, which the Genant grade against adjacent
-vertebrae and the segmental kyphosis need (clinical-reference §3, §4).
+vertebrae and the segmental kyphosis need (docs/clinical-reference.md §3, §4).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
-"""Scoring a resident's landmarks against an expert reference (clinical-reference §7).
+"""Scoring a resident's landmarks against an expert reference (docs/clinical-reference.md §7).
 
-A resident places the six landmarks of clinical-reference §2 on the levels a case asks for;
+A resident places the six landmarks of docs/clinical-reference.md §2 on the levels a case asks for;
 the expert's landmarks on the same image are the reference. The score reports, per level:
 
 * the error of each landmark: ``hypot(dx * col_mm, dy * row_mm)`` (§1, row and column spacing
@@ -236,7 +236,7 @@ def anatomical_axes(vertebra: Vertebra, calibration: Calibration) -> tuple[Vecto
     Anterior: from the midpoint of the posterior corners (``sp``, ``ip``) to the midpoint of the
     anterior corners (``sa``, ``ia``). Superior: perpendicular to it, pointing from the inferior
     endplate's midpoint towards the superior one. Both follow from the landmarks alone, so they
-    are right whichever way the patient faces (clinical-reference §2)."""
+    are right whichever way the patient faces (docs/clinical-reference.md §2)."""
     p = {n: _mm(vertebra.points[n], calibration) for n in ("sa", "sp", "ia", "ip")}
     anterior = _unit(_sub(_mid(p["sa"], p["ia"]), _mid(p["sp"], p["ip"])))
     superior = (-anterior[1], anterior[0])
@@ -260,7 +260,7 @@ def score_attempt(
     settings: Settings | None = None,
     levels: Iterable[str] | None = None,
 ) -> AttemptScore:
-    """Score ``attempt`` against ``reference`` on one image (clinical-reference §7).
+    """Score ``attempt`` against ``reference`` on one image (docs/clinical-reference.md §7).
 
     ``levels`` are the levels the resident was asked to mark (default: every complete
     vertebra of the reference); each must be complete in the reference. Both annotation sets

@@ -1,4 +1,5 @@
-"""Residents' practice history: SQLite in ``data_dir()/training.sqlite3`` (clinical-reference §7).
+"""Residents' practice history: SQLite in ``data_dir()/training.sqlite3``
+(docs/clinical-reference.md §7).
 
 One profile per resident name (case-insensitive, surrounding spaces ignored). Each attempt keeps
 its time (UTC), case and film, calibration, mean point error, grade agreement and one row per

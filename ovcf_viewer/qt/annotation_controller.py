@@ -6,13 +6,13 @@ autosave, the measurements panel and labels on the image.
 Modes (one at a time, ``set_mode``):
     ``navigate``     left-drag pans (the view's default); handles can still be dragged;
     ``landmarks``    each click places the next of the six landmarks of the chosen level in
-                     the order sa, sm, sp, ia, im, ip (clinical-reference §2); a press-drag-
+                     the order sa, sm, sp, ia, im, ip (docs/clinical-reference.md §2); a press-drag-
                      release places it where the button is released. After the sixth point the
                      next level below (or above) is offered. Edge assist (a *setting*) snaps a
                      clicked point, never one dragged by hand;
     ``ruler``, ``angle``, ``cobb``, ``calibration``  draw a tool by clicks or drags; the
                      calibration line then asks for the true length and sets a manual
-                     calibration for this image (clinical-reference §1), undoable.
+                     calibration for this image (docs/clinical-reference.md §1), undoable.
 
 Keys (on the view): Delete removes the selected point (Shift+Delete its whole vertebra or
 tool); arrow keys nudge the selected point by one *screen* pixel (sub-pixel when zoomed in;
@@ -385,7 +385,7 @@ class AnnotationController(QObject):
         return self.image.calibration(use_magnification=self.settings.use_magnification)
 
     def current_calibration(self) -> Calibration:
-        """Calibration used for every number shown (clinical-reference §1 order)."""
+        """Calibration used for every number shown (docs/clinical-reference.md §1 order)."""
         if self.image is None:
             return Calibration.none()
         manual = self.model.manual_calibration if self.model is not None else None
@@ -622,7 +622,8 @@ class AnnotationController(QObject):
         ``row_mm / col_mm``, then the rotation/flip, :meth:`ImageView.display_transform`) and
         the zoom, so one arrow press moves the point one screen pixel in the pressed
         direction on any film: a column is ``zoom`` screen pixels wide, a row
-        ``zoom × pixel_aspect`` high (image units are ``(column, row)``, clinical-reference §1).
+        ``zoom × pixel_aspect`` high (image units are ``(column, row)``,
+        docs/clinical-reference.md §1).
         """
         key = self.layer.selected
         if self.model is None or key is None:

@@ -39,7 +39,7 @@ def build_main_window() -> MainWindow:
 
     window = MainWindow()
     window.annotation_controller = AnnotationController.install(window)
-    from ovcf_viewer.qt.training_mode import install_training  # Training menu (issue #7)
+    from ovcf_viewer.qt.training_mode import install_training  # Training menu
 
     install_training(window)
     from ovcf_viewer.qt.workstation import install_workstation  # suitability, cases, report

@@ -1,5 +1,5 @@
 """A case in the window: films side by side, the comparison panel and the trend chart
-(clinical-reference §5).
+(docs/clinical-reference.md §5).
 
 :class:`CaseController` (no widgets) holds the open case in a
 :class:`~ovcf_viewer.core.case.CaseSession` (autosaved on every change), the films' images
@@ -420,7 +420,7 @@ def _centroid(points: dict[str, tuple[float, float]]) -> tuple[float, float]:
 
 def _pixel_size(calibration: Calibration | None, view: ImageView) -> tuple[float, float]:
     """``(col_mm, row_mm)``: the width and height of one pixel, in mm when calibrated
-    (clinical-reference §1), else in column widths (a row is then ``pixel_aspect`` column
+    (docs/clinical-reference.md §1), else in column widths (a row is then ``pixel_aspect`` column
     widths high: Pixel Aspect Ratio). The view draws rows ``pixel_aspect`` times as high as
     columns are wide, so one screen pixel is ``col_mm / zoom`` mm along both screen axes."""
     if calibration is None or not calibration.is_calibrated:

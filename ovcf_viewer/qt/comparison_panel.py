@@ -1,5 +1,5 @@
 """The comparison panel: what the augmentation restored and whether it held
-(clinical-reference §5), read without a calculator.
+(docs/clinical-reference.md §5), read without a calculator.
 
 Three tables mirror a :class:`~ovcf_viewer.core.comparison.CaseComparison`:
 
@@ -212,7 +212,8 @@ class ComparisonPanel(QWidget):
             "% of lost = (H_post − H_pre)/(H_ref − H_pre); % of reference = "
             "(H_post − H_pre)/H_ref (McKiernan 2003). H_ref: "
             f"{'mean of the adjacent untreated vertebrae' if comparison.genant_reference == 'adjacent' else 'own posterior height'}"  # noqa: E501
-            " on the pre-operative film (clinical-reference §4). Kyphosis positive, lordosis "
+            " on the pre-operative film (docs/clinical-reference.md §4). Kyphosis positive, "
+            "lordosis "
             "negative."
         )
 

@@ -1,6 +1,6 @@
 """The image view: one radiograph in a :class:`QGraphicsScene`, navigated like a workstation.
 
-Coordinates (clinical-reference §1)
+Coordinates (docs/clinical-reference.md §1)
     Scene coordinates *are* image coordinates: ``(x, y) = (column, row)``, the centre of pixel
     ``(0, 0)`` at scene ``(0, 0)``; the image covers ``[-0.5, columns - 0.5] × [-0.5, rows -
     0.5]``. Items placed in :meth:`ImageView.scene` at image coordinates therefore sit on the

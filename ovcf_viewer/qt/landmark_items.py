@@ -1,6 +1,6 @@
 """Scene items for landmarks, vertebral outlines, labels and measuring tools.
 
-Scene coordinates are image coordinates (clinical-reference §1, see
+Scene coordinates are image coordinates (docs/clinical-reference.md §1, see
 :mod:`ovcf_viewer.qt.image_view`). Handles and labels ignore the view transform
 (``ItemIgnoresTransformations``), so they keep a constant size on screen at any zoom, rotation
 or flip; lines use cosmetic pens for the same reason.
@@ -12,7 +12,7 @@ kept inside the viewport and off the corner overlays and each other, and joined 
 by a leader line when it had to move far. The layer lays them out again whenever the owner
 reports a view change (:meth:`AnnotationLayer.set_view_transform`) and on every model sync.
 
-Handles behave like pyqtgraph's ``TargetItem`` (../shared/style.md): a drag reports *moving*
+Handles behave like pyqtgraph's ``TargetItem``: a drag reports *moving*
 (``preview``, no undo step) and *finished* (one undo step) separately, a drag that ends where
 it started changes nothing, and Esc or a right click during a drag cancels it. Items never
 touch the model themselves; they call the :class:`AnnotationLayer`'s owner callbacks, and the
@@ -99,7 +99,7 @@ OUTLINE_COLOUR = QColor(0, 220, 255, 200)
 
 
 def format_length(value: float, calibration: Calibration) -> str:
-    """A length with its unit tag (clinical-reference §1): ``"34.2 mm at detector"``."""
+    """A length with its unit tag (docs/clinical-reference.md §1): ``"34.2 mm at detector"``."""
     return f"{value:.1f} {calibration.unit_tag}"
 
 
@@ -728,7 +728,7 @@ def _wall_midpoints(points: dict[str, tuple[float, float]]
                     ) -> tuple[tuple[float, float], tuple[float, float] | None]:
     """Anterior wall midpoint (sa–ia; the placed corner or the centroid of what is placed
     while the wall is incomplete) and posterior wall midpoint (sp–ip, else ``None``), in
-    image coordinates (clinical-reference §1)."""
+    image coordinates (docs/clinical-reference.md §1)."""
 
     def mean(xys: list[tuple[float, float]]) -> tuple[float, float]:
         return (sum(x for x, _ in xys) / len(xys), sum(y for _, y in xys) / len(xys))

@@ -4,7 +4,7 @@ browse them by patient and study, and read them in the :class:`ImageView`.
 Every failure to open a file is shown (status bar, the browser's error list, and a non-modal
 message for a file the user opened on its own) and the window keeps working; a bad file in a
 folder never stops the others. The status bar shows the cursor in image pixels and, when the
-image is calibrated, in millimetres with the calibration's unit tag (clinical-reference §1:
+image is calibrated, in millimetres with the calibration's unit tag (docs/clinical-reference.md §1:
 never "mm" over a value in pixels), plus the stored, modality and displayed values.
 """
 
@@ -72,7 +72,7 @@ def cursor_status(
 ) -> str:
     """Status-bar text for the cursor at image point ``(x, y)``.
 
-    Position in pixels (image coordinates, clinical-reference §1), then in mm with the
+    Position in pixels (image coordinates, docs/clinical-reference.md §1), then in mm with the
     calibration's unit tag when calibrated (``x * col_mm``, ``y * row_mm``), then the stored
     value, the modality value when a rescale applies, and the displayed 0..255 value.
     """

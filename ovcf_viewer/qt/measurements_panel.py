@@ -1,5 +1,5 @@
 """The measurements panel: per-vertebra heights, ratios, wedge angle and Genant grade, and
-per index level the segmental kyphosis and LOVBH (clinical-reference §3, §4), with the
+per index level the segmental kyphosis and LOVBH (docs/clinical-reference.md §3, §4), with the
 settings that change them (Genant reference, which angle is "Cobb", magnification
 correction, edge assist), persisted with :func:`~ovcf_viewer.core.settings.save_settings`.
 

@@ -5,7 +5,7 @@ rotates or flips.
 :func:`overlay_corners` composes the text (plain Python, testable without painting);
 :func:`paint_overlays` draws it with a dark halo so it stays readable on bright bone and on
 the black background alike. Every length shown carries its calibration source
-(clinical-reference §1): the bottom-right corner names the source with its unit tag
+(docs/clinical-reference.md §1): the bottom-right corner names the source with its unit tag
 (``"mm at detector"``, ``"mm (pixel spacing)"``, ``"px"``) and the spacing in mm per pixel.
 """
 

@@ -1,4 +1,4 @@
-"""File > Export report…: the same PDF as ``ovcf-viewer report`` (issue #6), from the GUI.
+"""File > Export report…: the same PDF as ``ovcf-viewer report``, from the GUI.
 
 :func:`export_report` asks for the options (de-identify, paper size) and the file name, builds
 the report with :mod:`ovcf_viewer.core.report` under a wait cursor and reports any error in a

@@ -1,4 +1,4 @@
-"""Settings dialog: the choices clinical-reference marks as *settings* (Genant reference,
+"""Settings dialog: the choices docs/clinical-reference.md marks as *settings* (Genant reference,
 which angle is "Cobb", magnification correction, measurement variability) and the report's
 institution, physician and page size. Reads and writes :mod:`ovcf_viewer.core.settings`."""
 
@@ -68,7 +68,8 @@ class SettingsDialog(QDialog):
             "Divide Imager Pixel Spacing by the radiographic magnification factor"
         )
         self.use_magnification.setToolTip(
-            "ERMF refers to the table, not the spine: it under-corrects (clinical-reference §1)."
+            "ERMF refers to the table, not the spine: it under-corrects "
+            "(docs/clinical-reference.md §1)."
         )
         form.addRow("Magnification:", self.use_magnification)
 

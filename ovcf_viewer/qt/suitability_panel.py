@@ -1,4 +1,4 @@
-"""Procedure-suitability panel (issue #5, clinical-reference §6): the clinician's findings,
+"""Procedure-suitability panel (docs/clinical-reference.md §6): the clinician's findings,
 the measured inputs (filled from the landmarks, each overridable and then shown as
 "overridden"), and the evaluation: every option with its colour-coded status and traceable
 reasons, the approach, cement viscosity, the modified OF score itemised, the OF-type hint,
@@ -223,7 +223,7 @@ class _MeasuredRow:
 
 
 class SuitabilityPanel(QWidget):
-    """Findings form + measured inputs + evaluation (clinical-reference §6).
+    """Findings form + measured inputs + evaluation (docs/clinical-reference.md §6).
 
     Signals: ``findingsChanged(Findings)`` when the user edits a finding or an override (never
     while the panel mirrors :meth:`set_findings`/:meth:`set_measured`);

@@ -1,5 +1,5 @@
 """Training mode: a resident practises six-point landmark placement against an expert
-(issue #7; clinical-reference §2, §7).
+(docs/clinical-reference.md §2, §7).
 
 The window holds an :class:`~ovcf_viewer.qt.image_view.ImageView` and a side panel:
 

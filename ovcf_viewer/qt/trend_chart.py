@@ -1,5 +1,5 @@
 """The trend chart: heights as % of reference and kyphosis across a case's timepoints
-(clinical-reference §5), drawn with matplotlib inside the Qt window.
+(docs/clinical-reference.md §5), drawn with matplotlib inside the Qt window.
 
 Top axes: each treated level's anterior, middle and posterior heights as % of the reference
 height on the same film (solid), and the adjacent levels' anterior heights (dashed), so a

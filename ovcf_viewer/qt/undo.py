@@ -1,5 +1,5 @@
 """Undo and redo for annotation edits: each core :class:`EditCommand` becomes one
-:class:`QUndoCommand` on a :class:`QUndoStack` (the pattern in ../shared/style.md).
+:class:`QUndoCommand` on a :class:`QUndoStack` (the Qt undo framework pattern).
 
 The model records a command *after* the edit happened (``ImageAnnotations.command_recorded``),
 so the first ``redo()`` Qt calls on push is a no-op; later redo/undo call the command's

@@ -1,5 +1,5 @@
 """``ovcf-viewer export-csv``: one row per case × timepoint × level with every measurement and
-its calibration source (issue #4), from a case document or from annotation files."""
+its calibration source, from a case document or from annotation files."""
 
 import csv
 import io

@@ -1,4 +1,4 @@
-"""``ovcf-viewer measure`` against constructed geometry (issue #3)."""
+"""``ovcf-viewer measure`` against constructed geometry."""
 
 import json
 import subprocess

@@ -1,4 +1,4 @@
-"""``ovcf-viewer report INPUT... -o report.pdf`` (issue #6): annotation files or a case
+"""``ovcf-viewer report INPUT... -o report.pdf``: annotation files or a case
 document in, the PDF out; bad input is one line on stderr with exit status 2."""
 
 from __future__ import annotations

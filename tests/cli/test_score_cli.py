@@ -1,4 +1,4 @@
-"""``ovcf-viewer score`` (issue #7): known offsets on a film with non-square pixels give known
+"""``ovcf-viewer score``: known offsets on a film with non-square pixels give known
 errors; the sample film with its ground truth gives advice; bad input gives one line, exit 2."""
 
 import json

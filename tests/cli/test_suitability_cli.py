@@ -1,4 +1,4 @@
-"""``ovcf-viewer suitability`` (issue #5): annotation files or a case in, the §6 evaluation out.
+"""``ovcf-viewer suitability``: annotation files or a case in, the §6 evaluation out.
 
 Films are built from known geometry (tests/core/spine_builder.py), so the measured inputs are
 known in advance: L1 anterior height 18 of 27 mm → height reduction 33.3 %, Genant grade 2."""

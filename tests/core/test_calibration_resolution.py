@@ -1,4 +1,4 @@
-"""resolve_calibration fed from real headers (clinical-reference §1), and the magnification
+"""resolve_calibration fed from real headers (docs/clinical-reference.md §1), and the magnification
 factor's validity: a projection magnifies (SID ≥ SOD), so a factor below 1 is header noise."""
 
 from __future__ import annotations

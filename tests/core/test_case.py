@@ -1,4 +1,4 @@
-"""Cases (clinical-reference §5): timepoint proposals, the case document round trip, finding
+"""Cases (docs/clinical-reference.md §5): timepoint proposals, the case document round trip, finding
 films again after the folder moved, inputs from annotation files, and autosave that survives
 a killed process."""
 

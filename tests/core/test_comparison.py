@@ -1,4 +1,4 @@
-"""Before/after/follow-up comparison against constructed geometry (clinical-reference §5):
+"""Before/after/follow-up comparison against constructed geometry (docs/clinical-reference.md §5):
 restoration four ways, kyphosis correction and its loss, height loss, the EPOS new-deformity
 rule on both sides of 20 % and 4 mm, variability flags and mixed calibration sources."""
 

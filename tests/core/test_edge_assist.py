@@ -1,7 +1,7 @@
 """Edge assist against synthetic bodies whose corners and endplates are known exactly.
 
 A bright rectangle covering pixels ``x0..x1-1``, ``y0..y1-1`` has its geometric corner at
-``(x0 - 0.5, y0 - 0.5)`` (pixel centres at integers, clinical-reference §1) and its superior
+``(x0 - 0.5, y0 - 0.5)`` (pixel centres at integers, docs/clinical-reference.md §1) and its superior
 edge on the line ``y = y0 - 0.5``.
 """
 

@@ -1,4 +1,4 @@
-"""The annotation model and the exchange format (issue #3, clinical-reference §2)."""
+"""The annotation model and the exchange format (docs/clinical-reference.md §2)."""
 
 import json
 

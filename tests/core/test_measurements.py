@@ -1,4 +1,5 @@
-"""Measurements against geometry constructed with known answers (clinical-reference §3, §4, §7:
+"""Measurements against geometry constructed with known answers (docs/clinical-reference.md §3,
+§4, §7:
 exact to 0.01 mm and 0.01°), in square and non-square pixels, both facings, tilted spines."""
 
 import math

@@ -1,4 +1,4 @@
-"""The core must import and work without Qt (style.md: napari's headless contract)."""
+"""The core must import and work without Qt (the headless contract napari keeps)."""
 
 import subprocess
 import sys

@@ -1,6 +1,6 @@
 """Every file in pydicom's test corpus (with pydicom-data's external files) either opens into a
 sane RadiographImage and renders, or raises one of the typed ImageLoadError subclasses: never
-another exception (issue #2, "Errors are clear and typed")."""
+another exception ("Errors are clear and typed")."""
 
 from __future__ import annotations
 

@@ -1,9 +1,9 @@
-"""The PDF report (issue #6): the text read back from the PDF carries every number of the model,
+"""The PDF report: the text read back from the PDF carries every number of the model,
 de-identification leaves no identifier anywhere in the file, missing films and uncalibrated
 films are reported as such, A4 and Letter, nothing outside the page, and the timing.
 
 Expected values are computed independently of the report: images loaded with ``load_image``,
-calibrated per clinical-reference §1, measured with ``measure_image`` / ``compare`` and
+calibrated per docs/clinical-reference.md §1, measured with ``measure_image`` / ``compare`` and
 formatted with the report's own formatting functions (the formatting is the only shared
 piece; the numbers are not taken from the report builder).
 """
@@ -147,7 +147,7 @@ def sample(tmp_path_factory):
 
 
 def test_three_timepoint_report_time(sample, tmp_path):
-    """Issue #6 asks for under 2 s; the figure is printed (run with -s), the bound generous."""
+    """asks for under 2 s; the figure is printed (run with -s), the bound generous."""
     paths = _copy_case(tmp_path / "again")
     start = time.perf_counter()
     source = prepare_report_from_paths(paths, SETTINGS)
@@ -276,7 +276,7 @@ def test_calibration_definitions_and_page_furniture(sample, tmp_path):
 
 def test_suitability_summary_matches_the_evaluation(sample, tmp_path):
     """The OF score and each option's status equal an independent evaluation of the
-    pre-operative film with the same findings (clinical-reference §6)."""
+    pre-operative film with the same findings (docs/clinical-reference.md §6)."""
     case, comp = _expected_case(sample["paths"], SETTINGS)
     pre = comp.film(comp.preop_uid)
     rules = rules_for_settings(SETTINGS)
@@ -414,7 +414,7 @@ def test_page_size_and_nothing_outside_the_margins(sample, tmp_path, page_size, 
 
 
 def test_sample_report_pages_render(sample, tmp_path):
-    """pdftoppm renders every page (the pages were looked at by eye for issue #6)."""
+    """pdftoppm renders every page."""
     path = tmp_path / "report.pdf"
     path.write_bytes(sample["pdf"])
     subprocess.run(["pdftoppm", "-png", "-r", "30", str(path), str(tmp_path / "page")],

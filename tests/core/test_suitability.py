@@ -1,4 +1,4 @@
-"""Procedure suitability (clinical-reference §6): every rule in both directions, every
+"""Procedure suitability (docs/clinical-reference.md §6): every rule in both directions, every
 contraindication, the modified OF score table, unknowns, custom and malformed rules files.
 
 Expected statuses follow from the §6 table and the status definition in the module docstring
@@ -127,7 +127,7 @@ def test_every_reason_names_values_and_source():
     assert (
         "For: Height reduction 30 % (Genant grade 2, L1, pre-operative film) ≤ 40 %: "
         "mild–moderate collapse suits PVP; the strong reduction of an expandable implant is not "
-        "needed [clinical-reference §6; Liu & Guo review]"
+        "needed [docs/clinical-reference.md §6; Liu & Guo review]"
     ) in reasons(e, "pvp")
 
 

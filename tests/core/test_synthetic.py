@@ -1,7 +1,7 @@
-"""The synthetic radiograph generator and the committed sample studies (issue 2).
+"""The synthetic radiograph generator and the committed sample studies.
 
 Expected values come from the requested anatomy (``patient_spine``), the magnification the
-films are projected with, and clinical-reference §1–§3, never from the generator's output.
+films are projected with, and docs/clinical-reference.md §1–§3, never from the generator's output.
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ def _calibration(row_mm: float, col_mm: float) -> Calibration:
 
 
 def _heights(points: dict, cal: Calibration) -> tuple[float, float, float]:
-    """Ha, Hm, Hp of clinical-reference §3."""
+    """Ha, Hm, Hp of docs/clinical-reference.md §3."""
     return tuple(cal.distance(points[f"s{k}"], points[f"i{k}"]) for k in "amp")
 
 

@@ -1,4 +1,4 @@
-"""Scoring a resident's attempt against constructed geometry (clinical-reference §7): known
+"""Scoring a resident's attempt against constructed geometry (docs/clinical-reference.md §7): known
 offsets give known errors, in non-square pixels and both facings; advice follows the pattern."""
 
 import math

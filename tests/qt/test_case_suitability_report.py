@@ -1,7 +1,8 @@
-"""The case window joins the suitability panel (issue #5) and the report (issue #6) to the case
-(issue #4): measured inputs come from the pre-operative film's landmarks and follow a dragged
+"""The case window joins the suitability panel and the report to the case: measured inputs come
+from the pre-operative film's landmarks and follow a dragged
 landmark; findings and overrides are saved in the case document, not as landmark edits; Case >
-Export report… writes the findings-driven suitability section (clinical-reference §5, §6)."""
+Export report… writes the findings-driven suitability section (docs/clinical-reference.md §5,
+§6)."""
 
 import json
 import math

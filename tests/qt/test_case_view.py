@@ -1,4 +1,4 @@
-"""The case workspace (issue #4, clinical-reference §5): dragging a post-operative landmark
+"""The case workspace (docs/clinical-reference.md §5): dragging a post-operative landmark
 updates the comparison, the panel and the trend chart; side-by-side views follow each other by
 anatomy; T flips one view between the two timepoints on the same level; the case facts form
 writes to the autosaved case."""

@@ -1,5 +1,5 @@
 """ImageView: model → view (state shows on screen) and view → model (mouse changes state)
-separately; geometry checked against constructed answers (clinical-reference §1)."""
+separately; geometry checked against constructed answers (docs/clinical-reference.md §1)."""
 
 from __future__ import annotations
 
@@ -411,7 +411,7 @@ def test_first_show_keeps_a_centre_set_while_hidden(qtbot):
     assert (after.x(), after.y()) == pytest.approx((700.0, 1000.0), abs=1.0)
 
 
-# -- non-square pixels: physical aspect on screen (clinical-reference §1) ----------------
+# -- non-square pixels: physical aspect on screen (docs/clinical-reference.md §1) ----------------
 
 ROW_MM, COL_MM = 0.16, 0.10  # like sample_dicom/variants/dx_nonsquare.dcm
 

@@ -1,8 +1,8 @@
-"""Vertebra labels on the image are laid out in screen space (issue #3: "screenshots of a
+"""Vertebra labels on the image are laid out in screen space (the requirement: "screenshots of a
 fully annotated film show readable labels").
 
 The geometry checked here is built from the annotation files themselves (wall midpoints of
-sa–ia and sp–ip, clinical-reference §1) and from the viewport and corner-overlay layout that
+sa–ia and sp–ip, docs/clinical-reference.md §1) and from the viewport and corner-overlay layout that
 :func:`ovcf_viewer.qt.overlays.paint_overlays` documents (8 px from the edges, font at least
 9 pt), never from the layout code's own numbers.
 """

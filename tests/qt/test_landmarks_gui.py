@@ -4,7 +4,7 @@ Landmarks come from geometry constructed with known heights and angles
 (``tests/core/spine_builder.py``); the mouse is driven on ``view.viewport()`` at the viewport
 position of each image point (float positions, as a tablet or a high-resolution mouse
 delivers), and the panel must show the known answers to 0.01 mm and 0.01°
-(clinical-reference §7).
+(docs/clinical-reference.md §7).
 """
 
 from __future__ import annotations
@@ -431,7 +431,7 @@ SAMPLES = Path(__file__).resolve().parents[2] / "sample_dicom"
 @pytest.mark.skipif(not (SAMPLES / "case-0001" / "pre.dcm").exists(), reason="samples missing")
 @pytest.mark.parametrize("film", ["case-0001/pre", "variants/dx_nonsquare"])
 def test_done_when_ground_truth_clicked_in_the_application_window(qtbot, film):
-    """Issue #3 "Done when": open the sample film in the application window, place the
+    """"Done when": open the sample film in the application window, place the
     ground-truth landmarks by clicking, mark the index level, and the measurements panel
     shows exactly what ``measure_image`` computes from the ground truth."""
     from ovcf_viewer.core.landmarks import load_annotations

@@ -60,7 +60,7 @@ def test_cursor_status_in_px_and_mm_with_unit_tag():
     image = calibrated_image()
     calibration = Calibration(CalibrationSource.DETECTOR, 0.2, 0.1)
     text = cursor_status(image, 30.0, 20.0, calibration, VoiWindow(2000.0, 4000.0), False)
-    # x = column 30 * 0.1 mm, y = row 20 * 0.2 mm (clinical-reference §1).
+    # x = column 30 * 0.1 mm, y = row 20 * 0.2 mm (docs/clinical-reference.md §1).
     assert "x 30.0  y 20.0 px" in text
     assert "x 3.00  y 4.00 mm at detector" in text
     # stored value at row 20, column 30 = 20 * 80 + 30 = 1630; LINEAR C 2000 / W 4000:

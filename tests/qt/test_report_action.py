@@ -1,4 +1,4 @@
-"""File > Export report… (issue #6): the same PDF as the command line, errors in a message box,
+"""File > Export report…: the same PDF as the command line, errors in a message box,
 dialogs cancellable."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The suitability panel (issue #5): model → view and view → model separately, overrides shown
+"""The suitability panel: model → view and view → model separately, overrides shown
 as such, instant re-evaluation, and a broken department rules file reported, not fatal."""
 
 import pytest
