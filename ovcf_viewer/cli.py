@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 from types import ModuleType
 
-from ovcf_viewer import __version__
+from ovcf_viewer import __version__, system_libraries
 from ovcf_viewer.commands import COMMAND_MODULES
 
 
@@ -23,6 +24,15 @@ def _command_modules() -> dict[str, ModuleType]:
         module = importlib.import_module(f"ovcf_viewer.commands.{name}")
         modules[module.NAME] = module
     return modules
+
+
+def _reader_went_away() -> int:
+    """``ovcf-viewer measure … | head``: the reader closed the pipe, which is not an error.
+    Point stdout at devnull so the interpreter's final flush does not raise again (the recipe
+    of the Python documentation, "Note on SIGPIPE")."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    return 0
 
 
 def build_parser(modules: dict[str, ModuleType]) -> argparse.ArgumentParser:
@@ -43,11 +53,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args_list and (args_list[0] in modules or args_list[0] in ("-h", "--help", "--version")):
         parser = build_parser(modules)
         args = parser.parse_args(args_list)
-        return int(modules[args.command].run(args))
+        try:
+            status = int(modules[args.command].run(args))
+            sys.stdout.flush()
+        except BrokenPipeError:
+            return _reader_went_away()
+        return status
     gui = argparse.ArgumentParser(prog="ovcf-viewer", description="Open the viewer.")
     gui.add_argument("paths", nargs="*", help="DICOM/PNG/JPEG/TIFF files or folders to open")
     gui.add_argument("--annotations", help="exchange-format annotation file to load")
     gui_args = gui.parse_args(args_list)
+    missing = system_libraries.missing_packages()
+    if missing:  # one line with the fix, not Qt's platform-plugin abort
+        print(system_libraries.advice(missing), file=sys.stderr)
+        return 1
     from ovcf_viewer.qt.app import run_gui  # Qt is imported only for the GUI
 
     return int(run_gui(gui_args.paths, annotations=gui_args.annotations))

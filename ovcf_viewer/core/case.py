@@ -416,11 +416,13 @@ def case_from_document(doc: Any, base: Path) -> Case:
     )
 
 
-def save_case(case: Case, path: str | os.PathLike[str]) -> None:
-    """Write the case document atomically (a crash leaves the old file or the new one)."""
+def save_case(case: Case, path: str | os.PathLike[str], *, private: bool = False) -> None:
+    """Write the case document atomically (a crash leaves the old file or the new one);
+    ``private`` (the autosave in the data folder) keeps it readable by the user alone."""
     path = Path(path)
     doc = case_to_document(case, path.parent)
-    atomic_write_text(path, json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
+    atomic_write_text(path, json.dumps(doc, indent=2, ensure_ascii=False) + "\n",
+                      private=private)
 
 
 def _read_json(path: Path) -> Any:
@@ -723,7 +725,7 @@ class CaseSession:
         if not self.autosave_enabled:
             return
         try:
-            save_case(self._case, self.autosave_file)
+            save_case(self._case, self.autosave_file, private=True)
             self.autosave_error = ""
         except (OSError, CaseFormatError) as exc:
             self.autosave_error = f"case autosave failed: {exc}"

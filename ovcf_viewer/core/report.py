@@ -2182,8 +2182,7 @@ def _add_suitability(source: ReportSource, case: Any, settings: Settings, findin
         try:
             findings = findings_from_dict(case.findings, where="case findings")
         except FindingsError as exc:
-            source.suitability_unavailable = f"Suitability unavailable: {exc}"
-            return
+            raise ReportError(f"suitability cannot be evaluated: {exc}") from None
     comp = source.comparison
     if comp is None or not comp.films:
         source.suitability_unavailable = "Suitability unavailable: no film could be measured."
@@ -2207,8 +2206,9 @@ def _add_suitability(source: ReportSource, case: Any, settings: Settings, findin
         )
         source.evaluation = evaluate(findings, measured, rules)
     except (RulesError, FindingsError, OSError, ValueError) as exc:
-        source.suitability_unavailable = f"Suitability unavailable: {exc}"
-        return
+        # Findings were given, so the clinician expects the suitability section: a report
+        # without it would be a silently degraded clinical document. Refuse instead.
+        raise ReportError(f"suitability cannot be evaluated: {exc}") from None
     source.suitability_film = why
 
 

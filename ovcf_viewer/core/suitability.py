@@ -13,9 +13,9 @@ Three inputs, all plain data:
   :class:`~ovcf_viewer.core.measurements.ImageMeasurements`.
 * :class:`Rules` — thresholds, reason texts and sources, read from the TOML rules file by
   :func:`load_rules`. The bundled file is ``resources/suitability_rules.toml`` at the
-  repository root (this module resolves it as ``Path(__file__).parents[2] / "resources"``,
-  which holds for a source checkout and an editable install; a department's own file is named
-  in ``Settings.rules_file``).
+  repository top, shipped inside the package as ``ovcf_viewer.resources`` and found through
+  :mod:`importlib.resources` (source checkout, editable and normal installs alike); a
+  department's own file is named in ``Settings.rules_file``).
 
 :func:`evaluate` combines them into an :class:`Evaluation`: per option a status
 (favoured / possible / caution / contraindicated) with reasons, each reason naming the
@@ -40,6 +40,7 @@ import string
 import tomllib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
+from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -50,6 +51,7 @@ if TYPE_CHECKING:  # only for annotations: keeps this module light to import
 __all__ = [
     "APPROACHES",
     "BUNDLED_RULES_PATH",
+    "rules_with_fallback",
     "DISCLAIMER",
     "EFFECTS",
     "FINDING_FIELDS",
@@ -104,7 +106,8 @@ OF_TYPES: tuple[str, ...] = ("OF1", "OF2", "OF3", "OF4", "OF5")
 FINDINGS_FORMAT = "ovcf-findings"
 FINDINGS_VERSION = 1
 
-BUNDLED_RULES_PATH = Path(__file__).resolve().parents[2] / "resources" / "suitability_rules.toml"
+#: The bundled rules table, shipped inside the package (``resources/`` in a source checkout).
+BUNDLED_RULES_PATH = Path(str(resources.files("ovcf_viewer.resources") / "suitability_rules.toml"))
 
 _EFFECT_PREFIX = {
     "contraindicate": "Contraindication",
@@ -927,6 +930,25 @@ def rules_for_settings(settings: Settings | None) -> Rules:
     if settings.bilateral_width_threshold_mm != default:
         rules = replace(rules, bilateral_width_override_mm=settings.bilateral_width_threshold_mm)
     return rules
+
+
+def rules_with_fallback(settings: Settings | None) -> tuple[Rules | None, str]:
+    """The rules a user's settings select, never raising: ``(rules, problem)``.
+
+    A broken department file falls back to the bundled rules and says so in ``problem``; when
+    the bundled file itself cannot be read (a damaged installation) the result is
+    ``(None, problem)`` and only suitability is unavailable — the viewer, measurements and
+    report keep working."""
+    try:
+        return rules_for_settings(settings), ""
+    except RulesError as exc:
+        if settings is None or not settings.rules_file:
+            return None, f"Suitability unavailable: {exc}"
+        problem = f"Department rules not used: {exc}"
+    try:
+        return load_rules(), problem
+    except RulesError as exc:
+        return None, f"{problem}. Suitability unavailable: {exc}"
 
 
 # ============================================================================ formatting helpers

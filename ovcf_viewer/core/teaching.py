@@ -25,6 +25,7 @@ import shutil
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -65,8 +66,12 @@ class TeachingCaseError(ValueError):
 
 
 def samples_dir() -> Path | None:
-    """The bundled ``sample_dicom`` folder of a source checkout, or ``None`` if absent."""
-    path = Path(__file__).resolve().parents[2] / "sample_dicom"
+    """The bundled sample studies (package ``ovcf_viewer.samples``, ``sample_dicom/`` in a
+    source checkout), or ``None`` if the installation lacks them."""
+    try:
+        path = Path(str(resources.files("ovcf_viewer.samples")))
+    except ModuleNotFoundError:
+        return None
     return path if path.is_dir() else None
 
 
@@ -324,7 +329,8 @@ def save_teaching_case(
         }
         from ovcf_viewer.core.atomic import atomic_write_text
 
-        atomic_write_text(staging / "case.json", json.dumps(manifest, indent=2) + "\n")
+        atomic_write_text(staging / "case.json", json.dumps(manifest, indent=2) + "\n",
+                          private=True)
         staging.rename(final)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)

@@ -91,12 +91,10 @@ from ovcf_viewer.core.suitability import (
     MeasuredInputs,
     MeasuredValue,
     Rules,
-    RulesError,
     choose_films,
     findings_from_dict,
-    load_rules,
     measured_inputs_from,
-    rules_for_settings,
+    rules_with_fallback,
 )
 from ovcf_viewer.qt.image_view import ImageView
 from ovcf_viewer.qt.landmark_items import AnnotationLayer, HandleKey
@@ -1081,11 +1079,8 @@ class CaseSuitability(QWidget):
         self._on_case_changed(controller.case)
 
     @staticmethod
-    def _rules_for(settings: Settings) -> tuple[Rules, str]:
-        try:
-            return rules_for_settings(settings), ""
-        except RulesError as exc:
-            return load_rules(), f"Department rules not used: {exc}"
+    def _rules_for(settings: Settings) -> tuple[Rules | None, str]:
+        return rules_with_fallback(settings)
 
     # -- model → view ------------------------------------------------------------------------
     def _on_comparison(self, comparison: CaseComparison | None) -> None:
@@ -1105,10 +1100,7 @@ class CaseSuitability(QWidget):
     def _apply_settings(self, settings: Settings) -> None:
         self._settings = settings
         self.rules, problem = self._rules_for(settings)
-        self.panel.set_rules(self.rules)
-        if problem:  # set_rules clears the panel's warning; a broken file must still show
-            self.panel.rules_problem.setText(problem)
-            self.panel.rules_problem.setVisible(True)
+        self.panel.set_rules(self.rules, problem)
 
     def _on_case_changed(self, case: Case | None) -> None:
         """Show the case's saved findings when they differ from the panel's (a case was

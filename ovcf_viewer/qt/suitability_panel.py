@@ -45,11 +45,9 @@ from ovcf_viewer.core.suitability import (
     MeasuredInputs,
     MeasuredValue,
     Rules,
-    RulesError,
     evaluate,
     finding_label,
-    load_rules,
-    rules_for_settings,
+    rules_with_fallback,
 )
 
 __all__ = ["STATUS_COLOURS", "SuitabilityPanel", "evaluation_html"]
@@ -243,12 +241,10 @@ class SuitabilityPanel(QWidget):
         self.setObjectName("suitabilityPanel")
         self._rules_problem = ""
         if rules is None:
-            try:
-                rules = rules_for_settings(settings)
-            except RulesError as exc:  # a broken department file: say so, use the bundled one
-                self._rules_problem = f"Department rules not used: {exc}"
-                rules = load_rules()
-        self._rules = rules
+            # A broken department file falls back to the bundled rules; a damaged installation
+            # (no readable bundled file) leaves only this panel unavailable, never the window.
+            rules, self._rules_problem = rules_with_fallback(settings)
+        self._rules: Rules | None = rules
         self._findings = Findings()
         self._measured = MeasuredInputs()
         self._evaluation: Evaluation | None = None
@@ -366,10 +362,12 @@ class SuitabilityPanel(QWidget):
         self._sync_measured_rows()
         self._evaluate()
 
-    def set_rules(self, rules: Rules) -> None:
+    def set_rules(self, rules: Rules | None, problem: str = "") -> None:
+        """New rules (``None``: unavailable, with ``problem`` saying why)."""
         self._rules = rules
-        self._rules_problem = ""
-        self.rules_problem.setVisible(False)
+        self._rules_problem = problem
+        self.rules_problem.setVisible(bool(problem))
+        self.rules_problem.setText(html.escape(problem))
         self._evaluate()
 
     # -- reading -----------------------------------------------------------------------------
@@ -379,12 +377,17 @@ class SuitabilityPanel(QWidget):
     def measured(self) -> MeasuredInputs:
         return self._measured
 
-    def evaluation(self) -> Evaluation:
-        assert self._evaluation is not None
+    def rules(self) -> Rules | None:
+        """The rules evaluated with, ``None`` while they are unavailable."""
+        return self._rules
+
+    def evaluation(self) -> Evaluation | None:
+        """The current evaluation, ``None`` while the rules are unavailable."""
         return self._evaluation
 
     def results_html(self) -> str:
-        return evaluation_html(self.evaluation())
+        return self.results.toHtml() if self._evaluation is None else evaluation_html(
+            self._evaluation)
 
     # -- view → model ------------------------------------------------------------------------
     def _findings_from_form(self) -> Findings:
@@ -430,6 +433,13 @@ class SuitabilityPanel(QWidget):
             entry.show_value(measured, overrides.get(name))
 
     def _evaluate(self) -> None:
+        if self._rules is None:
+            self._evaluation = None
+            self.of_type_hint.setText("")
+            self.results.setHtml(
+                f"<p><b>{html.escape(self._rules_problem or 'Suitability unavailable.')}</b></p>"
+            )
+            return
         evaluation = evaluate(self._findings, self._measured, self._rules)
         self._evaluation = evaluation
         hint = evaluation.of_type_hint

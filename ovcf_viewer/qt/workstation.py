@@ -132,10 +132,11 @@ class Workstation(QObject):
     def _on_measurements_changed(self, measurements: Any) -> None:
         from ovcf_viewer.core.suitability import MeasuredInputs, measured_inputs_from
 
-        if measurements is None or not measurements.vertebrae:
+        rules = self.suitability.rules()  # the department's thresholds, when it has a file
+        if measurements is None or not measurements.vertebrae or rules is None:
             measured = MeasuredInputs()
         else:
-            measured = measured_inputs_from(measurements, film=self._film_label())
+            measured = measured_inputs_from(measurements, film=self._film_label(), rules=rules)
         with QSignalBlocker(self.suitability):
             self.suitability.set_measured(measured)
 
@@ -267,15 +268,13 @@ class Workstation(QObject):
 
     def apply_settings(self, settings: Settings) -> None:
         """New settings reach the measurements, their labels and the suitability rules."""
-        from ovcf_viewer.core.suitability import RulesError, load_rules, rules_for_settings
+        from ovcf_viewer.core.suitability import rules_with_fallback
 
         self.controller.apply_settings(settings)
-        try:
-            rules = rules_for_settings(settings)
-        except RulesError as exc:
-            self.window.statusBar().showMessage(f"Department rules not used: {exc}")
-            rules = load_rules()
-        self.suitability.set_rules(rules)
+        rules, problem = rules_with_fallback(settings)
+        if problem:
+            self.window.statusBar().showMessage(problem)
+        self.suitability.set_rules(rules, problem)
 
     # -- never lose work ---------------------------------------------------------------------
     def retry_pending_edits(self) -> bool:
