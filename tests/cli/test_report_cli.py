@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 import shutil
-import subprocess
 from dataclasses import replace
 from pathlib import Path
 
@@ -16,6 +15,7 @@ from ovcf_viewer.cli import main
 from ovcf_viewer.core.case import load_case_inputs, save_case
 from ovcf_viewer.core.report import DEIDENTIFIED, DISCLAIMER
 from ovcf_viewer.core.settings import Settings, save_settings, settings_path
+from tests.pdf_helpers import page_texts
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLE = REPO / "sample_dicom" / "case-0001"
@@ -36,9 +36,7 @@ def _inputs(folder: Path) -> list[str]:
 
 
 def _text(pdf_path: Path) -> str:
-    out = subprocess.run(["pdftotext", str(pdf_path), "-"], check=True, capture_output=True,
-                         text=True).stdout
-    return " ".join(out.split())
+    return " ".join(" ".join(page_texts(pdf_path)).split())
 
 
 def test_annotation_files_to_letter_pdf(sample_dir, tmp_path, capsys):

@@ -10,15 +10,16 @@ piece; the numbers are not taken from the report builder).
 
 from __future__ import annotations
 
+import io
 import math
 import re
 import shutil
-import subprocess
 import time
 import zlib
 from datetime import datetime
 from pathlib import Path
 
+import numpy as np
 import pydicom
 import pytest
 from pypdf import PdfReader
@@ -52,6 +53,7 @@ from ovcf_viewer.core.suitability import (
     measured_inputs_from,
     rules_for_settings,
 )
+from tests.pdf_helpers import drawn_images, layout_lines, page_fragments, page_texts, render_pages
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLE = REPO / "sample_dicom" / "case-0001"
@@ -89,13 +91,12 @@ def _copy_case(folder: Path, *, films=FILMS, drop_spacing=(), skip_images=()) ->
     return out
 
 
-def _pdf_text(pdf: bytes, tmp: Path, *, layout: bool) -> list[str]:
-    """Text of each page via poppler's pdftotext (``-layout`` keeps table rows on one line)."""
-    path = tmp / ("layout.pdf" if layout else "raw.pdf")
-    path.write_bytes(pdf)
-    args = ["pdftotext"] + (["-layout"] if layout else []) + [str(path), "-"]
-    text = subprocess.run(args, check=True, capture_output=True, text=True).stdout
-    return text.split("\f")[: len(PdfReader(path).pages)]
+def _pdf_text(pdf: bytes, *, layout: bool) -> list[str]:
+    """Text of each page read back with pypdf: in content order, or with ``layout`` as
+    visual lines from the text positions (a table row on one line, cells in column order)."""
+    if layout:
+        return ["\n".join(lines) for lines in layout_lines(pdf)]
+    return page_texts(pdf)
 
 
 def _norm(text: str) -> str:
@@ -153,7 +154,7 @@ def test_three_timepoint_report_time(sample, tmp_path):
     source = prepare_report_from_paths(paths, SETTINGS)
     pdf = build_report(source, SETTINGS)
     elapsed = time.perf_counter() - start
-    pages = len(PdfReader(__import__("io").BytesIO(pdf)).pages)
+    pages = len(PdfReader(io.BytesIO(pdf)).pages)
     print(f"\nreport of the three-timepoint sample case: {elapsed:.2f} s "
           f"(first build incl. imports {sample['elapsed']:.2f} s), {pages} pages, "
           f"{len(pdf) / 1e6:.1f} MB")
@@ -163,9 +164,9 @@ def test_three_timepoint_report_time(sample, tmp_path):
 # ------------------------------------------------------------------------------ numbers
 
 
-def test_every_film_table_matches_the_model(sample, tmp_path):
+def test_every_film_table_matches_the_model(sample):
     _case, comp = _expected_case(sample["paths"], SETTINGS)
-    layout = _lines(_pdf_text(sample["pdf"], tmp_path, layout=True))
+    layout = _lines(_pdf_text(sample["pdf"], layout=True))
     full = "\n".join(layout)
     assert len(comp.films) == 3
     for film in comp.films:
@@ -196,10 +197,10 @@ def test_every_film_table_matches_the_model(sample, tmp_path):
             assert expected in rows, expected
 
 
-def test_summary_and_comparison_match_the_model(sample, tmp_path):
+def test_summary_and_comparison_match_the_model(sample):
     _case, comp = _expected_case(sample["paths"], SETTINGS)
-    rows = _lines(_pdf_text(sample["pdf"], tmp_path, layout=True))
-    raw = _norm(" ".join(_pdf_text(sample["pdf"], tmp_path, layout=False)))
+    rows = _lines(_pdf_text(sample["pdf"], layout=True))
+    raw = _norm(" ".join(_pdf_text(sample["pdf"], layout=False)))
     # summary of the index level across films
     for film in comp.films:
         v = film.measurements.vertebrae["L1"]
@@ -253,9 +254,9 @@ def test_summary_and_comparison_match_the_model(sample, tmp_path):
     assert "New deformities: none" in raw
 
 
-def test_calibration_definitions_and_page_furniture(sample, tmp_path):
+def test_calibration_definitions_and_page_furniture(sample):
     _case, comp = _expected_case(sample["paths"], SETTINGS)
-    pages = _pdf_text(sample["pdf"], tmp_path, layout=False)
+    pages = _pdf_text(sample["pdf"], layout=False)
     raw = _norm(" ".join(pages))
     for film in comp.films:
         assert _norm(film.calibration.statement()) in raw
@@ -274,7 +275,7 @@ def test_calibration_definitions_and_page_furniture(sample, tmp_path):
         assert f"OVCF Viewer {__version__}" in text
 
 
-def test_suitability_summary_matches_the_evaluation(sample, tmp_path):
+def test_suitability_summary_matches_the_evaluation(sample):
     """The OF score and each option's status equal an independent evaluation of the
     pre-operative film with the same findings (docs/clinical-reference.md §6)."""
     case, comp = _expected_case(sample["paths"], SETTINGS)
@@ -283,8 +284,8 @@ def test_suitability_summary_matches_the_evaluation(sample, tmp_path):
     measured = measured_inputs_from(pre.measurements, list(comp.treated_levels), [],
                                     film="pre-operative film", rules=rules)
     expected = evaluate(FINDINGS, measured, rules)
-    rows = _lines(_pdf_text(sample["pdf"], tmp_path, layout=True))
-    raw = _norm(" ".join(_pdf_text(sample["pdf"], tmp_path, layout=False)))
+    rows = _lines(_pdf_text(sample["pdf"], layout=True))
+    raw = _norm(" ".join(_pdf_text(sample["pdf"], layout=False)))
     assert expected.of_score.total is not None
     total = f"Total {format_points(expected.of_score.total)} {expected.of_score.recommendation}"
     assert any(r.startswith(total) for r in rows), total
@@ -311,19 +312,20 @@ def _all_strings(pdf: bytes) -> str:
     return "\n".join(parts)
 
 
-def test_deidentified_report_has_no_identifiers(sample, tmp_path):
+def test_deidentified_report_has_no_identifiers(sample):
     source = sample["source"]
     pdf = build_report(source, SETTINGS, deidentify=True, report_date=WHEN)
-    reader = PdfReader(__import__("io").BytesIO(pdf))
+    reader = PdfReader(io.BytesIO(pdf))
     metadata = " ".join(str(v) for v in (reader.metadata or {}).values())
-    text = _norm(" ".join(_pdf_text(pdf, tmp_path, layout=False)))
-    pypdf_text = " ".join(page.extract_text() for page in reader.pages)
+    # two ways of reading the text: the positioned fragments laid out, and plain extraction
+    text = _norm(" ".join(_pdf_text(pdf, layout=True)))
+    plain_text = " ".join(page.extract_text() for page in reader.pages)
     blob = _all_strings(pdf)
     assert DEIDENTIFIED in text
     forbidden = [NAME, GIVEN, PATIENT_ID, BIRTH, "1939-07-14", "14.07.1939",
                  "pre.dcm", "post.dcm", "followup.dcm", str(sample["folder"]), "2026-01-05"]
     for word in forbidden:
-        for where, haystack in (("text", text), ("pypdf", pypdf_text),
+        for where, haystack in (("layout text", text), ("plain text", plain_text),
                                 ("metadata", metadata), ("bytes", blob)):
             assert word.lower() not in haystack.lower(), (word, where)
     assert "female" not in text
@@ -339,9 +341,9 @@ def test_missing_film_is_reported_and_measured_in_pixels(tmp_path):
     paths = _copy_case(tmp_path / "case", skip_images=("post",))
     source = prepare_report_from_paths(paths, SETTINGS)
     pdf = build_report(source, SETTINGS, report_date=WHEN)
-    pages = _pdf_text(pdf, tmp_path, layout=True)
+    pages = _pdf_text(pdf, layout=True)
     rows = _lines(pages)
-    raw = _norm(" ".join(_pdf_text(pdf, tmp_path, layout=False)))
+    raw = _norm(" ".join(_pdf_text(pdf, layout=False)))
     assert "Film missing" in raw and "post.dcm not found" in raw
     assert "lengths in pixels" in raw
     # the post-operative film's saved landmarks, measured in pixels (§1: no calibration)
@@ -375,8 +377,8 @@ def test_uncalibrated_single_film(tmp_path):
     source = prepare_report_from_paths(paths, SETTINGS)
     assert not source.films[0].calibration.is_calibrated
     pdf = build_report(source, SETTINGS, report_date=WHEN)
-    raw = _norm(" ".join(_pdf_text(pdf, tmp_path, layout=False)))
-    rows = _lines(_pdf_text(pdf, tmp_path, layout=True))
+    raw = _norm(" ".join(_pdf_text(pdf, layout=False)))
+    rows = _lines(_pdf_text(pdf, layout=True))
     assert "No calibration: lengths in pixels" in raw
     assert "Heights (px)" in "\n".join(rows)
     assert "mm at detector" not in raw
@@ -402,40 +404,46 @@ def test_page_size_and_nothing_outside_the_margins(sample, tmp_path, page_size, 
     for page in reader.pages:
         box = page.mediabox
         assert (float(box.width), float(box.height)) == pytest.approx(expected, abs=0.1)
-    # every word's box (pdftotext -bbox) lies inside the page with a 10 mm margin
-    html = subprocess.run(["pdftotext", "-bbox", str(path), "-"], check=True,
-                          capture_output=True, text=True).stdout
+    # Nothing drawn (text, rules, figures) lies in the 10 mm margin: the pages rendered at
+    # 72 dpi (one pixel per point) have ink only inside the margin box (one pixel of slack
+    # for anti-aliasing).
     margin = 10 / 25.4 * 72
-    words = re.findall(r'xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)"', html)
-    assert len(words) > 500
-    for x0, y0, x1, y1 in ((float(v) for v in w) for w in words):
-        assert margin <= x0 and x1 <= expected[0] - margin
-        assert margin <= y0 and y1 <= expected[1] - margin
+    for number, image in enumerate(render_pages(pdf, dpi=72), start=1):
+        ink = (np.asarray(image) < 250).any(axis=2)
+        rows, columns = np.nonzero(ink)
+        assert len(rows) > 1000, f"page {number} is blank"
+        assert columns.min() >= math.floor(margin) - 1, number
+        assert columns.max() <= math.ceil(expected[0] - margin), number
+        assert rows.min() >= math.floor(margin) - 1, number
+        assert rows.max() <= math.ceil(expected[1] - margin), number
+    # …and every text fragment starts inside it (read from the content streams' positions)
+    fragments = [f for page in page_fragments(pdf) for f in page]
+    assert sum(len(f.text.split()) for f in fragments) > 500
+    for f in fragments:
+        assert margin <= f.x <= expected[0] - margin, f
+        assert margin <= f.y <= expected[1] - margin, f
 
 
 def test_sample_report_pages_render(sample, tmp_path):
-    """pdftoppm renders every page."""
-    path = tmp_path / "report.pdf"
-    path.write_bytes(sample["pdf"])
-    subprocess.run(["pdftoppm", "-png", "-r", "30", str(path), str(tmp_path / "page")],
-                   check=True)
-    pngs = sorted(tmp_path.glob("page-*.png"))
-    assert len(pngs) == len(PdfReader(path).pages) >= 5
+    """PDFium (pypdfium2) renders every page, and no page comes out blank; the pages are
+    written as PNG files (the way to look at them)."""
+    images = render_pages(sample["pdf"], dpi=30)
+    assert len(images) == len(PdfReader(io.BytesIO(sample["pdf"])).pages) >= 5
+    for number, image in enumerate(images, start=1):
+        assert image.width == pytest.approx(595.3 * 30 / 72, abs=1)  # A4 by default
+        assert (np.asarray(image) < 128).any(axis=2).sum() > 500, f"page {number} is blank"
+        image.save(tmp_path / f"page-{number}.png")
+    assert len(sorted(tmp_path.glob("page-*.png"))) == len(images)
 
 
-def test_images_only_in_film_figures_at_print_resolution(sample, tmp_path):
+def test_images_only_in_film_figures_at_print_resolution(sample):
     """Crops are the only raster images: the main figure of each film at about 300 dpi
     (never upsampled: the close-up shows the film's own pixels); tables, chart and overlays
     are vector."""
-    path = tmp_path / "report.pdf"
-    path.write_bytes(sample["pdf"])
-    listing = subprocess.run(["pdfimages", "-list", str(path)], check=True,
-                             capture_output=True, text=True).stdout.splitlines()[2:]
-    by_page: dict[int, list[int]] = {}
-    for line in listing:
-        fields = line.split()
-        by_page.setdefault(int(fields[0]), []).append(int(fields[12]))  # x-ppi
-    pages = _pdf_text(sample["pdf"], tmp_path, layout=False)
+    by_page: dict[int, list[float]] = {}
+    for image in drawn_images(sample["pdf"]):
+        by_page.setdefault(image.page, []).append(image.ppi_x)
+    pages = _pdf_text(sample["pdf"], layout=False)
     film_pages = {n for n, text in enumerate(pages, start=1)
                   if "Vertebral measurements —" in text and "Lengths in" in text}
     assert set(by_page) == film_pages and len(film_pages) == 3
@@ -448,39 +456,6 @@ def test_images_only_in_film_figures_at_print_resolution(sample, tmp_path):
 # ------------------------------------------------------------------------------ pixel aspect
 
 NONSQUARE = REPO / "sample_dicom" / "variants"
-
-
-def _drawn_images(pdf_path: Path) -> list[tuple[int, float, float, int, int]]:
-    """Every image XObject drawn in the PDF: ``(page, drawn width pt, drawn height pt, pixel
-    columns, pixel rows)``, from the content streams' ``cm`` matrices (q/Q tracked)."""
-    from pypdf.generic import ContentStream
-
-    def multiply(m, n):
-        a, b, c, d, e, f = m
-        a2, b2, c2, d2, e2, f2 = n
-        return (a * a2 + b * c2, a * b2 + b * d2, c * a2 + d * c2, c * b2 + d * d2,
-                e * a2 + f * c2 + e2, e * b2 + f * d2 + f2)
-
-    reader = PdfReader(pdf_path)
-    drawn = []
-    for number, page in enumerate(reader.pages, start=1):
-        xobjects = page["/Resources"].get("/XObject", {})
-        ctm, stack = (1.0, 0.0, 0.0, 1.0, 0.0, 0.0), []
-        for operands, operator in ContentStream(page.get_contents(), reader).operations:
-            if operator == b"q":
-                stack.append(ctm)
-            elif operator == b"Q":
-                ctm = stack.pop()
-            elif operator == b"cm":
-                ctm = multiply(tuple(float(v) for v in operands), ctm)
-            elif operator == b"Do" and operands[0] in xobjects:
-                xobject = xobjects[operands[0]].get_object()
-                if xobject.get("/Subtype") == "/Image":
-                    width = math.hypot(ctm[0], ctm[1])
-                    height = math.hypot(ctm[2], ctm[3])
-                    drawn.append((number, width, height, int(xobject["/Width"]),
-                                  int(xobject["/Height"])))
-    return drawn
 
 
 def _nonsquare_copy(folder: Path, *, aspect_ratio_only: bool = False) -> Path:
@@ -512,19 +487,17 @@ def test_nonsquare_film_crop_drawn_in_physical_aspect(tmp_path, aspect_ratio_onl
     film = source.films[0]
     pdf = tmp_path / "nonsquare.pdf"
     pdf.write_bytes(build_report(source, SETTINGS, report_date=WHEN))
-    drawn = _drawn_images(pdf)
+    drawn = drawn_images(pdf)
     assert drawn, "no film image drawn"
     # The annotated spine first; the L1 close-up too when it fits beside the tables.
     regions = [_crop_region(film), _detail_region(film, "L1")][: len(drawn)]
-    for (_page, width_pt, height_pt, columns_px, rows_px), region in zip(
-            drawn, regions, strict=True):
+    for image, region in zip(drawn, regions, strict=True):
         x0, y0, x1, y1 = region
         physical = ((x1 - x0) * 0.10) / ((y1 - y0) * 0.16)
-        assert width_pt / height_pt == pytest.approx(physical, rel=0.01)
+        assert image.width_pt / image.height_pt == pytest.approx(physical, rel=0.01)
         # Printed resolution along rows and along columns agree (or the film's own rows are
         # shown when they are fewer than 300 dpi needs: never upsampled).
-        ppi_x, ppi_y = columns_px / (width_pt / 72), rows_px / (height_pt / 72)
-        assert ppi_x == pytest.approx(ppi_y, rel=0.12) or rows_px == y1 - y0
+        assert image.ppi_x == pytest.approx(image.ppi_y, rel=0.12) or image.rows == y1 - y0
     close_up = _make_film_figure(film, 200.0, 200.0, SETTINGS, detail_level="L1")
     x0, y0, x1, y1 = _detail_region(film, "L1")
     assert close_up.width / close_up.height == pytest.approx(
