@@ -3,7 +3,7 @@
 Coordinates and calibration follow :mod:`ovcf_viewer.core.calibration` (docs/clinical-reference.md
 §1). Pixel values are kept as *stored values* (the decoded frame, never rescaled), so the
 display pipeline can map them with one lookup table per window change instead of touching a
-float copy of the image: modality LUT → VOI LUT → Presentation LUT (PS3.3 C.11, C.8.7.6).
+float copy of the image: modality LUT → VOI LUT → Presentation LUT (PS3.3 C.11; MONOCHROME1 per C.7.6.3.1.2).
 """
 
 from __future__ import annotations
