@@ -2,8 +2,8 @@
 
 All in one process, on a synthetic 3000 × 3000 16-bit DX file written to a temporary folder:
 
-1. **open** — :func:`~ovcf_viewer.core.dicom_io.load_image` plus the first paint of an
-   :class:`~ovcf_viewer.qt.image_view.ImageView` (1600 × 1000 viewport), against the bare
+1. **open** — :func:`~ovcf_viewer.io.dicom.load_image` plus the first paint of an
+   :class:`~ovcf_viewer.qt.viewer.image_view.ImageView` (1600 × 1000 viewport), against the bare
    ``pydicom.dcmread(path).pixel_array``; ratio of medians (goal ≤ 1.5). The two alternate
    so a load change on a shared machine hits both alike.
 2. **window/level** — one window change including a synchronous repaint of the viewport, in
@@ -51,7 +51,7 @@ def _median_seconds(action: Callable[[], object], runs: int) -> float:
 
 def write_benchmark_file(folder: Path, size: int) -> Path:
     """A ``size`` × ``size`` 16-bit DX film (the project's synthetic generator)."""
-    from ovcf_viewer.core.synthetic import make_benchmark_image, write_dicom
+    from ovcf_viewer.devtools.synthetic import make_benchmark_image, write_dicom
 
     pixels, meta = make_benchmark_image(size, size)
     return write_dicom(folder / "benchmark.dcm", pixels, **meta)
@@ -65,8 +65,8 @@ def _repaint(widget) -> None:
 def measure_open(path: Path, runs: int) -> dict[str, float]:
     import pydicom
 
-    from ovcf_viewer.core.dicom_io import load_image
-    from ovcf_viewer.qt.image_view import ImageView
+    from ovcf_viewer.io.dicom import load_image
+    from ovcf_viewer.qt.viewer.image_view import ImageView
 
     def bare() -> None:
         pydicom.dcmread(path).pixel_array  # noqa: B018 (the decode is the point)
@@ -98,9 +98,9 @@ def measure_window_level(path: Path, runs: int) -> dict[str, float]:
     import numpy as np
     import pyqtgraph as pg
 
-    from ovcf_viewer.core.dicom_io import load_image
-    from ovcf_viewer.core.image import VoiWindow
-    from ovcf_viewer.qt.image_view import ImageView
+    from ovcf_viewer.io.dicom import load_image
+    from ovcf_viewer.model.image import VoiWindow
+    from ovcf_viewer.qt.viewer.image_view import ImageView
 
     image = load_image(path)
     view = ImageView()
@@ -253,7 +253,7 @@ def run_benchmarks(
     with tempfile.TemporaryDirectory(prefix="ovcf-bench-") as folder:
         if file is not None:
             path = file
-            from ovcf_viewer.core.dicom_io import read_header
+            from ovcf_viewer.io.dicom import read_header
 
             header = read_header(path)
             results["image_size"] = float(max(header.rows, header.columns))

@@ -31,15 +31,15 @@ def create_application(argv: Sequence[str] | None = None) -> QApplication:
 def build_main_window() -> MainWindow:
     """The application's main window with everything installed on it: the viewer itself
     plus landmark placement, measuring tools and the measurements panel
-    (:meth:`ovcf_viewer.qt.annotation_controller.AnnotationController.install`), the
+    (:meth:`ovcf_viewer.qt.annotate.annotation_controller.AnnotationController.install`), the
     Training menu, and the suitability panel, cases, report and settings
     (:func:`ovcf_viewer.qt.workstation.install_workstation`)."""
-    from ovcf_viewer.qt.annotation_controller import AnnotationController
+    from ovcf_viewer.qt.annotate.annotation_controller import AnnotationController
     from ovcf_viewer.qt.main_window import MainWindow
 
     window = MainWindow()
     window.annotation_controller = AnnotationController.install(window)
-    from ovcf_viewer.qt.training_mode import install_training  # Training menu
+    from ovcf_viewer.qt.training.training_mode import install_training  # Training menu
 
     install_training(window)
     from ovcf_viewer.qt.workstation import install_workstation  # suitability, cases, report

@@ -36,18 +36,18 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ovcf_viewer.core import display
-from ovcf_viewer.core.calibration import Calibration
-from ovcf_viewer.core.errors import ImageLoadError
-from ovcf_viewer.core.image import RadiographImage, VoiLutTable, VoiWindow
-from ovcf_viewer.core.recent import add_recent, clear_recent, load_recent
-from ovcf_viewer.core.settings import load_settings
-from ovcf_viewer.qt.image_view import ImageView
-from ovcf_viewer.qt.loupe import Loupe
-from ovcf_viewer.qt.study_browser import StudyBrowser
+from ovcf_viewer.io.recent import add_recent, clear_recent, load_recent
+from ovcf_viewer.model.calibration import Calibration
+from ovcf_viewer.model.errors import ImageLoadError
+from ovcf_viewer.model.image import RadiographImage, VoiLutTable, VoiWindow
+from ovcf_viewer.model.settings import load_settings
+from ovcf_viewer.qt.viewer.image_view import ImageView
+from ovcf_viewer.qt.viewer.loupe import Loupe
+from ovcf_viewer.qt.viewer.study_browser import StudyBrowser
+from ovcf_viewer.render import display
 
 if TYPE_CHECKING:  # the scanner (and pydicom) load on first open, not at start-up
-    from ovcf_viewer.core.study_scan import ScanImage
+    from ovcf_viewer.io.study_scan import ScanImage
 
 __all__ = ["MainWindow", "cursor_status"]
 
@@ -287,7 +287,7 @@ class MainWindow(QMainWindow):
     def open_paths(self, paths: Sequence[str | os.PathLike[str]]) -> bool:
         """Scan ``paths`` (files and folders, headers only) into the browser and show the
         first image. Returns whether an image is shown. Problems are listed, never raised."""
-        from ovcf_viewer.core.study_scan import scan_paths
+        from ovcf_viewer.io.study_scan import scan_paths
 
         paths = [Path(p) for p in paths]
         if not paths:
@@ -330,7 +330,7 @@ class MainWindow(QMainWindow):
 
     def open_image(self, path: str | os.PathLike[str], frame: int = 0) -> bool:
         """Load and show one image; on failure show why and keep the current one."""
-        from ovcf_viewer.core.dicom_io import load_image
+        from ovcf_viewer.io.dicom import load_image
 
         try:
             image = load_image(path, frame)
@@ -377,7 +377,7 @@ class MainWindow(QMainWindow):
     def open_annotations(self, path: str | os.PathLike[str]) -> bool:
         """Read an exchange-format annotation file (validated) and announce it with
         ``annotationsLoaded``; errors are shown, never raised."""
-        from ovcf_viewer.core.landmarks import AnnotationFormatError, load_annotations
+        from ovcf_viewer.model.landmarks import AnnotationFormatError, load_annotations
 
         try:
             model = load_annotations(path)

@@ -16,7 +16,7 @@ from PySide6.QtCore import QObject, QSignalBlocker, Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QMainWindow, QMessageBox, QWidget
 
-from ovcf_viewer.core.settings import Settings
+from ovcf_viewer.model.settings import Settings
 
 __all__ = ["Workstation", "install_workstation"]
 
@@ -29,7 +29,7 @@ class Workstation(QObject):
 
     def __init__(self, window: QMainWindow) -> None:
         super().__init__(window)
-        from ovcf_viewer.qt.suitability_panel import SuitabilityPanel
+        from ovcf_viewer.qt.suitability.suitability_panel import SuitabilityPanel
 
         self.window = window
         self.controller = window.annotation_controller  # type: ignore[attr-defined]
@@ -62,7 +62,7 @@ class Workstation(QObject):
 
     # -- menus -------------------------------------------------------------------------------
     def _build_actions(self) -> None:
-        from ovcf_viewer.qt.report_action import ExportReportAction
+        from ovcf_viewer.qt.dialogs.report_action import ExportReportAction
 
         window = self.window
         self.open_case_action = QAction("Open case…", window)
@@ -115,7 +115,7 @@ class Workstation(QObject):
 
     def _on_model_changed(self, model: Any) -> None:
         """A new image: show the findings saved with it (without echoing them back)."""
-        from ovcf_viewer.core.suitability import Findings, FindingsError, findings_from_json
+        from ovcf_viewer.suitability import Findings, FindingsError, findings_from_json
 
         saved = None
         store = self._store()
@@ -130,7 +130,7 @@ class Workstation(QObject):
             self.suitability.set_findings(findings)
 
     def _on_measurements_changed(self, measurements: Any) -> None:
-        from ovcf_viewer.core.suitability import MeasuredInputs, measured_inputs_from
+        from ovcf_viewer.suitability import MeasuredInputs, measured_inputs_from
 
         rules = self.suitability.rules()  # the department's thresholds, when it has a file
         if measurements is None or not measurements.vertebrae or rules is None:
@@ -156,7 +156,7 @@ class Workstation(QObject):
         if store is None:
             self.window.statusBar().showMessage("Findings not saved: no annotation store")
             return
-        from ovcf_viewer.core.store import StoreError
+        from ovcf_viewer.io.store import StoreError
 
         try:
             store.save_findings(model.sop_instance_uid, findings.to_dict())
@@ -166,7 +166,7 @@ class Workstation(QObject):
     # -- cases and report --------------------------------------------------------------------
     def current_film_case(self) -> Any:
         """The shown film as a one-film case (with the findings), for the report."""
-        from ovcf_viewer.core.case import Case, CaseFilm
+        from ovcf_viewer.model.case import Case, CaseFilm
 
         image, model = self.controller.image, self.controller.model
         if image is None or model is None:
@@ -201,7 +201,7 @@ class Workstation(QObject):
             self.open_case(path)
 
     def open_case(self, path: str | Path) -> QWidget:
-        from ovcf_viewer.qt.case_view import open_case_window
+        from ovcf_viewer.qt.case.case_view import open_case_window
 
         window = open_case_window(None, case_path=path, settings=self.controller.settings)
         return self._track_case_window(window)
@@ -214,7 +214,7 @@ class Workstation(QObject):
             self.new_case(paths)
 
     def new_case(self, paths: list[str], procedure_date: date | None = None) -> QWidget:
-        from ovcf_viewer.qt.case_view import open_case_window
+        from ovcf_viewer.qt.case.case_view import open_case_window
 
         window = open_case_window(None, image_paths=paths, procedure_date=procedure_date,
                                   settings=self.controller.settings,
@@ -231,7 +231,7 @@ class Workstation(QObject):
         return window
 
     def _write_through_case(self, case: Any) -> None:
-        from ovcf_viewer.core.store import Autosaver
+        from ovcf_viewer.io.store import Autosaver
 
         store = self._store()
         if case is None or store is None:
@@ -258,7 +258,7 @@ class Workstation(QObject):
 
     # -- settings ----------------------------------------------------------------------------
     def edit_settings(self) -> None:
-        from ovcf_viewer.qt.settings_dialog import SettingsDialog
+        from ovcf_viewer.qt.dialogs.settings_dialog import SettingsDialog
 
         dialog = SettingsDialog(self.controller.settings, self.window)
         dialog.settingsChanged.connect(self.apply_settings)
@@ -268,7 +268,7 @@ class Workstation(QObject):
 
     def apply_settings(self, settings: Settings) -> None:
         """New settings reach the measurements, their labels and the suitability rules."""
-        from ovcf_viewer.core.suitability import rules_with_fallback
+        from ovcf_viewer.suitability import rules_with_fallback
 
         self.controller.apply_settings(settings)
         rules, problem = rules_with_fallback(settings)

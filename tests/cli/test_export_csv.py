@@ -15,10 +15,10 @@ from pydicom.dataset import FileMetaDataset
 from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 
 from ovcf_viewer.cli import main
-from ovcf_viewer.core.calibration import Calibration, CalibrationSource
-from ovcf_viewer.core.case import Case, CaseFilm, save_case
-from ovcf_viewer.core.landmarks import ImageAnnotations, Timepoint, save_annotations
-from tests.core.spine_builder import place, stack
+from ovcf_viewer.model.calibration import Calibration, CalibrationSource
+from ovcf_viewer.model.case import Case, CaseFilm, save_case
+from ovcf_viewer.model.landmarks import ImageAnnotations, Timepoint, save_annotations
+from tests.spine_builder import place, stack
 
 PRE = [("T12", 28.0, 29.0, 30.0), ("L1", 16.0, 22.0, 28.0), ("L2", 30.0, 31.0, 32.0)]
 POST = [("T12", 28.0, 29.0, 30.0), ("L1", 22.0, 25.0, 28.5), ("L2", 30.0, 31.0, 32.0)]

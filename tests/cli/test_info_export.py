@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from ovcf_viewer.cli import main
-from tests.core.dicom_builders import CR_IMAGE, make_file
+from tests.dicom_builders import CR_IMAGE, make_file
 
 
 @pytest.fixture
@@ -140,7 +140,7 @@ NONSQUARE = Path(__file__).resolve().parents[2] / "sample_dicom" / "variants" / 
 def test_export_png_in_physical_aspect_of_the_nonsquare_film(tmp_path):
     """dx_nonsquare: Imager Pixel Spacing 0.16 (rows) × 0.10 (columns) mm, so each row is 1.6
     column widths high: the PNG keeps the columns and has round(1.6 × rows) rows."""
-    from ovcf_viewer.core.dicom_io import load_image
+    from ovcf_viewer.io.dicom import load_image
 
     image = load_image(NONSQUARE)
     out = tmp_path / "film.png"

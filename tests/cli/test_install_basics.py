@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-import ovcf_viewer.core.suitability as suitability
+import ovcf_viewer.suitability as suitability
 from ovcf_viewer import system_libraries
 from ovcf_viewer.cli import main
-from ovcf_viewer.core.atomic import atomic_write_bytes
+from ovcf_viewer.util.atomic import atomic_write_bytes
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLE = REPO / "sample_dicom" / "case-0001"

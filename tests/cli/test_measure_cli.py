@@ -7,9 +7,9 @@ import sys
 import pytest
 
 from ovcf_viewer.cli import main
-from ovcf_viewer.core.landmarks import save_annotations
+from ovcf_viewer.model.landmarks import save_annotations
+from tests.spine_builder import place, stack
 
-from ..core.spine_builder import place, stack
 from .dicom_factory import write_dx
 
 HEIGHTS = [("T12", 26.0, 24.0, 27.0), ("L1", 18.0, 22.0, 28.0), ("L2", 29.0, 27.0, 30.0)]

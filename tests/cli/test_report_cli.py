@@ -12,9 +12,10 @@ import pytest
 from pypdf import PdfReader
 
 from ovcf_viewer.cli import main
-from ovcf_viewer.core.case import load_case_inputs, save_case
-from ovcf_viewer.core.report import DEIDENTIFIED, DISCLAIMER
-from ovcf_viewer.core.settings import Settings, save_settings, settings_path
+from ovcf_viewer.io.case_files import load_case_inputs
+from ovcf_viewer.model.case import save_case
+from ovcf_viewer.model.settings import Settings, save_settings, settings_path
+from ovcf_viewer.report import DEIDENTIFIED, DISCLAIMER
 from tests.pdf_helpers import page_texts
 
 REPO = Path(__file__).resolve().parents[2]

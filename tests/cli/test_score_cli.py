@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from ovcf_viewer.cli import main
-from ovcf_viewer.core.landmarks import ImageAnnotations, load_annotations, save_annotations
-from tests.core.spine_builder import place, stack
+from ovcf_viewer.model.landmarks import ImageAnnotations, load_annotations, save_annotations
+from tests.spine_builder import place, stack
 
 from .dicom_factory import write_dx
 

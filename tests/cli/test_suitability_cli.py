@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 
 from ovcf_viewer.cli import main
-from ovcf_viewer.core.case import Case, CaseFilm, save_case
-from ovcf_viewer.core.landmarks import Timepoint, save_annotations
-from ovcf_viewer.core.suitability import DISCLAIMER, Findings
-from tests.core.spine_builder import place, stack
+from ovcf_viewer.model.case import Case, CaseFilm, save_case
+from ovcf_viewer.model.landmarks import Timepoint, save_annotations
+from ovcf_viewer.suitability import DISCLAIMER, Findings
+from tests.spine_builder import place, stack
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-import ovcf_viewer.core.suitability as suitability
+import ovcf_viewer.suitability as suitability
 
 SAMPLE = Path(__file__).resolve().parents[2] / "sample_dicom" / "case-0001"
 
@@ -37,7 +37,7 @@ def test_main_window_starts_and_the_panel_says_suitability_is_unavailable(
 
 
 def test_panel_recovers_when_readable_rules_arrive(qtbot, no_bundled_rules, monkeypatch):
-    from ovcf_viewer.qt.suitability_panel import SuitabilityPanel
+    from ovcf_viewer.qt.suitability.suitability_panel import SuitabilityPanel
 
     panel = SuitabilityPanel()
     qtbot.addWidget(panel)

@@ -10,12 +10,12 @@ import pytest
 from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 
-from ovcf_viewer.core import display
-from ovcf_viewer.core.calibration import Calibration, CalibrationHeader, CalibrationSource
-from ovcf_viewer.core.image import ModalityLut, RadiographImage, VoiWindow
-from ovcf_viewer.core.recent import load_recent
-from ovcf_viewer.core.synthetic import write_dicom
+from ovcf_viewer.devtools.synthetic import write_dicom
+from ovcf_viewer.io.recent import load_recent
+from ovcf_viewer.model.calibration import Calibration, CalibrationHeader, CalibrationSource
+from ovcf_viewer.model.image import ModalityLut, RadiographImage, VoiWindow
 from ovcf_viewer.qt.main_window import MainWindow, cursor_status
+from ovcf_viewer.render import display
 
 # The offscreen platform cannot resize a window to its size hints (docks, toolbars) and says
 # so; that message is about the test platform, not the application.
@@ -236,7 +236,7 @@ def test_loupe_toggle_from_menu(window, tmp_path):
 
 
 def test_open_annotations_announces_the_model(window, qtbot, tmp_path):
-    from ovcf_viewer.core.landmarks import ImageAnnotations, save_annotations
+    from ovcf_viewer.model.landmarks import ImageAnnotations, save_annotations
 
     path = tmp_path / "a.json"
     save_annotations(ImageAnnotations("1.2.3", "a.dcm"), path)

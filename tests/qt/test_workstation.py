@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 from PySide6.QtWidgets import QComboBox
 
-from ovcf_viewer.core.dicom_io import load_image
-from ovcf_viewer.core.landmarks import load_annotations
-from ovcf_viewer.core.measurements import measure_image
-from ovcf_viewer.core.settings import Settings, load_settings
-from ovcf_viewer.core.store import AnnotationStore
+from ovcf_viewer.io.dicom import load_image
+from ovcf_viewer.io.store import AnnotationStore
+from ovcf_viewer.measure.measurements import measure_image
+from ovcf_viewer.model.landmarks import load_annotations
+from ovcf_viewer.model.settings import Settings, load_settings
 
 SAMPLE = Path(__file__).resolve().parents[2] / "sample_dicom" / "case-0001"
 
@@ -70,7 +70,7 @@ def test_report_of_the_shown_film(window, qtbot, tmp_path):
     case = window.workstation.current_film_case()
     assert case.films[0].sop_instance_uid == window.image().sop_instance_uid
     assert case.findings["mri_oedema"] is True
-    from ovcf_viewer.qt.report_action import export_report
+    from ovcf_viewer.qt.dialogs.report_action import export_report
 
     out = export_report(window, case, path=tmp_path / "r.pdf", deidentify=False,
                         page_size="A4", images=window.workstation.current_images())
@@ -90,7 +90,7 @@ def test_settings_reach_measurements_and_persist(window):
 
 
 def test_pending_edits_are_written_when_the_disk_recovers(window, monkeypatch):
-    from ovcf_viewer.core.store import StoreError
+    from ovcf_viewer.io.store import StoreError
 
     controller = window.annotation_controller
     store = controller.store()
@@ -123,7 +123,7 @@ def test_file_menu_has_the_workstation_actions(window):
 def test_new_case_uses_and_writes_back_the_films_landmarks(window, qtbot):
     """Landmarks placed in the main window appear in a new case; a landmark moved in the case
     window is the image's landmark when the film is opened again in the main window."""
-    from ovcf_viewer.core.landmarks import load_annotations as load
+    from ovcf_viewer.model.landmarks import load_annotations as load
 
     # post.dcm annotated earlier (stored), pre.dcm is the shown image (live model).
     window.open_paths([SAMPLE / "post.dcm"])

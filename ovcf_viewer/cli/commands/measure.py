@@ -1,0 +1,107 @@
+"""``ovcf-viewer measure IMAGE --annotations FILE.json [--json]``: the measurements the GUI
+shows, from an exchange-format annotation file (docs/clinical-reference.md §1, §3, §4).
+
+Exit status 2 with one line on stderr for a bad image or annotation file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import replace
+
+from ovcf_viewer.measure.measurements import ImageMeasurements, measure_image
+from ovcf_viewer.model.errors import ImageLoadError
+from ovcf_viewer.model.landmarks import AnnotationFormatError, load_annotations
+from ovcf_viewer.model.settings import COBB_DEFINITIONS, GENANT_REFERENCES, load_settings
+
+NAME = "measure"
+HELP = "measure the vertebrae of an annotated image (heights, ratios, Genant grade, kyphosis)"
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("image", help="the DICOM (or PNG/JPEG/TIFF) image")
+    parser.add_argument("--annotations", required=True, help="exchange-format JSON file")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--frame", type=int, default=0, help="frame of a multi-frame image")
+    parser.add_argument(
+        "--genant-reference", choices=GENANT_REFERENCES, help="override the saved setting"
+    )
+    parser.add_argument(
+        "--cobb",
+        choices=COBB_DEFINITIONS,
+        dest="cobb_definition",
+        help="which angle is reported as Cobb (override the saved setting)",
+    )
+    parser.add_argument(
+        "--magnification",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="divide Imager Pixel Spacing by the magnification factor",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    settings = load_settings()
+    overrides = {
+        key: value
+        for key, value in (
+            ("genant_reference", args.genant_reference),
+            ("cobb_definition", args.cobb_definition),
+            ("use_magnification", args.magnification),
+        )
+        if value is not None
+    }
+    settings = replace(settings, **overrides)
+    from ovcf_viewer.io.dicom import load_image
+
+    try:
+        image = load_image(args.image, frame=args.frame)
+        annotations = load_annotations(args.annotations)
+        annotations.validate_inside(image.rows, image.columns)
+        calibration = image.calibration(
+            use_magnification=settings.use_magnification,
+            manual=annotations.manual_calibration,
+        )
+        result = measure_image(annotations, calibration, settings)
+    except (ImageLoadError, AnnotationFormatError) as exc:
+        print(f"ovcf-viewer measure: {exc}", file=sys.stderr)
+        return 2
+    except ValueError as exc:  # coincident landmarks, opposite endplate directions
+        print(f"ovcf-viewer measure: {args.annotations}: {exc}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(result.to_json(), indent=2))
+    else:
+        print(format_table(result))
+    return 0
+
+
+def format_table(result: ImageMeasurements) -> str:
+    """A plain-text table; every length carries the calibration's unit tag."""
+    unit = result.calibration.unit_tag
+    lines = [result.calibration.statement(), ""]
+    lines.append(
+        f"{'level':<6}{'Ha':>8}{'Hm':>8}{'Hp':>8}  ({unit})  {'Ha/Hp':>6}{'Hm/Hp':>7}"
+        f"{'crush':>7}{'wedge°':>8}  Genant"
+    )
+    for level, m in result.vertebrae.items():
+        crush = f"{m.crush_ratio:.2f}" if m.crush_ratio is not None else "–"
+        genant = f"grade {m.genant.grade} {m.genant.type} ({m.genant.height_reduction_pct:.1f} %)"
+        lines.append(
+            f"{level:<6}{m.anterior_height_mm:8.2f}{m.middle_height_mm:8.2f}"
+            f"{m.posterior_height_mm:8.2f}  {'':{len(unit) + 2}}  {m.wedge_ratio:6.2f}"
+            f"{m.biconcavity_ratio:7.2f}{crush:>7}{m.wedge_angle_deg:8.1f}  {genant}"
+        )
+    for level, index in result.index_levels.items():
+        kyph = (
+            f"{index.segmental_kyphosis_deg:.1f}° ({index.segmental_endplates})"
+            if index.segmental_kyphosis_deg is not None
+            else "not measurable (needs the vertebrae above and below)"
+        )
+        lovbh = f"{index.lovbh_pct:.1f} %" if index.lovbh_pct is not None else "–"
+        lines.append(f"index {level}: segmental kyphosis {kyph}; LOVBH {lovbh}")
+    lines.append(f"Genant reference: {result.genant_reference}; Cobb = {result.cobb_definition}")
+    lines.extend(result.notes)
+    return "\n".join(lines)

@@ -1,4 +1,0 @@
-"""Everything that does not need a display: loading, geometry, measurements, rules, storage.
-
-Nothing in this package imports Qt (enforced by tests/core/test_no_qt.py and import-linter).
-"""

@@ -1,0 +1,1 @@
+"""Developer tooling (synthetic films)."""

@@ -1,0 +1,372 @@
+"""Vertebral measurements from six-point landmarks (docs/clinical-reference.md §3, §4).
+
+Inputs: an :class:`~ovcf_viewer.model.landmarks.ImageAnnotations` (points in image
+coordinates, §1) and a :class:`~ovcf_viewer.model.calibration.Calibration`. Outputs: frozen
+dataclasses of plain numbers. Lengths are in mm, or pixels when the calibration source is
+``none`` (then ratios, percentages and angles are still valid). Angles are in degrees,
+kyphosis positive.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ovcf_viewer.measure.geometry import kyphosis_angle_deg
+from ovcf_viewer.model.calibration import Calibration
+from ovcf_viewer.model.landmarks import ImageAnnotations, Vertebra, level_index, neighbour_levels
+from ovcf_viewer.model.settings import COBB_DEFINITIONS, GENANT_REFERENCES, Settings
+
+__all__ = [
+    "DEFORMITY_RATIO",
+    "GenantResult",
+    "ImageMeasurements",
+    "IndexLevelMeasurement",
+    "VertebraMeasurement",
+    "genant_grade",
+    "genant_type",
+    "measure_image",
+    "vertebral_heights",
+]
+
+#: Ratio below which a vertebra is deformed on the fixed-cut-off rule (Siminoski 2006, §3).
+DEFORMITY_RATIO = 0.80
+#: Percentage points within which the three reductions count as uniform (crush), §4.
+UNIFORM_WITHIN_PP = 5.0
+# Comparisons at Genant boundaries are made on values rounded to this many decimals, so a
+# reduction constructed to be exactly 25 % is graded as 25 %, not 24.999999999 %.
+_BOUNDARY_DECIMALS = 9
+
+HEIGHT_KEYS = ("a", "m", "p")
+
+
+def vertebral_heights(vertebra: Vertebra, calibration: Calibration) -> tuple[float, float, float]:
+    """``(Ha, Hm, Hp)`` = ``|sa−ia|``, ``|sm−im|``, ``|sp−ip|`` in mm
+    (docs/clinical-reference.md §3)."""
+    p = vertebra.points
+    return (
+        calibration.distance(p["sa"], p["ia"]),
+        calibration.distance(p["sm"], p["im"]),
+        calibration.distance(p["sp"], p["ip"]),
+    )
+
+
+def genant_grade(height_reduction: float) -> int:
+    """Genant semi-quantitative grade for a height reduction given as a fraction (§4):
+    0 below 20 %, 1 from 20 % to below 25 %, 2 from 25 % to 40 % inclusive, 3 above 40 %."""
+    r = round(height_reduction, _BOUNDARY_DECIMALS)
+    if r < 0.20:
+        return 0
+    if r < 0.25:
+        return 1
+    if r <= 0.40:
+        return 2
+    return 3
+
+
+def genant_type(reductions: dict[str, float | None], grade: int) -> str:
+    """Wedge if the anterior height is the most reduced, biconcave if the middle, crush if the
+    posterior or all three within 5 percentage points of each other (§4); ``none`` for
+    grade 0. ``reductions`` maps ``a``/``m``/``p`` to fractions (``p`` may be ``None`` when
+    graded against the vertebra's own posterior height)."""
+    if grade == 0:
+        return "none"
+    known = {k: v for k, v in reductions.items() if v is not None}
+    if len(known) == 3:
+        spread_pp = (max(known.values()) - min(known.values())) * 100
+        if round(spread_pp, _BOUNDARY_DECIMALS) <= UNIFORM_WITHIN_PP:
+            return "crush"
+    worst = max(known, key=lambda k: known[k])
+    return {"a": "wedge", "m": "biconcave", "p": "crush"}[worst]
+
+
+@dataclass(frozen=True)
+class GenantResult:
+    """Genant grade and type with the reference it was measured against (§4)."""
+
+    grade: int
+    type: str
+    height_reduction: float  # fraction: max over a, m, p of (1 − H_x / H_ref,x)
+    reductions: dict[str, float | None]
+    reference: str  # "adjacent" or "own_posterior" (the one actually used)
+    reference_levels: tuple[str, ...]
+    reference_heights_mm: dict[str, float | None]
+    note: str = ""
+
+    @property
+    def height_reduction_pct(self) -> float:
+        return self.height_reduction * 100.0
+
+
+@dataclass(frozen=True)
+class VertebraMeasurement:
+    """One vertebra (§3): heights in mm (px when uncalibrated), ratios, wedge angle."""
+
+    level: str
+    anterior_height_mm: float
+    middle_height_mm: float
+    posterior_height_mm: float
+    wedge_ratio: float  # Ha / Hp
+    biconcavity_ratio: float  # Hm / Hp
+    crush_ratio: float | None  # Hp / mean Hp of placed adjacent vertebrae
+    crush_reference_levels: tuple[str, ...]
+    wedge_angle_deg: float  # superior vs inferior endplate, kyphosis positive
+    genant: GenantResult
+
+    @property
+    def heights(self) -> dict[str, float]:
+        return {
+            "a": self.anterior_height_mm,
+            "m": self.middle_height_mm,
+            "p": self.posterior_height_mm,
+        }
+
+    @property
+    def deformed_ratios(self) -> list[str]:
+        """Which ratios fall below the 0.80 fixed cut-off (Siminoski 2006)."""
+        out = []
+        for name, value in (
+            ("wedge", self.wedge_ratio),
+            ("biconcavity", self.biconcavity_ratio),
+            ("crush", self.crush_ratio),
+        ):
+            if value is not None and round(value, _BOUNDARY_DECIMALS) < DEFORMITY_RATIO:
+                out.append(name)
+        return out
+
+
+@dataclass(frozen=True)
+class IndexLevelMeasurement:
+    """An index (fractured) level (§3, §4): segmental kyphosis from the superior endplate of
+    the vertebra above to the inferior endplate of the vertebra below, and LOVBH."""
+
+    level: str
+    segmental_kyphosis_deg: float | None
+    upper_level: str | None
+    lower_level: str | None
+    wedge_angle_deg: float
+    lovbh_pct: float | None
+    lovbh_reference_levels: tuple[str, ...]
+
+    def cobb_deg(self, cobb_definition: str) -> float | None:
+        """The angle the report calls "Cobb" under the *setting* (§3)."""
+        if cobb_definition == "segmental":
+            return self.segmental_kyphosis_deg
+        return self.wedge_angle_deg
+
+    @property
+    def segmental_endplates(self) -> str:
+        if self.upper_level and self.lower_level:
+            return (
+                f"superior endplate of {self.upper_level} to inferior endplate of "
+                f"{self.lower_level}"
+            )
+        return "needs the vertebrae above and below"
+
+
+@dataclass(frozen=True)
+class ImageMeasurements:
+    calibration: Calibration
+    vertebrae: dict[str, VertebraMeasurement]
+    index_levels: dict[str, IndexLevelMeasurement]
+    genant_reference: str
+    cobb_definition: str
+    notes: tuple[str, ...] = field(default=())
+
+    def to_json(self) -> dict[str, Any]:
+        """The ``ovcf-viewer measure --json`` document."""
+        return {
+            "calibration": {
+                "source": self.calibration.source.value,
+                "row_mm": self.calibration.row_mm,
+                "col_mm": self.calibration.col_mm,
+                "unit": self.calibration.unit,
+                "statement": self.calibration.statement(),
+            },
+            "vertebrae": {
+                level: {
+                    "ha_mm": m.anterior_height_mm,
+                    "hm_mm": m.middle_height_mm,
+                    "hp_mm": m.posterior_height_mm,
+                    "wedge_ratio": m.wedge_ratio,
+                    "biconcavity_ratio": m.biconcavity_ratio,
+                    "crush_ratio": m.crush_ratio,
+                    "wedge_angle_deg": m.wedge_angle_deg,
+                    "genant_grade": m.genant.grade,
+                    "genant_type": m.genant.type,
+                    "height_reduction_pct": m.genant.height_reduction_pct,
+                    "genant_reference_used": m.genant.reference,
+                    "genant_reference_levels": list(m.genant.reference_levels),
+                }
+                for level, m in self.vertebrae.items()
+            },
+            "index_levels": {
+                level: {
+                    "segmental_kyphosis_deg": m.segmental_kyphosis_deg,
+                    "segmental_endplates": m.segmental_endplates,
+                    "lovbh_pct": m.lovbh_pct,
+                    "cobb_deg": m.cobb_deg(self.cobb_definition),
+                }
+                for level, m in self.index_levels.items()
+            },
+            "settings": {
+                "genant_reference": self.genant_reference,
+                "cobb_definition": self.cobb_definition,
+            },
+            "notes": list(self.notes),
+        }
+
+
+def _wedge_angle(vertebra: Vertebra, calibration: Calibration) -> float:
+    """Angle between the vertebra's own superior (sp→sa) and inferior (ip→ia) endplates."""
+    p = vertebra.points
+    return kyphosis_angle_deg(p["sp"], p["sa"], p["ip"], p["ia"], calibration)
+
+
+def _placed_neighbours(level: str, complete: dict[str, Vertebra]) -> list[str]:
+    return [lv for lv in neighbour_levels(level) if lv is not None and lv in complete]
+
+
+def _genant(
+    level: str,
+    heights: dict[str, dict[str, float]],
+    complete: dict[str, Vertebra],
+    index_levels: set[str],
+    reference: str,
+) -> GenantResult:
+    own = heights[level]
+    note = ""
+    if reference == "adjacent":
+        refs = [lv for lv in _placed_neighbours(level, complete) if lv not in index_levels]
+        if refs:
+            ref_heights: dict[str, float | None] = {
+                k: sum(heights[lv][k] for lv in refs) / len(refs) for k in HEIGHT_KEYS
+            }
+            reductions: dict[str, float | None] = {
+                k: 1.0 - own[k] / ref_heights[k]  # type: ignore[operator]
+                for k in HEIGHT_KEYS
+            }
+            known = [v for v in reductions.values() if v is not None]
+            r = max(known)
+            grade = genant_grade(r)
+            return GenantResult(
+                grade,
+                genant_type(reductions, grade),
+                r,
+                reductions,
+                "adjacent",
+                tuple(refs),
+                ref_heights,
+            )
+        note = "no placed, non-fractured neighbour: graded against its own posterior height"
+    # own posterior: Ha and Hm against Hp of the same vertebra; crush cannot be graded (§4).
+    reductions = {
+        "a": 1.0 - own["a"] / own["p"],
+        "m": 1.0 - own["m"] / own["p"],
+        "p": None,
+    }
+    r = max(v for v in reductions.values() if v is not None)
+    grade = genant_grade(r)
+    return GenantResult(
+        grade,
+        genant_type(reductions, grade),
+        r,
+        reductions,
+        "own_posterior",
+        (level,),
+        {"a": own["p"], "m": own["p"], "p": None},
+        note,
+    )
+
+
+def measure_image(
+    annotations: ImageAnnotations,
+    calibration: Calibration,
+    settings: Settings | None = None,
+) -> ImageMeasurements:
+    """Measure every complete vertebra and every index level on one image (§3, §4).
+
+    - Heights ``Ha``, ``Hm``, ``Hp``; wedge ratio ``Ha/Hp``; biconcavity ``Hm/Hp``; crush
+      ratio ``Hp / mean Hp`` of the placed adjacent vertebrae (``None`` without any).
+    - Genant grade and type against the *setting*'s reference; "adjacent" falls back to the
+      vertebra's own posterior height when no placed, non-index neighbour exists, and says so.
+    - For index levels: segmental kyphosis (superior endplate above to inferior endplate
+      below; ``None`` unless both are placed) and LOVBH ``((A1+A2) − 2·A0)/(A1+A2) × 100``
+      (with one neighbour, ``(A1 − A0)/A1 × 100``).
+    """
+    settings = settings or Settings()
+    if settings.genant_reference not in GENANT_REFERENCES:
+        raise ValueError(f"unknown Genant reference {settings.genant_reference!r}")
+    if settings.cobb_definition not in COBB_DEFINITIONS:
+        raise ValueError(f"unknown Cobb definition {settings.cobb_definition!r}")
+    complete = annotations.complete_vertebrae()
+    index_set = set(annotations.index_levels)
+    heights: dict[str, dict[str, float]] = {}
+    for level, vertebra in complete.items():
+        ha, hm, hp = vertebral_heights(vertebra, calibration)
+        if min(ha, hm, hp) <= 0:
+            raise ValueError(f"{level}: a height is zero, two landmarks coincide")
+        heights[level] = {"a": ha, "m": hm, "p": hp}
+
+    vertebrae: dict[str, VertebraMeasurement] = {}
+    notes: list[str] = []
+    for level, vertebra in complete.items():
+        h = heights[level]
+        neighbours = _placed_neighbours(level, complete)
+        crush_ratio = (
+            h["p"] / (sum(heights[lv]["p"] for lv in neighbours) / len(neighbours))
+            if neighbours
+            else None
+        )
+        genant = _genant(level, heights, complete, index_set, settings.genant_reference)
+        if genant.note:
+            notes.append(f"{level}: {genant.note}")
+        vertebrae[level] = VertebraMeasurement(
+            level=level,
+            anterior_height_mm=h["a"],
+            middle_height_mm=h["m"],
+            posterior_height_mm=h["p"],
+            wedge_ratio=h["a"] / h["p"],
+            biconcavity_ratio=h["m"] / h["p"],
+            crush_ratio=crush_ratio,
+            crush_reference_levels=tuple(neighbours),
+            wedge_angle_deg=_wedge_angle(vertebra, calibration),
+            genant=genant,
+        )
+
+    index_results: dict[str, IndexLevelMeasurement] = {}
+    for level in sorted(index_set & set(complete), key=level_index):
+        above, below = neighbour_levels(level)
+        upper = complete.get(above) if above else None
+        lower = complete.get(below) if below else None
+        kyphosis = None
+        if upper is not None and lower is not None:
+            kyphosis = kyphosis_angle_deg(
+                upper.points["sp"],
+                upper.points["sa"],
+                lower.points["ip"],
+                lower.points["ia"],
+                calibration,
+            )
+        refs = tuple(lv for lv in (above, below) if lv is not None and lv in complete)
+        lovbh = None
+        if refs:
+            mean_a = sum(heights[lv]["a"] for lv in refs) / len(refs)
+            lovbh = (mean_a - heights[level]["a"]) / mean_a * 100.0
+        index_results[level] = IndexLevelMeasurement(
+            level=level,
+            segmental_kyphosis_deg=kyphosis,
+            upper_level=above if upper is not None else None,
+            lower_level=below if lower is not None else None,
+            wedge_angle_deg=vertebrae[level].wedge_angle_deg,
+            lovbh_pct=lovbh,
+            lovbh_reference_levels=refs,
+        )
+    return ImageMeasurements(
+        calibration=calibration,
+        vertebrae=vertebrae,
+        index_levels=index_results,
+        genant_reference=settings.genant_reference,
+        cobb_definition=settings.cobb_definition,
+        notes=tuple(notes),
+    )

@@ -1,0 +1,574 @@
+"""A case: one patient's films before, after and at follow-up of an augmentation
+(docs/clinical-reference.md §5), and the versioned case document that stores it.
+
+Model
+    :class:`Case` and :class:`CaseFilm` are frozen dataclasses: the case's facts (procedure,
+    treated levels, which film is which timepoint). The landmarks on each film live in its
+    :class:`~ovcf_viewer.model.landmarks.ImageAnnotations`, the mutable model the landmark GUI
+    edits. A film's :attr:`CaseFilm.timepoint` is authoritative; the document writes it into the
+    film's embedded annotations too, so each one is a valid exchange-format file on its own.
+    :class:`CaseSession` holds the current case for the GUI, announces changes (psygnal) and
+    autosaves on every change, like the annotation store.
+
+Timepoints (§5)
+    :func:`propose_timepoints` proposes from the study dates and the procedure date: a film
+    before the procedure is pre-operative (the latest one before is *the* pre-operative film the
+    comparison uses), one on the day or up to :data:`POSTOP_WINDOW_DAYS` after is
+    post-operative, a later one is a follow-up with its interval in days. The user confirms.
+
+Document (``{"format": "ovcf-case", "version": 1, ...}``)
+    Human-readable JSON, written atomically. Each film keeps its file path *relative to the case
+    document*, its SOP Instance UID, study date, timepoint and its annotations in the exchange
+    format. When the folder moved, :func:`ovcf_viewer.io.case_files.relocate_films` finds the
+    files again by SOP Instance UID (header-only reads) and says which film is missing.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from psygnal import Signal
+
+from ovcf_viewer.model.landmarks import (
+    TIMEPOINT_KINDS,
+    AnnotationFormatError,
+    ImageAnnotations,
+    Timepoint,
+    check_document_header,
+    level_index,
+)
+from ovcf_viewer.util.atomic import atomic_write_text
+from ovcf_viewer.util.paths import data_dir
+
+__all__ = [
+    "APPROACHES",
+    "CASE_FORMAT_NAME",
+    "CASE_FORMAT_VERSION",
+    "Case",
+    "CaseFilm",
+    "CaseFormatError",
+    "CaseSession",
+    "POSTOP_WINDOW_DAYS",
+    "PROCEDURES",
+    "PROCEDURE_LABELS",
+    "autosave_path",
+    "autosaved_cases",
+    "case_from_document",
+    "case_to_document",
+    "load_case",
+    "is_case_document",
+    "missing_film_messages",
+    "propose_timepoints",
+    "save_case",
+]
+
+CASE_FORMAT_NAME = "ovcf-case"
+CASE_FORMAT_VERSION = 1
+
+#: Procedures a case records (docs/clinical-reference.md §6): vertebroplasty, kyphoplasty,
+#: expandable
+#: augmentation (vertebral body stenting and similar), other.
+PROCEDURES = ("PVP", "PKP", "expandable", "other")
+PROCEDURE_LABELS = {
+    "PVP": "Percutaneous vertebroplasty (PVP)",
+    "PKP": "Percutaneous kyphoplasty (PKP)",
+    "expandable": "Expandable augmentation",
+    "other": "Other procedure",
+}
+APPROACHES = ("unilateral", "bilateral")
+#: A film taken on the procedure day or up to this many days after is post-operative (§5).
+POSTOP_WINDOW_DAYS = 7
+
+_KIND_ORDER = {kind: i for i, kind in enumerate(TIMEPOINT_KINDS)}
+
+
+class CaseFormatError(ValueError):
+    """A case document or a set of case inputs that cannot be used; the message is one line
+    naming the file and the problem."""
+
+
+# --------------------------------------------------------------------------- model
+
+
+@dataclass(frozen=True, eq=False)
+class CaseFilm:
+    """One film of a case.
+
+    ``path`` is the image file (``None`` when unknown, e.g. a case built from annotations
+    alone); ``annotations`` the landmarks placed on it (mutable model, edited in place by the
+    GUI); ``timepoint`` its place relative to the procedure (§5), ``None`` until confirmed;
+    ``study_date`` from the header (0008,0020), used to propose the timepoint.
+    """
+
+    path: Path | None
+    sop_instance_uid: str
+    annotations: ImageAnnotations
+    timepoint: Timepoint | None = None
+    study_date: date | None = None
+
+    def __post_init__(self) -> None:
+        if self.path is not None and not isinstance(self.path, Path):
+            object.__setattr__(self, "path", Path(self.path))
+        if self.annotations.sop_instance_uid != self.sop_instance_uid:
+            raise CaseFormatError(
+                f"film {self.sop_instance_uid}: its annotations belong to "
+                f"{self.annotations.sop_instance_uid}"
+            )
+
+    @property
+    def label(self) -> str:
+        """``Pre-operative``, ``Follow-up (3 months)``…; the file name when unassigned."""
+        if self.timepoint is not None:
+            return self.timepoint.label
+        return f"Unassigned ({self.path.name if self.path else self.sop_instance_uid})"
+
+    @property
+    def date(self) -> date | None:
+        """The timepoint's date, else the study date."""
+        if self.timepoint is not None and self.timepoint.date is not None:
+            return self.timepoint.date
+        return self.study_date
+
+
+@dataclass(frozen=True, eq=False)
+class Case:
+    """One patient's films and the procedure they document (docs/clinical-reference.md §5).
+
+    ``procedure`` is one of :data:`PROCEDURES` or ``None``; ``approach`` one of
+    :data:`APPROACHES` or ``None``; ``treated_levels`` the augmented levels, cranial first.
+    ``findings`` is the suitability panel's JSON (opaque here, saved with the case); ``notes``
+    free text.
+    """
+
+    case_id: str
+    patient_name: str = ""
+    patient_id: str = ""
+    procedure: str | None = None
+    procedure_date: date | None = None
+    treated_levels: tuple[str, ...] = ()
+    approach: str | None = None
+    films: tuple[CaseFilm, ...] = ()
+    findings: Mapping[str, Any] = field(default_factory=dict)
+    notes: str = ""
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.case_id, str) or not self.case_id.strip():
+            raise CaseFormatError("a case needs a non-empty case_id")
+        if self.procedure is not None and self.procedure not in PROCEDURES:
+            raise CaseFormatError(
+                f"procedure {self.procedure!r}: expected one of {', '.join(PROCEDURES)}"
+            )
+        if self.approach is not None and self.approach not in APPROACHES:
+            raise CaseFormatError(
+                f"approach {self.approach!r}: expected one of {', '.join(APPROACHES)}"
+            )
+        try:
+            levels = sorted(set(self.treated_levels), key=level_index)
+        except AnnotationFormatError as exc:
+            raise CaseFormatError(f"treated levels: {exc}") from None
+        object.__setattr__(self, "treated_levels", tuple(levels))
+        object.__setattr__(self, "films", tuple(self.films))
+        uids = [f.sop_instance_uid for f in self.films]
+        if len(set(uids)) != len(uids):
+            raise CaseFormatError("the same film (SOP Instance UID) appears twice in the case")
+
+    # -- reading ---------------------------------------------------------------------------
+    def chronological_films(self) -> list[CaseFilm]:
+        """Films with a timepoint in time order: pre-operative (oldest first), post-operative,
+        follow-ups by interval; films without a timepoint are left out."""
+        return sorted((f for f in self.films if f.timepoint is not None), key=_film_sort_key)
+
+    def films_of_kind(self, kind: str) -> list[CaseFilm]:
+        """The films with timepoint ``kind`` (preop, postop, followup), in time order."""
+        return [f for f in self.chronological_films()
+                if f.timepoint is not None and f.timepoint.kind == kind]
+
+    def preop_film(self) -> CaseFilm | None:
+        """*The* pre-operative film: the latest one before the procedure (§5)."""
+        films = self.films_of_kind("preop")
+        return films[-1] if films else None
+
+    def postop_film(self) -> CaseFilm | None:
+        """*The* post-operative film: the earliest one after the procedure."""
+        films = self.films_of_kind("postop")
+        return films[0] if films else None
+
+    def followup_films(self) -> list[CaseFilm]:
+        return self.films_of_kind("followup")
+
+    def film(self, sop_instance_uid: str) -> CaseFilm:
+        for film in self.films:
+            if film.sop_instance_uid == sop_instance_uid:
+                return film
+        raise KeyError(sop_instance_uid)
+
+    def index_levels(self) -> tuple[str, ...]:
+        """The treated levels, or when none are recorded, every level marked as index on any
+        film (cranial first)."""
+        if self.treated_levels:
+            return self.treated_levels
+        levels = {lv for f in self.films for lv in f.annotations.index_levels}
+        return tuple(sorted(levels, key=level_index))
+
+    # -- derived copies --------------------------------------------------------------------
+    def with_film(self, sop_instance_uid: str, **changes: Any) -> Case:
+        """A copy with one film's fields replaced (``timepoint=…``, ``path=…``)."""
+        self.film(sop_instance_uid)  # KeyError for a film not in the case
+        films = tuple(
+            replace(f, **changes) if f.sop_instance_uid == sop_instance_uid else f
+            for f in self.films
+        )
+        return replace(self, films=films)
+
+    def with_proposed_timepoints(self) -> Case:
+        """A copy whose films get :func:`propose_timepoints` from their study dates and the
+        procedure date (films without a study date keep theirs)."""
+        proposals = propose_timepoints([f.study_date for f in self.films], self.procedure_date)
+        films = tuple(
+            replace(f, timepoint=tp) if tp is not None else f
+            for f, tp in zip(self.films, proposals, strict=True)
+        )
+        return replace(self, films=films)
+
+
+def _film_sort_key(film: CaseFilm) -> tuple[int, int, date, str]:
+    tp = film.timepoint
+    assert tp is not None
+    when = film.date or date.min
+    interval = tp.interval_days if tp.interval_days is not None else 0
+    return (_KIND_ORDER[tp.kind], interval if tp.kind == "followup" else 0, when,
+            film.sop_instance_uid)
+
+
+def propose_timepoints(
+    study_dates: Sequence[date | None],
+    procedure_date: date | None,
+    *,
+    postop_window_days: int = POSTOP_WINDOW_DAYS,
+) -> list[Timepoint | None]:
+    """Propose a timepoint for each study date (docs/clinical-reference.md §5).
+
+    - before the procedure date: pre-operative (the latest of them is the one compared);
+    - on the procedure day or up to ``postop_window_days`` after: post-operative;
+    - later: follow-up, ``interval_days`` = days after the procedure.
+
+    ``None`` for a film without a study date, and for every film when the procedure date is
+    unknown: the user has to say which is which.
+    """
+    out: list[Timepoint | None] = []
+    for when in study_dates:
+        if when is None or procedure_date is None:
+            out.append(None)
+            continue
+        days = (when - procedure_date).days
+        if days < 0:
+            out.append(Timepoint("preop", when))
+        elif days <= postop_window_days:
+            out.append(Timepoint("postop", when, days))
+        else:
+            out.append(Timepoint("followup", when, days))
+    return out
+
+
+# --------------------------------------------------------------------------- document
+
+
+def _relative_file(path: Path | None, base: Path) -> str:
+    if path is None:
+        return ""
+    try:
+        return Path(os.path.relpath(Path(path).resolve(), base.resolve())).as_posix()
+    except ValueError:  # another drive on Windows
+        return str(Path(path).resolve())
+
+
+def case_to_document(case: Case, base: Path) -> dict[str, Any]:
+    """The case document (version 1); film paths relative to the folder ``base``."""
+    films = []
+    for film in case.films:
+        annotations = film.annotations.to_json(partial=True)
+        annotations["image"]["file"] = _relative_file(film.path, base)
+        annotations.pop("timepoint", None)
+        if film.timepoint is not None:
+            annotations["timepoint"] = film.timepoint.to_json()
+        films.append(
+            {
+                "file": _relative_file(film.path, base),
+                "sop_instance_uid": film.sop_instance_uid,
+                "study_date": film.study_date.isoformat() if film.study_date else None,
+                "timepoint": film.timepoint.to_json() if film.timepoint else None,
+                "annotations": annotations,
+            }
+        )
+    return {
+        "format": CASE_FORMAT_NAME,
+        "version": CASE_FORMAT_VERSION,
+        "case_id": case.case_id,
+        "patient": {"name": case.patient_name, "id": case.patient_id},
+        "procedure": {
+            "kind": case.procedure,
+            "date": case.procedure_date.isoformat() if case.procedure_date else None,
+            "treated_levels": list(case.treated_levels),
+            "approach": case.approach,
+        },
+        "films": films,
+        "findings": _jsonable(case.findings),
+        "notes": case.notes,
+    }
+
+
+def _jsonable(findings: Mapping[str, Any]) -> Any:
+    try:
+        return json.loads(json.dumps(findings))
+    except (TypeError, ValueError) as exc:
+        raise CaseFormatError(f"findings cannot be saved as JSON ({exc})") from None
+
+
+def _parse_date(value: Any, where: str) -> date | None:
+    if value in (None, ""):
+        return None
+    if not isinstance(value, str) or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        raise CaseFormatError(f"{where} {value!r} is not YYYY-MM-DD")
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise CaseFormatError(f"{where} {value!r} is not a valid date") from None
+
+
+def _timepoint(value: Any, where: str) -> Timepoint | None:
+    if value in (None, {}):
+        return None
+    if not isinstance(value, Mapping):
+        raise CaseFormatError(f"{where} must be an object")
+    interval = value.get("interval_days")
+    if interval is not None and (not isinstance(interval, int) or isinstance(interval, bool)):
+        raise CaseFormatError(f"{where} interval_days must be a whole number")
+    return Timepoint(str(value.get("kind")), _parse_date(value.get("date"), f"{where} date"),
+                     interval)
+
+
+def case_from_document(doc: Any, base: Path) -> Case:
+    """Parse a case document; film paths are resolved against the folder ``base`` (they may
+    point at files that no longer exist: see :func:`missing_film_messages`)."""
+    check_document_header(doc, CASE_FORMAT_NAME, CASE_FORMAT_VERSION, "case", "a case document",
+                          CaseFormatError)
+    patient = doc.get("patient") or {}
+    procedure = doc.get("procedure") or {}
+    if not isinstance(patient, Mapping) or not isinstance(procedure, Mapping):
+        raise CaseFormatError("\"patient\" and \"procedure\" must be objects")
+    films_in = doc.get("films", [])
+    if not isinstance(films_in, list):
+        raise CaseFormatError("\"films\" must be a list")
+    films = []
+    for i, entry in enumerate(films_in):
+        if not isinstance(entry, Mapping):
+            raise CaseFormatError(f"films[{i}] is not an object")
+        try:
+            annotations = ImageAnnotations.from_json(entry.get("annotations") or {},
+                                                     partial=True)
+            timepoint = _timepoint(entry.get("timepoint"), f"films[{i}] timepoint")
+        except AnnotationFormatError as exc:
+            raise CaseFormatError(f"films[{i}]: {exc}") from None
+        uid = entry.get("sop_instance_uid", annotations.sop_instance_uid)
+        if uid != annotations.sop_instance_uid:
+            raise CaseFormatError(f"films[{i}]: SOP Instance UID differs from its annotations")
+        annotations.timepoint = timepoint
+        file = entry.get("file") or ""
+        path = (base / file) if file else None
+        annotations.file = file
+        films.append(
+            CaseFilm(
+                path=path.resolve() if path is not None else None,
+                sop_instance_uid=uid,
+                annotations=annotations,
+                timepoint=timepoint,
+                study_date=_parse_date(entry.get("study_date"), f"films[{i}] study_date"),
+            )
+        )
+    treated = procedure.get("treated_levels", []) or []
+    if not isinstance(treated, list) or not all(isinstance(lv, str) for lv in treated):
+        raise CaseFormatError("\"procedure.treated_levels\" must be a list of levels")
+    findings = doc.get("findings") or {}
+    if not isinstance(findings, Mapping):
+        raise CaseFormatError("\"findings\" must be an object")
+    return Case(
+        case_id=str(doc.get("case_id") or ""),
+        patient_name=str(patient.get("name") or ""),
+        patient_id=str(patient.get("id") or ""),
+        procedure=procedure.get("kind"),
+        procedure_date=_parse_date(procedure.get("date"), "procedure date"),
+        treated_levels=tuple(treated),
+        approach=procedure.get("approach"),
+        films=tuple(films),
+        findings=dict(findings),
+        notes=str(doc.get("notes") or ""),
+    )
+
+
+def save_case(case: Case, path: str | os.PathLike[str], *, private: bool = False) -> None:
+    """Write the case document atomically (a crash leaves the old file or the new one);
+    ``private`` (the autosave in the data folder) keeps it readable by the user alone."""
+    path = Path(path)
+    doc = case_to_document(case, path.parent)
+    atomic_write_text(path, json.dumps(doc, indent=2, ensure_ascii=False) + "\n",
+                      private=private)
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise CaseFormatError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise CaseFormatError(f"{path}: is a folder, not a case or annotation file") from None
+    except OSError as exc:
+        raise CaseFormatError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    except UnicodeDecodeError:
+        raise CaseFormatError(
+            f"{path.name}: not a text file: give a case document or the films' annotation "
+            "files (.json), not the images"
+        ) from None
+    except ValueError as exc:
+        raise CaseFormatError(f"{path.name}: not valid JSON ({exc})") from None
+
+
+def load_case(path: str | os.PathLike[str]) -> Case:
+    """Read a case document. Film paths are resolved relative to the document; call
+    :func:`missing_film_messages` / :func:`ovcf_viewer.io.case_files.relocate_films` when
+    films are not where they were."""
+    path = Path(path)
+    doc = _read_json(path)
+    try:
+        return case_from_document(doc, path.parent)
+    except CaseFormatError as exc:
+        raise CaseFormatError(f"{path.name}: {exc}") from None
+
+
+def is_case_document(path: str | os.PathLike[str]) -> bool:
+    """Whether ``path`` is a JSON file whose ``format`` is ``ovcf-case`` (False when unreadable)."""
+    try:
+        doc = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(doc, Mapping) and doc.get("format") == CASE_FORMAT_NAME
+
+
+# --------------------------------------------------------------------------- relocation
+
+
+def _film_where(film: CaseFilm) -> str:
+    return f"{film.label} film (SOP Instance UID {film.sop_instance_uid})"
+
+
+def missing_film_messages(case: Case) -> list[str]:
+    """One clear line per film whose image file is not where the case says."""
+    out = []
+    for film in case.films:
+        if film.path is None:
+            out.append(f"{_film_where(film)}: no image file recorded; landmarks only")
+        elif not film.path.is_file():
+            out.append(f"{_film_where(film)}: image file {film.path} not found")
+    return out
+
+
+# --------------------------------------------------------------------------- autosave
+
+
+def _safe_id(case_id: str) -> str:
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", case_id).strip("._")
+    return safe or "case"
+
+
+def autosave_path(case_id: str) -> Path:
+    """``data_dir()/cases/<case_id>.json``: where a case open in the GUI is autosaved."""
+    folder = data_dir() / "cases"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder / f"{_safe_id(case_id)}.json"
+
+
+def autosaved_cases() -> list[Path]:
+    """The autosaved case documents, most recently changed first (to offer after a crash)."""
+    folder = data_dir() / "cases"
+    if not folder.is_dir():
+        return []
+    files = [p for p in folder.glob("*.json") if p.is_file()]
+    return sorted(files, key=lambda p: p.stat().st_mtime, reverse=True)
+
+
+class CaseSession:
+    """The case open in the GUI: holds the current :class:`Case`, emits ``changed`` after any
+    change to the case or to a film's landmarks, and autosaves atomically to
+    :func:`autosave_path` on every change (a killed process leaves the last complete save).
+
+    ``autosave`` may be turned off (tests, read-only viewing). ``autosave_error`` holds the
+    last write failure's message (a full disk, a read-only folder), ``""`` when fine.
+    """
+
+    changed = Signal()
+
+    def __init__(self, case: Case, *, autosave: bool = True) -> None:
+        self._case = case
+        self.autosave_enabled = autosave
+        self.autosave_error = ""
+        self._connected: list[ImageAnnotations] = []
+        self._connect_films()
+        self._autosave()
+
+    @property
+    def case(self) -> Case:
+        return self._case
+
+    @property
+    def autosave_file(self) -> Path:
+        return autosave_path(self._case.case_id)
+
+    def set_case(self, case: Case) -> None:
+        """Replace the case (a new frozen copy); reconnects to its films, autosaves, emits."""
+        self._case = case
+        self._connect_films()
+        self._on_change()
+
+    def update(self, **changes: Any) -> None:
+        """Replace case fields: ``update(procedure="PKP", treated_levels=("L1",))``."""
+        self.set_case(replace(self._case, **changes))
+
+    def set_film_timepoint(self, sop_instance_uid: str, timepoint: Timepoint | None) -> None:
+        """Confirm or change a film's timepoint; mirrors it into the film's annotations."""
+        film = self._case.film(sop_instance_uid)
+        with film.annotations.changed.blocked():
+            film.annotations.timepoint = timepoint
+        self.set_case(self._case.with_film(sop_instance_uid, timepoint=timepoint))
+
+    def close(self) -> None:
+        """Disconnect from the films' annotation models."""
+        for model in self._connected:
+            model.changed.disconnect(self._on_change)
+        self._connected = []
+
+    def _connect_films(self) -> None:
+        self.close()
+        for film in self._case.films:
+            film.annotations.changed.connect(self._on_change)
+            self._connected.append(film.annotations)
+
+    def _on_change(self) -> None:
+        # During a drag (a live preview) only the drag's end is saved: one write per edit.
+        if not any(f.annotations.in_preview for f in self._case.films):
+            self._autosave()
+        self.changed.emit()
+
+    def _autosave(self) -> None:
+        if not self.autosave_enabled:
+            return
+        try:
+            save_case(self._case, self.autosave_file, private=True)
+            self.autosave_error = ""
+        except (OSError, CaseFormatError) as exc:
+            self.autosave_error = f"case autosave failed: {exc}"

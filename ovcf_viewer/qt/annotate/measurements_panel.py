@@ -1,0 +1,312 @@
+"""The measurements panel: per-vertebra heights, ratios, wedge angle and Genant grade, and
+per index level the segmental kyphosis and LOVBH (docs/clinical-reference.md §3, §4), with the
+settings that change them (Genant reference, which angle is "Cobb", magnification
+correction, edge assist), persisted with :func:`~ovcf_viewer.model.settings.save_settings`.
+
+Every length column header carries the calibration's unit tag ("Ha (mm at detector)") and
+the panel's first line states the calibration source (§1). Values are shown to 0.01 mm and
+0.01°; the exact values are :meth:`MeasurementsPanel.measurements`.
+
+Cells are created once and only rewritten when their text changes: besides avoiding flicker
+while a drag updates the panel many times a second, this keeps clear of a PySide6 6.12.0
+defect on Python 3.11 where every item update drops a reference to ``None`` (the process
+aborts after a few thousand).
+
+The panel mirrors what it is given (:meth:`MeasurementsPanel.show_measurements`) and writes
+nothing back except the settings it owns, emitted as ``settingsChanged(Settings)``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from PySide6.QtCore import QSignalBlocker, QSize, Qt, Signal
+from PySide6.QtGui import QBrush, QColor
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QComboBox,
+    QFormLayout,
+    QGroupBox,
+    QHeaderView,
+    QLabel,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ovcf_viewer.measure.measurements import ImageMeasurements
+from ovcf_viewer.model.settings import COBB_DEFINITIONS, GENANT_REFERENCES, Settings
+
+__all__ = ["MeasurementsPanel", "VERTEBRA_COLUMNS", "INDEX_COLUMNS"]
+
+GENANT_REFERENCE_NAMES = {
+    "adjacent": "adjacent vertebrae (mean above/below)",
+    "own_posterior": "own posterior height",
+}
+COBB_NAMES = {
+    "segmental": "segmental kyphosis (endplate above to endplate below)",
+    "vertebral_wedge": "vertebral wedge angle (index vertebra's own endplates)",
+}
+
+#: Column keys of the vertebra table, in order.
+VERTEBRA_COLUMNS = (
+    "level", "ha", "hm", "hp", "wedge_ratio", "biconcavity_ratio", "crush_ratio",
+    "wedge_angle", "grade", "type", "reduction", "reference",
+)
+#: Column keys of the index-level table, in order.
+INDEX_COLUMNS = ("level", "kyphosis", "endplates", "cobb", "lovbh")
+
+
+_ALERT = QColor(220, 30, 30)
+
+
+@dataclass(frozen=True)
+class _Cell:
+    text: str
+    align_right: bool = False
+    tooltip: str = ""
+    alert: bool = False  # a ratio below the deformity cut-off
+
+
+def _number(value: float | None, decimals: int = 2) -> str:
+    return "—" if value is None else f"{value:.{decimals}f}"
+
+
+def _ratio_cell(value: float | None, below_cutoff: bool) -> _Cell:
+    tooltip = "below the 0.80 fixed cut-off (Siminoski 2006)" if below_cutoff else ""
+    return _Cell(_number(value, 3), True, tooltip, below_cutoff)
+
+
+class MeasurementsPanel(QWidget):
+    """Tables of measurements and the measurement settings; see the module docstring."""
+
+    settingsChanged = Signal(object)  # Settings
+
+    def __init__(self, settings: Settings | None = None, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._settings = settings or Settings()
+        self._measurements: ImageMeasurements | None = None
+
+        self.calibration_label = QLabel("No image")
+        self.calibration_label.setWordWrap(True)
+        self.calibration_label.setTextInteractionFlags(
+            Qt.TextInteractionFlag.TextSelectableByMouse
+        )
+        self.prompt_label = QLabel("")
+        self.prompt_label.setWordWrap(True)
+        self.prompt_label.setStyleSheet("font-weight: bold;")
+
+        self.vertebra_table = self._table(len(VERTEBRA_COLUMNS))
+        self.index_table = self._table(len(INDEX_COLUMNS))
+        self.notes_label = QLabel("")
+        self.notes_label.setWordWrap(True)
+
+        self.genant_combo = QComboBox()
+        for key in GENANT_REFERENCES:
+            self.genant_combo.addItem(GENANT_REFERENCE_NAMES.get(key, key), key)
+        self.cobb_combo = QComboBox()
+        for key in COBB_DEFINITIONS:
+            self.cobb_combo.addItem(COBB_NAMES.get(key, key), key)
+        self.magnification_check = QCheckBox("Correct for radiographic magnification (ERMF)")
+        self.magnification_check.setToolTip(
+            "Imager Pixel Spacing ÷ Estimated Radiographic Magnification Factor; ERMF refers "
+            "to the table, not the spine, so it under-corrects (clinical reference §1)"
+        )
+        self.edge_assist_check = QCheckBox("Edge assist: snap clicked points to nearby edges")
+        settings_box = QGroupBox("Measurement settings")
+        form = QFormLayout(settings_box)
+        form.addRow("Genant reference", self.genant_combo)
+        form.addRow('"Cobb" means', self.cobb_combo)
+        form.addRow(self.magnification_check)
+        form.addRow(self.edge_assist_check)
+
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.prompt_label)
+        layout.addWidget(self.calibration_label)
+        layout.addWidget(QLabel("Vertebrae"))
+        layout.addWidget(self.vertebra_table, 3)
+        layout.addWidget(QLabel("Index (fractured) levels"))
+        layout.addWidget(self.index_table, 1)
+        layout.addWidget(self.notes_label)
+        layout.addWidget(settings_box)
+
+        self.genant_combo.currentIndexChanged.connect(self._on_settings_edited)
+        self.cobb_combo.currentIndexChanged.connect(self._on_settings_edited)
+        self.magnification_check.toggled.connect(self._on_settings_edited)
+        self.edge_assist_check.toggled.connect(self._on_settings_edited)
+        self.set_settings(self._settings)
+        self.show_measurements(None)
+
+    def sizeHint(self) -> QSize:  # noqa: N802 (Qt override)
+        """Wide enough for the heights, ratios and grade without scrolling."""
+        hint = super().sizeHint()
+        return QSize(max(hint.width(), 660), hint.height())
+
+    @staticmethod
+    def _table(columns: int) -> QTableWidget:
+        table = QTableWidget(0, columns)
+        table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        table.verticalHeader().setVisible(False)
+        table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        table.setWordWrap(False)
+        return table
+
+    # -- settings ---------------------------------------------------------------------------
+    def settings(self) -> Settings:
+        return self._settings
+
+    def set_settings(self, settings: Settings) -> None:
+        """Mirror ``settings`` in the controls without emitting ``settingsChanged``."""
+        self._settings = settings
+        blockers = [QSignalBlocker(w) for w in (self.genant_combo, self.cobb_combo,
+                                                 self.magnification_check,
+                                                 self.edge_assist_check)]
+        self.genant_combo.setCurrentIndex(max(0, self.genant_combo.findData(
+            settings.genant_reference)))
+        self.cobb_combo.setCurrentIndex(max(0, self.cobb_combo.findData(settings.cobb_definition)))
+        self.magnification_check.setChecked(settings.use_magnification)
+        self.edge_assist_check.setChecked(settings.edge_assist)
+        del blockers
+
+    def _on_settings_edited(self) -> None:
+        self._settings = replace(
+            self._settings,
+            genant_reference=self.genant_combo.currentData(),
+            cobb_definition=self.cobb_combo.currentData(),
+            use_magnification=self.magnification_check.isChecked(),
+            edge_assist=self.edge_assist_check.isChecked(),
+        )
+        self.settingsChanged.emit(self._settings)
+
+    # -- measurements ----------------------------------------------------------------------
+    def set_prompt(self, text: str) -> None:
+        self.prompt_label.setText(text)
+
+    def measurements(self) -> ImageMeasurements | None:
+        return self._measurements
+
+    def show_measurements(self, measurements: ImageMeasurements | None, error: str = "") -> None:
+        """Fill the tables from ``measurements`` (``None``: empty, with ``error`` if any)."""
+        self._measurements = measurements
+        if measurements is None:
+            self.calibration_label.setText(error or "No complete vertebra yet.")
+            self._set_row_count(self.vertebra_table, 0)
+            self._set_row_count(self.index_table, 0)
+            self._set_headers("px")
+            self.notes_label.setText("")
+            return
+        calibration = measurements.calibration
+        if self.calibration_label.text() != calibration.statement():
+            self.calibration_label.setText(calibration.statement())
+            self.calibration_label.setToolTip(calibration.source.description)
+        self._set_headers(calibration.unit_tag)
+        self._fill_vertebrae(measurements)
+        self._fill_index_levels(measurements)
+        notes = list(measurements.notes)
+        if error:
+            notes.insert(0, error)
+        self.notes_label.setText("\n".join(notes))
+
+    def _set_headers(self, unit_tag: str) -> None:
+        vertebra_headers = [
+            "Level", f"Ha\n({unit_tag})", f"Hm\n({unit_tag})", f"Hp\n({unit_tag})",
+            "Wedge\nHa/Hp (ratio)", "Biconcavity\nHm/Hp (ratio)", "Crush\nHp/Hp adj. (ratio)",
+            "Wedge angle\n(°, kyphosis +)", "Genant\ngrade", "Genant\ntype",
+            "Height\nreduction (%)", "Genant\nreference",
+        ]
+        self._set_headers_if_changed(self.vertebra_table, vertebra_headers)
+        cobb_name = "segmental" if self._settings.cobb_definition == "segmental" else "wedge"
+        self._set_headers_if_changed(self.index_table, [
+            "Level", "Segmental kyphosis\n(°, kyphosis +)", "Endplates",
+            f'"Cobb" =\n{cobb_name} (°)', "LOVBH\n(%)",
+        ])
+
+    @staticmethod
+    def _set_headers_if_changed(table: QTableWidget, labels: list[str]) -> None:
+        current = [table.horizontalHeaderItem(c).text() if table.horizontalHeaderItem(c)
+                   else "" for c in range(table.columnCount())]
+        if current != labels:
+            table.setHorizontalHeaderLabels(labels)
+
+    @staticmethod
+    def _set_row(table: QTableWidget, row: int, cells: list[_Cell]) -> None:
+        """Write one row, touching only cells whose content changed."""
+        for column, cell in enumerate(cells):
+            item = table.item(row, column)
+            if item is None:
+                item = QTableWidgetItem(cell.text)
+                if cell.align_right:
+                    item.setTextAlignment(
+                        Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
+                    )
+                table.setItem(row, column, item)
+            elif item.text() != cell.text:
+                item.setText(cell.text)
+            if item.toolTip() != cell.tooltip:
+                item.setToolTip(cell.tooltip)
+            if (item.foreground().color() == _ALERT) != cell.alert:
+                item.setForeground(QBrush(_ALERT) if cell.alert else QBrush())
+
+    @staticmethod
+    def _set_row_count(table: QTableWidget, rows: int) -> None:
+        if table.rowCount() != rows:
+            table.setRowCount(rows)
+
+    def _fill_vertebrae(self, m: ImageMeasurements) -> None:
+        table = self.vertebra_table
+        self._set_row_count(table, len(m.vertebrae))
+        for row, (level, v) in enumerate(m.vertebrae.items()):
+            reference = GENANT_REFERENCE_NAMES.get(v.genant.reference, v.genant.reference)
+            if v.genant.reference == "adjacent":
+                reference = "adjacent " + "/".join(v.genant.reference_levels)
+            deformed = set(v.deformed_ratios)
+
+            self._set_row(table, row, [
+                _Cell(level),
+                _Cell(_number(v.anterior_height_mm), True),
+                _Cell(_number(v.middle_height_mm), True),
+                _Cell(_number(v.posterior_height_mm), True),
+                _ratio_cell(v.wedge_ratio, "wedge" in deformed),
+                _ratio_cell(v.biconcavity_ratio, "biconcavity" in deformed),
+                _ratio_cell(v.crush_ratio, "crush" in deformed),
+                _Cell(_number(v.wedge_angle_deg), True),
+                _Cell(str(v.genant.grade), True),
+                _Cell(v.genant.type),
+                _Cell(_number(v.genant.height_reduction_pct, 1), True),
+                _Cell(reference, False, v.genant.note),
+            ])
+
+    def _fill_index_levels(self, m: ImageMeasurements) -> None:
+        table = self.index_table
+        self._set_row_count(table, len(m.index_levels))
+        for row, (level, index) in enumerate(m.index_levels.items()):
+            self._set_row(table, row, [
+                _Cell(level),
+                _Cell(_number(index.segmental_kyphosis_deg), True),
+                _Cell(index.segmental_endplates),
+                _Cell(_number(index.cobb_deg(m.cobb_definition)), True),
+                _Cell(_number(index.lovbh_pct, 1), True),
+            ])
+
+    # -- reading back (tests, export) ------------------------------------------------------
+    def vertebra_cell(self, level: str, column: str) -> str:
+        """The text shown for ``level`` in the vertebra table's ``column`` (a key of
+        :data:`VERTEBRA_COLUMNS`)."""
+        return self._cell(self.vertebra_table, VERTEBRA_COLUMNS, level, column)
+
+    def index_cell(self, level: str, column: str) -> str:
+        return self._cell(self.index_table, INDEX_COLUMNS, level, column)
+
+    @staticmethod
+    def _cell(table: QTableWidget, columns: tuple[str, ...], level: str, column: str) -> str:
+        for row in range(table.rowCount()):
+            if table.item(row, 0).text() == level:
+                return table.item(row, columns.index(column)).text()
+        raise KeyError(level)
+
+    def header_text(self, table: QTableWidget, column: int) -> str:
+        """A column header on one line (headers wrap the unit onto a second line)."""
+        return table.horizontalHeaderItem(column).text().replace("\n", " ")

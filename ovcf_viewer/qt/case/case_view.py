@@ -1,0 +1,1352 @@
+"""A case in the window: films side by side, the comparison panel and the trend chart
+(docs/clinical-reference.md §5).
+
+:class:`CaseController` (no widgets) holds the open case in a
+:class:`~ovcf_viewer.model.case.CaseSession` (autosaved on every change), the films' images
+and calibrations, and the current :class:`~ovcf_viewer.measure.comparison.CaseComparison`,
+recomputed whenever a landmark or a case fact changes (``comparisonChanged``). The main
+window calls :meth:`CaseController.open_case`, :meth:`CaseController.save_case` and
+:meth:`CaseController.new_case` for ``File > Open case`` / ``Save case``.
+
+:class:`CaseView` shows any two timepoints side by side, each an
+:class:`~ovcf_viewer.qt.viewer.image_view.ImageView` with its landmarks
+(:class:`~ovcf_viewer.qt.annotate.landmark_items.AnnotationLayer`, handles draggable). Zoom
+and pan are
+synchronised (switchable) *by anatomy*: the other film is placed so the same vertebra sits at
+the same place on screen at the same millimetres per screen pixel. **T** shows one view and
+flips it between the two timepoints, centred on the same level (the vertebra nearest the
+view's centre).
+
+:class:`CaseWorkspace` puts the case facts form, the side-by-side view, the
+:class:`~ovcf_viewer.qt.case.comparison_panel.ComparisonPanel`, the
+:class:`~ovcf_viewer.qt.case.trend_chart.TrendChart` and the procedure-suitability panel
+(:class:`CaseSuitability`, §6: measured inputs from the pre-operative film, findings saved in
+the case) together; :class:`CaseWindow` wraps it with a Case menu (open, save, save as, find
+missing films, export CSV, export the PDF report), and :func:`open_case_window` is what the
+main window's ``File > Open case`` / ``New case from open films`` calls.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QDate, QEvent, QObject, QPointF, QSignalBlocker, Qt, Signal
+from PySide6.QtGui import QAction, QKeyEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QComboBox,
+    QDateEdit,
+    QFileDialog,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QMainWindow,
+    QPushButton,
+    QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ovcf_viewer.io.case_files import relocate_films
+from ovcf_viewer.measure.comparison import CaseComparison
+from ovcf_viewer.model.calibration import Calibration
+from ovcf_viewer.model.case import (
+    APPROACHES,
+    PROCEDURE_LABELS,
+    PROCEDURES,
+    Case,
+    CaseFilm,
+    CaseFormatError,
+    CaseSession,
+    load_case,
+    missing_film_messages,
+    propose_timepoints,
+    save_case,
+)
+from ovcf_viewer.model.image import RadiographImage
+from ovcf_viewer.model.landmarks import (
+    TIMEPOINT_KINDS,
+    AnnotationFormatError,
+    ImageAnnotations,
+    Timepoint,
+    level_index,
+)
+from ovcf_viewer.model.settings import Settings, load_settings
+from ovcf_viewer.qt.annotate.landmark_items import AnnotationLayer, HandleKey
+from ovcf_viewer.qt.viewer.image_view import ImageView
+from ovcf_viewer.services.compare import compare
+from ovcf_viewer.services.suitability import comparison_films, measured_for
+from ovcf_viewer.suitability import (
+    Findings,
+    FindingsError,
+    MeasuredInputs,
+    MeasuredValue,
+    Rules,
+    findings_from_dict,
+    rules_with_fallback,
+)
+
+__all__ = [
+    "CaseController",
+    "CaseDetailsForm",
+    "CaseView",
+    "CaseWindow",
+    "CaseWorkspace",
+    "FilmPane",
+    "ViewAnchor",
+    "open_case_window",
+]
+
+log = logging.getLogger(__name__)
+
+_KIND_NAMES = {"preop": "Pre-operative", "postop": "Post-operative", "followup": "Follow-up"}
+
+
+# --------------------------------------------------------------------------- controller
+
+
+class CaseController(QObject):
+    """The open case, its images and its comparison; see the module docstring.
+
+    Signals: ``caseChanged(case)`` after the case or a landmark changed;
+    ``comparisonChanged(comparison)`` with the new :class:`CaseComparison` (or ``None``);
+    ``messagesChanged(list[str])`` with load/relocation messages for the user;
+    ``findingsChanged(case)`` after :meth:`set_findings` stored new clinical findings (a
+    findings edit is not a landmark edit: nothing is re-measured and ``caseChanged`` is not
+    emitted; the session still autosaves it).
+    """
+
+    caseChanged = Signal(object)
+    comparisonChanged = Signal(object)
+    messagesChanged = Signal(list)
+    findingsChanged = Signal(object)
+
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        parent: QObject | None = None,
+        *,
+        autosave: bool = True,
+    ) -> None:
+        super().__init__(parent)
+        self.settings = settings if settings is not None else load_settings()
+        self.autosave = autosave
+        self.session: CaseSession | None = None
+        self.images: dict[str, RadiographImage] = {}
+        self.comparison: CaseComparison | None = None
+        self.messages: list[str] = []
+        self.path: Path | None = None  # where the case was opened from / last saved
+        self._storing_findings = False
+
+    # -- reading -----------------------------------------------------------------------------
+    @property
+    def case(self) -> Case | None:
+        return self.session.case if self.session is not None else None
+
+    def calibration_for(self, sop_instance_uid: str) -> Calibration:
+        """The film's calibration (§1): its manual calibration, else its image's, else none."""
+        case = self.case
+        film = case.film(sop_instance_uid) if case else None
+        manual = film.annotations.manual_calibration if film else None
+        image = self.images.get(sop_instance_uid)
+        if image is not None:
+            return image.calibration(use_magnification=self.settings.use_magnification,
+                                     manual=manual)
+        return manual or Calibration.none("image not loaded")
+
+    def findings(self) -> Findings:
+        """The clinical findings saved with the case (§6); empty :class:`Findings` (every
+        answer unknown) when none were entered. Raises :class:`FindingsError` for findings
+        the case document holds but that cannot be read (a hand-edited file)."""
+        case = self.case
+        if case is None or not case.findings:
+            return Findings()
+        return findings_from_dict(dict(case.findings), where="case findings")
+
+    def suitability_inputs(self, rules: Rules | None = None) -> tuple[MeasuredInputs, str]:
+        """The suitability panel's measured inputs from the current comparison (§6) and a
+        sentence saying which film they come from.
+
+        The films are chosen as the report and ``ovcf-viewer suitability`` choose them
+        (:func:`~ovcf_viewer.suitability.choose_films`): the latest pre-operative film,
+        with the earlier pre-operative films for deformity progression (post-operative films
+        are not used: cement changes the heights); without a pre-operative film the latest
+        film, progression unknown. The worst grade, height reduction and kyphosis are taken at
+        the case's treated levels (else the films' index levels)."""
+        comparison = self.comparison
+        if comparison is None or not comparison.films:
+            return MeasuredInputs(), "no film with a timepoint is measured yet"
+        choice = measured_for(comparison_films(comparison, dated_labels=True), rules=rules,
+                              index_levels=comparison.treated_levels)
+        measured, current, earlier, why = (choice.measured, choice.current, choice.earlier,
+                                           choice.why)
+        if not earlier:  # say why progression is unknown rather than a bare "unknown"
+            reason = ("no earlier pre-operative film in the case" if current.kind == "preop"
+                      else "no pre-operative film in the case")
+            measured = replace(measured, deformity_progression=MeasuredValue(None, reason))
+        return measured, why
+
+    def calibrations(self) -> dict[str, Calibration]:
+        case = self.case
+        if case is None:
+            return {}
+        return {f.sop_instance_uid: self.calibration_for(f.sop_instance_uid)
+                for f in case.films if f.sop_instance_uid in self.images
+                or f.annotations.manual_calibration is not None}
+
+    # -- opening and saving ------------------------------------------------------------------
+    def set_case(self, case: Case) -> list[str]:
+        """Show ``case``: load its images, compare, start autosaving. Returns the messages
+        about films that could not be loaded (also in :attr:`messages`)."""
+        if self.session is not None:
+            self.session.changed.disconnect(self._on_session_changed)
+            self.session.close()
+        self.session = CaseSession(case, autosave=self.autosave)
+        self.session.changed.connect(self._on_session_changed)
+        self._load_images()
+        self._recompute()
+        self.caseChanged.emit(self.case)
+        return list(self.messages)
+
+    def open_case(self, path: str | os.PathLike[str],
+                  search_root: str | os.PathLike[str] | None = None) -> list[str]:
+        """Open a case document; films that moved are looked for by SOP Instance UID under
+        ``search_root`` (default: the folder above the case document's). Raises
+        :class:`CaseFormatError` for an unreadable document; returns one message per film
+        still missing."""
+        path = Path(path)
+        case = load_case(path)
+        messages: list[str] = []
+        if missing_film_messages(case):
+            root = Path(search_root) if search_root is not None else path.resolve().parent.parent
+            report = relocate_films(case, root)
+            case = report.case
+            if report.found:
+                messages.append(f"{len(report.found)} film(s) found again under {root}")
+            messages.extend(report.missing)
+        self.path = path
+        messages.extend(self.set_case(case))
+        self.messages = list(dict.fromkeys(messages))
+        self.messagesChanged.emit(self.messages)
+        return self.messages
+
+    def relocate(self, search_root: str | os.PathLike[str]) -> list[str]:
+        """Look for missing films under ``search_root`` (the user picked a folder)."""
+        if self.case is None:
+            return []
+        report = relocate_films(self.case, search_root)
+        self.session.set_case(report.case)
+        self._load_images()
+        self._recompute()
+        self.messagesChanged.emit(self.messages)
+        return list(report.missing)
+
+    def save_case(self, path: str | os.PathLike[str] | None = None) -> Path:
+        """Write the case document (atomically) to ``path`` (default: where it came from)."""
+        if self.case is None:
+            raise CaseFormatError("no case is open")
+        target = Path(path) if path is not None else self.path
+        if target is None:
+            raise CaseFormatError("choose where to save the case")
+        save_case(self.case, target)
+        self.path = target
+        return target
+
+    def new_case(
+        self,
+        image_paths: Sequence[str | os.PathLike[str]],
+        *,
+        case_id: str | None = None,
+        procedure_date: date | None = None,
+        annotations: dict[str, ImageAnnotations] | None = None,
+    ) -> list[str]:
+        """A case from image files: headers give patient and study dates, timepoints are
+        proposed from them and ``procedure_date`` (§5) for the user to confirm. ``annotations``
+        (SOP UID → model) reuses landmarks already placed."""
+        from ovcf_viewer.io.dicom import read_header
+        from ovcf_viewer.model.errors import ImageLoadError
+
+        films, messages = [], []
+        name = patient_id = ""
+        for p in image_paths:
+            try:
+                header = read_header(p)
+            except ImageLoadError as exc:
+                messages.append(str(exc))
+                continue
+            name, patient_id = name or header.patient_name, patient_id or header.patient_id
+            uid = header.sop_instance_uid
+            model = (annotations or {}).get(uid) or ImageAnnotations(
+                uid, Path(p).name, rows=header.rows or None, columns=header.columns or None)
+            films.append(CaseFilm(Path(p).resolve(), uid, model, model.timepoint,
+                                  header.study_date))
+        if not films:
+            raise CaseFormatError("no film could be read: " + "; ".join(messages))
+        case = Case(case_id or patient_id or "case", patient_name=name, patient_id=patient_id,
+                    procedure_date=procedure_date, films=tuple(films))
+        if procedure_date is not None:
+            case = case.with_proposed_timepoints()
+        self.path = None
+        result = messages + self.set_case(case)
+        self.messages = result
+        self.messagesChanged.emit(result)
+        return result
+
+    def set_findings(self, findings: Findings) -> None:
+        """Store the clinical findings (overrides of measured values included) in the case:
+        autosaved by the session and written by :meth:`save_case`. Emits ``findingsChanged``,
+        not ``caseChanged``/``comparisonChanged`` (no landmark changed)."""
+        session = self.session
+        if session is None:
+            return
+        document = findings.to_dict()
+        if document == dict(session.case.findings):
+            return
+        self._storing_findings = True
+        try:
+            session.update(findings=document)
+        finally:
+            self._storing_findings = False
+        self.findingsChanged.emit(self.case)
+
+    def set_settings(self, settings: Settings) -> None:
+        self.settings = settings
+        self._recompute()
+
+    def close_case(self) -> None:
+        if self.session is not None:
+            self.session.changed.disconnect(self._on_session_changed)
+            self.session.close()
+        self.session = None
+        self.images = {}
+        self.comparison = None
+        self.comparisonChanged.emit(None)
+        self.caseChanged.emit(None)
+
+    # -- internals ---------------------------------------------------------------------------
+    def _load_images(self) -> None:
+        from ovcf_viewer.io.dicom import load_image
+        from ovcf_viewer.model.errors import ImageLoadError
+
+        case = self.case
+        self.messages = missing_film_messages(case) if case else []
+        keep = {}
+        for film in case.films if case else ():
+            uid = film.sop_instance_uid
+            if uid in self.images and self.images[uid].path == film.path:
+                keep[uid] = self.images[uid]
+                continue
+            if film.path is None or not film.path.is_file():
+                continue
+            try:
+                image = load_image(film.path)
+            except ImageLoadError as exc:
+                self.messages.append(f"{film.label}: {exc}")
+                continue
+            if image.sop_instance_uid != uid:
+                self.messages.append(
+                    f"{film.label}: {film.path.name} is another image (SOP Instance UID "
+                    f"{image.sop_instance_uid}), not shown")
+                continue
+            keep[uid] = image
+        self.images = keep
+
+    def _on_session_changed(self) -> None:
+        if self._storing_findings:
+            return  # only the findings changed: the comparison stands (see set_findings)
+        self._recompute()
+        self.caseChanged.emit(self.case)
+
+    def _recompute(self) -> None:
+        case = self.case
+        if case is None:
+            self.comparison = None
+        else:
+            try:
+                self.comparison = compare(case, self.settings, self.calibrations())
+            except ValueError as exc:  # coincident landmarks while dragging
+                log.info("comparison not updated: %s", exc)
+                return
+        self.comparisonChanged.emit(self.comparison)
+
+
+# --------------------------------------------------------------------------- one film
+
+
+@dataclass(frozen=True)
+class ViewAnchor:
+    """What a view shows at its centre, in anatomical terms: the nearest ``level`` and the
+    centre's offset ``(along columns, along rows)`` from that level's landmark centre in mm,
+    the scale in mm per screen pixel (the same along both screen axes: films are shown in
+    physical aspect), and the centre as an image point (used when the other film lacks the
+    level)."""
+
+    level: str | None
+    offset_mm: tuple[float, float]
+    image_point: tuple[float, float]
+    mm_per_screen_px: float
+
+
+def _centroid(points: dict[str, tuple[float, float]]) -> tuple[float, float]:
+    xs = [p[0] for p in points.values()]
+    ys = [p[1] for p in points.values()]
+    return sum(xs) / len(xs), sum(ys) / len(ys)
+
+
+def _pixel_size(calibration: Calibration | None, view: ImageView) -> tuple[float, float]:
+    """``(col_mm, row_mm)``: the width and height of one pixel, in mm when calibrated
+    (docs/clinical-reference.md §1), else in column widths (a row is then ``pixel_aspect`` column
+    widths high: Pixel Aspect Ratio). The view draws rows ``pixel_aspect`` times as high as
+    columns are wide, so one screen pixel is ``col_mm / zoom`` mm along both screen axes."""
+    if calibration is None or not calibration.is_calibrated:
+        return 1.0, view.pixel_aspect()
+    return calibration.col_mm, calibration.row_mm
+
+
+class FilmPane(QWidget):
+    """One side of the case view: a film chooser above an :class:`ImageView` that shows the
+    film with its landmarks (handles draggable; a drag is one edit of the film's model)."""
+
+    filmChosen = Signal(str)  # SOP Instance UID
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.chooser = QComboBox(self)
+        self.chooser.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        self.caption = QLabel("", self)
+        self.caption.setWordWrap(True)
+        self.view = ImageView(self)
+        self.layer = AnnotationLayer(self.view.scene(), self)
+        self.layer.on_moving = self._on_handle_moving
+        self.layer.on_finished = self._on_handle_finished
+        self.layer.on_cancelled = self._on_handle_cancelled
+        self.film: CaseFilm | None = None
+        self._calibration: Calibration = Calibration.none()
+        top = QHBoxLayout()
+        top.addWidget(self.chooser)
+        top.addWidget(self.caption, 1)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(2, 2, 2, 2)
+        layout.addLayout(top)
+        layout.addWidget(self.view, 1)
+        self.chooser.activated.connect(self._on_chosen)
+        self.view.viewChanged.connect(self._on_view_changed)
+        self.view.orientationChanged.connect(self._on_view_changed)
+
+    # -- films -------------------------------------------------------------------------------
+    def set_choices(self, films: Sequence[CaseFilm], current: str | None) -> None:
+        """Fill the chooser (chronological labels) without emitting ``filmChosen``."""
+        with QSignalBlocker(self.chooser):
+            self.chooser.clear()
+            for film in films:
+                when = f" — {film.date.isoformat()}" if film.date else ""
+                self.chooser.addItem(f"{film.label}{when}", film.sop_instance_uid)
+            i = self.chooser.findData(current) if current else -1
+            self.chooser.setCurrentIndex(max(i, 0) if films else -1)
+
+    def current_uid(self) -> str | None:
+        return self.chooser.currentData()
+
+    def show_film(self, film: CaseFilm | None, image: RadiographImage | None,
+                  calibration: Calibration, comparison: CaseComparison | None) -> None:
+        """Show ``film`` (its image, or a blank view with its landmarks when the file is
+        missing) and keep its landmarks in sync."""
+        new_film = film is not self.film
+        if new_film:
+            self.film = film
+            self.view.set_image(image, calibration=calibration)
+            i = self.chooser.findData(film.sop_instance_uid) if film else -1
+            if i >= 0 and i != self.chooser.currentIndex():
+                with QSignalBlocker(self.chooser):
+                    self.chooser.setCurrentIndex(i)
+        self._calibration = calibration
+        self.view.set_calibration(calibration)
+        self.refresh(comparison)
+
+    def refresh(self, comparison: CaseComparison | None) -> None:
+        """Redraw landmarks and labels with the comparison's measurements of this film."""
+        film = self.film
+        measurements = None
+        if film is not None and comparison is not None:
+            try:
+                measurements = comparison.film(film.sop_instance_uid).measurements
+            except KeyError:
+                measurements = None
+        cobb = comparison.cobb_definition if comparison is not None else "segmental"
+        self.layer.sync(film.annotations if film else None, measurements, self._calibration,
+                        cobb)
+        if film is None:
+            self.caption.setText("No film")
+            return
+        missing = "" if self.view.image() is not None else " — image file missing, landmarks only"
+        self.caption.setText(f"{self._calibration.unit_tag}{missing}")
+
+    # -- geometry for synchronisation ---------------------------------------------------------
+    def vertebra_centres(self) -> dict[str, tuple[float, float]]:
+        if self.film is None:
+            return {}
+        return {level: _centroid(v.points)
+                for level, v in self.film.annotations.vertebrae.items() if v.points}
+
+    def centre_point(self) -> QPointF:
+        rect = self.view.viewport().rect()
+        return self.view.view_to_image(QPointF(rect.width() / 2.0, rect.height() / 2.0))
+
+    def level_at_centre(self) -> str | None:
+        """The level whose landmarks' centre is nearest the view's centre."""
+        centres = self.vertebra_centres()
+        if not centres:
+            return None
+        c = self.centre_point()
+        return min(centres, key=lambda lv: (centres[lv][0] - c.x()) ** 2
+                   + (centres[lv][1] - c.y()) ** 2)
+
+    def mm_per_screen_px(self) -> float:
+        """mm (column widths when uncalibrated) per screen pixel, the same horizontally and
+        vertically: the view shows the film in physical aspect, a column is ``zoom`` screen
+        pixels wide and a row ``zoom × row_mm / col_mm`` high."""
+        return _pixel_size(self._calibration, self.view)[0] / self.view.zoom()
+
+    def anchor(self) -> ViewAnchor:
+        """The anatomy at this view's centre (see :class:`ViewAnchor`); the offset is in mm
+        along columns and rows, each with its own spacing."""
+        col_mm, row_mm = _pixel_size(self._calibration, self.view)
+        centre = self.centre_point()
+        level = self.level_at_centre()
+        offset = (0.0, 0.0)
+        if level is not None:
+            lx, ly = self.vertebra_centres()[level]
+            offset = ((centre.x() - lx) * col_mm, (centre.y() - ly) * row_mm)
+        return ViewAnchor(level, offset, (centre.x(), centre.y()), self.mm_per_screen_px())
+
+    def place_at(self, anchor: ViewAnchor) -> None:
+        """Show ``anchor``'s anatomy at this view's centre at its mm per screen pixel: the same
+        level's centre plus the same offset in mm (§5 side-by-side comparison). Without that
+        level on this film, the same image point."""
+        if self.film is None:
+            return
+        col_mm, row_mm = _pixel_size(self._calibration, self.view)
+        mine = self.vertebra_centres()
+        target = anchor.image_point
+        if anchor.level is not None and anchor.level in mine:
+            lx, ly = mine[anchor.level]
+            target = (lx + anchor.offset_mm[0] / col_mm, ly + anchor.offset_mm[1] / row_mm)
+        self.view.set_zoom(col_mm / anchor.mm_per_screen_px)
+        rect = self.view.viewport().rect()
+        landed = self.view.image_to_view(*target)
+        self.view.pan_by(rect.width() / 2.0 - landed.x(), rect.height() / 2.0 - landed.y())
+
+    def is_fitted(self) -> bool:
+        """Whether the view shows the whole film centred (the view's fit state)."""
+        image = self.view.image()
+        if image is None or abs(self.view.zoom() - self.view.fit_zoom()) > 1e-9:
+            return False
+        c = self.centre_point()
+        return (abs(c.x() - (image.columns - 1) / 2.0) <= 1.0
+                and abs(c.y() - (image.rows - 1) / 2.0) <= 1.0)
+
+    def place_like(self, other: FilmPane) -> None:
+        """Show what ``other`` shows at its centre, at the same scale; a fitted view makes
+        this one fitted too (it then follows resizing by itself)."""
+        if other.is_fitted() and self.view.image() is not None:
+            self.view.fit()
+            return
+        self.place_at(other.anchor())
+
+    # -- handles -----------------------------------------------------------------------------
+    def _on_handle_moving(self, key: HandleKey, xy: tuple[float, float]) -> None:
+        if self.film is None or not key.is_landmark:
+            return
+        try:
+            self.film.annotations.preview_point(key.level, key.name, xy)
+        except ValueError:
+            pass  # off the image: the handle stays where it was last valid
+
+    def _on_handle_finished(self, key: HandleKey, xy: tuple[float, float]) -> None:
+        if self.film is None or not key.is_landmark:
+            return
+        try:
+            self.film.annotations.set_point(key.level, key.name, xy)
+        except ValueError:
+            self.film.annotations.cancel_preview()
+
+    def _on_handle_cancelled(self, key: HandleKey) -> None:
+        if self.film is not None:
+            self.film.annotations.cancel_preview()
+
+    def _on_chosen(self, index: int) -> None:
+        uid = self.chooser.itemData(index)
+        if uid:
+            self.filmChosen.emit(uid)
+
+    def _on_view_changed(self, *args: object) -> None:
+        self.layer.set_view_transform(self.view.transform())
+
+
+# --------------------------------------------------------------------------- side by side
+
+
+class CaseView(QWidget):
+    """Two timepoints side by side with synchronised zoom/pan (switchable) and the **T**
+    toggle between them in a single view; see the module docstring."""
+
+    def __init__(self, controller: CaseController, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.controller = controller
+        self.left = FilmPane(self)
+        self.right = FilmPane(self)
+        self.sync_check = QCheckBox("Synchronise zoom and pan", self)
+        self.sync_check.setChecked(True)
+        self.sync_check.setToolTip("Keep the same vertebra at the same place and scale in both")
+        self.single_check = QCheckBox("Single view (T flips between the two)", self)
+        self.hint = QLabel("", self)
+        self._pair: tuple[str | None, str | None] = (None, None)
+        self._single_showing_right = False
+        self._syncing = False
+        self._choices_signature: object = None
+
+        bar = QHBoxLayout()
+        bar.addWidget(self.sync_check)
+        bar.addWidget(self.single_check)
+        bar.addWidget(self.hint, 1)
+        panes = QHBoxLayout()
+        panes.setSpacing(4)
+        panes.addWidget(self.left, 1)
+        panes.addWidget(self.right, 1)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(bar)
+        layout.addLayout(panes, 1)
+
+        self.sync_check.toggled.connect(self._on_sync_toggled)
+        self.single_check.toggled.connect(self._on_single_toggled)
+        self.left.filmChosen.connect(self._on_left_chosen)
+        self.right.filmChosen.connect(self._on_right_chosen)
+        self.left.view.viewChanged.connect(self._on_left_view_changed)
+        self.right.view.viewChanged.connect(self._on_right_view_changed)
+        for view in (self.left.view, self.right.view):
+            view.installEventFilter(self)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        controller.caseChanged.connect(self._on_case_changed)
+        controller.comparisonChanged.connect(self._on_comparison_changed)
+        self._on_case_changed(controller.case)
+
+    # -- which films ---------------------------------------------------------------------------
+    def pair(self) -> tuple[str | None, str | None]:
+        """The SOP Instance UIDs of the left and right timepoints."""
+        return self._pair
+
+    def show_pair(self, left_uid: str | None, right_uid: str | None) -> None:
+        """Show two films (by SOP Instance UID) side by side."""
+        self._pair = (left_uid, right_uid)
+        self._single_showing_right = False
+        self._syncing = True
+        try:
+            self._show(self.left, left_uid)
+            if not self.single_check.isChecked():
+                self._show(self.right, right_uid)
+        finally:
+            self._syncing = False
+        self.synchronise(self.left)
+        self._update_hint()
+
+    def _film(self, uid: str | None) -> CaseFilm | None:
+        case = self.controller.case
+        if case is None or uid is None:
+            return None
+        try:
+            return case.film(uid)
+        except KeyError:
+            return None
+
+    def _show(self, pane: FilmPane, uid: str | None) -> None:
+        film = self._film(uid)
+        image = self.controller.images.get(uid) if uid else None
+        calibration = self.controller.calibration_for(uid) if film else Calibration.none()
+        pane.show_film(film, image, calibration, self.controller.comparison)
+
+    def _default_pair(self, case: Case) -> tuple[str | None, str | None]:
+        pre, post = case.preop_film(), case.postop_film()
+        films = case.chronological_films() or list(case.films)
+        left = pre or (films[0] if films else None)
+        right = post if post is not left else None
+        if right is None:
+            right = next((f for f in films if f is not left), left)
+        return (left.sop_instance_uid if left else None,
+                right.sop_instance_uid if right else None)
+
+    # -- the T toggle ------------------------------------------------------------------------
+    def toggle_timepoint(self) -> None:
+        """Single view flipping between the pair's two films, centred on the same level.
+        From side by side, switches to single view showing the right-hand film."""
+        left_uid, right_uid = self._pair
+        if left_uid is None or right_uid is None:
+            return
+        # Where the anatomy is now, before the single view widens (a resize moves the view).
+        anchor = self.left.anchor()
+        if not self.single_check.isChecked():
+            with QSignalBlocker(self.single_check):
+                self.single_check.setChecked(True)
+            self.right.hide()
+            self._single_showing_right = False
+            self.layout().activate()  # the left view takes the full width now
+        self._single_showing_right = not self._single_showing_right
+        uid = right_uid if self._single_showing_right else left_uid
+        self._syncing = True
+        try:
+            self._show(self.left, uid)
+            self.left.place_at(anchor)
+        finally:
+            self._syncing = False
+        self._update_hint()
+
+    def shown_in_single_view(self) -> str | None:
+        """The film shown when in single view, else ``None``."""
+        if not self.single_check.isChecked():
+            return None
+        return self.left.film.sop_instance_uid if self.left.film else None
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt override)
+        if event.type() == QEvent.Type.KeyPress and isinstance(event, QKeyEvent):
+            if event.key() == Qt.Key.Key_T and not event.modifiers():
+                self.toggle_timepoint()
+                return True
+        return super().eventFilter(watched, event)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 (Qt override)
+        if event.key() == Qt.Key.Key_T and not event.modifiers():
+            self.toggle_timepoint()
+            event.accept()
+            return
+        super().keyPressEvent(event)
+
+    # -- synchronisation ---------------------------------------------------------------------
+    def synchronise(self, source: FilmPane) -> None:
+        """Place the other pane like ``source`` (same level, same mm per screen pixel)."""
+        if self._syncing or self.single_check.isChecked() or not self.sync_check.isChecked():
+            return
+        target = self.right if source is self.left else self.left
+        self._syncing = True
+        try:
+            target.place_like(source)
+        finally:
+            self._syncing = False
+
+    def _on_left_view_changed(self) -> None:
+        self.synchronise(self.left)
+
+    def _on_right_view_changed(self) -> None:
+        self.synchronise(self.right)
+
+    def _on_sync_toggled(self, on: bool) -> None:
+        if on:
+            self.synchronise(self.left)
+
+    def _on_single_toggled(self, single: bool) -> None:
+        self.right.setVisible(not single)
+        if not single:
+            self.show_pair(*self._pair)
+            self.synchronise(self.left)
+        self._update_hint()
+
+    # -- model → view ------------------------------------------------------------------------
+    def _on_case_changed(self, case: Case | None) -> None:
+        films = case.chronological_films() + [f for f in case.films if f.timepoint is None] \
+            if case else []
+        left, right = self._pair
+        known = {f.sop_instance_uid for f in films}
+        if left not in known or right not in known:
+            left, right = self._default_pair(case) if case else (None, None)
+        signature = tuple((f.sop_instance_uid, f.timepoint, f.date) for f in films)
+        if signature != self._choices_signature:
+            self._choices_signature = signature
+            self.left.set_choices(films, left)
+            self.right.set_choices(films, right)
+        if (left, right) != self._pair or self.left.film is None:
+            self.show_pair(left, right)
+        else:
+            self._refresh_panes()
+
+    def _on_comparison_changed(self, comparison: CaseComparison | None) -> None:
+        self._refresh_panes()
+
+    def _refresh_panes(self) -> None:
+        for pane in (self.left, self.right):
+            if pane.film is not None:
+                uid = pane.film.sop_instance_uid
+                current = self._film(uid)
+                if current is not None and current is not pane.film:
+                    # The case was replaced by a new frozen copy: same film, new record.
+                    if current.path != pane.film.path:
+                        self._show(pane, uid)
+                        continue
+                    pane.film = current
+                pane._calibration = self.controller.calibration_for(uid)
+            pane.refresh(self.controller.comparison)
+
+    def _on_left_chosen(self, uid: str) -> None:
+        self.show_pair(uid, self._pair[1])
+        self.synchronise(self.right)
+
+    def _on_right_chosen(self, uid: str) -> None:
+        self.show_pair(self._pair[0], uid)
+        self.synchronise(self.left)
+
+    def _update_hint(self) -> None:
+        if self.single_check.isChecked():
+            film = self.left.film
+            self.hint.setText(f"Showing {film.label if film else '—'}; press T for the other")
+        else:
+            self.hint.setText("Press T to flip between the two in one view")
+
+
+def _copy_view(source: ImageView, target: ImageView) -> None:
+    """Give ``target`` (showing the same image) the zoom and centre of ``source``."""
+    rect = source.viewport().rect()
+    centre = source.view_to_image(QPointF(rect.width() / 2.0, rect.height() / 2.0))
+    target.set_zoom(source.zoom())
+    trect = target.viewport().rect()
+    landed = target.image_to_view(centre.x(), centre.y())
+    target.pan_by(trect.width() / 2.0 - landed.x(), trect.height() / 2.0 - landed.y())
+
+
+# --------------------------------------------------------------------------- case facts
+
+
+class CaseDetailsForm(QGroupBox):
+    """The case's facts (procedure, date, treated levels, approach) and each film's timepoint,
+    proposed from the study dates (§5) and confirmed here. Edits go to the controller's
+    session (autosaved); the form mirrors the case under a :class:`QSignalBlocker`."""
+
+    FILM_COLUMNS = ("Film", "Study date", "Timepoint", "Days after procedure")
+
+    def __init__(self, controller: CaseController, parent: QWidget | None = None) -> None:
+        super().__init__("Case", parent)
+        self.controller = controller
+        self.case_id_label = QLabel("", self)
+        self.procedure = QComboBox(self)
+        self.procedure.addItem("— not recorded —", None)
+        for key in PROCEDURES:
+            self.procedure.addItem(PROCEDURE_LABELS[key], key)
+        self.procedure_date = QDateEdit(self)
+        self.procedure_date.setCalendarPopup(True)
+        self.procedure_date.setDisplayFormat("yyyy-MM-dd")
+        self.procedure_date.setSpecialValueText("not recorded")
+        self.procedure_date.setMinimumDate(QDate(1900, 1, 1))
+        self.treated = QLineEdit(self)
+        self.treated.setPlaceholderText("e.g. L1 or T12, L1")
+        self.approach = QComboBox(self)
+        self.approach.addItem("— not recorded —", None)
+        for key in APPROACHES:
+            self.approach.addItem(key.capitalize(), key)
+        self.propose_button = QPushButton("Propose timepoints from dates", self)
+        self.films = QTableWidget(0, len(self.FILM_COLUMNS), self)
+        self.films.setHorizontalHeaderLabels(list(self.FILM_COLUMNS))
+        self.films.verticalHeader().setVisible(False)
+        self.films.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.films.horizontalHeader().setSectionResizeMode(
+            QHeaderView.ResizeMode.ResizeToContents)
+        self.status = QLabel("", self)
+        self.status.setWordWrap(True)
+
+        form = QFormLayout()
+        form.addRow("Case", self.case_id_label)
+        form.addRow("Procedure", self.procedure)
+        form.addRow("Procedure date", self.procedure_date)
+        form.addRow("Treated levels", self.treated)
+        form.addRow("Approach", self.approach)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(self.propose_button)
+        layout.addWidget(self.films)
+        layout.addWidget(self.status)
+        layout.addStretch(1)
+
+        self.procedure.activated.connect(self._on_procedure)
+        self.approach.activated.connect(self._on_approach)
+        self.procedure_date.editingFinished.connect(self._on_procedure_date)
+        self.treated.editingFinished.connect(self._on_treated)
+        self.propose_button.clicked.connect(self.propose_timepoints)
+        controller.caseChanged.connect(self.sync)
+        controller.messagesChanged.connect(self._on_messages)
+        self._combos: list[QComboBox] = []
+        self._films_signature: object = None
+        self.sync(controller.case)
+
+    def sync(self, case: Case | None) -> None:
+        """Mirror ``case`` (never writes back)."""
+        widgets = (self.procedure, self.approach, self.procedure_date, self.treated)
+        blockers = [QSignalBlocker(w) for w in widgets]
+        try:
+            self.setEnabled(case is not None)
+            if case is None:
+                self.case_id_label.setText("no case open")
+                self.films.setRowCount(0)
+                self._films_signature = None
+                return
+            patient = ", ".join(p for p in (case.patient_name, case.patient_id) if p)
+            self.case_id_label.setText(case.case_id + (f" ({patient})" if patient else ""))
+            self.procedure.setCurrentIndex(max(0, self.procedure.findData(case.procedure)))
+            self.approach.setCurrentIndex(max(0, self.approach.findData(case.approach)))
+            if case.procedure_date is not None:
+                d = case.procedure_date
+                self.procedure_date.setDate(QDate(d.year, d.month, d.day))
+            else:
+                self.procedure_date.setDate(self.procedure_date.minimumDate())
+            if not self.treated.hasFocus():
+                self.treated.setText(", ".join(case.treated_levels))
+            signature = (case.procedure_date, tuple(
+                (f.sop_instance_uid, f.timepoint, f.study_date, f.path) for f in case.films))
+            if signature != self._films_signature:
+                self._films_signature = signature
+                self._fill_films(case)
+        finally:
+            del blockers
+
+    def _fill_films(self, case: Case) -> None:
+        self.films.setRowCount(len(case.films))
+        self._combos = []
+        for row, film in enumerate(case.films):
+            name = film.path.name if film.path else film.sop_instance_uid
+            self.films.setItem(row, 0, QTableWidgetItem(name))
+            self.films.setItem(row, 1, QTableWidgetItem(
+                film.study_date.isoformat() if film.study_date else "—"))
+            combo = QComboBox(self.films)
+            combo.addItem("— unassigned —", None)
+            for kind in TIMEPOINT_KINDS:
+                combo.addItem(_KIND_NAMES[kind], kind)
+            kind = film.timepoint.kind if film.timepoint else None
+            combo.setCurrentIndex(max(0, combo.findData(kind)))
+            combo.setProperty("sop_instance_uid", film.sop_instance_uid)
+            combo.activated.connect(self._on_timepoint_combo)
+            self.films.setCellWidget(row, 2, combo)
+            self._combos.append(combo)
+            days = None
+            if film.timepoint is not None and film.timepoint.interval_days is not None:
+                days = film.timepoint.interval_days
+            elif film.date and case.procedure_date:
+                days = (film.date - case.procedure_date).days
+            self.films.setItem(row, 3, QTableWidgetItem("—" if days is None else str(days)))
+        self.films.resizeRowsToContents()
+        height = self.films.horizontalHeader().sizeHint().height() + 2 * self.films.frameWidth()
+        height += sum(self.films.rowHeight(r) for r in range(self.films.rowCount()))
+        self.films.setFixedHeight(height + 2)
+
+    # -- user edits → session ----------------------------------------------------------------
+    def _session(self) -> CaseSession | None:
+        return self.controller.session
+
+    def _on_procedure(self, index: int) -> None:
+        if self._session():
+            self._session().update(procedure=self.procedure.itemData(index))
+
+    def _on_approach(self, index: int) -> None:
+        if self._session():
+            self._session().update(approach=self.approach.itemData(index))
+
+    def _on_procedure_date(self) -> None:
+        session = self._session()
+        if session is None:
+            return
+        q = self.procedure_date.date()
+        value = None if q == self.procedure_date.minimumDate() else date(q.year(), q.month(),
+                                                                          q.day())
+        if value != session.case.procedure_date:
+            session.update(procedure_date=value)
+
+    def _on_treated(self) -> None:
+        session = self._session()
+        if session is None:
+            return
+        text = self.treated.text().replace(";", ",").replace(" ", ",")
+        levels = [t.strip().upper() for t in text.split(",") if t.strip()]
+        try:
+            for level in levels:
+                level_index(level)
+        except AnnotationFormatError as exc:
+            self.status.setText(f"Treated levels not changed: {exc}")
+            return
+        levels = sorted(set(levels), key=level_index)
+        if tuple(levels) != session.case.treated_levels:
+            session.update(treated_levels=tuple(levels))
+        self.status.setText("")
+
+    def _on_timepoint_combo(self, index: int) -> None:
+        combo = self.sender()
+        session = self._session()
+        if session is None or not isinstance(combo, QComboBox):
+            return
+        uid = combo.property("sop_instance_uid")
+        kind = combo.itemData(index)
+        film = session.case.film(uid)
+        if kind is None:
+            session.set_film_timepoint(uid, None)
+            return
+        when = film.date
+        proc = session.case.procedure_date
+        interval = (when - proc).days if when and proc and kind != "preop" else None
+        session.set_film_timepoint(uid, Timepoint(kind, when, interval))
+
+    def propose_timepoints(self) -> None:
+        """Fill every film's timepoint from its study date and the procedure date (§5)."""
+        session = self._session()
+        if session is None:
+            return
+        case = session.case
+        if case.procedure_date is None:
+            self.status.setText("Enter the procedure date first: timepoints are proposed "
+                                "from it and the study dates.")
+            return
+        proposals = propose_timepoints([f.study_date for f in case.films], case.procedure_date)
+        for film, tp in zip(case.films, proposals, strict=True):
+            if tp is not None:
+                session.set_film_timepoint(film.sop_instance_uid, tp)
+        undated = [f.label for f, tp in zip(case.films, proposals, strict=True) if tp is None]
+        self.status.setText(
+            "Proposed; check each film's timepoint." + (
+                f" No study date: {', '.join(undated)}." if undated else ""))
+
+    def _on_messages(self, messages: list) -> None:
+        self.status.setText("\n".join(messages))
+
+
+# --------------------------------------------------------------------------- suitability
+
+
+class CaseSuitability(QWidget):
+    """The procedure-suitability panel (§6) joined to the case: its measured inputs fill
+    themselves from the controller's comparison (re-filled on every landmark move), its
+    findings come from and go to ``case.findings`` through :meth:`CaseController.set_findings`
+    (autosaved, saved with the case). A line above the panel says which film was measured.
+
+    The rules are :func:`~ovcf_viewer.suitability.rules_for_settings` of the
+    controller's settings; a broken department file is shown by the panel, which then uses
+    the bundled rules.
+    """
+
+    def __init__(self, controller: CaseController, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        from ovcf_viewer.qt.suitability.suitability_panel import SuitabilityPanel
+
+        self.controller = controller
+        self._settings = controller.settings
+        self._findings_problem = ""
+        rules, problem = self._rules_for(controller.settings)
+        self.rules = rules
+        self.source = QLabel("", self)
+        self.source.setWordWrap(True)
+        self.source.setObjectName("suitabilitySource")
+        self._why = ""
+        self.panel = SuitabilityPanel(rules=None if problem else rules,
+                                      settings=controller.settings, parent=self)
+        # In the wide case tab, findings and evaluation read best side by side (the panel
+        # stacks them for a narrow dock beside a single image).
+        inner = self.panel.findChild(QSplitter)
+        if inner is not None:
+            inner.setOrientation(Qt.Orientation.Horizontal)
+            inner.setStretchFactor(1, 2)  # the reasons are long sentences
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 0)
+        layout.addWidget(self.source)
+        layout.addWidget(self.panel, 1)
+        self.panel.findingsChanged.connect(self._on_panel_findings)
+        controller.comparisonChanged.connect(self._on_comparison)
+        controller.caseChanged.connect(self._on_case_changed)
+        self._on_comparison(controller.comparison)
+        self._on_case_changed(controller.case)
+
+    @staticmethod
+    def _rules_for(settings: Settings) -> tuple[Rules | None, str]:
+        return rules_with_fallback(settings)
+
+    # -- model → view ------------------------------------------------------------------------
+    def _on_comparison(self, comparison: CaseComparison | None) -> None:
+        """Re-fill the measured inputs (a landmark moved, a film or the settings changed)."""
+        if self.controller.settings is not self._settings:
+            self._apply_settings(self.controller.settings)
+        measured, why = self.controller.suitability_inputs(self.rules)
+        self._why = why
+        self._show_source()
+        self.panel.set_measured(measured)
+
+    def _show_source(self) -> None:
+        self.source.setText(" ".join(filter(None, (
+            f"Measured inputs: {self._why}." if self.controller.case is not None else "",
+            self._findings_problem))))
+
+    def _apply_settings(self, settings: Settings) -> None:
+        self._settings = settings
+        self.rules, problem = self._rules_for(settings)
+        self.panel.set_rules(self.rules, problem)
+
+    def _on_case_changed(self, case: Case | None) -> None:
+        """Show the case's saved findings when they differ from the panel's (a case was
+        opened or replaced); the panel mirrors them without emitting ``findingsChanged``."""
+        self._findings_problem = ""
+        try:
+            findings = self.controller.findings()
+        except FindingsError as exc:
+            self._findings_problem = (f"The case's saved findings could not be read ({exc}); "
+                                      "findings entered here replace them.")
+            findings = Findings()
+        self._show_source()
+        if findings != self.panel.findings():
+            self.panel.set_findings(findings)
+
+    # -- view → model ------------------------------------------------------------------------
+    def _on_panel_findings(self, findings: Findings) -> None:
+        self.controller.set_findings(findings)
+
+
+# --------------------------------------------------------------------------- workspace
+
+
+class CaseWorkspace(QWidget):
+    """Everything for one case: facts and timepoints, the side-by-side view, and tabs with
+    the comparison panel, the trend chart and the suitability panel (:class:`CaseSuitability`).
+    Put it in a window or a tab."""
+
+    def __init__(self, controller: CaseController, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        from ovcf_viewer.qt.case.comparison_panel import ComparisonPanel
+        from ovcf_viewer.qt.case.trend_chart import TrendChart
+
+        self.controller = controller
+        self.details = CaseDetailsForm(controller, self)
+        self.case_view = CaseView(controller, self)
+        self.panel = ComparisonPanel(self)
+        self.chart = TrendChart(self)
+        self.tabs = QTabWidget(self)
+        self.tabs.addTab(self.panel, "Comparison")
+        self.tabs.addTab(self.chart, "Trend")
+        self.suitability = CaseSuitability(controller, self)
+        self.tabs.addTab(self.suitability, "Suitability")
+        right = QSplitter(Qt.Orientation.Vertical, self)
+        right.addWidget(self.details)
+        right.addWidget(self.tabs)
+        right.setStretchFactor(1, 3)
+        splitter = QSplitter(Qt.Orientation.Horizontal, self)
+        splitter.addWidget(self.case_view)
+        splitter.addWidget(right)
+        splitter.setStretchFactor(0, 1)
+        splitter.setStretchFactor(1, 1)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(splitter)
+        controller.comparisonChanged.connect(self._on_comparison)
+        self._on_comparison(controller.comparison)
+
+    def _on_comparison(self, comparison: CaseComparison | None) -> None:
+        case = self.controller.case
+        self.panel.show_comparison(comparison, case)
+        self.chart.show_trend(comparison.trend() if comparison is not None else None,
+                              comparison.variability_deg if comparison is not None else 5.0)
+
+
+# --------------------------------------------------------------------------- window
+
+
+class CaseWindow(QMainWindow):
+    """A window for one case: the :class:`CaseWorkspace` with a Case menu (open, save, save
+    as, find missing films, export the table as CSV, export the PDF report). The main window
+    opens it with :func:`open_case_window`; every action is also a plain method for scripts
+    and tests. The report (:class:`~ovcf_viewer.qt.dialogs.report_action.ExportReportAction`) is
+    built from the controller's current case, findings included, and its loaded images, so
+    no film is read twice."""
+
+    FILE_FILTER = "OVCF case (*.json);;All files (*)"
+
+    def __init__(self, controller: CaseController | None = None,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("OVCF Viewer — case")
+        self.controller = controller if controller is not None else CaseController(parent=self)
+        if self.controller.parent() is None:
+            self.controller.setParent(self)
+        self.workspace = CaseWorkspace(self.controller, self)
+        self.setCentralWidget(self.workspace)
+        self.status_label = QLabel("", self)
+        self.statusBar().addWidget(self.status_label, 1)
+        menu = self.menuBar().addMenu("&Case")
+        self.open_action = self._action(menu, "&Open case…", self.choose_case_to_open,
+                                        QKeySequence.StandardKey.Open)
+        self.save_action = self._action(menu, "&Save case", self.save_or_choose,
+                                        QKeySequence.StandardKey.Save)
+        self.save_as_action = self._action(menu, "Save case &as…", self.choose_save_path,
+                                           QKeySequence.StandardKey.SaveAs)
+        menu.addSeparator()
+        self.relocate_action = self._action(menu, "&Find missing films…",
+                                            self.choose_relocation_folder)
+        self.export_action = self._action(menu, "&Export table (CSV)…", self.choose_csv_path)
+        from ovcf_viewer.qt.dialogs.report_action import ExportReportAction
+
+        self.report_action = ExportReportAction(self, self.report_case, self.report_images)
+        self.report_action.setText("Export &report…")
+        # Connected after the action's own slot, so it runs once the report is written.
+        self.report_action.triggered.connect(self._on_report_exported)
+        self._report_seen: Path | None = None
+        menu.addAction(self.report_action)
+        menu.addSeparator()
+        self.close_action = self._action(menu, "&Close", self.close,
+                                         QKeySequence.StandardKey.Close)
+        self.controller.caseChanged.connect(self._on_case_changed)
+        self.controller.messagesChanged.connect(self._on_messages)
+        self._on_case_changed(self.controller.case)
+
+    def _action(self, menu, text: str, slot, shortcut=None) -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+            action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+        action.triggered.connect(slot)
+        menu.addAction(action)
+        return action
+
+    # -- plain methods -----------------------------------------------------------------------
+    def open_case(self, path: str | os.PathLike[str],
+                  search_root: str | os.PathLike[str] | None = None) -> bool:
+        """Open a case document; a bad document is reported in the status bar (and False)."""
+        try:
+            messages = self.controller.open_case(path, search_root)
+        except CaseFormatError as exc:
+            self.show_message(f"Case not opened: {exc}")
+            return False
+        self.show_message("; ".join(messages) if messages else f"Opened {Path(path).name}")
+        return True
+
+    def save_case(self, path: str | os.PathLike[str] | None = None) -> bool:
+        try:
+            target = self.controller.save_case(path)
+        except (CaseFormatError, OSError) as exc:
+            self.show_message(f"Case not saved: {exc}")
+            return False
+        self.show_message(f"Case saved to {target}")
+        self._on_case_changed(self.controller.case)
+        return True
+
+    def export_csv(self, path: str | os.PathLike[str]) -> bool:
+        """Write the case's table (one row per timepoint × level), as ``export-csv`` does."""
+        from ovcf_viewer.services.csv_table import table_text
+        from ovcf_viewer.util.atomic import atomic_write_text
+
+        case = self.controller.case
+        if case is None:
+            self.show_message("No case open")
+            return False
+        try:
+            text, count, _notes = table_text([case], self.controller.settings)
+            atomic_write_text(path, text)
+        except (OSError, ValueError) as exc:
+            self.show_message(f"Table not written: {exc}")
+            return False
+        self.show_message(f"{count} rows written to {path}")
+        return True
+
+    def relocate(self, folder: str | os.PathLike[str]) -> list[str]:
+        missing = self.controller.relocate(folder)
+        self.show_message("; ".join(missing) if missing else "All films found")
+        return missing
+
+    def report_case(self) -> Case | None:
+        """What the report is built from: the current case with its findings (``None`` when
+        no case is open; the action then says so)."""
+        return self.controller.case
+
+    def report_images(self) -> dict[str, RadiographImage]:
+        """The films already loaded by the controller (SOP Instance UID → image)."""
+        return dict(self.controller.images)
+
+    def _on_report_exported(self) -> None:
+        written = self.report_action.last_written
+        if written is not None and written is not self._report_seen:
+            self._report_seen = written
+            self.show_message(f"Report written to {written}")
+
+    def show_message(self, text: str) -> None:
+        self.status_label.setText(" ".join(text.split()))
+
+    # -- dialogs -----------------------------------------------------------------------------
+    def choose_case_to_open(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open case", "", self.FILE_FILTER)
+        if path:
+            self.open_case(path)
+
+    def save_or_choose(self) -> None:
+        if self.controller.path is None:
+            self.choose_save_path()
+        else:
+            self.save_case()
+
+    def choose_save_path(self) -> None:
+        case = self.controller.case
+        suggested = f"{case.case_id}.json" if case else "case.json"
+        path, _ = QFileDialog.getSaveFileName(self, "Save case", suggested, self.FILE_FILTER)
+        if path:
+            self.save_case(path)
+
+    def choose_relocation_folder(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Folder that holds the films")
+        if folder:
+            self.relocate(folder)
+
+    def choose_csv_path(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Export table", "case.csv",
+                                              "CSV table (*.csv)")
+        if path:
+            self.export_csv(path)
+
+    # -- model → view ------------------------------------------------------------------------
+    def _on_case_changed(self, case: Case | None) -> None:
+        has_case = case is not None
+        for action in (self.save_action, self.save_as_action, self.relocate_action,
+                       self.export_action, self.report_action):
+            action.setEnabled(has_case)
+        where = f" — {self.controller.path.name}" if self.controller.path else ""
+        self.setWindowTitle(f"OVCF Viewer — case {case.case_id}{where}" if case
+                            else "OVCF Viewer — case")
+
+    def _on_messages(self, messages: list) -> None:
+        if messages:
+            self.show_message("; ".join(messages))
+
+
+def open_case_window(
+    parent: QWidget | None = None,
+    *,
+    case_path: str | os.PathLike[str] | None = None,
+    image_paths: Sequence[str | os.PathLike[str]] = (),
+    procedure_date: date | None = None,
+    settings: Settings | None = None,
+    annotations: Any = None,
+) -> CaseWindow:
+    """Open a case window, on a case document or on image files (timepoints proposed from
+    their study dates and ``procedure_date``). For ``File > Open case`` / ``New case``.
+    ``annotations`` (SOP UID → landmarks, anything with ``.get``) reuses landmarks already
+    placed on the films."""
+    controller = CaseController(settings)
+    window = CaseWindow(controller, parent)
+    window.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, True)
+    if case_path is not None:
+        window.open_case(case_path)
+    elif image_paths:
+        try:
+            controller.new_case(image_paths, procedure_date=procedure_date,
+                                annotations=annotations)
+        except CaseFormatError as exc:
+            window.show_message(f"Case not created: {exc}")
+    window.resize(1600, 950)
+    window.show()
+    return window

@@ -1,0 +1,436 @@
+"""The comparison panel: what the augmentation restored and whether it held
+(docs/clinical-reference.md §5), read without a calculator.
+
+Three tables mirror a :class:`~ovcf_viewer.measure.comparison.CaseComparison`:
+
+- **Kyphosis** per treated level: the angle the *setting* calls Cobb (its endplates named) on
+  each film, the correction ``θ_pre − θ_post`` and the loss of correction
+  ``θ_followup − θ_post`` at each follow-up;
+- **Heights** per treated and adjacent level and per height (anterior, middle, posterior): the
+  height on every film with its % of the reference height on that film, the pre-operative
+  reference heights and the levels they come from, the restoration four ways (absolute mm,
+  % of initial, % of lost height, % of reference; McKiernan 2003) and the height loss at each
+  follow-up;
+- **New deformities** at any level between consecutive films (≥ 20 % and ≥ 4 mm, EPOS).
+
+Changes smaller than the variability *settings* are shown grey and marked "≈" (legend below
+the tables). Every length carries its unit; the column headers carry each film's calibration
+unit tag (§1). When films were calibrated differently the panel says so first, shows % of
+reference before millimetres and marks millimetre differences "⚠". Exact values are kept in
+each cell's ``Qt.ItemDataRole.UserRole``. The panel mirrors what it is given and writes nothing.
+"""
+
+from __future__ import annotations
+
+import re
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QBrush, QColor, QFont
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QGroupBox,
+    QHeaderView,
+    QLabel,
+    QScrollArea,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ovcf_viewer.measure.comparison import (
+    HEIGHT_NAMES,
+    INCIDENT_DROP_FRACTION,
+    INCIDENT_DROP_MM,
+    CaseComparison,
+    FilmMeasurement,
+    LevelComparison,
+)
+from ovcf_viewer.model.case import PROCEDURE_LABELS, Case
+
+__all__ = ["ComparisonPanel", "WITHIN_MARK", "MM_WARNING_MARK"]
+
+#: Appended to a change within measurement variability.
+WITHIN_MARK = " ≈"
+#: Appended to a millimetre difference between films calibrated differently.
+MM_WARNING_MARK = " ⚠"
+_MUTED = QColor(130, 130, 130)
+_ALERT = QColor(200, 30, 30)
+_WARN_BG = QColor(255, 243, 205)
+
+_COBB_NAMES = {"segmental": "segmental kyphosis", "vertebral_wedge": "vertebral wedge angle"}
+
+
+def _fmt(value: float | None, decimals: int = 1, unit: str = "", signed: bool = False) -> str:
+    if value is None:
+        return "—"
+    sign = "+" if signed else ""
+    value = round(value, decimals) + 0.0  # no "-0.00"
+    text = f"{value:{sign}.{decimals}f}"
+    return f"{text} {unit}".rstrip() if unit else text
+
+
+def _item(text: str, value: object = None, *, tooltip: str = "", muted: bool = False,
+          alert: bool = False, bold: bool = False) -> QTableWidgetItem:
+    item = QTableWidgetItem(text)
+    item.setData(Qt.ItemDataRole.UserRole, value)
+    item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+    if tooltip:
+        item.setToolTip(tooltip)
+    if muted:
+        item.setForeground(QBrush(_MUTED))
+    if alert:
+        item.setForeground(QBrush(_ALERT))
+    if bold or alert:
+        font = QFont(item.font())
+        font.setBold(True)
+        item.setFont(font)
+    return item
+
+
+def _text_item(text: str, *, bold: bool = False, tooltip: str = "") -> QTableWidgetItem:
+    item = QTableWidgetItem(text)
+    item.setTextAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+    if bold:
+        font = QFont(item.font())
+        font.setBold(True)
+        item.setFont(font)
+    if tooltip:
+        item.setToolTip(tooltip)
+    return item
+
+
+def _table(parent: QWidget) -> QTableWidget:
+    table = QTableWidget(0, 0, parent)
+    table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+    table.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
+    table.verticalHeader().setVisible(False)
+    table.setWordWrap(False)
+    table.setAlternatingRowColors(True)
+    table.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+    table.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    header = table.horizontalHeader()
+    header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+    header.setDefaultAlignment(Qt.AlignmentFlag.AlignCenter)
+    return table
+
+
+def _fit_height(table: QTableWidget) -> None:
+    """Show every row without an inner scroll bar (the panel scrolls as a whole)."""
+    table.resizeRowsToContents()
+    height = table.horizontalHeader().sizeHint().height() + 2 * table.frameWidth()
+    height += sum(table.rowHeight(r) for r in range(table.rowCount()))
+    # Room for the horizontal scroll bar a narrow panel needs (its visibility is only known
+    # after layout).
+    height += table.horizontalScrollBar().sizeHint().height()
+    table.setFixedHeight(height)
+
+
+def _film_header(film: FilmMeasurement) -> str:
+    when = film.date.isoformat() if film.date else "undated"
+    return f"{film.label}\n{when}\n({film.calibration.unit_tag})"
+
+
+def _short_angle_name(name: str, endplates: str) -> str:
+    """``segmental kyphosis (T12 sup. – L2 inf.)`` from the measurement's endplate text."""
+    match = re.fullmatch(r"superior endplate of (\w+) to inferior endplate of (\w+)", endplates)
+    if match:
+        return f"{name} ({match.group(1)} sup. – {match.group(2)} inf.)"
+    return name
+
+
+class ComparisonPanel(QWidget):
+    """See the module docstring. :meth:`show_comparison` mirrors a comparison (``None``
+    clears the panel)."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.comparison: CaseComparison | None = None
+        self.summary = QLabel("No case open.", self)
+        self.summary.setWordWrap(True)
+        self.summary.setTextFormat(Qt.TextFormat.RichText)
+        self.notes = QLabel("", self)
+        self.notes.setWordWrap(True)
+        self.notes.setTextFormat(Qt.TextFormat.RichText)
+        self.kyphosis_table = _table(self)
+        self.heights_table = _table(self)
+        self.deformity_table = _table(self)
+        self.deformity_summary = QLabel("", self)
+        self.deformity_summary.setWordWrap(True)
+        self.legend = QLabel("", self)
+        self.legend.setWordWrap(True)
+        self.legend.setStyleSheet("color: #555;")
+
+        inner = QWidget(self)
+        layout = QVBoxLayout(inner)
+        layout.addWidget(self.summary)
+        layout.addWidget(self.notes)
+        for title, widgets in (
+            ("Kyphosis", (self.kyphosis_table,)),
+            ("Vertebral heights and restoration (treated and adjacent levels)",
+             (self.heights_table,)),
+            ("New deformities between consecutive films (any level)",
+             (self.deformity_summary, self.deformity_table)),
+        ):
+            box = QGroupBox(title, inner)
+            box_layout = QVBoxLayout(box)
+            for widget in widgets:
+                box_layout.addWidget(widget)
+            layout.addWidget(box)
+        layout.addWidget(self.legend)
+        layout.addStretch(1)
+        scroll = QScrollArea(self)
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(inner)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(scroll)
+
+    # -- model → view --------------------------------------------------------------------------
+    def show_comparison(self, comparison: CaseComparison | None, case: Case | None = None
+                        ) -> None:
+        self.comparison = comparison
+        if comparison is None:
+            self.summary.setText("No case open.")
+            for table in (self.kyphosis_table, self.heights_table, self.deformity_table):
+                table.setRowCount(0)
+                table.setColumnCount(0)
+            self.notes.setText("")
+            self.deformity_summary.setText("")
+            self.legend.setText("")
+            return
+        self.summary.setText(self._summary_html(comparison, case))
+        self.notes.setText(self._notes_html(comparison))
+        self._fill_kyphosis(comparison)
+        self._fill_heights(comparison)
+        self._fill_deformities(comparison)
+        self.legend.setText(
+            f"≈ within measurement variability (change < {comparison.variability_deg:g}° or "
+            f"< {comparison.variability_mm:g} mm; Morrissy 1990, Alanay 2007; a setting). "
+            f"⚠ millimetres compared across different calibration sources. "
+            "Restoration: absolute = H_post − H_pre; % of initial = (H_post − H_pre)/H_pre; "
+            "% of lost = (H_post − H_pre)/(H_ref − H_pre); % of reference = "
+            "(H_post − H_pre)/H_ref (McKiernan 2003). H_ref: "
+            f"{'mean of the adjacent untreated vertebrae' if comparison.genant_reference == 'adjacent' else 'own posterior height'}"  # noqa: E501
+            " on the pre-operative film (docs/clinical-reference.md §4). Kyphosis positive, "
+            "lordosis "
+            "negative."
+        )
+
+    def _summary_html(self, comparison: CaseComparison, case: Case | None) -> str:
+        parts = [f"<b>Case {comparison.case_id}</b>"]
+        if case is not None:
+            who = ", ".join(p for p in (case.patient_name, case.patient_id) if p)
+            if who:
+                parts.append(who)
+            if case.procedure:
+                proc = PROCEDURE_LABELS[case.procedure]
+                if case.approach:
+                    proc += f", {case.approach}"
+                if case.procedure_date:
+                    proc += f" on {case.procedure_date.isoformat()}"
+                parts.append(proc)
+        levels = ", ".join(comparison.treated_levels) or "none recorded"
+        parts.append(f"treated: {levels}")
+        films = "; ".join(
+            f"{f.label} {f.date.isoformat() if f.date else 'undated'} ({f.calibration.unit_tag})"
+            for f in comparison.films
+        )
+        return " · ".join(parts) + f"<br>Films: {films or 'none with a timepoint'}"
+
+    def _notes_html(self, comparison: CaseComparison) -> str:
+        lines = []
+        for note in comparison.notes:
+            if "different calibration sources" in note:
+                lines.append(f"<span style='background:{_WARN_BG.name()}'><b>⚠ {note}</b></span>")
+            else:
+                lines.append(note)
+        for level in comparison.levels:
+            lines.extend(level.notes)
+        return "<br>".join(lines)
+
+    # -- kyphosis ------------------------------------------------------------------------------
+    def _fill_kyphosis(self, comparison: CaseComparison) -> None:
+        table = self.kyphosis_table
+        fus = [comparison.film(uid) for uid in comparison.followup_uids]
+        headers = ["Level", "Angle", "Pre-operative", "Post-operative",
+                   "Correction\nθ_pre − θ_post"]
+        for fu in fus:
+            headers += [f"{fu.label}\n{fu.date.isoformat() if fu.date else ''}",
+                        f"Loss of correction\nθ_follow-up − θ_post\n({fu.label})"]
+        rows = [lc for lc in comparison.levels if lc.kyphosis is not None]
+        table.clear()
+        table.setColumnCount(len(headers))
+        table.setHorizontalHeaderLabels(headers)
+        table.setRowCount(len(rows))
+        tol = comparison.variability_deg
+        for r, lc in enumerate(rows):
+            k = lc.kyphosis
+            table.setItem(r, 0, _text_item(lc.level, bold=True))
+            name = _COBB_NAMES.get(k.definition, k.definition)
+            table.setItem(r, 1, _text_item(_short_angle_name(name, k.endplates),
+                                           tooltip=k.endplates))
+            table.setItem(r, 2, _item(_fmt(k.pre_deg, unit="°"), k.pre_deg))
+            table.setItem(r, 3, _item(_fmt(k.post_deg, unit="°"), k.post_deg))
+            within = bool(k.correction_within_variability)
+            table.setItem(r, 4, _item(
+                _fmt(k.correction_deg, unit="°", signed=True) + (WITHIN_MARK if within else ""),
+                k.correction_deg, muted=within, bold=not within,
+                tooltip=(f"within measurement variability (< {tol:g}°)" if within
+                         else "kyphosis reduced by the procedure (positive = less kyphosis)")))
+            for i, fu in enumerate(fus):
+                loss = next((x for x in k.losses if x.followup_uid == fu.sop_instance_uid), None)
+                col = 5 + 2 * i
+                table.setItem(r, col, _item(_fmt(loss.followup_deg if loss else None, unit="°"),
+                                            loss.followup_deg if loss else None))
+                lw = bool(loss and loss.within_variability)
+                table.setItem(r, col + 1, _item(
+                    _fmt(loss.loss_deg if loss else None, unit="°", signed=True)
+                    + (WITHIN_MARK if lw else ""),
+                    loss.loss_deg if loss else None, muted=lw,
+                    alert=bool(loss and not lw and loss.loss_deg > 0),
+                    tooltip=(f"within measurement variability (< {tol:g}°)" if lw
+                             else "positive = kyphosis recurred since the post-operative film")))
+        if not rows:
+            table.setRowCount(1)
+            table.setItem(0, 0, _text_item("No treated level recorded"))
+        _fit_height(table)
+
+    # -- heights -------------------------------------------------------------------------------
+    def _fill_heights(self, comparison: CaseComparison) -> None:
+        table = self.heights_table
+        films = comparison.films
+        fus = [comparison.film(uid) for uid in comparison.followup_uids]
+        mixed = comparison.mixed_calibration
+        headers = ["Level", "Height"] + [_film_header(f) for f in films]
+        headers += ["Reference H_ref\n(pre-operative)", "Restored\nH_post − H_pre",
+                    "% of initial", "% of lost\nheight", "% of\nreference",
+                    "Change in\n% of reference\n(magnification-free)"]
+        headers += [f"Height loss\nH_post − H_follow-up\n({fu.label})" for fu in fus]
+        table.clear()
+        table.setColumnCount(len(headers))
+        table.setHorizontalHeaderLabels(headers)
+        table.setRowCount(3 * len(comparison.levels))
+        tol = comparison.variability_mm
+        for li, lc in enumerate(comparison.levels):
+            for hi, key in enumerate(("a", "m", "p")):
+                r = 3 * li + hi
+                if hi == 0:
+                    role = "treated" if lc.role == "treated" else "adjacent"
+                    table.setItem(r, 0, _text_item(f"{lc.level} ({role})",
+                                                   bold=lc.role == "treated"))
+                else:
+                    table.setItem(r, 0, _text_item(""))
+                table.setItem(r, 1, _text_item(HEIGHT_NAMES[key]))
+                self._fill_height_row(table, r, lc, key, films, fus, mixed, tol)
+        _fit_height(table)
+
+    def _fill_height_row(self, table: QTableWidget, r: int, lc: LevelComparison, key: str,
+                         films: tuple[FilmMeasurement, ...], fus: list[FilmMeasurement],
+                         mixed: bool, tol: float) -> None:
+        col = 2
+        for fi, film in enumerate(films):
+            heights = lc.heights_mm[fi]
+            pct = (lc.pct_of_reference[fi] or {}).get(key) if lc.pct_of_reference[fi] else None
+            if heights is None:
+                table.setItem(r, col, _item("not placed", None, muted=True))
+            else:
+                mm = _fmt(heights[key], 2, film.unit)
+                ratio = f"{pct:.0f} % of ref" if pct is not None else ""
+                text = (f"{ratio} · {mm}" if ratio else mm) if mixed else (
+                    f"{mm} ({ratio})" if ratio else mm)
+                table.setItem(r, col, _item(text, heights[key],
+                                            tooltip=f"{film.calibration.statement()}"))
+            col += 1
+        ref = lc.reference_heights_mm.get(key)
+        pre = next((f for f in films if f.timepoint.kind == "preop"), None)
+        ref_unit = pre.unit if pre else ""
+        ref_text = _fmt(ref, 2, ref_unit)
+        if ref is not None and lc.reference_levels:
+            ref_text += f" ({'/'.join(lc.reference_levels)})"
+        table.setItem(r, col, _item(ref_text, ref,
+                                    tooltip=f"§4 reference: {lc.reference_kind or '—'}"))
+        col += 1
+        rest = lc.restoration_for(key)
+        if rest is None:
+            for _ in range(5):
+                table.setItem(r, col, _item("—"))
+                col += 1
+        else:
+            within = rest.within_variability is True
+            mark = WITHIN_MARK if within else (MM_WARNING_MARK if not rest.mm_comparable else "")
+            tip = (f"within measurement variability (< {tol:g} mm)" if within else
+                   "different calibration sources: compare the change in % of reference"
+                   if not rest.mm_comparable else "")
+            bold = lc.role == "treated" and not within
+            unit = next((f.unit for f in films if f.timepoint.kind == "postop"), "mm")
+            table.setItem(r, col, _item(_fmt(rest.absolute_mm, 2, unit, signed=True) + mark,
+                                        rest.absolute_mm, muted=within, tooltip=tip, bold=bold))
+            for offset, value in enumerate((rest.pct_of_initial, rest.pct_of_lost,
+                                            rest.pct_of_reference)):
+                table.setItem(r, col + 1 + offset, _item(
+                    _fmt(value, 1, "%", signed=True)
+                    + (WITHIN_MARK if within and value is not None else ""),
+                    value, muted=within, bold=bold and offset == 2,
+                    tooltip=tip or ("no height lost: undefined" if value is None else "")))
+            table.setItem(r, col + 4, _item(
+                _fmt(rest.ratio_change_pp, 1, "pp", signed=True), rest.ratio_change_pp,
+                tooltip="height as % of each film's own reference: does not depend on "
+                        "magnification", bold=mixed and lc.role == "treated"))
+            col += 5
+        for fu in fus:
+            loss = next((x for x in lc.height_loss
+                         if x.height == key and x.followup_uid == fu.sop_instance_uid), None)
+            if loss is None:
+                table.setItem(r, col, _item("—"))
+            else:
+                within = loss.within_variability is True
+                mark = WITHIN_MARK if within else (MM_WARNING_MARK if not loss.mm_comparable
+                                                   else "")
+                table.setItem(r, col, _item(
+                    _fmt(loss.loss_mm, 2, fu.unit, signed=True) + mark
+                    + f" ({_fmt(loss.loss_pct_of_post, 0, '%')})",
+                    loss.loss_mm, muted=within,
+                    alert=loss.within_variability is False and loss.loss_mm > 0,
+                    tooltip=(f"within measurement variability (< {tol:g} mm)" if within
+                             else "positive = height lost since the post-operative film")))
+            col += 1
+
+    # -- new deformities -----------------------------------------------------------------------
+    def _fill_deformities(self, comparison: CaseComparison) -> None:
+        table = self.deformity_table
+        rule = (f"a height fell by ≥ {INCIDENT_DROP_FRACTION * 100:.0f} % and "
+                f"≥ {INCIDENT_DROP_MM:g} mm (EPOS)")
+        items = comparison.new_deformities
+        table.clear()
+        headers = ["Level", "Height", "Between", "Before", "After", "Fall", "Where"]
+        table.setColumnCount(len(headers))
+        table.setHorizontalHeaderLabels(headers)
+        table.setRowCount(len(items))
+        treated = set(comparison.treated_levels)
+        adjacent = {lc.level for lc in comparison.levels if lc.role == "adjacent"}
+        for r, d in enumerate(items):
+            unit = comparison.film(d.to_uid).unit
+            where = ("treated level" if d.treated else
+                     "adjacent level" if d.level in adjacent else "remote level")
+            table.setItem(r, 0, _text_item(d.level, bold=True))
+            table.setItem(r, 1, _text_item(HEIGHT_NAMES[d.height]))
+            table.setItem(r, 2, _text_item(f"{d.from_label} → {d.to_label}"))
+            table.setItem(r, 3, _item(_fmt(d.from_mm, 2, unit), d.from_mm))
+            table.setItem(r, 4, _item(_fmt(d.to_mm, 2, unit), d.to_mm))
+            note = "" if d.mm_tested else " (4 mm not testable: px)"
+            warn = "" if d.mm_comparable else MM_WARNING_MARK
+            table.setItem(r, 5, _item(f"−{d.drop_mm:.2f} {unit}{warn} (−{d.drop_pct:.0f} %)"
+                                      f"{note}", d.drop_pct, alert=True))
+            table.setItem(r, 6, _text_item(where, bold=d.level not in treated))
+        if items:
+            self.deformity_summary.setText(
+                f"<b style='color:{_ALERT.name()}'>{len(items)} new deformit"
+                f"{'y' if len(items) == 1 else 'ies'}</b>: {rule}.")
+            self.deformity_summary.setTextFormat(Qt.TextFormat.RichText)
+            table.show()
+        else:
+            self.deformity_summary.setText(f"None: no height at any level fell by the rule "
+                                           f"({rule}) between consecutive films.")
+            table.hide()
+        _fit_height(table)

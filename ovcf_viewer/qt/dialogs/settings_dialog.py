@@ -1,0 +1,167 @@
+"""Settings dialog: the choices docs/clinical-reference.md marks as *settings* (Genant reference,
+which angle is "Cobb", magnification correction, measurement variability) and the report's
+institution, physician and page size. Reads and writes :mod:`ovcf_viewer.model.settings`."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ovcf_viewer.model.settings import (
+    COBB_DEFINITIONS,
+    GENANT_REFERENCES,
+    PAGE_SIZES,
+    Settings,
+    save_settings,
+)
+
+__all__ = ["SettingsDialog"]
+
+_GENANT_LABELS = {
+    "adjacent": "Adjacent vertebrae (mean of the non-fractured neighbours)",
+    "own_posterior": "Own posterior height (Ha, Hm against Hp)",
+}
+_COBB_LABELS = {
+    "segmental": "Segmental kyphosis: superior endplate above to inferior endplate below",
+    "vertebral_wedge": "Vertebral wedge angle: the index vertebra's own endplates",
+}
+
+
+class SettingsDialog(QDialog):
+    """Edits a :class:`Settings`; on OK saves it and emits :attr:`settingsChanged`."""
+
+    settingsChanged = Signal(object)
+
+    def __init__(self, settings: Settings, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Settings")
+        self._settings = settings
+        form = QFormLayout()
+
+        self.genant_reference = QComboBox()
+        for key in GENANT_REFERENCES:
+            self.genant_reference.addItem(_GENANT_LABELS[key], key)
+        form.addRow("Genant reference height:", self.genant_reference)
+
+        self.cobb_definition = QComboBox()
+        for key in COBB_DEFINITIONS:
+            self.cobb_definition.addItem(_COBB_LABELS[key], key)
+        form.addRow("Angle reported as \"Cobb\":", self.cobb_definition)
+
+        self.use_magnification = QCheckBox(
+            "Divide Imager Pixel Spacing by the radiographic magnification factor"
+        )
+        self.use_magnification.setToolTip(
+            "ERMF refers to the table, not the spine: it under-corrects "
+            "(docs/clinical-reference.md §1)."
+        )
+        form.addRow("Magnification:", self.use_magnification)
+
+        self.edge_assist = QCheckBox("Snap placed corners to the nearest endplate edge")
+        form.addRow("Edge assist:", self.edge_assist)
+
+        self.variability_deg = QDoubleSpinBox(decimals=1, minimum=0.0, maximum=20.0, suffix=" °")
+        self.variability_mm = QDoubleSpinBox(decimals=1, minimum=0.0, maximum=20.0, suffix=" mm")
+        form.addRow("Within measurement variability below:", self.variability_deg)
+        form.addRow("", self.variability_mm)
+
+        self.bilateral_width = QDoubleSpinBox(
+            decimals=1, minimum=10.0, maximum=120.0, suffix=" mm"
+        )
+        form.addRow("Bilateral approach when body width above:", self.bilateral_width)
+
+        self.institution = QLineEdit()
+        self.physician = QLineEdit()
+        self.page_size = QComboBox()
+        self.page_size.addItems(list(PAGE_SIZES))
+        form.addRow("Institution (report header):", self.institution)
+        form.addRow("Physician (report header):", self.physician)
+        form.addRow("Report page size:", self.page_size)
+
+        self.rules_file = QLineEdit()
+        self.rules_file.setPlaceholderText("bundled rules (resources/suitability_rules.toml)")
+        browse = QPushButton("Browse…")
+        browse.clicked.connect(self._browse_rules)
+        rules_row = QHBoxLayout()
+        rules_row.addWidget(self.rules_file)
+        rules_row.addWidget(browse)
+        form.addRow("Department suitability rules:", rules_row)
+
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        self.error_label = QLabel()
+        self.error_label.setStyleSheet("color: #b00020")
+        self.error_label.setWordWrap(True)
+
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(self.error_label)
+        layout.addWidget(buttons)
+        self._mirror(settings)
+
+    def _mirror(self, s: Settings) -> None:
+        self.genant_reference.setCurrentIndex(self.genant_reference.findData(s.genant_reference))
+        self.cobb_definition.setCurrentIndex(self.cobb_definition.findData(s.cobb_definition))
+        self.use_magnification.setChecked(s.use_magnification)
+        self.edge_assist.setChecked(s.edge_assist)
+        self.variability_deg.setValue(s.variability_deg)
+        self.variability_mm.setValue(s.variability_mm)
+        self.bilateral_width.setValue(s.bilateral_width_threshold_mm)
+        self.institution.setText(s.institution)
+        self.physician.setText(s.physician)
+        self.page_size.setCurrentText(s.page_size)
+        self.rules_file.setText(s.rules_file)
+
+    def settings(self) -> Settings:
+        """The settings as the form shows them."""
+        return replace(
+            self._settings,
+            genant_reference=self.genant_reference.currentData(),
+            cobb_definition=self.cobb_definition.currentData(),
+            use_magnification=self.use_magnification.isChecked(),
+            edge_assist=self.edge_assist.isChecked(),
+            variability_deg=self.variability_deg.value(),
+            variability_mm=self.variability_mm.value(),
+            bilateral_width_threshold_mm=self.bilateral_width.value(),
+            institution=self.institution.text().strip(),
+            physician=self.physician.text().strip(),
+            page_size=self.page_size.currentText(),
+            rules_file=self.rules_file.text().strip(),
+        )
+
+    def _browse_rules(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Department suitability rules", "", "TOML rules (*.toml)"
+        )
+        if path:
+            self.rules_file.setText(path)
+
+    def accept(self) -> None:
+        new = self.settings()
+        try:
+            save_settings(new)
+        except OSError as exc:
+            self.error_label.setText(f"Settings could not be saved: {exc}")
+            return
+        self._settings = new
+        self.settingsChanged.emit(new)
+        super().accept()

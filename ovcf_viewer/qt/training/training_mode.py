@@ -1,0 +1,826 @@
+"""Training mode: a resident practises six-point landmark placement against an expert
+(docs/clinical-reference.md §2, §7).
+
+The window holds an :class:`~ovcf_viewer.qt.viewer.image_view.ImageView` and a side panel:
+
+1. **Resident** — the profile name (history is kept per name in
+   :class:`~ovcf_viewer.io.training_history.TrainingHistory`);
+2. **Case** — a film from the teaching library (:mod:`ovcf_viewer.io.teaching`), or
+   *Random*, which prefers films this resident has not practised yet;
+3. **Start** — the film opens with the expert's landmarks hidden; the panel names the levels to
+   mark. Placement is the viewer's own (:class:`~ovcf_viewer.qt.annotate.annotation_controller.
+   AnnotationController`): click the six points of each level in the order sa, sm, sp, ia, im,
+   ip; drag handles to correct; Undo/Redo. Edge assist is switched off so the score measures
+   the resident's hand, and nothing is written to the annotation store (the film's saved
+   annotations are neither shown nor overwritten);
+4. **Submit** — the attempt is scored (:func:`~ovcf_viewer.measure.scoring.score_attempt`) and
+   stored; the *Feedback* tab shows the error table and advice, and the image shows the
+   expert's points (green), the resident's (orange) and the error vectors (red);
+5. **Progress** — mean point error and grade agreement over the resident's attempts
+   (matplotlib, imported on first use), and *Export CSV…* of every resident's attempts.
+
+:func:`save_as_teaching_case` is the main window's "Save as teaching case…" action;
+:func:`install_training` adds both to the main window's *Training* menu.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QPointF, QRectF, QSignalBlocker, Qt, Signal
+from PySide6.QtGui import QAction, QColor, QPainter, QPainterPath, QPen
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFileDialog,
+    QFormLayout,
+    QGraphicsItem,
+    QHBoxLayout,
+    QHeaderView,
+    QInputDialog,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QPushButton,
+    QSplitter,
+    QStyleOptionGraphicsItem,
+    QTableWidget,
+    QTableWidgetItem,
+    QTabWidget,
+    QToolBar,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ovcf_viewer.io.teaching import (
+    PracticeFilm,
+    TeachingCase,
+    TeachingCaseError,
+    levels_to_mark,
+    practice_films,
+    random_film,
+    save_teaching_case,
+)
+from ovcf_viewer.io.training_history import ProgressPoint, TrainingHistory
+from ovcf_viewer.measure.scoring import AttemptScore, score_attempt
+from ovcf_viewer.model.calibration import Calibration
+from ovcf_viewer.model.image import RadiographImage
+from ovcf_viewer.model.landmarks import POINT_NAMES, ImageAnnotations
+from ovcf_viewer.model.settings import Settings, load_settings
+from ovcf_viewer.qt.viewer.image_view import ImageView
+
+__all__ = [
+    "FeedbackOverlay",
+    "ProgressChart",
+    "ScratchStore",
+    "TrainingActions",
+    "TrainingWindow",
+    "install_training",
+    "save_as_teaching_case",
+]
+
+log = logging.getLogger(__name__)
+
+EXPERT_COLOUR = QColor(80, 220, 120)
+RESIDENT_COLOUR = QColor(255, 166, 48)
+ERROR_COLOUR = QColor(255, 70, 70)
+#: On-screen size of the overlay markers (screen pixels, constant at any zoom).
+MARKER_RADIUS_PX = 5.0
+
+
+class ScratchStore:
+    """Stands in for the annotation store while a resident practises: keeps the attempt in
+    memory, never restores saved annotations (the reference stays hidden) and never writes
+    to the user's store."""
+
+    def __init__(self) -> None:
+        self.documents: dict[str, dict] = {}
+
+    def save(self, model: ImageAnnotations) -> None:
+        self.documents[model.sop_instance_uid] = model.to_json(partial=True)
+
+    def load(self, sop_instance_uid: str) -> ImageAnnotations | None:
+        return None
+
+    def close(self) -> None:
+        self.documents.clear()
+
+
+# -- the overlay ---------------------------------------------------------------------------
+
+def _outline(points: dict[str, tuple[float, float]]) -> QPainterPath:
+    """Both endplates (sp→sm→sa, ip→im→ia) and the anterior/posterior walls."""
+    path = QPainterPath()
+    for chain in (("sp", "sm", "sa"), ("ip", "im", "ia"), ("sa", "ia"), ("sp", "ip")):
+        placed = [points[n] for n in chain if n in points]
+        if len(placed) < 2:
+            continue
+        path.moveTo(QPointF(*placed[0]))
+        for xy in placed[1:]:
+            path.lineTo(QPointF(*xy))
+    return path
+
+
+class OverlayMarker(QGraphicsItem):
+    """One landmark marker of the feedback overlay at an image point: the expert's (circle)
+    or the resident's (diagonal cross), :data:`MARKER_RADIUS_PX` screen pixels in radius.
+
+    It ignores the view transform (``ItemIgnoresTransformations``, as the landmark handles in
+    :mod:`ovcf_viewer.qt.annotate.landmark_items` do), so it stays round and the same size on
+    screen at
+    any zoom, rotation or flip and on films with non-square pixels, whose rows the view draws
+    ``pixel_aspect`` times as high as columns are wide (:meth:`ImageView.display_transform`).
+    """
+
+    def __init__(self, parent: QGraphicsItem, xy: tuple[float, float], expert: bool) -> None:
+        super().__init__(parent)
+        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations, True)
+        self.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
+        self.setPos(QPointF(*xy))
+        self.expert = expert
+
+    def boundingRect(self) -> QRectF:  # noqa: N802 (Qt override)
+        r = MARKER_RADIUS_PX + 1.5  # half the widest pen and antialiasing
+        return QRectF(-r, -r, 2 * r, 2 * r)
+
+    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem,
+              widget: QWidget | None = None) -> None:
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        r = MARKER_RADIUS_PX
+        if self.expert:
+            painter.setPen(QPen(EXPERT_COLOUR, 1.5))
+            painter.drawEllipse(QPointF(0.0, 0.0), r, r)
+        else:
+            painter.setPen(QPen(RESIDENT_COLOUR, 2.0))
+            painter.drawLine(QPointF(-r, -r), QPointF(r, r))
+            painter.drawLine(QPointF(-r, r), QPointF(r, -r))
+
+
+class FeedbackOverlay(QGraphicsItem):
+    """The expert's landmarks (green circles, solid outline), the resident's (orange crosses,
+    dashed outline) and each error vector (red line from the expert's point to the
+    resident's), in image coordinates; the markers (:class:`OverlayMarker` children) keep
+    their screen size and round shape at any zoom and pixel aspect, lines are cosmetic."""
+
+    def __init__(
+        self, reference: ImageAnnotations, attempt: ImageAnnotations, levels: Sequence[str]
+    ) -> None:
+        super().__init__()
+        self.setZValue(20.0)
+        self.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
+        self.expert = {lv: dict(reference.vertebrae[lv].points) for lv in levels
+                       if lv in reference.vertebrae}
+        self.resident = {lv: dict(attempt.vertebrae[lv].points) for lv in levels
+                         if lv in attempt.vertebrae}
+        xs = [p[0] for pts in (*self.expert.values(), *self.resident.values())
+              for p in pts.values()]
+        ys = [p[1] for pts in (*self.expert.values(), *self.resident.values())
+              for p in pts.values()]
+        self._bounds = (
+            QRectF(min(xs), min(ys), max(xs) - min(xs), max(ys) - min(ys))
+            if xs else QRectF()
+        )
+        # Markers are child items at screen size, round on screen on any film.
+        self.markers = [OverlayMarker(self, xy, expert=True)
+                        for points in self.expert.values() for xy in points.values()]
+        self.markers += [OverlayMarker(self, xy, expert=False)
+                         for points in self.resident.values() for xy in points.values()]
+
+    def data_rect(self) -> QRectF:
+        """The rectangle holding every point (image coordinates)."""
+        return QRectF(self._bounds)
+
+    def error_vectors(self) -> list[tuple[str, str, tuple[float, float], tuple[float, float]]]:
+        """``(level, name, expert_xy, resident_xy)`` for every placed landmark."""
+        out = []
+        for level, points in self.resident.items():
+            for name in POINT_NAMES:
+                if name in points and name in self.expert.get(level, {}):
+                    out.append((level, name, self.expert[level][name], points[name]))
+        return out
+
+    def boundingRect(self) -> QRectF:  # noqa: N802 (Qt override)
+        # Markers and level names are drawn at screen size: leave room for them at low zoom.
+        margin = 1500.0
+        return self._bounds.adjusted(-margin, -margin, margin, margin)
+
+    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem,
+              widget: QWidget | None = None) -> None:
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+
+        def pen(colour: QColor, width: float, style=Qt.PenStyle.SolidLine) -> QPen:
+            p = QPen(colour, width, style)
+            p.setCosmetic(True)
+            return p
+
+        for points in self.expert.values():
+            painter.setPen(pen(EXPERT_COLOUR, 1.5))
+            painter.drawPath(_outline(points))
+        for points in self.resident.values():
+            painter.setPen(pen(RESIDENT_COLOUR, 1.5, Qt.PenStyle.DashLine))
+            painter.drawPath(_outline(points))
+        painter.setPen(pen(ERROR_COLOUR, 2.0))
+        for _, _, (ex, ey), (ax, ay) in self.error_vectors():
+            painter.drawLine(QPointF(ex, ey), QPointF(ax, ay))
+        # Level names at screen size, beside the expert's outline.
+        for level, points in self.expert.items():
+            x = max(p[0] for p in points.values())
+            y = sum(p[1] for p in points.values()) / len(points)
+            anchor = painter.worldTransform().map(QPointF(x, y))
+            painter.save()
+            painter.resetTransform()
+            painter.setPen(pen(EXPERT_COLOUR, 1.0))
+            painter.drawText(anchor + QPointF(14.0, 4.0), level)
+            painter.restore()
+
+
+# -- the progress chart --------------------------------------------------------------------
+
+class ProgressChart(QWidget):
+    """Mean point error and Genant grade agreement over a resident's attempts. matplotlib is
+    imported when the first series is shown."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._layout = QVBoxLayout(self)
+        self._layout.setContentsMargins(0, 0, 0, 0)
+        self.placeholder = QLabel("No attempts yet: practise a case to see your progress.")
+        self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.placeholder.setWordWrap(True)
+        self._layout.addWidget(self.placeholder)
+        self.canvas = None
+        self.figure = None
+        self.series: list[ProgressPoint] = []
+
+    def set_series(self, resident: str, points: Sequence[ProgressPoint]) -> None:
+        self.series = list(points)
+        if not self.series:
+            self.placeholder.setVisible(True)
+            if self.canvas is not None:
+                self.canvas.setVisible(False)
+            return
+        if self.canvas is None:
+            from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
+            from matplotlib.figure import Figure
+
+            self.figure = Figure(figsize=(4.2, 3.6), layout="constrained")
+            self.canvas = FigureCanvasQTAgg(self.figure)
+            self.canvas.setMinimumHeight(260)
+            self._layout.addWidget(self.canvas)
+        self.placeholder.setVisible(False)
+        self.canvas.setVisible(True)
+        self._draw(resident)
+
+    def _draw(self, resident: str) -> None:
+        fig = self.figure
+        fig.clear()
+        error_axes, agreement_axes = fig.subplots(2, 1, sharex=True)
+        numbers = list(range(1, len(self.series) + 1))
+        from ovcf_viewer.model.calibration import CalibrationSource
+
+        sources = {p.calibration_source for p in self.series}
+        if len(sources) == 1 and sources <= {s.value for s in CalibrationSource}:
+            unit = CalibrationSource(sources.pop()).unit_tag
+        else:
+            unit = "mm or px, mixed calibrations"
+        errors = [p.mean_point_error if p.mean_point_error is not None else math.nan
+                  for p in self.series]
+        agreement = [p.grade_agreement * 100 if p.grade_agreement is not None else math.nan
+                     for p in self.series]
+        error_axes.plot(numbers, errors, marker="o", color="#e07b00")
+        error_axes.set_ylabel(f"mean point\nerror ({unit})")
+        finite = [e for e in errors if not math.isnan(e)]
+        error_axes.set_ylim(0, max(finite, default=1.0) * 1.25 or 1.0)
+        error_axes.grid(alpha=0.3)
+        error_axes.set_title(f"Progress of {resident}", fontsize=10)
+        for n, p, e in zip(numbers, self.series, errors, strict=True):
+            if not math.isnan(e):
+                error_axes.annotate(p.image_label, (n, e), textcoords="offset points",
+                                    xytext=(0, 6), ha="center", fontsize=7)
+        agreement_axes.plot(numbers, agreement, marker="s", color="#2a9d55")
+        agreement_axes.set_ylabel("Genant grade\nagreement (%)")
+        agreement_axes.set_ylim(-5, 105)
+        agreement_axes.grid(alpha=0.3)
+        agreement_axes.set_xlabel("attempt (oldest first)")
+        agreement_axes.set_xticks(numbers)
+        agreement_axes.set_xticklabels(
+            [f"{n}\n{p.timestamp.astimezone().strftime('%d %b')}"
+             for n, p in zip(numbers, self.series, strict=True)], fontsize=7)
+        self.canvas.draw_idle()
+
+
+# -- the window ----------------------------------------------------------------------------
+
+def _num(value: float | None, decimals: int = 1, signed: bool = False) -> str:
+    if value is None:
+        return "—"
+    return f"{value:+.{decimals}f}" if signed else f"{value:.{decimals}f}"
+
+
+class TrainingWindow(QMainWindow):
+    """Practice window; see the module docstring. ``attemptScored(AttemptScore)`` after each
+    submitted attempt is stored."""
+
+    attemptScored = Signal(object)
+    FEEDBACK_ROWS = ("Mean point error", "Worst point", "Ha error", "Hm error", "Hp error",
+                     "Wedge angle error", "Segmental kyphosis error", "Genant grade you / expert")
+
+    def __init__(
+        self,
+        history: TrainingHistory | None = None,
+        films: Sequence[PracticeFilm] | None = None,
+        settings: Settings | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("OVCF Viewer — Training mode")
+        self.history_problem = ""
+        if history is None:
+            try:
+                history = TrainingHistory()
+            except OSError as exc:  # damaged file, read-only folder: practise anyway
+                import tempfile
+
+                self.history_problem = (f"{exc}. Attempts are kept for this session only.")
+                history = TrainingHistory(Path(tempfile.mkdtemp()) / "training.sqlite3")
+        self.history = history
+        self.films = list(films) if films is not None else practice_films()
+        # Edge assist would move the resident's clicks: off, without touching saved settings.
+        self.settings = replace(settings or load_settings(), edge_assist=False)
+        self.film: PracticeFilm | None = None
+        self.image: RadiographImage | None = None
+        self.reference: ImageAnnotations | None = None
+        self.levels: tuple[str, ...] = ()
+        self.calibration: Calibration | None = None
+        self.score: AttemptScore | None = None
+        self.overlay: FeedbackOverlay | None = None
+        self._started_at = 0.0
+
+        from ovcf_viewer.qt.annotate.annotation_controller import AnnotationController
+
+        self.view = ImageView(self)
+        self.controller = AnnotationController(self.view, self.settings, self,
+                                               store=ScratchStore())
+        self.controller.promptChanged.connect(self._on_prompt)
+        self._build_ui()
+        self._fill_profiles()
+        self._fill_films()
+        self._update_buttons()
+        if self.history_problem:
+            self._message(self.history_problem)
+
+    # -- construction ----------------------------------------------------------------------
+    def _build_ui(self) -> None:
+        toolbar = QToolBar("Training", self)
+        toolbar.setObjectName("training-toolbar")
+        toolbar.addAction(self.controller.undo_action)
+        toolbar.addAction(self.controller.redo_action)
+        toolbar.addSeparator()
+        self.fit_action = QAction("Fit", self)
+        self.fit_action.triggered.connect(self.view.fit)
+        toolbar.addAction(self.fit_action)
+        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, toolbar)
+
+        panel = QWidget(self)
+        layout = QVBoxLayout(panel)
+        form = QFormLayout()
+        self.resident_combo = QComboBox(panel)
+        self.resident_combo.setEditable(True)
+        self.resident_combo.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
+        self.resident_combo.lineEdit().setPlaceholderText("your name")
+        self.resident_combo.currentTextChanged.connect(self._on_resident_changed)
+        form.addRow("Resident", self.resident_combo)
+        self.film_combo = QComboBox(panel)
+        form.addRow("Case", self.film_combo)
+        layout.addLayout(form)
+        buttons = QHBoxLayout()
+        self.random_button = QPushButton("Random case", panel)
+        self.random_button.clicked.connect(self.choose_random)
+        self.start_button = QPushButton("Start", panel)
+        self.start_button.clicked.connect(self._on_start_clicked)
+        self.submit_button = QPushButton("Submit", panel)
+        self.submit_button.clicked.connect(self._on_submit_clicked)
+        for button in (self.random_button, self.start_button, self.submit_button):
+            buttons.addWidget(button)
+        layout.addLayout(buttons)
+        self.instructions = QLabel("Enter your name, choose a case and press Start.", panel)
+        self.instructions.setWordWrap(True)
+        self.instructions.setTextFormat(Qt.TextFormat.RichText)
+        layout.addWidget(self.instructions)
+        self.prompt_label = QLabel("", panel)
+        self.prompt_label.setWordWrap(True)
+        layout.addWidget(self.prompt_label)
+
+        self.tabs = QTabWidget(panel)
+        feedback = QWidget()
+        feedback_layout = QVBoxLayout(feedback)
+        self.summary_label = QLabel("Submit an attempt to see how close you were.")
+        self.summary_label.setWordWrap(True)
+        feedback_layout.addWidget(self.summary_label)
+        # One column per level, one row per quantity: fits a side panel.
+        self.table = QTableWidget(len(self.FEEDBACK_ROWS), 0)
+        self.table.setVerticalHeaderLabels(list(self.FEEDBACK_ROWS))
+        self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.table.verticalHeader().setSectionResizeMode(
+            QHeaderView.ResizeMode.ResizeToContents)
+        feedback_layout.addWidget(self.table)
+        self.table.setFixedHeight(0)  # grows to its rows on the first feedback
+        self.table.setVisible(False)
+        self.advice_label = QLabel("")
+        self.advice_label.setWordWrap(True)
+        self.advice_label.setTextFormat(Qt.TextFormat.RichText)
+        feedback_layout.addWidget(self.advice_label)
+        self.legend_label = QLabel(
+            f"<span style='color:{EXPERT_COLOUR.name()}'>○ expert</span> &nbsp; "
+            f"<span style='color:{RESIDENT_COLOUR.name()}'>× you</span> &nbsp; "
+            f"<span style='color:{ERROR_COLOUR.name()}'>— your error</span>"
+        )
+        feedback_layout.addWidget(self.legend_label)
+        feedback_layout.addStretch(1)
+        self.tabs.addTab(feedback, "Feedback")
+        progress = QWidget()
+        progress_layout = QVBoxLayout(progress)
+        self.chart = ProgressChart(progress)
+        progress_layout.addWidget(self.chart, 1)
+        self.export_button = QPushButton("Export all attempts (CSV)…", progress)
+        self.export_button.clicked.connect(self._on_export_clicked)
+        progress_layout.addWidget(self.export_button)
+        self.tabs.addTab(progress, "Progress")
+        layout.addWidget(self.tabs, 1)
+
+        splitter = QSplitter(Qt.Orientation.Horizontal, self)
+        splitter.addWidget(self.view)
+        splitter.addWidget(panel)
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 2)
+        splitter.setSizes([900, 500])
+        self.setCentralWidget(splitter)
+        self.resize(1400, 900)
+
+    def _fill_profiles(self) -> None:
+        blocker = QSignalBlocker(self.resident_combo)
+        current = self.resident_combo.currentText()
+        self.resident_combo.clear()
+        try:
+            self.resident_combo.addItems(self.history.profiles())
+        except OSError as exc:
+            self._message(str(exc))
+        self.resident_combo.setEditText(current)
+        blocker.unblock()
+
+    def _fill_films(self) -> None:
+        self.film_combo.clear()
+        for film in self.films:
+            self.film_combo.addItem(film.title, film.key)
+        if not self.films:
+            self.instructions.setText("The teaching library is empty: save a case with "
+                                      "“Save as teaching case…” in the viewer.")
+
+    # -- state -----------------------------------------------------------------------------
+    @property
+    def resident(self) -> str:
+        return " ".join(self.resident_combo.currentText().split())
+
+    def set_resident(self, name: str) -> None:
+        self.resident_combo.setEditText(name)
+
+    def _on_resident_changed(self, text: str) -> None:
+        self._update_buttons()
+        self.refresh_progress()
+
+    def _update_buttons(self) -> None:
+        placing = self.film is not None and self.score is None
+        self.start_button.setEnabled(bool(self.films))
+        self.random_button.setEnabled(bool(self.films))
+        self.submit_button.setEnabled(placing)
+        self.export_button.setEnabled(True)
+
+    def _on_prompt(self, text: str) -> None:
+        if self.film is not None and self.score is None:
+            self.prompt_label.setText(text)
+
+    def choose_film(self, key: str) -> bool:
+        index = self.film_combo.findData(key)
+        if index < 0:
+            return False
+        self.film_combo.setCurrentIndex(index)
+        return True
+
+    def choose_random(self) -> PracticeFilm | None:
+        done = [p.case_id + "/" + p.image_label for p in self._progress()]
+        try:
+            film = random_film(self.films, avoid=done)
+        except TeachingCaseError as exc:
+            self._message(str(exc))
+            return None
+        self.choose_film(film.key)
+        return film
+
+    def _progress(self) -> list[ProgressPoint]:
+        if not self.resident:
+            return []
+        try:
+            return self.history.progress(self.resident)
+        except OSError as exc:
+            self._message(str(exc))
+            return []
+
+    def _message(self, text: str) -> None:
+        self.instructions.setText(text)
+
+    # -- practice --------------------------------------------------------------------------
+    def _on_start_clicked(self) -> None:
+        self.start()
+
+    def start(self) -> bool:
+        """Open the chosen film with the reference hidden and ask for its levels."""
+        if not self.resident:
+            self._message("Enter your name first: your attempts are kept under it.")
+            return False
+        key = self.film_combo.currentData()
+        film = next((f for f in self.films if f.key == key), None)
+        if film is None:
+            self._message("Choose a case first.")
+            return False
+        from ovcf_viewer.io.dicom import load_image
+        from ovcf_viewer.model.errors import ImageLoadError
+        from ovcf_viewer.model.landmarks import AnnotationFormatError
+
+        try:
+            image = load_image(film.image_path)
+            reference = film.load_reference()
+        except (ImageLoadError, AnnotationFormatError) as exc:
+            self._message(f"Cannot open this case: {exc}")
+            return False
+        levels = levels_to_mark(reference)
+        if not levels:
+            self._message("This case has no complete reference vertebra to practise on.")
+            return False
+        self._clear_feedback()
+        self.film, self.image, self.reference, self.levels = film, image, reference, levels
+        self.calibration = image.calibration(
+            use_magnification=self.settings.use_magnification,
+            manual=reference.manual_calibration,
+        )
+        self.view.set_image(image, calibration=self.calibration)
+        self.controller.set_image(image)
+        self.controller.layer.set_visible(True)
+        self.controller.set_level(levels[0])
+        self.controller.set_mode("landmarks")
+        self._started_at = time.monotonic()
+        self._message(
+            f"<b>{film.title}</b><br>Mark <b>{', '.join(levels)}</b>: six points per vertebra "
+            "in the order sa, sm, sp, ia, im, ip (corners without osteophytes; middle points at "
+            "the deepest point of the endplate). Drag a point to correct it. The expert's "
+            "landmarks are hidden; edge assist is off. Press <b>Submit</b> when done.<br>"
+            f"<small>{self.calibration.statement()}</small>"
+        )
+        self._update_buttons()
+        return True
+
+    def _on_submit_clicked(self) -> None:
+        self.submit()
+
+    def submit(self) -> AttemptScore | None:
+        """Score the placed landmarks, store the attempt and show the feedback."""
+        model = self.controller.model
+        if self.film is None or self.reference is None or model is None:
+            self._message("Start a case first.")
+            return None
+        placed = [lv for lv in self.levels if lv in model.vertebrae]
+        if not placed:
+            self._message(f"Place the landmarks of {', '.join(self.levels)} first.")
+            return None
+        self.controller.set_mode("navigate")
+        attempt = ImageAnnotations.from_json(model.to_json(partial=True), partial=True)
+        try:
+            score = score_attempt(self.reference, attempt, self.calibration, self.settings,
+                                  levels=self.levels)
+        except ValueError as exc:
+            self._message(f"Could not score this attempt: {exc}")
+            return None
+        duration = time.monotonic() - self._started_at
+        try:
+            self.history.record_attempt(self.resident, self.film.case_id, self.film.label,
+                                        score, duration_s=duration)
+        except (OSError, ValueError) as exc:  # HistoryError is an OSError
+            self._message(f"Scored, but the attempt could not be saved: {exc}")
+        self.score = score
+        self.show_feedback(score, attempt)
+        self._fill_profiles()
+        self.refresh_progress()
+        self._update_buttons()
+        self.attemptScored.emit(score)
+        return score
+
+    # -- feedback --------------------------------------------------------------------------
+    def _clear_feedback(self) -> None:
+        if self.overlay is not None:
+            self.view.scene().removeItem(self.overlay)
+            self.overlay = None
+        self.score = None
+        self.table.setColumnCount(0)
+        self.table.setVisible(False)
+        self.summary_label.setText("Submit an attempt to see how close you were.")
+        self.advice_label.setText("")
+
+    def show_feedback(self, score: AttemptScore, attempt: ImageAnnotations) -> None:
+        unit = score.calibration.unit_tag
+        agreement = score.grade_agreement
+        same = sum(s.grade_agrees for s in score.levels.values())
+        self.summary_label.setText(
+            f"<b>Mean point error {_num(score.mean_point_error_mm, 2)} {unit}</b> · Genant "
+            f"grade agreement {same}/{len(score.levels)} levels "
+            f"({_num(None if agreement is None else agreement * 100, 0)} %)<br>"
+            f"<small>{score.calibration.statement()}. Errors are yours − expert's.</small>"
+        )
+        self.summary_label.setTextFormat(Qt.TextFormat.RichText)
+        rows = list(self.FEEDBACK_ROWS)
+        rows[0] = f"Mean point error ({unit})"
+        rows[1] = f"Worst point ({unit})"
+        for i, height in ((2, "Ha"), (3, "Hm"), (4, "Hp")):
+            rows[i] = f"{height} error ({unit} · %)"
+        rows[5] = "Wedge angle error (°)"
+        rows[6] = "Segmental kyphosis error (°)"
+        self.table.setVerticalHeaderLabels(rows)
+        self.table.setVisible(True)
+        self.table.setColumnCount(len(score.levels))
+        self.table.setHorizontalHeaderLabels(list(score.levels))
+        right = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
+        for column, s in enumerate(score.levels.values()):
+            worst = max(s.points.values(), key=lambda p: p.error_mm, default=None)
+            h = s.heights or {}
+            cells = [
+                _num(s.mean_point_error_mm, 2),
+                f"{worst.name} {worst.error_mm:.2f}" if worst else "—",
+                *(f"{_num(h[k].error, 1, True)}\u00a0·\u00a0{_num(h[k].error_pct, 0, True)}%"
+                  if k in h else "—" for k in ("ha_mm", "hm_mm", "hp_mm")),
+                _num(s.wedge_angle_deg.error if s.wedge_angle_deg else None, 1, True),
+                _num(s.segmental_kyphosis_deg.error if s.segmental_kyphosis_deg else None,
+                     1, True),
+                f"{s.attempt_grade if s.attempt_grade is not None else '—'} / "
+                f"{s.reference_grade}" + ("" if s.grade_agrees else "  ✗"),
+            ]
+            for row, text in enumerate(cells):
+                item = QTableWidgetItem(text)
+                item.setTextAlignment(right)
+                if row == len(cells) - 1 and not s.grade_agrees:
+                    item.setForeground(ERROR_COLOUR)
+                self.table.setItem(row, column, item)
+        self.table.resizeRowsToContents()
+        self.table.setFixedHeight(
+            self.table.horizontalHeader().height()
+            + sum(self.table.rowHeight(r) for r in range(self.table.rowCount()))
+            + 2 * self.table.frameWidth()
+        )
+        if score.advice:
+            items = "".join(f"<li>{a.text}</li>" for a in score.advice)
+            self.advice_label.setText(f"<b>Advice</b><ul>{items}</ul>")
+        else:
+            self.advice_label.setText("<b>Advice</b>: no systematic error — every pattern "
+                                      "is within 4 % of the vertebral depth. Well placed.")
+        self.prompt_label.setText("Submitted. Start another case, or press Random case.")
+        # Overlay: the expert's and the resident's points with error vectors.
+        self.controller.layer.set_visible(False)
+        self.overlay = FeedbackOverlay(self.reference, attempt, self.levels)
+        self.view.scene().addItem(self.overlay)
+        self.focus_on(self.overlay.data_rect())
+        self.tabs.setCurrentIndex(0)
+
+    def focus_on(self, rect: QRectF, margin: float = 0.25) -> None:
+        """Zoom and pan so ``rect`` (image coordinates) fills the view with a margin."""
+        if rect.isEmpty() or self.image is None:
+            return
+        rect = rect.adjusted(-rect.width() * margin, -rect.height() * margin,
+                             rect.width() * margin, rect.height() * margin)
+        viewport = self.view.viewport().rect()
+        # Size on screen at zoom 1: rows are pixel_aspect high, and rotation may swap axes.
+        shown = self.view.display_transform().mapRect(rect)
+        zoom = min(viewport.width() / shown.width(), viewport.height() / shown.height())
+        self.view.fit()
+        centre_vp = self.view.image_to_view(rect.center().x(), rect.center().y())
+        self.view.set_zoom(zoom, anchor=centre_vp)
+        centre_vp = self.view.image_to_view(rect.center().x(), rect.center().y())
+        target = QPointF(viewport.width() / 2.0, viewport.height() / 2.0)
+        self.view.pan_by(target.x() - centre_vp.x(), target.y() - centre_vp.y())
+
+    # -- progress --------------------------------------------------------------------------
+    def refresh_progress(self) -> None:
+        self.chart.set_series(self.resident, self._progress())
+
+    def _on_export_clicked(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(
+            self, "Export all attempts", str(Path.home() / "training-attempts.csv"),
+            "CSV (*.csv)")
+        if path:
+            self.export_csv(path)
+
+    def export_csv(self, path: str | Path) -> int | None:
+        """Write every resident's attempts to ``path``; returns the number written."""
+        try:
+            count = self.history.export_csv(path)
+        except OSError as exc:
+            self._message(f"CSV not written: {exc.strerror or exc}")
+            return None
+        self._message(f"{count} attempts written to {path}.")
+        return count
+
+
+# -- main window action ----------------------------------------------------------------------
+
+def save_as_teaching_case(
+    parent: QWidget,
+    films: Sequence[tuple[str | Path, ImageAnnotations]],
+    *,
+    title: str | None = None,
+) -> TeachingCase | None:
+    """The main window's "Save as teaching case…": de-identify the films and store them with
+    the expert's landmarks (:func:`~ovcf_viewer.io.teaching.save_teaching_case`). Asks for a
+    title unless given (it must not identify the patient); reports the result or the one-line
+    reason it failed in a message box. Returns the saved case, or ``None``."""
+    if title is None:
+        text, ok = QInputDialog.getText(
+            parent, "Save as teaching case",
+            "Title for the teaching library (no names, IDs or dates):")
+        if not ok:
+            return None
+        title = text
+    try:
+        case = save_teaching_case([p for p, _ in films], [a for _, a in films], title=title)
+    except (TeachingCaseError, OSError) as exc:
+        _notify(parent, f"Not saved: {exc}", QMessageBox.Icon.Warning)
+        return None
+    lines = [f"Saved “{case.title}” ({len(case.films)} film(s)) to the teaching library, "
+             "de-identified (DICOM PS3.15 basic profile, dates shifted, new UIDs)."]
+    lines += case.warnings
+    _notify(parent, "\n\n".join(lines), QMessageBox.Icon.Information)
+    return case
+
+
+def _notify(parent: QWidget, text: str, icon: QMessageBox.Icon) -> QMessageBox:
+    """A non-modal message box owned by ``parent`` (the viewer keeps running)."""
+    box = QMessageBox(icon, "Save as teaching case", text, QMessageBox.StandardButton.Ok, parent)
+    box.setObjectName("teaching-case-message")
+    box.setModal(False)
+    box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, True)
+    box.show()
+    return box
+
+
+class TrainingActions(QObject):
+    """The main window's *Training* menu: "Practise landmark placement…" opens a
+    :class:`TrainingWindow`; "Save as teaching case…" stores the current film with the
+    landmarks placed on it (the expert's) in the teaching library."""
+
+    def __init__(self, window: QMainWindow) -> None:
+        super().__init__(window)
+        self.window = window
+        self.training_window: TrainingWindow | None = None
+        self.practise_action = QAction("&Practise landmark placement…", window)
+        self.practise_action.setToolTip("Training mode: place landmarks on a teaching case "
+                                        "and compare them with an expert's")
+        self.practise_action.triggered.connect(self.open_training)
+        self.save_case_action = QAction("Save as &teaching case…", window)
+        self.save_case_action.setToolTip("De-identify this film and store it with its "
+                                         "landmarks as a reference in the teaching library")
+        self.save_case_action.triggered.connect(self.save_current_as_teaching_case)
+
+    def open_training(self) -> TrainingWindow:
+        if self.training_window is None:
+            self.training_window = TrainingWindow(parent=None)
+            self.training_window.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, False)
+        else:
+            self.training_window.films = practice_films()
+            self.training_window._fill_films()
+        self.training_window.show()
+        self.training_window.raise_()
+        return self.training_window
+
+    def save_current_as_teaching_case(self, checked: bool = False, *,
+                                      title: str | None = None) -> TeachingCase | None:
+        image = self.window.image() if hasattr(self.window, "image") else None
+        controller = getattr(self.window, "annotation_controller", None)
+        model = controller.model if controller is not None else None
+        if image is None or image.path is None or model is None:
+            _notify(self.window, "Open a DICOM film and place its landmarks first.",
+                    QMessageBox.Icon.Information)
+            return None
+        return save_as_teaching_case(self.window, [(image.path, model)], title=title)
+
+
+def install_training(window: QMainWindow) -> TrainingActions:
+    """Add the *Training* menu to the main window (expects ``window.image()`` and
+    ``window.annotation_controller`` as :func:`ovcf_viewer.qt.app.build_main_window` sets)."""
+    actions = TrainingActions(window)
+    menu = window.menuBar().addMenu("&Training")
+    menu.addAction(actions.practise_action)
+    menu.addAction(actions.save_case_action)
+    window.training_actions = actions
+    return actions

@@ -1,0 +1,1 @@
+"""Rendering shared by GUI, CSV and PDF."""

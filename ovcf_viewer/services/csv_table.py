@@ -1,0 +1,140 @@
+"""The measurement table of one or more cases: one row per case × timepoint × level, columns
+named like the ``measure --json`` keys, every row with its calibration source and spacing
+(docs/clinical-reference.md §1, §3–§5). ``ovcf-viewer export-csv`` and the case view's
+File > Export table both write :func:`table_text`."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+from typing import Any
+
+from ovcf_viewer.io.case_files import load_case_inputs
+from ovcf_viewer.model.case import Case, is_case_document
+from ovcf_viewer.model.settings import Settings
+from ovcf_viewer.services.compare import compare
+
+__all__ = ["COLUMNS", "case_rows", "cases_from_paths", "table_text"]
+
+#: Column order of the table.
+COLUMNS = (
+    "case_id",
+    "patient_id",
+    "procedure",
+    "timepoint",
+    "date",
+    "interval_days",
+    "level",
+    "is_index",
+    "is_treated",
+    "calibration_source",
+    "row_mm",
+    "col_mm",
+    "length_unit",
+    "ha_mm",
+    "hm_mm",
+    "hp_mm",
+    "wedge_ratio",
+    "biconcavity_ratio",
+    "crush_ratio",
+    "wedge_angle_deg",
+    "genant_grade",
+    "genant_type",
+    "height_reduction_pct",
+    "genant_reference_used",
+    "segmental_kyphosis_deg",
+    "lovbh_pct",
+    "sop_instance_uid",
+    "file",
+    "calibration_note",
+)
+
+_DECIMALS = 4
+
+
+def _number(value: float | None) -> str:
+    if value is None:
+        return ""
+    return f"{round(value, _DECIMALS):.{_DECIMALS}f}".rstrip("0").rstrip(".")
+
+
+def case_rows(case: Any, settings: Settings) -> tuple[list[dict[str, Any]], list[str]]:
+    """The table rows of one :class:`~ovcf_viewer.model.case.Case` and the notes to print."""
+    comparison = compare(case, settings)
+    rows = []
+    for film in comparison.films:
+        case_film = case.film(film.sop_instance_uid)
+        cal = film.calibration
+        m = film.measurements
+        for level, v in m.vertebrae.items():
+            index = m.index_levels.get(level)
+            tp = film.timepoint
+            rows.append(
+                {
+                    "case_id": case.case_id,
+                    "patient_id": case.patient_id,
+                    "procedure": case.procedure or "",
+                    "timepoint": tp.kind,
+                    "date": film.date.isoformat() if film.date else "",
+                    "interval_days": (
+                        film.days_from_procedure if film.days_from_procedure is not None else ""
+                    ),
+                    "level": level,
+                    "is_index": int(index is not None),
+                    "is_treated": int(level in comparison.treated_levels),
+                    "calibration_source": cal.source.value,
+                    "row_mm": _number(cal.row_mm) if cal.is_calibrated else "",
+                    "col_mm": _number(cal.col_mm) if cal.is_calibrated else "",
+                    "length_unit": cal.unit,
+                    "ha_mm": _number(v.anterior_height_mm),
+                    "hm_mm": _number(v.middle_height_mm),
+                    "hp_mm": _number(v.posterior_height_mm),
+                    "wedge_ratio": _number(v.wedge_ratio),
+                    "biconcavity_ratio": _number(v.biconcavity_ratio),
+                    "crush_ratio": _number(v.crush_ratio),
+                    "wedge_angle_deg": _number(v.wedge_angle_deg),
+                    "genant_grade": v.genant.grade,
+                    "genant_type": v.genant.type,
+                    "height_reduction_pct": _number(v.genant.height_reduction_pct),
+                    "genant_reference_used": v.genant.reference,
+                    "segmental_kyphosis_deg": _number(
+                        index.segmental_kyphosis_deg if index else None
+                    ),
+                    "lovbh_pct": _number(index.lovbh_pct if index else None),
+                    "sop_instance_uid": film.sop_instance_uid,
+                    "file": str(case_film.path) if case_film.path else "",
+                    "calibration_note": film.calibration_note,
+                }
+            )
+    notes = [n for n in comparison.notes if "calibration sources" not in n]
+    return rows, [f"{case.case_id}: {n}" for n in notes]
+
+
+def table_text(cases: list[Any], settings: Settings) -> tuple[str, int, list[str]]:
+    """The CSV text for ``cases`` (header + one row per case × timepoint × level), the number
+    of rows and the notes to show (the GUI's File > Export table uses this too)."""
+    rows: list[dict[str, Any]] = []
+    notes: list[str] = []
+    for case in cases:
+        case_rows_, case_notes = case_rows(case, settings)
+        rows.extend(case_rows_)
+        notes.extend(case_notes)
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return buffer.getvalue(), len(rows), list(dict.fromkeys(notes))
+
+
+def cases_from_paths(paths: list[Path]) -> list[Case]:
+    """The cases of command-line INPUTs: each case document alone, all annotation files
+    together as one case. :class:`~ovcf_viewer.model.case.CaseFormatError` for bad input."""
+    return [load_case_inputs(group) for group in _group_inputs(paths)]
+
+
+def _group_inputs(paths: list[Path]) -> list[list[Path]]:
+    """Each case document alone; all annotation files together as one case."""
+    documents = [[p] for p in paths if is_case_document(p)]
+    others = [p for p in paths if not is_case_document(p)]
+    return documents + ([others] if others else [])

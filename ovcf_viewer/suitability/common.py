@@ -1,0 +1,62 @@
+"""Shared vocabulary of the rule engine (option ids, statuses, effects, OF types, the
+disclaimer) and the plain number formatting its reason texts use."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+from typing import Any
+
+DISCLAIMER = "Decision support only; the treating clinician decides."
+
+OPTION_IDS: tuple[str, ...] = ("conservative", "pvp", "pkp", "expandable", "refer")
+AUGMENTATION_IDS: tuple[str, ...] = ("pvp", "pkp", "expandable")
+STATUSES: tuple[str, ...] = ("favoured", "possible", "caution", "contraindicated")
+#: Effects a rule can have on an option, most severe first (the order reasons are listed in).
+EFFECTS: tuple[str, ...] = ("contraindicate", "caution", "against", "favour", "note")
+APPROACHES: tuple[str, ...] = ("unilateral", "bilateral")
+VISCOSITIES: tuple[str, ...] = ("low", "medium", "high")
+OF_TYPES: tuple[str, ...] = ("OF1", "OF2", "OF3", "OF4", "OF5")
+FINDINGS_FORMAT = "ovcf-findings"
+FINDINGS_VERSION = 1
+
+_EFFECT_PREFIX = {
+    "contraindicate": "Contraindication",
+    "caution": "Caution",
+    "against": "Against",
+    "favour": "For",
+    "note": "Note",
+    "unilateral": "Unilateral",  # approach votes
+    "bilateral": "Bilateral",
+}
+
+
+# ============================================================================ formatting helpers
+
+
+def _num(value: float) -> str:
+    """1 decimal, trailing zero dropped: 35 → "35", 40.44 → "40.4", -3.25 → "-3.2"."""
+    text = f"{value:.1f}"
+    return text[:-2] if text.endswith(".0") else text
+
+
+def _plain(value: Any) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return _num(value)
+    return str(value)
+
+
+# Threshold comparisons on values rounded like the Genant grading, so a value constructed to
+# be exactly at a threshold is treated as at it, not 1e-12 below.
+def _at_or_above(value: float, limit: float) -> bool:
+    return round(value, 9) >= round(limit, 9)
+
+
+def _above(value: float, limit: float) -> bool:
+    return round(value, 9) > round(limit, 9)
+
+def _suggest(key: str, known: Iterable[str]) -> str:
+    close = difflib.get_close_matches(key, list(known), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""

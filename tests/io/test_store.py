@@ -1,0 +1,145 @@
+"""Autosave: every edit survives a killed process; a refusing disk keeps edits in memory."""
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from ovcf_viewer.io.store import AnnotationStore, Autosaver, StoreError
+from ovcf_viewer.model.landmarks import ImageAnnotations
+
+SIX = {
+    "sa": (10, 20),
+    "sm": (30, 22),
+    "sp": (50, 20),
+    "ia": (10, 50),
+    "im": (30, 48),
+    "ip": (50, 50),
+}
+
+
+def test_every_edit_is_saved_and_restored(tmp_path):
+    store = AnnotationStore(tmp_path / "a.sqlite3")
+    model = ImageAnnotations("1.2.840.1")
+    saver = Autosaver(model, store)
+    for name, xy in SIX.items():
+        model.set_point("L1", name, xy)
+        reopened = AnnotationStore(tmp_path / "a.sqlite3").load("1.2.840.1")
+        assert reopened.vertebrae["L1"].points[name] == (float(xy[0]), float(xy[1]))
+    model.set_index_level("L1", True)
+    assert AnnotationStore(tmp_path / "a.sqlite3").load("1.2.840.1").index_levels == ["L1"]
+    assert saver.status.ok and not saver.pending
+
+
+def test_live_drag_is_not_written_until_it_ends(tmp_path):
+    store = AnnotationStore(tmp_path / "a.sqlite3")
+    model = ImageAnnotations("9.9")
+    saver = Autosaver(model, store)  # noqa: F841  (psygnal holds slots weakly)
+    model.set_point("L1", "sa", (1, 1))
+    model.preview_point("L1", "sa", (5, 5))
+    assert store.load("9.9").vertebrae["L1"].points["sa"] == (1.0, 1.0)
+    model.set_point("L1", "sa", (6, 6))
+    assert store.load("9.9").vertebrae["L1"].points["sa"] == (6.0, 6.0)
+
+
+def test_unwritable_location_keeps_edits_in_memory_then_writes(tmp_path):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the data folder should be")
+    store = AnnotationStore(blocker / "a.sqlite3")
+    model = ImageAnnotations("1.2.3")
+    saver = Autosaver(model, store)
+    seen = []
+    saver.on_status(seen.append)
+    model.set_point("L1", "sa", (3, 4))
+    assert saver.pending and not saver.status.ok
+    assert "kept in memory" in saver.status.message
+    assert model.vertebrae["L1"].points["sa"] == (3.0, 4.0)
+    blocker.unlink()  # the user frees the location
+    assert saver.retry()
+    assert saver.status.ok and [s.ok for s in seen] == [False, True]
+    assert AnnotationStore(blocker / "a.sqlite3").load("1.2.3").vertebrae["L1"]
+
+
+def test_full_disk_is_reported_in_words(tmp_path, monkeypatch):
+    import sqlite3
+
+    store = AnnotationStore(tmp_path / "a.sqlite3")
+    model = ImageAnnotations("1.2.3")
+    saver = Autosaver(model, store)
+    model.set_point("L1", "sa", (1, 1))
+
+    class FullConnection:
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+        def execute(self, *args):
+            raise sqlite3.OperationalError("database or disk is full")
+
+        def close(self):
+            """Nothing to release: no real connection was opened."""
+
+    monkeypatch.setattr(store, "_connect", lambda: FullConnection())
+    model.set_point("L1", "sm", (2, 2))
+    assert saver.pending and "disk" in saver.status.message and "full" in saver.status.message
+    with pytest.raises(StoreError):
+        store.save(model)
+
+
+def test_damaged_record_does_not_stop_opening(tmp_path):
+    store = AnnotationStore(tmp_path / "a.sqlite3")
+    store.save(ImageAnnotations("1.1"))
+    store._connect().execute("UPDATE annotations SET document = '{broken'")
+    assert store.load("1.1") is None
+
+
+@pytest.mark.slow
+def test_killed_process_mid_drag_loses_nothing(tmp_path):
+    db = tmp_path / "kill.sqlite3"
+    script = textwrap.dedent(
+        f"""
+        import sys
+        from ovcf_viewer.model.landmarks import ImageAnnotations
+        from ovcf_viewer.io.store import AnnotationStore, Autosaver
+        model = ImageAnnotations("1.2.826.0.1.3680043.99")
+        saver = Autosaver(model, AnnotationStore({str(db)!r}))
+        points = {SIX!r}
+        for name, xy in points.items():
+            model.set_point("L1", name, xy)
+        model.set_index_level("L1", True)
+        for name in ("sa", "sm", "sp"):
+            model.set_point("L2", name, (points[name][0], points[name][1] + 60))
+        print("READY", flush=True)
+        x = 0.0
+        while True:  # a drag that never ends
+            x += 0.25
+            model.preview_point("L1", "sa", (10 + x % 50, 20))
+        """
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", script], stdout=subprocess.PIPE, text=True, env=dict(os.environ)
+    )
+    try:
+        assert proc.stdout.readline().strip() == "READY"
+        os.kill(proc.pid, signal.SIGKILL)
+    finally:
+        proc.wait(timeout=30)
+    assert proc.returncode == -signal.SIGKILL
+    restored = AnnotationStore(db).load("1.2.826.0.1.3680043.99")
+    assert restored is not None
+    assert restored.vertebrae["L1"].points == {k: (float(x), float(y)) for k, (x, y) in SIX.items()}
+    assert restored.index_levels == ["L1"]
+    assert set(restored.vertebrae["L2"].points) == {"sa", "sm", "sp"}
+
+
+def test_findings_are_kept_per_image(tmp_path):
+    store = AnnotationStore(tmp_path / "a.sqlite3")
+    assert store.load_findings("1.2") is None
+    store.save_findings("1.2", {"mri_oedema": True, "t_score": -3.2})
+    store.save_findings("1.2", {"mri_oedema": False})
+    assert AnnotationStore(tmp_path / "a.sqlite3").load_findings("1.2") == {"mri_oedema": False}

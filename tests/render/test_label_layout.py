@@ -1,0 +1,71 @@
+"""The vertebra label layout (:func:`ovcf_viewer.render.label_layout.plan_label_layout`) on
+constructed geometry in viewport pixels, without Qt: labels beside the anterior walls when they
+fit (10 px gap, centred on the wall), else beside the posterior walls, inside the bounds, off
+the overlays and each other, with leader lines when far from their wall. The same layout on a
+real window is checked in tests/qt/annotate/test_label_layout.py."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from ovcf_viewer.render.label_layout import LabelRequest, plan_label_layout
+
+
+def _column(count, anterior_x, posterior_x, top=100.0, step=80.0, size=(150.0, 50.0)):
+    return [LabelRequest(f"V{i}", size, (anterior_x, top + i * step),
+                         (posterior_x, top + i * step)) for i in range(count)]
+
+
+def test_plan_puts_labels_beside_the_anterior_walls_when_they_fit():
+    requests = _column(4, anterior_x=300.0, posterior_x=400.0)
+    plan = plan_label_layout(requests, (0.0, 0.0, 800.0, 600.0), [], [])
+    for i, request in enumerate(requests):
+        box = plan[request.level].box
+        # Left of the anterior wall by the 10 px gap, centred on it vertically.
+        assert box == pytest.approx((300.0 - 10 - 150, 100 + i * 80 - 25,
+                                     300.0 - 10, 100 + i * 80 + 25))
+        assert not plan[request.level].leader
+
+
+def test_plan_takes_the_posterior_side_when_the_anterior_has_no_room():
+    requests = _column(4, anterior_x=100.0, posterior_x=200.0)
+    handles = [(x, r.anterior[1] + dy) for r in requests
+               for x in (100.0, 150.0, 200.0) for dy in (-20.0, 20.0)]
+    plan = plan_label_layout(requests, (0.0, 0.0, 500.0, 600.0), [], handles)
+    for request in requests:
+        left, top, right, bottom = plan[request.level].box
+        assert left == pytest.approx(210.0) and right == pytest.approx(360.0)
+        assert plan[request.level].anchor == request.posterior
+
+
+def test_plan_for_a_horizontal_spine_stacks_along_x_and_stays_off_overlays():
+    # A spine rotated a quarter turn: walls above (anterior, y=300) and below (y=400).
+    requests = [LabelRequest(f"V{i}", (150.0, 50.0), (100.0 + i * 60, 300.0),
+                             (100.0 + i * 60, 400.0)) for i in range(6)]
+    overlay = (0.0, 0.0, 200.0, 60.0)
+    bounds = (0.0, 0.0, 500.0, 700.0)
+    plan = plan_label_layout(requests, bounds, [overlay], [])
+    boxes = [plan[r.level].box for r in requests]
+    assert len(boxes) == 6
+    for i, a in enumerate(boxes):
+        assert bounds[0] <= a[0] and a[2] <= bounds[2] and bounds[1] <= a[1] and a[3] <= bounds[3]
+        assert not (a[0] < overlay[2] and a[2] > overlay[0] and a[1] < overlay[3]
+                    and a[3] > overlay[1])
+        for b in boxes[i + 1:]:
+            assert not (a[0] < b[2] and a[2] > b[0] and a[1] < b[3] and a[3] > b[1])
+    # Those that could not sit beside their wall got leader lines.
+    for r in requests:
+        p = plan[r.level]
+        box = p.box
+        nearest = (min(max(p.anchor[0], box[0]), box[2]), min(max(p.anchor[1], box[1]), box[3]))
+        if math.dist(nearest, p.anchor) > 24.0:
+            assert p.leader
+
+
+def test_plan_leaves_out_a_label_with_no_room_rather_than_overlap():
+    requests = _column(3, anterior_x=50.0, posterior_x=60.0, top=30.0, step=10.0,
+                       size=(90.0, 50.0))
+    plan = plan_label_layout(requests, (0.0, 0.0, 100.0, 60.0), [], [])
+    assert len(plan) == 1
