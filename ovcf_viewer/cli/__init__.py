@@ -3,6 +3,9 @@
 ``ovcf-viewer [PATH ...]`` opens the window (on files or folders); ``ovcf-viewer COMMAND ...``
 runs one of the subcommands in :mod:`ovcf_viewer.cli.commands`, which never import Qt.
 Exit status: 0 success, 1 failure while working, 2 bad input or usage.
+
+The top layer beside :mod:`ovcf_viewer.qt`: may import every lower layer (services first);
+imports Qt in one place only, lazily, to start the GUI (the layers contract names that import).
 """
 
 from __future__ import annotations

@@ -1,1 +1,5 @@
-"""Developer tooling (synthetic films)."""
+"""Developer tooling that is not part of the clinical application: the synthetic-film
+generator (:mod:`.synthetic`) behind the benchmark, ``scripts/make_samples.py`` and the tests.
+
+Imports nothing from ovcf_viewer; outside the layers, never imported by the application.
+"""

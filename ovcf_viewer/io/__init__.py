@@ -1,1 +1,7 @@
-"""Reading and writing files."""
+"""Reading and writing files: DICOM (:mod:`.dicom`), study scanning, a case's image headers
+and calibrations (:mod:`.case_files`), the annotation store, recent files, de-identification,
+the teaching library and the training history.
+
+May import :mod:`ovcf_viewer.model` and :mod:`ovcf_viewer.util`; never ``measure`` or
+``render`` (its siblings) except for type annotations.
+"""

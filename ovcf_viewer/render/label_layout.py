@@ -228,7 +228,8 @@ def plan_label_layout(
     ordered = sorted(requests, key=lambda r: uv(r.anterior)[0])
     plans: list[tuple[float, dict[str, LabelPlacement]]] = []
     for sides in ((anterior_sign,), (-anterior_sign,), (anterior_sign, -anterior_sign)):
-        total, result, placed_uv = 0.0, {}, []
+        total, result = 0.0, {}
+        placed_uv: list[ScreenRect] = []
         for request in ordered:
             found = place(request, sides, placed_uv)
             if found is None:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-import ovcf_viewer.suitability as suitability
+import ovcf_viewer.suitability.rules as suitability  # where load_rules reads BUNDLED_RULES_PATH
 from ovcf_viewer import system_libraries
 from ovcf_viewer.cli import main
 from ovcf_viewer.util.atomic import atomic_write_bytes

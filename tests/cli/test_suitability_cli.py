@@ -1,6 +1,6 @@
 """``ovcf-viewer suitability``: annotation files or a case in, the §6 evaluation out.
 
-Films are built from known geometry (tests/core/spine_builder.py), so the measured inputs are
+Films are built from known geometry (tests/spine_builder.py), so the measured inputs are
 known in advance: L1 anterior height 18 of 27 mm → height reduction 33.3 %, Genant grade 2."""
 
 import json

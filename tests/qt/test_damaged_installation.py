@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-import ovcf_viewer.suitability as suitability
+import ovcf_viewer.suitability.rules as suitability  # where load_rules reads BUNDLED_RULES_PATH
 
 SAMPLE = Path(__file__).resolve().parents[2] / "sample_dicom" / "case-0001"
 

@@ -1,5 +1,6 @@
 """Headless subcommands of ``ovcf-viewer``; each module has ``NAME``, ``HELP``,
-``configure(parser)`` and ``run(args) -> int``, and uses ``ovcf_viewer.core`` only."""
+``configure(parser)`` and ``run(args) -> int``. They parse arguments, call a service or a
+lower layer and print; they never import Qt."""
 
 #: Modules under this package, in the order ``--help`` lists them.
 COMMAND_MODULES = (

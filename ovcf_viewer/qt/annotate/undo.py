@@ -1,4 +1,4 @@
-"""Undo and redo for annotation edits: each core :class:`EditCommand` becomes one
+"""Undo and redo for annotation edits: each model :class:`EditCommand` becomes one
 :class:`QUndoCommand` on a :class:`QUndoStack` (the Qt undo framework pattern).
 
 The model records a command *after* the edit happened (``ImageAnnotations.command_recorded``),

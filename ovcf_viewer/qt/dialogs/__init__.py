@@ -1,1 +1,2 @@
-"""Dialogs and report action."""
+"""Dialogs: settings, and the report action (options, file dialog, writing the PDF).
+"""

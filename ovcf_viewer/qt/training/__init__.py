@@ -1,1 +1,3 @@
-"""Training mode."""
+"""Training mode: placing landmarks on a teaching case and the score against the
+reference.
+"""

@@ -1,7 +1,7 @@
 """Placing landmarks and drawing tools with the mouse on the image view (pytest-qt).
 
 Landmarks come from geometry constructed with known heights and angles
-(``tests/core/spine_builder.py``); the mouse is driven on ``view.viewport()`` at the viewport
+(``tests/spine_builder.py``); the mouse is driven on ``view.viewport()`` at the viewport
 position of each image point (float positions, as a tablet or a high-resolution mouse
 delivers), and the panel must show the known answers to 0.01 mm and 0.01°
 (docs/clinical-reference.md §7).
