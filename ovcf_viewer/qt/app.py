@@ -32,8 +32,9 @@ def build_main_window() -> MainWindow:
     """The application's main window with everything installed on it: the viewer itself
     plus landmark placement, measuring tools and the measurements panel
     (:meth:`ovcf_viewer.qt.annotate.annotation_controller.AnnotationController.install`), the
-    Training menu, and the suitability panel, cases, report and settings
-    (:func:`ovcf_viewer.qt.workstation.install_workstation`)."""
+    Training menu, the suitability panel, cases, report and settings
+    (:func:`ovcf_viewer.qt.workstation.install_workstation`), and DICOM SR export/import
+    (:func:`ovcf_viewer.qt.dialogs.sr_actions.install_sr_actions`)."""
     from ovcf_viewer.qt.annotate.annotation_controller import AnnotationController
     from ovcf_viewer.qt.main_window import MainWindow
 
@@ -45,6 +46,9 @@ def build_main_window() -> MainWindow:
     from ovcf_viewer.qt.workstation import install_workstation  # suitability, cases, report
 
     install_workstation(window)
+    from ovcf_viewer.qt.dialogs.sr_actions import install_sr_actions  # DICOM SR export/import
+
+    install_sr_actions(window)
     return window
 
 

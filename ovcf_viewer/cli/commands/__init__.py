@@ -11,4 +11,6 @@ COMMAND_MODULES = (
     "suitability",
     "score",
     "report",
+    "export_sr",
+    "import_sr",
 )

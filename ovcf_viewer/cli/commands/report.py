@@ -8,6 +8,9 @@ name, ID, birth date and sex, film dates and file names, metadata included.
 
 Exit status: 0 written; 2 bad input (one line on stderr naming the file); 1 the PDF could not
 be built or written.
+
+With ``-o X.dcm`` the PDF is written as a DICOM Encapsulated PDF instance in the patient's
+study (the study of the latest film with a DICOM image), de-identified with ``--deidentify``.
 """
 
 from __future__ import annotations
@@ -28,7 +31,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="a case document, or exchange-format annotation files (one per film, with "
         "their timepoint)",
     )
-    parser.add_argument("-o", "--output", required=True, help="the PDF file to write")
+    parser.add_argument(
+        "-o", "--output", required=True,
+        help="the PDF file to write; a name ending in .dcm writes a DICOM Encapsulated PDF "
+        "in the patient's study",
+    )
     parser.add_argument(
         "--deidentify", action="store_true",
         help="leave out patient name, ID, birth date, sex, film dates and file names",
@@ -52,6 +59,7 @@ def _page_size(text: str) -> str:
 def run(args: argparse.Namespace) -> int:
     from ovcf_viewer.report import ReportError, build_report, write_report
     from ovcf_viewer.services.report import prepare_report_from_paths
+    from ovcf_viewer.services.report_dicom import NoStudyFilmError, report_as_dicom, study_film
 
     settings = load_settings()
     if args.page_size:
@@ -61,8 +69,14 @@ def run(args: argparse.Namespace) -> int:
     except ReportError as exc:
         print(f"ovcf-viewer report: {exc}", file=sys.stderr)
         return 2
+    as_dicom = args.output.lower().endswith(".dcm")
+    if as_dicom and study_film(source) is None:
+        print(f"ovcf-viewer report: {NoStudyFilmError()}", file=sys.stderr)
+        return 2
     try:
         pdf = build_report(source, settings, deidentify=args.deidentify)
+        if as_dicom:
+            pdf = report_as_dicom(source, pdf, deidentify=args.deidentify)
         write_report(args.output, pdf)
     except ReportError as exc:
         print(f"ovcf-viewer report: {exc}", file=sys.stderr)
@@ -71,3 +85,4 @@ def run(args: argparse.Namespace) -> int:
     for line in missing:
         print(f"ovcf-viewer report: {line} (reported in the PDF)", file=sys.stderr)
     return 0
+

@@ -1199,6 +1199,10 @@ class CaseWindow(QMainWindow):
         self.report_action.triggered.connect(self._on_report_exported)
         self._report_seen: Path | None = None
         menu.addAction(self.report_action)
+        from ovcf_viewer.qt.dialogs.sr_actions import CaseSrAction
+
+        self.sr_action = CaseSrAction(self)
+        menu.addAction(self.sr_action)
         menu.addSeparator()
         self.close_action = self._action(menu, "&Close", self.close,
                                          QKeySequence.StandardKey.Close)
@@ -1312,7 +1316,7 @@ class CaseWindow(QMainWindow):
     def _on_case_changed(self, case: Case | None) -> None:
         has_case = case is not None
         for action in (self.save_action, self.save_as_action, self.relocate_action,
-                       self.export_action, self.report_action):
+                       self.export_action, self.report_action, self.sr_action):
             action.setEnabled(has_case)
         where = f" — {self.controller.path.name}" if self.controller.path else ""
         self.setWindowTitle(f"OVCF Viewer — case {case.case_id}{where}" if case

@@ -66,6 +66,10 @@ class ReportOptionsDialog(QDialog):
         layout.addWidget(buttons)
 
 
+#: The save dialog's filter for a report filed as a DICOM Encapsulated PDF.
+DICOM_FILTER = "DICOM Encapsulated PDF (*.dcm)"
+
+
 def _default_name(case_or_inputs: CaseOrInputs, deidentify: bool) -> str:
     case_id = getattr(case_or_inputs, "case_id", "")
     if case_id and not deidentify:
@@ -108,13 +112,14 @@ def export_report(
         deidentify = dialog.deidentify.isChecked()
         page_size = dialog.page_size.currentText()
     if path is None:
-        chosen, _ = QFileDialog.getSaveFileName(
+        chosen, chosen_filter = QFileDialog.getSaveFileName(
             parent, "Export report", _default_name(case_or_inputs, deidentify),
-            "PDF documents (*.pdf)",
+            f"PDF documents (*.pdf);;{DICOM_FILTER}",
         )
         if not chosen:
             return None
-        path = chosen if chosen.lower().endswith(".pdf") else chosen + ".pdf"
+        suffix = ".dcm" if chosen_filter == DICOM_FILTER else ".pdf"
+        path = chosen if chosen.lower().endswith((".pdf", ".dcm")) else chosen + suffix
     target = Path(path)
     settings = replace(settings, page_size=page_size)
     QGuiApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
@@ -127,8 +132,13 @@ def export_report(
             source = prepare_report_from_paths(paths, settings)
         else:
             source = prepare_report(case_or_inputs, settings, findings=findings, images=images)
-        write_report(target, build_report(source, settings, deidentify=deidentify))
-    except ReportError as exc:
+        pdf = build_report(source, settings, deidentify=deidentify)
+        if target.suffix.lower() == ".dcm":  # into the patient's study, as report -o X.dcm
+            from ovcf_viewer.services.report_dicom import report_as_dicom
+
+            pdf = report_as_dicom(source, pdf, deidentify=deidentify)
+        write_report(target, pdf)
+    except (ReportError, ValueError) as exc:
         QGuiApplication.restoreOverrideCursor()
         _show_error(parent, str(exc))
         return None

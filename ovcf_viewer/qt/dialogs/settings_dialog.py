@@ -88,6 +88,8 @@ class SettingsDialog(QDialog):
 
         self.institution = QLineEdit()
         self.physician = QLineEdit()
+        self.physician.setToolTip("Also the observer named in exported DICOM SR "
+                                  "(e.g. Doe^Jane); empty: the SR names the program")
         self.page_size = QComboBox()
         self.page_size.addItems(list(PAGE_SIZES))
         form.addRow("Institution (report header):", self.institution)
