@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -35,8 +36,19 @@ def _run(cmd: list[str | Path], **kwargs) -> subprocess.CompletedProcess[str]:
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("dist")
-    built = _run([sys.executable, "-m", "pip", "wheel", "--no-deps",
-                  "-q", "-w", out, ROOT])
+    # Build from a clean copy of what git tracks: pip builds in the source folder, and a
+    # developer's stale build/ (modules since moved or deleted) would otherwise ship.
+    source = tmp_path_factory.mktemp("source")
+    tracked = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=ROOT, capture_output=True, check=True,
+    ).stdout.decode().split("\0")
+    for name in filter(None, tracked):
+        if (ROOT / name).is_file():
+            (source / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / name, source / name)
+    built = _run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", out,
+                  source])
     assert built.returncode == 0, built.stderr
     (path,) = out.glob("ovcf_viewer-*.whl")
     return path
