@@ -9,10 +9,17 @@ kyphosis positive.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from ovcf_viewer.measure import tolerance
 from ovcf_viewer.measure.geometry import kyphosis_angle_deg
+from ovcf_viewer.measure.plausibility import (
+    PlausibilityWarning,
+    check_landmarks,
+    index_level_warnings,
+)
 from ovcf_viewer.model.calibration import Calibration
 from ovcf_viewer.model.landmarks import ImageAnnotations, Vertebra, level_index, neighbour_levels
 from ovcf_viewer.model.settings import COBB_DEFINITIONS, GENANT_REFERENCES, Settings
@@ -33,9 +40,9 @@ __all__ = [
 DEFORMITY_RATIO = 0.80
 #: Percentage points within which the three reductions count as uniform (crush), §4.
 UNIFORM_WITHIN_PP = 5.0
-# Comparisons at Genant boundaries are made on values rounded to this many decimals, so a
-# reduction constructed to be exactly 25 % is graded as 25 %, not 24.999999999 %.
-_BOUNDARY_DECIMALS = 9
+# Boundaries (Genant, the 0.80 ratio cut-off, the 5 pp crush spread) are compared with the
+# tolerance of ovcf_viewer.measure.tolerance, so a reduction constructed to be exactly 25 % is
+# graded as 25 %, not 24.999999999 %.
 
 HEIGHT_KEYS = ("a", "m", "p")
 
@@ -54,12 +61,12 @@ def vertebral_heights(vertebra: Vertebra, calibration: Calibration) -> tuple[flo
 def genant_grade(height_reduction: float) -> int:
     """Genant semi-quantitative grade for a height reduction given as a fraction (§4):
     0 below 20 %, 1 from 20 % to below 25 %, 2 from 25 % to 40 % inclusive, 3 above 40 %."""
-    r = round(height_reduction, _BOUNDARY_DECIMALS)
-    if r < 0.20:
+    r = height_reduction
+    if tolerance.below(r, 0.20):
         return 0
-    if r < 0.25:
+    if tolerance.below(r, 0.25):
         return 1
-    if r <= 0.40:
+    if tolerance.at_most(r, 0.40):
         return 2
     return 3
 
@@ -74,7 +81,7 @@ def genant_type(reductions: dict[str, float | None], grade: int) -> str:
     known = {k: v for k, v in reductions.items() if v is not None}
     if len(known) == 3:
         spread_pp = (max(known.values()) - min(known.values())) * 100
-        if round(spread_pp, _BOUNDARY_DECIMALS) <= UNIFORM_WITHIN_PP:
+        if tolerance.at_most(spread_pp, UNIFORM_WITHIN_PP):
             return "crush"
     worst = max(known, key=lambda k: known[k])
     return {"a": "wedge", "m": "biconcave", "p": "crush"}[worst]
@@ -92,6 +99,10 @@ class GenantResult:
     reference_levels: tuple[str, ...]
     reference_heights_mm: dict[str, float | None]
     note: str = ""
+    #: How many neighbours the adjacent reference uses when not two, and which were left out
+    #: (treated, index levels, Genant ≥ 1), e.g. "one untreated, unfractured neighbour (T12);
+    #: left out L2: Genant 2" (§6a); "" with two.
+    reference_note: str = ""
 
     @property
     def height_reduction_pct(self) -> float:
@@ -112,6 +123,17 @@ class VertebraMeasurement:
     crush_reference_levels: tuple[str, ...]
     wedge_angle_deg: float  # superior vs inferior endplate, kyphosis positive
     genant: GenantResult
+    #: A treated (cemented) level on a film after its procedure: it reads "treated", not a
+    #: Genant grade as if it were an untreated body (§5).
+    treated: bool = False
+
+    @property
+    def genant_label(self) -> str:
+        """``treated``, or ``grade 2 wedge (34.6 %)`` (§4, §5)."""
+        if self.treated:
+            return "treated"
+        g = self.genant
+        return f"grade {g.grade} {g.type} ({g.height_reduction_pct:.1f} %)"
 
     @property
     def heights(self) -> dict[str, float]:
@@ -130,7 +152,7 @@ class VertebraMeasurement:
             ("biconcavity", self.biconcavity_ratio),
             ("crush", self.crush_ratio),
         ):
-            if value is not None and round(value, _BOUNDARY_DECIMALS) < DEFORMITY_RATIO:
+            if value is not None and tolerance.below(value, DEFORMITY_RATIO):
                 out.append(name)
         return out
 
@@ -147,6 +169,8 @@ class IndexLevelMeasurement:
     wedge_angle_deg: float
     lovbh_pct: float | None
     lovbh_reference_levels: tuple[str, ...]
+    #: Said next to the value when LOVBH uses one untreated, unfractured neighbour or none.
+    lovbh_note: str = ""
 
     def cobb_deg(self, cobb_definition: str) -> float | None:
         """The angle the report calls "Cobb" under the *setting* (§3)."""
@@ -172,6 +196,38 @@ class ImageMeasurements:
     genant_reference: str
     cobb_definition: str
     notes: tuple[str, ...] = field(default=())
+    #: Plausibility warnings of §6a (:mod:`ovcf_viewer.measure.plausibility`).
+    warnings: tuple[PlausibilityWarning, ...] = field(default=())
+
+    @property
+    def length_suffix(self) -> str:
+        """``_mm`` for calibrated lengths, ``_px`` for pixels: the JSON and CSV key suffix,
+        so a pixel count never sits under a millimetre name."""
+        return "_mm" if self.calibration.is_calibrated else "_px"
+
+    def warnings_for(self, level: str | None) -> list[PlausibilityWarning]:
+        """The warnings about ``level`` (``None``: those about the whole film)."""
+        return [w for w in self.warnings if w.level == level]
+
+    def vertebra_json(self, m: VertebraMeasurement) -> dict[str, Any]:
+        """One vertebra's ``measure --json`` entry (lengths under ``_mm`` or ``_px`` names)."""
+        unit = self.length_suffix
+        return {
+            f"ha{unit}": m.anterior_height_mm,
+            f"hm{unit}": m.middle_height_mm,
+            f"hp{unit}": m.posterior_height_mm,
+            "wedge_ratio": m.wedge_ratio,
+            "biconcavity_ratio": m.biconcavity_ratio,
+            "crush_ratio": m.crush_ratio,
+            "wedge_angle_deg": m.wedge_angle_deg,
+            "genant_grade": None if m.treated else m.genant.grade,
+            "genant_type": "treated" if m.treated else m.genant.type,
+            "height_reduction_pct": m.genant.height_reduction_pct,
+            "genant_reference_used": m.genant.reference,
+            "genant_reference_levels": list(m.genant.reference_levels),
+            "genant_reference_note": m.genant.reference_note or m.genant.note,
+            "treated": m.treated,
+        }
 
     def to_json(self) -> dict[str, Any]:
         """The ``ovcf-viewer measure --json`` document."""
@@ -183,28 +239,14 @@ class ImageMeasurements:
                 "unit": self.calibration.unit,
                 "statement": self.calibration.statement(),
             },
-            "vertebrae": {
-                level: {
-                    "ha_mm": m.anterior_height_mm,
-                    "hm_mm": m.middle_height_mm,
-                    "hp_mm": m.posterior_height_mm,
-                    "wedge_ratio": m.wedge_ratio,
-                    "biconcavity_ratio": m.biconcavity_ratio,
-                    "crush_ratio": m.crush_ratio,
-                    "wedge_angle_deg": m.wedge_angle_deg,
-                    "genant_grade": m.genant.grade,
-                    "genant_type": m.genant.type,
-                    "height_reduction_pct": m.genant.height_reduction_pct,
-                    "genant_reference_used": m.genant.reference,
-                    "genant_reference_levels": list(m.genant.reference_levels),
-                }
-                for level, m in self.vertebrae.items()
-            },
+            "vertebrae": {level: self.vertebra_json(m) for level, m in self.vertebrae.items()},
             "index_levels": {
                 level: {
                     "segmental_kyphosis_deg": m.segmental_kyphosis_deg,
                     "segmental_endplates": m.segmental_endplates,
                     "lovbh_pct": m.lovbh_pct,
+                    "lovbh_reference_levels": list(m.lovbh_reference_levels),
+                    "lovbh_note": m.lovbh_note,
                     "cobb_deg": m.cobb_deg(self.cobb_definition),
                 }
                 for level, m in self.index_levels.items()
@@ -214,6 +256,7 @@ class ImageMeasurements:
                 "cobb_definition": self.cobb_definition,
             },
             "notes": list(self.notes),
+            "warnings": [w.to_json() for w in self.warnings],
         }
 
 
@@ -227,17 +270,33 @@ def _placed_neighbours(level: str, complete: dict[str, Vertebra]) -> list[str]:
     return [lv for lv in neighbour_levels(level) if lv is not None and lv in complete]
 
 
+def _left_out(level: str, complete: dict[str, Vertebra], excluded: dict[str, str]) -> str:
+    """"T12: index level, L2: Genant 2" for the placed neighbours left out of a reference."""
+    return ", ".join(f"{lv}: {excluded[lv]}" for lv in _placed_neighbours(level, complete)
+                     if lv in excluded)
+
+
+def _reference_note(refs: list[str], left_out: str) -> str:
+    """Says how many neighbours a reference uses when it is not the usual two (§6a)."""
+    if len(refs) == 2:
+        return ""
+    note = f"one untreated, unfractured neighbour ({refs[0]})" if refs else (
+        "no untreated, unfractured neighbour")
+    return note + (f"; left out {left_out}" if left_out else "")
+
+
 def _genant(
     level: str,
     heights: dict[str, dict[str, float]],
     complete: dict[str, Vertebra],
-    index_levels: set[str],
+    excluded: dict[str, str],
     reference: str,
 ) -> GenantResult:
     own = heights[level]
     note = ""
+    left_out = _left_out(level, complete, excluded)
     if reference == "adjacent":
-        refs = [lv for lv in _placed_neighbours(level, complete) if lv not in index_levels]
+        refs = [lv for lv in _placed_neighbours(level, complete) if lv not in excluded]
         if refs:
             ref_heights: dict[str, float | None] = {
                 k: sum(heights[lv][k] for lv in refs) / len(refs) for k in HEIGHT_KEYS
@@ -257,8 +316,11 @@ def _genant(
                 "adjacent",
                 tuple(refs),
                 ref_heights,
+                reference_note=_reference_note(refs, left_out),
             )
         note = "no placed, non-fractured neighbour: graded against its own posterior height"
+        if left_out:
+            note += f" (left out {left_out})"
     # own posterior: Ha and Hm against Hp of the same vertebra; crush cannot be graded (§4).
     reductions = {
         "a": 1.0 - own["a"] / own["p"],
@@ -279,20 +341,51 @@ def _genant(
     )
 
 
+def _graded_excluding_fractured(
+    heights: dict[str, dict[str, float]],
+    complete: dict[str, Vertebra],
+    excluded: dict[str, str],
+    reference: str,
+) -> dict[str, GenantResult]:
+    """Genant results of every complete vertebra whose adjacent references leave out the
+    treated and index levels and every neighbour graded ≥ 1 (§4, §6a). ``excluded`` (level →
+    why) is extended in place with the fractured levels found. A fractured neighbour raises
+    nobody's grade, so levels are graded again until no new fractured one appears (the set
+    only grows: this ends)."""
+    while True:
+        results = {lv: _genant(lv, heights, complete, excluded, reference) for lv in complete}
+        fractured = {lv: f"Genant {g.grade}" for lv, g in results.items()
+                     if g.grade >= 1 and lv not in excluded}
+        excluded.update(fractured)
+        if not fractured or reference != "adjacent":
+            return results
+
+
 def measure_image(
     annotations: ImageAnnotations,
     calibration: Calibration,
     settings: Settings | None = None,
+    *,
+    treated_levels: tuple[str, ...] | list[str] = (),
+    after_procedure: bool = False,
+    anterior_x_sign: int | None = None,
 ) -> ImageMeasurements:
-    """Measure every complete vertebra and every index level on one image (§3, §4).
+    """Measure every complete vertebra and every index level on one image (§3, §4, §6a).
 
     - Heights ``Ha``, ``Hm``, ``Hp``; wedge ratio ``Ha/Hp``; biconcavity ``Hm/Hp``; crush
       ratio ``Hp / mean Hp`` of the placed adjacent vertebrae (``None`` without any).
-    - Genant grade and type against the *setting*'s reference; "adjacent" falls back to the
-      vertebra's own posterior height when no placed, non-index neighbour exists, and says so.
+    - Genant grade and type against the *setting*'s reference. The adjacent reference uses only
+      untreated, unfractured neighbours (not treated, not index levels, not Genant ≥ 1) and says
+      how many; without any it falls back to the vertebra's own posterior height, and says so.
     - For index levels: segmental kyphosis (superior endplate above to inferior endplate
       below; ``None`` unless both are placed) and LOVBH ``((A1+A2) − 2·A0)/(A1+A2) × 100``
-      (with one neighbour, ``(A1 − A0)/A1 × 100``).
+      over the same untreated, unfractured neighbours (with one, ``(A1 − A0)/A1 × 100``, said
+      so; with none, ``None``).
+    - ``treated_levels`` (the case's augmented levels, §5) count as index levels and are never
+      a reference; with ``after_procedure`` their :attr:`VertebraMeasurement.treated` is set, so
+      they read "treated" rather than a Genant grade.
+    - :attr:`ImageMeasurements.warnings`: the plausibility checks of §6a
+      (:mod:`ovcf_viewer.measure.plausibility`); ``anterior_x_sign`` is the film's known facing.
     """
     settings = settings or Settings()
     if settings.genant_reference not in GENANT_REFERENCES:
@@ -300,13 +393,25 @@ def measure_image(
     if settings.cobb_definition not in COBB_DEFINITIONS:
         raise ValueError(f"unknown Cobb definition {settings.cobb_definition!r}")
     complete = annotations.complete_vertebrae()
-    index_set = set(annotations.index_levels)
+    treated = {lv for lv in treated_levels if lv in complete}
+    marked = set(annotations.index_levels)
+    index_set = marked | treated
     heights: dict[str, dict[str, float]] = {}
     for level, vertebra in complete.items():
         ha, hm, hp = vertebral_heights(vertebra, calibration)
         if min(ha, hm, hp) <= 0:
             raise ValueError(f"{level}: a height is zero, two landmarks coincide")
+        if not all(math.isfinite(h) for h in (ha, hm, hp)):
+            raise ValueError(f"{level}: a height is not a finite number: check the calibration")
         heights[level] = {"a": ha, "m": hm, "p": hp}
+
+    excluded = {lv: "treated" for lv in treated}
+    excluded.update({lv: "index level" for lv in marked if lv not in excluded})
+    genants = _graded_excluding_fractured(heights, complete, excluded,
+                                          settings.genant_reference)
+    if settings.genant_reference != "adjacent":  # LOVBH still leaves fractured ones out
+        excluded.update({lv: f"Genant {g.grade}" for lv, g in genants.items()
+                         if g.grade >= 1 and lv not in excluded})
 
     vertebrae: dict[str, VertebraMeasurement] = {}
     notes: list[str] = []
@@ -318,7 +423,7 @@ def measure_image(
             if neighbours
             else None
         )
-        genant = _genant(level, heights, complete, index_set, settings.genant_reference)
+        genant = genants[level]
         if genant.note:
             notes.append(f"{level}: {genant.note}")
         vertebrae[level] = VertebraMeasurement(
@@ -332,6 +437,7 @@ def measure_image(
             crush_reference_levels=tuple(neighbours),
             wedge_angle_deg=_wedge_angle(vertebra, calibration),
             genant=genant,
+            treated=after_procedure and level in treated,
         )
 
     index_results: dict[str, IndexLevelMeasurement] = {}
@@ -348,7 +454,8 @@ def measure_image(
                 lower.points["ia"],
                 calibration,
             )
-        refs = tuple(lv for lv in (above, below) if lv is not None and lv in complete)
+        refs = [lv for lv in (above, below)
+                if lv is not None and lv in complete and lv not in excluded]
         lovbh = None
         if refs:
             mean_a = sum(heights[lv]["a"] for lv in refs) / len(refs)
@@ -360,8 +467,13 @@ def measure_image(
             lower_level=below if lower is not None else None,
             wedge_angle_deg=vertebrae[level].wedge_angle_deg,
             lovbh_pct=lovbh,
-            lovbh_reference_levels=refs,
+            lovbh_reference_levels=tuple(refs),
+            lovbh_note=_reference_note(refs, _left_out(level, complete, excluded)),
         )
+    warnings = check_landmarks(complete, calibration, anterior_x_sign=anterior_x_sign)
+    warnings += index_level_warnings(
+        frozenset(marked & set(complete)), {lv: g.grade for lv, g in genants.items()}
+    )
     return ImageMeasurements(
         calibration=calibration,
         vertebrae=vertebrae,
@@ -369,4 +481,5 @@ def measure_image(
         genant_reference=settings.genant_reference,
         cobb_definition=settings.cobb_definition,
         notes=tuple(notes),
+        warnings=tuple(warnings),
     )

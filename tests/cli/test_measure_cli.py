@@ -107,7 +107,9 @@ def test_uncalibrated_reports_pixels(capsys, tmp_path):
     code, out, _ = run_json(capsys, image, "--annotations", ann)
     assert code == 0 and out["calibration"]["source"] == "none"
     assert out["calibration"]["unit"] == "px"
-    assert out["vertebrae"]["L1"]["ha_mm"] == pytest.approx(18.0, abs=0.01)
+    # Pixels live under _px names, never under a millimetre name (the one renamed key).
+    assert "ha_mm" not in out["vertebrae"]["L1"]
+    assert out["vertebrae"]["L1"]["ha_px"] == pytest.approx(18.0, abs=0.01)
 
 
 @pytest.mark.parametrize(

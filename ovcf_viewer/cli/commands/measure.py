@@ -1,7 +1,9 @@
 """``ovcf-viewer measure IMAGE --annotations FILE.json [--json]``: the measurements the GUI
 shows, from an exchange-format annotation file (docs/clinical-reference.md §1, §3, §4).
 
-Exit status 2 with one line on stderr for a bad image or annotation file.
+Exit status 2 with one line on stderr for a bad image or annotation file, and for annotations
+placed on another film (their SOP Instance UID is not the image's). Plausibility warnings
+(docs/clinical-reference.md §6a) are printed with the table and under ``"warnings"`` in JSON.
 """
 
 from __future__ import annotations
@@ -59,6 +61,17 @@ def run(args: argparse.Namespace) -> int:
     try:
         image = load_image(args.image, frame=args.frame)
         annotations = load_annotations(args.annotations)
+        if annotations.sop_instance_uid != image.sop_instance_uid:
+            # Landmarks of another film would be measured under this film's calibration
+            # without a word (docs/clinical-reference.md §6a): refuse.
+            print(
+                f"ovcf-viewer measure: {args.annotations} was placed on another film (SOP "
+                f"Instance UID {annotations.sop_instance_uid}"
+                + (f", {annotations.file}" if annotations.file else "")
+                + f"), not on {args.image} (SOP Instance UID {image.sop_instance_uid})",
+                file=sys.stderr,
+            )
+            return 2
         annotations.validate_inside(image.rows, image.columns)
         calibration = image.calibration(
             use_magnification=settings.use_magnification,
@@ -88,7 +101,8 @@ def format_table(result: ImageMeasurements) -> str:
     )
     for level, m in result.vertebrae.items():
         crush = f"{m.crush_ratio:.2f}" if m.crush_ratio is not None else "–"
-        genant = f"grade {m.genant.grade} {m.genant.type} ({m.genant.height_reduction_pct:.1f} %)"
+        genant = m.genant_label + (f"; reference {m.genant.reference_note}"
+                                   if m.genant.reference_note else "")
         lines.append(
             f"{level:<6}{m.anterior_height_mm:8.2f}{m.middle_height_mm:8.2f}"
             f"{m.posterior_height_mm:8.2f}  {'':{len(unit) + 2}}  {m.wedge_ratio:6.2f}"
@@ -100,8 +114,11 @@ def format_table(result: ImageMeasurements) -> str:
             if index.segmental_kyphosis_deg is not None
             else "not measurable (needs the vertebrae above and below)"
         )
-        lovbh = f"{index.lovbh_pct:.1f} %" if index.lovbh_pct is not None else "–"
+        lovbh = f"{index.lovbh_pct:.1f} %" if index.lovbh_pct is not None else "not assessed"
+        if index.lovbh_note:
+            lovbh += f" ({index.lovbh_note})"
         lines.append(f"index {level}: segmental kyphosis {kyph}; LOVBH {lovbh}")
     lines.append(f"Genant reference: {result.genant_reference}; Cobb = {result.cobb_definition}")
     lines.extend(result.notes)
+    lines.extend(f"WARNING: {w.message}" for w in result.warnings)
     return "\n".join(lines)
