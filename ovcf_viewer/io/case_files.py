@@ -22,11 +22,11 @@ from ovcf_viewer.model.case import (
     _film_where,
     _read_json,
     load_case,
+    treated_levels_from_films,
 )
 from ovcf_viewer.model.landmarks import (
     AnnotationFormatError,
     Timepoint,
-    level_index,
     load_annotations,
 )
 from ovcf_viewer.model.settings import Settings
@@ -112,7 +112,8 @@ def load_case_inputs(paths: Sequence[str | os.PathLike[str]]) -> Case:
 
     From annotation files: the procedure date is taken from the post-operative timepoint's
     date (else a follow-up's date minus its interval), the treated levels from the index
-    levels, and patient and study date from the image headers when the files are there.
+    levels of the latest pre-operative film (§5; a level marked only on a later film is a new
+    fracture), and patient and study date from the image headers when the files are there.
     """
     files = [Path(p) for p in paths]
     if not files:
@@ -145,7 +146,9 @@ def load_case_inputs(paths: Sequence[str | os.PathLike[str]]) -> Case:
     if procedure_date is not None:  # fill missing intervals: "Follow-up (3 months)"
         films = [_with_interval(f, procedure_date) for f in films]
     patient_name, patient_id = _patient_from_headers(films)
-    treated = sorted({lv for f in films for lv in f.annotations.index_levels}, key=level_index)
+    # §5: from annotation files alone, the treated levels are the index levels of the latest
+    # pre-operative film; one marked only later is a new fracture, not a treated level.
+    treated = treated_levels_from_films(films)
     case_id = patient_id or files[0].parent.resolve().name or "case"
     return Case(
         case_id=case_id,

@@ -34,11 +34,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 
+from ovcf_viewer.measure import tolerance
 from ovcf_viewer.measure.measurements import HEIGHT_KEYS, ImageMeasurements, measure_image
 from ovcf_viewer.model.calibration import Calibration
 from ovcf_viewer.model.case import Case, CaseFilm
 from ovcf_viewer.model.landmarks import (
-    ImageAnnotations,
     Timepoint,
     level_index,
     neighbour_levels,
@@ -57,6 +57,7 @@ __all__ = [
     "IncidentDeformity",
     "KyphosisChange",
     "LevelComparison",
+    "NewFracture",
     "TrendPoint",
     "TrendSeries",
     "compare",
@@ -70,9 +71,14 @@ HEIGHT_NAMES = {"a": "anterior", "m": "middle", "p": "posterior"}
 INCIDENT_DROP_FRACTION = 0.20
 #: … and by at least this many mm.
 INCIDENT_DROP_MM = 4.0
-# Thresholds are compared on values rounded to this many decimals, so a drop constructed to be
-# exactly 20 % or 4 mm counts (as in measurements' Genant boundaries).
-_BOUNDARY_DECIMALS = 9
+# Thresholds (EPOS 20 % / 4 mm, the variability setting) are compared with the tolerance of
+# ovcf_viewer.measure.tolerance, so a drop constructed to be exactly 20 % or 4 mm counts, and a
+# change of exactly 2 mm (1.9999999999999964 in floating point) is not "smaller than 2 mm" (§5).
+#: Which comparison found a new deformity (§5): between consecutive films, or against the
+#: baseline (the latest pre-operative film for untreated levels, the post-operative film for
+#: treated ones).
+CONSECUTIVE = "consecutive"
+BASELINE = "baseline"
 
 
 # --------------------------------------------------------------------------- results
@@ -217,9 +223,12 @@ class LevelComparison:
 
 @dataclass(frozen=True)
 class IncidentDeformity:
-    """A new deformity between two consecutive films (§5, EPOS): ``height`` fell by
-    ``drop_pct`` ≥ 20 % and ``drop_mm`` ≥ 4 mm. ``mm_tested`` is False when the 4 mm part
-    could not be tested (a film in pixels): then only the 20 % part was."""
+    """A new deformity between two films (§5, EPOS): ``height`` fell by ``drop_pct`` ≥ 20 %
+    and ``drop_mm`` ≥ 4 mm, from the ``from`` film to the ``to`` film. ``fired`` says which
+    comparisons found it at the ``to`` film: ``("consecutive",)`` against the film before,
+    ``("baseline",)`` against the level's baseline film only (a gradual collapse), or both; the
+    figures are the consecutive comparison's when it fired. ``mm_tested`` is False when the 4 mm part could not be tested (a film in
+    pixels): then only the 20 % part was."""
 
     level: str
     height: str
@@ -234,14 +243,35 @@ class IncidentDeformity:
     treated: bool
     mm_tested: bool
     mm_comparable: bool
+    fired: tuple[str, ...] = (CONSECUTIVE,)
+
+    @property
+    def comparison(self) -> str:
+        """``consecutive films``, ``against the baseline`` or both, for the user."""
+        words = {CONSECUTIVE: "between consecutive films", BASELINE: "against the baseline"}
+        return " and ".join(words[f] for f in self.fired)
 
     @property
     def description(self) -> str:
         return (
             f"{self.level} {HEIGHT_NAMES[self.height]} height fell "
             f"{self.drop_pct:.0f} % ({self.drop_mm:.1f} mm) from {self.from_label} to "
-            f"{self.to_label}"
+            f"{self.to_label} ({self.comparison})"
         )
+
+
+@dataclass(frozen=True)
+class NewFracture:
+    """A level first marked as an index (fractured) level on a film after the procedure, and
+    not treated: a new fracture (§5), never a treated level."""
+
+    level: str
+    sop_instance_uid: str
+    label: str
+
+    @property
+    def description(self) -> str:
+        return f"{self.level}: new fracture, first marked on the {self.label} film"
 
 
 @dataclass(frozen=True)
@@ -284,6 +314,19 @@ class CaseComparison:
     cobb_definition: str
     genant_reference: str
     notes: tuple[str, ...] = field(default=())
+    new_fractures: tuple[NewFracture, ...] = field(default=())
+    #: Whether any level was measured on two films that can be compared: without that,
+    #: "no new deformity" would be reassurance without data ("Not assessed").
+    deformities_assessed: bool = False
+
+    @property
+    def new_deformities_summary(self) -> str:
+        """``Not assessed …``, ``None`` or the list, for panels and reports (§5)."""
+        if self.new_deformities:
+            return "; ".join(d.description for d in self.new_deformities)
+        if not self.deformities_assessed:
+            return "Not assessed (no level is measured on two comparable films)"
+        return "None"
 
     def film(self, sop_instance_uid: str) -> FilmMeasurement:
         for film in self.films:
@@ -346,7 +389,7 @@ def restoration(
         )
     gain = post_mm - pre_mm
     lost = None if reference_mm is None else reference_mm - pre_mm
-    within = (abs(gain) < variability_mm) if mm_comparable else None
+    within = tolerance.below(abs(gain), variability_mm) if mm_comparable else None
     return HeightRestoration(
         height=height,
         pre_mm=pre_mm,
@@ -368,10 +411,10 @@ def is_incident_deformity(
     """EPOS incident deformity (§5): the height fell by ≥ 20 % **and** ≥ 4 mm. With
     ``mm_tested=False`` (lengths in pixels) only the 20 % part is applied."""
     drop = before_mm - after_mm
-    if before_mm <= 0 or drop <= 0:
+    if before_mm <= 0 or drop <= 0:  # (a drop within the tolerance of 0 fails 20 % anyway)
         return False
-    fraction_ok = round(drop / before_mm, _BOUNDARY_DECIMALS) >= INCIDENT_DROP_FRACTION
-    mm_ok = (not mm_tested) or round(drop, _BOUNDARY_DECIMALS) >= INCIDENT_DROP_MM
+    fraction_ok = tolerance.at_least(drop / before_mm, INCIDENT_DROP_FRACTION)
+    mm_ok = (not mm_tested) or tolerance.at_least(drop, INCIDENT_DROP_MM)
     return fraction_ok and mm_ok
 
 
@@ -389,17 +432,6 @@ def _calibration_without_image(film: CaseFilm) -> tuple[Calibration, str]:
 
 
 # --------------------------------------------------------------------------- compare
-
-
-def _measurement_copy(annotations: ImageAnnotations, treated: tuple[str, ...]) -> ImageAnnotations:
-    """A detached copy whose index levels include the treated levels placed on this film, so
-    they get kyphosis and are never used as a §4 reference for their neighbours."""
-    copy = ImageAnnotations.from_json(annotations.to_json(partial=True), partial=True)
-    placed = set(copy.vertebrae)
-    copy.index_levels = sorted(
-        (set(copy.index_levels) | set(treated)) & placed, key=level_index
-    )
-    return copy
 
 
 def _compared_levels(treated: tuple[str, ...]) -> list[tuple[str, str]]:
@@ -465,9 +497,13 @@ def compare(
             calibration, cal_note = _calibration_without_image(film)
         if cal_note:
             notes.append(cal_note)
-        measured = measure_image(_measurement_copy(film.annotations, treated), calibration,
-                                 settings)
         assert film.timepoint is not None
+        try:
+            measured = measure_image(film.annotations, calibration, settings,
+                                     treated_levels=treated,
+                                     after_procedure=film.timepoint.kind != "preop")
+        except ValueError as exc:
+            raise ValueError(f"{film.label} film: {exc}") from None
         films.append(
             FilmMeasurement(
                 film.sop_instance_uid, film.timepoint, film.date,
@@ -517,7 +553,20 @@ def compare(
         _compare_level(level, role, films, pre, post, followups, settings)
         for level, role in _compared_levels(treated)
     )
-    new_deformities = tuple(_incident_deformities(films, set(treated)))
+    new_deformities = tuple(_incident_deformities(films, set(treated), pre, post))
+    assessed = any(
+        _same_unit(a.calibration, b.calibration)
+        and set(a.measurements.vertebrae) & set(b.measurements.vertebrae)
+        for a, b in zip(films, films[1:], strict=False)
+    )
+    new_fractures = tuple(
+        NewFracture(level, film.sop_instance_uid, film.label)
+        for level, film in case.new_fracture_levels().items()
+        if film.sop_instance_uid in by_uid
+    )
+    for fracture in new_fractures:
+        notes.append(f"{fracture.description}: not a treated level (§5); watch for adjacent "
+                     "refracture")
     for before, after in zip(films, films[1:], strict=False):
         if not _same_unit(before.calibration, after.calibration):
             notes.append(
@@ -539,6 +588,8 @@ def compare(
         cobb_definition=settings.cobb_definition,
         genant_reference=settings.genant_reference,
         notes=tuple(dict.fromkeys(notes)),
+        new_fractures=new_fractures,
+        deformities_assessed=assessed,
     )
 
 
@@ -613,7 +664,8 @@ def _compare_level(
                     HeightLoss(
                         k, fu.sop_instance_uid, fu.label, post_h[k], fu_h[k], loss,
                         loss / post_h[k] * 100.0,
-                        (abs(loss) < settings.variability_mm) if comparable else None,
+                        tolerance.below(abs(loss), settings.variability_mm)
+                        if comparable else None,
                         comparable,
                     )
                 )
@@ -663,7 +715,7 @@ def _kyphosis_change(
             loss = fu_deg - post_deg
             losses.append(
                 CorrectionLoss(fu.sop_instance_uid, fu.label, fu_deg, loss,
-                               abs(loss) < settings.variability_deg)
+                               tolerance.below(abs(loss), settings.variability_deg))
             )
     return KyphosisChange(
         level=level,
@@ -673,37 +725,66 @@ def _kyphosis_change(
         post_deg=post_deg,
         correction_deg=correction,
         correction_within_variability=(
-            abs(correction) < settings.variability_deg if correction is not None else None
+            tolerance.below(abs(correction), settings.variability_deg)
+            if correction is not None else None
         ),
         losses=tuple(losses),
     )
 
 
 def _incident_deformities(
-    films: list[FilmMeasurement], treated: set[str]
+    films: list[FilmMeasurement],
+    treated: set[str],
+    pre: FilmMeasurement | None,
+    post: FilmMeasurement | None,
 ) -> list[IncidentDeformity]:
-    """EPOS rule (§5) between each pair of consecutive films, at every level on both."""
-    out = []
-    for before, after in zip(films, films[1:], strict=False):
+    """EPOS rule (§5) between each pair of consecutive films **and** between each level's
+    baseline and every later film: the latest pre-operative film for untreated levels (the
+    first film without one), the post-operative film for treated levels. One entry per level,
+    height and later film, saying which comparisons fired; its figures are those of the
+    consecutive comparison when that fired, else the baseline's."""
+    found: dict[tuple[str, str, str], IncidentDeformity] = {}
+    order = {f.sop_instance_uid: i for i, f in enumerate(films)}
+
+    def test(before: FilmMeasurement, after: FilmMeasurement, levels: set[str], how: str) -> None:
         if not _same_unit(before.calibration, after.calibration):
-            continue  # mm against px cannot be tested; compare() says so in its notes
+            return  # mm against px cannot be tested; compare() says so in its notes
         mm_tested = before.calibration.is_calibrated and after.calibration.is_calibrated
         comparable = _mm_comparable(before.calibration, after.calibration)
-        common = set(before.measurements.vertebrae) & set(after.measurements.vertebrae)
-        for level in sorted(common, key=level_index):
+        common = set(before.measurements.vertebrae) & set(after.measurements.vertebrae) & levels
+        for level in common:
             h0 = before.measurements.vertebrae[level].heights
             h1 = after.measurements.vertebrae[level].heights
             for k in HEIGHT_KEYS:
-                if is_incident_deformity(h0[k], h1[k], mm_tested=mm_tested):
-                    drop = h0[k] - h1[k]
-                    out.append(
-                        IncidentDeformity(
-                            level, k, before.sop_instance_uid, after.sop_instance_uid,
-                            before.label, after.label, h0[k], h1[k], drop,
-                            drop / h0[k] * 100.0, level in treated, mm_tested, comparable,
-                        )
-                    )
-    return out
+                if not is_incident_deformity(h0[k], h1[k], mm_tested=mm_tested):
+                    continue
+                key = (level, k, after.sop_instance_uid)
+                if key in found:
+                    old = found[key]
+                    found[key] = IncidentDeformity(
+                        **{**old.__dict__, "fired": (*old.fired, how)})
+                    continue
+                drop = h0[k] - h1[k]
+                found[key] = IncidentDeformity(
+                    level, k, before.sop_instance_uid, after.sop_instance_uid,
+                    before.label, after.label, h0[k], h1[k], drop,
+                    drop / h0[k] * 100.0, level in treated, mm_tested, comparable, (how,),
+                )
+
+    every = {lv for f in films for lv in f.measurements.vertebrae}
+    for before, after in zip(films, films[1:], strict=False):
+        test(before, after, every, CONSECUTIVE)
+    untreated_base = pre or (films[0] if films else None)
+    for base, levels in ((untreated_base, every - treated), (post, treated & every)):
+        if base is None:
+            continue
+        for after in films[order[base.sop_instance_uid] + 1:]:
+            test(base, after, levels, BASELINE)
+    return sorted(
+        found.values(),
+        key=lambda d: (order[d.to_uid], level_index(d.level), HEIGHT_KEYS.index(d.height),
+                       order[d.from_uid]),
+    )
 
 
 def trend_series(

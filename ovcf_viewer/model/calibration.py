@@ -18,13 +18,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 __all__ = [
     "Calibration",
     "CalibrationHeader",
     "CalibrationSource",
+    "PLAUSIBLE_SPACING_MM",
     "PROJECTION_MODALITIES",
     "resolve_calibration",
 ]
@@ -34,6 +35,11 @@ PROJECTION_MODALITIES = frozenset({"CR", "DX", "MG", "RF", "XA", "IO", "PX", "RG
 
 # Spacings that agree to this many mm are "equal" (PS3.3 §10.7: equal means no correction).
 _EQUAL_TOLERANCE_MM = 1e-6
+
+#: Plausible pixel spacings of a radiograph, mm per pixel. Outside them a calibration is a
+#: typing or header error (a 1e308 mm line gives infinite heights), refused with a clear
+#: message rather than measured (docs/clinical-reference.md §6a).
+PLAUSIBLE_SPACING_MM = (1e-3, 10.0)
 
 
 class CalibrationSource(StrEnum):
@@ -98,6 +104,16 @@ class Calibration:
             value = getattr(self, name)
             if not (math.isfinite(value) and value > 0):
                 raise ValueError(f"{name} must be a positive finite number, got {value!r}")
+        if self.source is not CalibrationSource.NONE:
+            lo, hi = PLAUSIBLE_SPACING_MM
+            for name in ("row_mm", "col_mm"):
+                value = getattr(self, name)
+                if not lo <= value <= hi:
+                    raise ValueError(
+                        f"{self.source.value} calibration: {name} {value:g} mm per pixel is not "
+                        f"a plausible pixel spacing (expected {lo:g}–{hi:g} mm): check the "
+                        "calibration"
+                    )
         if self.source is CalibrationSource.NONE and self.col_mm != 1.0:
             raise ValueError("an uncalibrated image measures in column widths: col_mm must be 1")
 
@@ -199,6 +215,11 @@ def _pixel_aspect_ratio(value: str) -> float:
     return ratio if _ASPECT_LIMITS[0] <= ratio <= _ASPECT_LIMITS[1] else 1.0
 
 
+def _plausible(spacing: tuple[float, float]) -> bool:
+    lo, hi = PLAUSIBLE_SPACING_MM
+    return all(math.isfinite(v) and lo <= v <= hi for v in spacing)
+
+
 def _spacing_equal(a: tuple[float, float], b: tuple[float, float]) -> bool:
     return all(abs(x - y) <= _EQUAL_TOLERANCE_MM for x, y in zip(a, b, strict=True))
 
@@ -228,6 +249,17 @@ def resolve_calibration(
         return manual
 
     ps, ips = header.pixel_spacing, header.imager_pixel_spacing
+    ignored = [f"{name} {spacing[0]:g}\\{spacing[1]:g} mm is not plausible, ignored"
+               for name, spacing in (("Pixel Spacing", ps), ("Imager Pixel Spacing", ips))
+               if spacing is not None and not _plausible(spacing)]
+    if ps is not None and not _plausible(ps):
+        ps = None
+    if ips is not None and not _plausible(ips):
+        ips = None
+    if ignored:
+        if ps is None and ips is None:
+            return Calibration.none("; ".join(ignored))
+        header = replace(header, pixel_spacing=ps, imager_pixel_spacing=ips)
     if ps is not None:
         corrected = (ips is not None and not _spacing_equal(ps, ips)) or (
             ips is None and not header.is_projection
@@ -266,7 +298,7 @@ def resolve_calibration(
 
     if use_magnification:
         mag = header.effective_magnification()
-        if mag is not None:
+        if mag is not None and _plausible((detector[0] / mag[0], detector[1] / mag[0])):
             factor, origin = mag
             return Calibration(
                 CalibrationSource.MAGNIFICATION,

@@ -28,7 +28,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
@@ -67,6 +67,7 @@ __all__ = [
     "missing_film_messages",
     "propose_timepoints",
     "save_case",
+    "treated_levels_from_films",
 ]
 
 CASE_FORMAT_NAME = "ovcf-case"
@@ -210,12 +211,32 @@ class Case:
         raise KeyError(sop_instance_uid)
 
     def index_levels(self) -> tuple[str, ...]:
-        """The treated levels, or when none are recorded, every level marked as index on any
-        film (cranial first)."""
+        """The levels treated by the procedure (docs/clinical-reference.md §5): the recorded
+        treated levels, or when none are recorded, the index levels of the latest
+        pre-operative film (cranial first).
+
+        Treated levels belong to the case; index levels belong to each film. A level first
+        marked as an index level on a later film is a new fracture, never a treated level
+        (:meth:`new_fracture_levels`).
+        """
         if self.treated_levels:
             return self.treated_levels
-        levels = {lv for f in self.films for lv in f.annotations.index_levels}
-        return tuple(sorted(levels, key=level_index))
+        return treated_levels_from_films(self.films)
+
+    def new_fracture_levels(self) -> dict[str, CaseFilm]:
+        """Levels marked as index levels on a post-operative or follow-up film that are not
+        treated and were not index levels on any pre-operative film, each with the first film
+        that marks it (§5: a new fracture, the complication follow-up watches for)."""
+        treated = set(self.index_levels())
+        before = {lv for f in self.films_of_kind("preop") for lv in f.annotations.index_levels}
+        out: dict[str, CaseFilm] = {}
+        for film in self.chronological_films():
+            if film.timepoint is None or film.timepoint.kind == "preop":
+                continue
+            for level in film.annotations.index_levels:
+                if level not in treated and level not in before and level not in out:
+                    out[level] = film
+        return dict(sorted(out.items(), key=lambda item: level_index(item[0])))
 
     # -- derived copies --------------------------------------------------------------------
     def with_film(self, sop_instance_uid: str, **changes: Any) -> Case:
@@ -236,6 +257,18 @@ class Case:
             for f, tp in zip(self.films, proposals, strict=True)
         )
         return replace(self, films=films)
+
+
+def treated_levels_from_films(films: Iterable[CaseFilm]) -> tuple[str, ...]:
+    """The index levels of the latest pre-operative film; without a pre-operative film, those
+    of the earliest post-operative film (the treated level is marked on it); else none."""
+    dated = sorted((f for f in films if f.timepoint is not None), key=_film_sort_key)
+    preop = [f for f in dated if f.timepoint is not None and f.timepoint.kind == "preop"]
+    postop = [f for f in dated if f.timepoint is not None and f.timepoint.kind == "postop"]
+    source = preop[-1] if preop else (postop[0] if postop else None)
+    if source is None:
+        return ()
+    return tuple(sorted(source.annotations.index_levels, key=level_index))
 
 
 def _film_sort_key(film: CaseFilm) -> tuple[int, int, date, str]:

@@ -560,10 +560,12 @@ def _calibration_from_json(value: Any) -> Calibration:
             float(value["col_mm"]),
             str(value.get("detail", "")),
         )
-    except (KeyError, TypeError, ValueError) as exc:
+    except (KeyError, TypeError) as exc:
         raise AnnotationFormatError(
             f"calibration needs positive row_mm and col_mm ({exc})"
         ) from None
+    except ValueError as exc:  # not finite, not positive, or not a plausible spacing
+        raise AnnotationFormatError(f'"calibration": {exc}') from None
 
 
 def _tool_from_json(entry: Any, i: int) -> Tool:
