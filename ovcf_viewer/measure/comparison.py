@@ -227,8 +227,8 @@ class IncidentDeformity:
     and ``drop_mm`` ≥ 4 mm, from the ``from`` film to the ``to`` film. ``fired`` says which
     comparisons found it at the ``to`` film: ``("consecutive",)`` against the film before,
     ``("baseline",)`` against the level's baseline film only (a gradual collapse), or both; the
-    figures are the consecutive comparison's when it fired. ``mm_tested`` is False when the 4 mm part could not be tested (a film in
-    pixels): then only the 20 % part was."""
+    figures are the consecutive comparison's when it fired. ``mm_tested`` is False when the
+    4 mm part could not be tested (a film in pixels): then only the 20 % part was."""
 
     level: str
     height: str

@@ -123,13 +123,16 @@ def _swapped(
                   if (d := _anterior_direction(v, cal)) is not None}
     out = []
     for level, d in directions.items():
-        others = [o for lv, o in directions.items() if lv != level]
+        others = {lv: o for lv, o in directions.items() if lv != level}
         expected: Vector | None = None
         against = ""
         if others:
-            expected = _unit((sum(o[0] for o in others), sum(o[1] for o in others)))
-            names = [lv for lv in directions if lv != level]
-            against = f"the other vertebrae on this film ({', '.join(names)})"
+            # A vertebra is swapped when more of the others point the other way than agree
+            # with it: one slip among correct neighbours is caught, the neighbours are not.
+            opposed = [lv for lv, o in others.items() if _dot(d, o) < 0]
+            if 2 * len(opposed) > len(others):
+                expected = (-d[0], -d[1])
+                against = f"the other vertebrae on this film ({', '.join(opposed)})"
         elif anterior_x_sign is not None and abs(d[0]) > 0.5:
             expected = (float(anterior_x_sign), 0.0)
             against = "the film's facing"

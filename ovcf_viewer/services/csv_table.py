@@ -1,8 +1,14 @@
 """The measurement table of one or more cases: one row per case × timepoint × level, columns
 named like the ``measure --json`` keys, every row with its calibration source and spacing
 (docs/clinical-reference.md §1, §3–§5). ``ovcf-viewer export-csv`` and the case view's
-File > Export table both write :func:`table_text`."""
+File > Export table both write :func:`table_text`.
 
+Lengths in mm fill ``ha_mm``/``hm_mm``/``hp_mm``; an uncalibrated film's lengths, in pixels,
+fill ``ha_px``/``hm_px``/``hp_px`` instead (``length_unit`` says which). ``level_status`` is
+``treated`` (a treated level after its procedure: ``genant_grade`` is empty, ``genant_type``
+says ``treated``), ``new fracture`` (first marked as an index level after the procedure),
+``index`` or empty; ``warnings`` holds the film's plausibility warnings about the level
+(docs/clinical-reference.md §6a), ``code: message`` joined by `` | ``."""
 from __future__ import annotations
 
 import csv
@@ -48,6 +54,13 @@ COLUMNS = (
     "sop_instance_uid",
     "file",
     "calibration_note",
+    # Added: pixel lengths of an uncalibrated film (never under a millimetre name), the level's
+    # status on this film, and the plausibility warnings (docs/clinical-reference.md §6a).
+    "ha_px",
+    "hm_px",
+    "hp_px",
+    "level_status",
+    "warnings",
 )
 
 _DECIMALS = 4
@@ -62,6 +75,9 @@ def _number(value: float | None) -> str:
 def case_rows(case: Any, settings: Settings) -> tuple[list[dict[str, Any]], list[str]]:
     """The table rows of one :class:`~ovcf_viewer.model.case.Case` and the notes to print."""
     comparison = compare(case, settings)
+    new_fractures = {(nf.level, nf.sop_instance_uid) for nf in comparison.new_fractures}
+    first_marked = {nf.level: nf.sop_instance_uid for nf in comparison.new_fractures}
+    order = [f.sop_instance_uid for f in comparison.films]
     rows = []
     for film in comparison.films:
         case_film = case.film(film.sop_instance_uid)
@@ -70,6 +86,12 @@ def case_rows(case: Any, settings: Settings) -> tuple[list[dict[str, Any]], list
         for level, v in m.vertebrae.items():
             index = m.index_levels.get(level)
             tp = film.timepoint
+            is_new = level in first_marked and (
+                (level, film.sop_instance_uid) in new_fractures
+                or order.index(film.sop_instance_uid) > order.index(first_marked[level]))
+            status = ("treated" if v.treated else "new fracture" if is_new
+                      else "index" if index is not None else "")
+            mm = cal.is_calibrated
             rows.append(
                 {
                     "case_id": case.case_id,
@@ -87,15 +109,21 @@ def case_rows(case: Any, settings: Settings) -> tuple[list[dict[str, Any]], list
                     "row_mm": _number(cal.row_mm) if cal.is_calibrated else "",
                     "col_mm": _number(cal.col_mm) if cal.is_calibrated else "",
                     "length_unit": cal.unit,
-                    "ha_mm": _number(v.anterior_height_mm),
-                    "hm_mm": _number(v.middle_height_mm),
-                    "hp_mm": _number(v.posterior_height_mm),
+                    "ha_mm": _number(v.anterior_height_mm) if mm else "",
+                    "hm_mm": _number(v.middle_height_mm) if mm else "",
+                    "hp_mm": _number(v.posterior_height_mm) if mm else "",
+                    "ha_px": "" if mm else _number(v.anterior_height_mm),
+                    "hm_px": "" if mm else _number(v.middle_height_mm),
+                    "hp_px": "" if mm else _number(v.posterior_height_mm),
+                    "level_status": status,
+                    "warnings": " | ".join(f"{w.code}: {w.message}"
+                                           for w in m.warnings_for(level)),
                     "wedge_ratio": _number(v.wedge_ratio),
                     "biconcavity_ratio": _number(v.biconcavity_ratio),
                     "crush_ratio": _number(v.crush_ratio),
                     "wedge_angle_deg": _number(v.wedge_angle_deg),
-                    "genant_grade": v.genant.grade,
-                    "genant_type": v.genant.type,
+                    "genant_grade": "" if v.treated else v.genant.grade,
+                    "genant_type": "treated" if v.treated else v.genant.type,
                     "height_reduction_pct": _number(v.genant.height_reduction_pct),
                     "genant_reference_used": v.genant.reference,
                     "segmental_kyphosis_deg": _number(

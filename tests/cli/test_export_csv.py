@@ -117,8 +117,10 @@ def test_annotation_files_and_missing_image(case, tmp_path, capsys):
     post = [r for r in rows if r["timepoint"] == "postop"]
     assert post[0]["calibration_source"] == "none" and post[0]["length_unit"] == "px"
     assert "not found" in post[0]["calibration_note"]
-    # Pixels on the post-operative film: 22 mm at 0.12 mm/px = 183.3 px.
-    assert float(post[1]["ha_mm"]) == pytest.approx(22 / 0.12, abs=0.01)
+    # Pixels on the post-operative film: 22 mm at 0.12 mm/px = 183.3 px, under ha_px, never
+    # under the millimetre column (the one renamed output of the safety work).
+    assert post[1]["ha_mm"] == ""
+    assert float(post[1]["ha_px"]) == pytest.approx(22 / 0.12, abs=0.01)
     err = capsys.readouterr().err
     assert "not found" in err and "lengths in pixels" in err
     assert rows[0]["case_id"] == "P-7"  # from the remaining image header

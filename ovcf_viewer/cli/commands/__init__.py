@@ -8,6 +8,7 @@ COMMAND_MODULES = (
     "info",
     "export_png",
     "export_csv",
+    "compare",
     "suitability",
     "score",
     "report",

@@ -6,9 +6,12 @@ INPUT is a case document (``ovcf-case``; several may be given, one case each) or
 exchange-format annotation files, one per film, each with its ``timepoint`` (together one
 case). Columns are named like the ``measure --json`` keys (``ha_mm``, ``wedge_ratio``,
 ``genant_grade``, ``segmental_kyphosis_deg``…) and every row names its calibration source and
-spacing: lengths are in mm, or in pixels when ``calibration_source`` is ``none`` (then
-``length_unit`` says ``px``). A film's calibration is its manual calibration, else its image
-header's (§1); when the image file is missing it is ``none``, and a line on stderr says so.
+spacing: lengths in mm fill ``ha_mm``/``hm_mm``/``hp_mm``; an uncalibrated film's lengths, in
+pixels, fill ``ha_px``/``hm_px``/``hp_px`` instead (``length_unit`` says which); the added
+``level_status`` and ``warnings`` columns say "treated" / "new fracture" and carry the
+plausibility warnings (docs/clinical-reference.md §5, §6a). A film's calibration is its
+manual calibration, else its image header's (§1); when the image file is missing it is
+``none``, and a line on stderr says so.
 
 Exit status 2 with one line on stderr for bad input.
 """
