@@ -60,6 +60,12 @@ HEIGHT_RANGE_MM = (5.0, 60.0)
 BODY_DEPTH_RANGE_MM = (15.0, 70.0)
 
 _HEIGHT_NAMES = {"a": "anterior", "m": "middle", "p": "posterior"}
+_SHORT = {
+    ANTERIOR_POSTERIOR_SWAPPED: "anterior/posterior swapped?",
+    LEVEL_ORDER: "level order?",
+    IMPLAUSIBLE_SIZE: "implausible size",
+    INDEX_LEVEL_MISMATCH: "index on this level?",
+}
 
 
 @dataclass(frozen=True)
@@ -73,6 +79,11 @@ class PlausibilityWarning:
 
     def to_json(self) -> dict[str, Any]:
         return {"code": self.code, "level": self.level, "message": self.message}
+
+    @property
+    def short(self) -> str:
+        """A few words for a label on the film (the full message goes beside the value)."""
+        return _SHORT.get(self.code, self.code)
 
     def __str__(self) -> str:
         return self.message

@@ -509,8 +509,14 @@ class AnnotationController(QObject):
             return selected.level
         return self.placement.level
 
+    def index_level(self) -> str:
+        """The level the index action (X) marks: the one chosen in the Level box. (It used to
+        be the selected point's vertebra: with the Level box on L1 and L2's last point still
+        selected, X marked L2.) Selecting a point in navigate mode chooses its level."""
+        return self.placement.level
+
     def _sync_index_action(self) -> None:
-        level = self.current_level()
+        level = self.index_level()
         checked = self.model is not None and level in self.model.index_levels
         blocker = QSignalBlocker(self.index_action)
         self.index_action.setChecked(checked)
@@ -518,11 +524,15 @@ class AnnotationController(QObject):
         blocker.unblock()
 
     def _on_selection_changed(self, key) -> None:
+        # In navigate mode a clicked point chooses its vertebra in the Level box, so what the
+        # box shows is what X marks; while placing, the box follows the placement instead.
+        if self.mode == "navigate" and key is not None and key.is_landmark:
+            self.set_level(key.level)
         self._sync_index_action()
 
     # -- level actions -----------------------------------------------------------------------
     def _on_index_toggled(self, checked: bool) -> None:
-        self.set_index_level(self.current_level(), checked)
+        self.set_index_level(self.index_level(), checked)
 
     def set_index_level(self, level: str, is_index: bool) -> None:
         if self.model is None:

@@ -106,9 +106,12 @@ def vertebra_label(
     if m is None:
         return vertebra.level + ("  (index)" if is_index else "")
     unit = measurements.calibration.unit_tag
-    genant = f"Genant {m.genant.grade}"
-    if m.genant.grade:
-        genant += f" {m.genant.type}"
+    if m.treated:  # cemented: a Genant grade would read as "no fracture" or a new one (§5)
+        genant = "treated"
+    else:
+        genant = f"Genant {m.genant.grade}"
+        if m.genant.grade:
+            genant += f" {m.genant.type}"
     # Short lines (the widest is about 165 screen pixels at 9 pt): the label has to fit
     # beside the spine in a narrow, fitted view without covering the handles.
     lines = [
@@ -126,6 +129,8 @@ def vertebra_label(
             lines.append("Index: kyphosis needs")
             lines.append("the levels above and below")
         lines.append(f"Wedge angle {m.wedge_angle_deg:+.1f}°")
+    # Plausibility warnings on the film, beside the numbers they put in doubt (§6a).
+    lines += [f"⚠ {w.short}" for w in measurements.warnings_for(vertebra.level)]
     return "\n".join(lines)
 
 

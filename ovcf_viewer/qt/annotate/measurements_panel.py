@@ -53,7 +53,7 @@ COBB_NAMES = {
 #: Column keys of the vertebra table, in order.
 VERTEBRA_COLUMNS = (
     "level", "ha", "hm", "hp", "wedge_ratio", "biconcavity_ratio", "crush_ratio",
-    "wedge_angle", "grade", "type", "reduction", "reference",
+    "wedge_angle", "grade", "type", "reduction", "reference", "check",
 )
 #: Column keys of the index-level table, in order.
 INDEX_COLUMNS = ("level", "kyphosis", "endplates", "cobb", "lovbh")
@@ -102,6 +102,11 @@ class MeasurementsPanel(QWidget):
         self.index_table = self._table(len(INDEX_COLUMNS))
         self.notes_label = QLabel("")
         self.notes_label.setWordWrap(True)
+        # Plausibility warnings (docs/clinical-reference.md §6a), in full, above the notes;
+        # each also sits in its vertebra's "Check" cell, next to the values it puts in doubt.
+        self.warnings_label = QLabel("")
+        self.warnings_label.setWordWrap(True)
+        self.warnings_label.setStyleSheet(f"color: {_ALERT.name()}; font-weight: bold;")
 
         self.genant_combo = QComboBox()
         for key in GENANT_REFERENCES:
@@ -129,6 +134,7 @@ class MeasurementsPanel(QWidget):
         layout.addWidget(self.vertebra_table, 3)
         layout.addWidget(QLabel("Index (fractured) levels"))
         layout.addWidget(self.index_table, 1)
+        layout.addWidget(self.warnings_label)
         layout.addWidget(self.notes_label)
         layout.addWidget(settings_box)
 
@@ -197,6 +203,7 @@ class MeasurementsPanel(QWidget):
             self._set_row_count(self.index_table, 0)
             self._set_headers("px")
             self.notes_label.setText("")
+            self.warnings_label.setText("")
             return
         calibration = measurements.calibration
         if self.calibration_label.text() != calibration.statement():
@@ -205,6 +212,9 @@ class MeasurementsPanel(QWidget):
         self._set_headers(calibration.unit_tag)
         self._fill_vertebrae(measurements)
         self._fill_index_levels(measurements)
+        warnings = "\n".join(f"⚠ {w.message}" for w in measurements.warnings)
+        if self.warnings_label.text() != warnings:
+            self.warnings_label.setText(warnings)
         notes = list(measurements.notes)
         if error:
             notes.insert(0, error)
@@ -215,7 +225,7 @@ class MeasurementsPanel(QWidget):
             "Level", f"Ha\n({unit_tag})", f"Hm\n({unit_tag})", f"Hp\n({unit_tag})",
             "Wedge\nHa/Hp (ratio)", "Biconcavity\nHm/Hp (ratio)", "Crush\nHp/Hp adj. (ratio)",
             "Wedge angle\n(°, kyphosis +)", "Genant\ngrade", "Genant\ntype",
-            "Height\nreduction (%)", "Genant\nreference",
+            "Height\nreduction (%)", "Genant\nreference", "Check",
         ]
         self._set_headers_if_changed(self.vertebra_table, vertebra_headers)
         cobb_name = "segmental" if self._settings.cobb_definition == "segmental" else "wedge"
@@ -263,6 +273,9 @@ class MeasurementsPanel(QWidget):
             if v.genant.reference == "adjacent":
                 reference = "adjacent " + "/".join(v.genant.reference_levels)
             deformed = set(v.deformed_ratios)
+            if v.genant.reference == "adjacent" and len(v.genant.reference_levels) == 1:
+                reference += " (one neighbour)"  # which were left out: in the tooltip
+            warnings = m.warnings_for(level)
 
             self._set_row(table, row, [
                 _Cell(level),
@@ -273,10 +286,13 @@ class MeasurementsPanel(QWidget):
                 _ratio_cell(v.biconcavity_ratio, "biconcavity" in deformed),
                 _ratio_cell(v.crush_ratio, "crush" in deformed),
                 _Cell(_number(v.wedge_angle_deg), True),
-                _Cell(str(v.genant.grade), True),
-                _Cell(v.genant.type),
+                _Cell("treated" if v.treated else str(v.genant.grade), True,
+                      "cemented: not graded as an untreated body" if v.treated else ""),
+                _Cell("treated" if v.treated else v.genant.type),
                 _Cell(_number(v.genant.height_reduction_pct, 1), True),
-                _Cell(reference, False, v.genant.note),
+                _Cell(reference, False, v.genant.note or v.genant.reference_note),
+                _Cell("; ".join(f"⚠ {w.short}" for w in warnings), False,
+                      "\n".join(w.message for w in warnings), bool(warnings)),
             ])
 
     def _fill_index_levels(self, m: ImageMeasurements) -> None:
@@ -288,7 +304,9 @@ class MeasurementsPanel(QWidget):
                 _Cell(_number(index.segmental_kyphosis_deg), True),
                 _Cell(index.segmental_endplates),
                 _Cell(_number(index.cobb_deg(m.cobb_definition)), True),
-                _Cell(_number(index.lovbh_pct, 1), True),
+                _Cell(("not assessed" if index.lovbh_pct is None else _number(index.lovbh_pct, 1))
+                      + (f" ({index.lovbh_note})" if index.lovbh_note else ""), True,
+                      index.lovbh_note),
             ])
 
     # -- reading back (tests, export) ------------------------------------------------------

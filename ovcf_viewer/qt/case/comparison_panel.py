@@ -11,7 +11,10 @@ Three tables mirror a :class:`~ovcf_viewer.measure.comparison.CaseComparison`:
   reference heights and the levels they come from, the restoration four ways (absolute mm,
   % of initial, % of lost height, % of reference; McKiernan 2003) and the height loss at each
   follow-up;
-- **New deformities** at any level between consecutive films (≥ 20 % and ≥ 4 mm, EPOS).
+- **New deformities** at any level between consecutive films and against each level's
+  baseline (≥ 20 % and ≥ 4 mm, EPOS), saying which comparison fired; "Not assessed" when no
+  level was measured on two comparable films; new fractures (index levels first marked after
+  the procedure) listed with them.
 
 Changes smaller than the variability *settings* are shown grey and marked "≈" (legend below
 the tables). Every length carries its unit; the column headers carry each film's calibration
@@ -23,6 +26,7 @@ each cell's ``Qt.ItemDataRole.UserRole``. The panel mirrors what it is given and
 from __future__ import annotations
 
 import re
+from html import escape as _html_escape
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QBrush, QColor, QFont
@@ -169,7 +173,7 @@ class ComparisonPanel(QWidget):
             ("Kyphosis", (self.kyphosis_table,)),
             ("Vertebral heights and restoration (treated and adjacent levels)",
              (self.heights_table,)),
-            ("New deformities between consecutive films (any level)",
+            ("New deformities and new fractures (any level)",
              (self.deformity_summary, self.deformity_table)),
         ):
             box = QGroupBox(title, inner)
@@ -403,7 +407,8 @@ class ComparisonPanel(QWidget):
                 f"≥ {INCIDENT_DROP_MM:g} mm (EPOS)")
         items = comparison.new_deformities
         table.clear()
-        headers = ["Level", "Height", "Between", "Before", "After", "Fall", "Where"]
+        headers = ["Level", "Height", "Between", "Before", "After", "Fall", "Where",
+                   "Found"]
         table.setColumnCount(len(headers))
         table.setHorizontalHeaderLabels(headers)
         table.setRowCount(len(items))
@@ -423,14 +428,27 @@ class ComparisonPanel(QWidget):
             table.setItem(r, 5, _item(f"−{d.drop_mm:.2f} {unit}{warn} (−{d.drop_pct:.0f} %)"
                                       f"{note}", d.drop_pct, alert=True))
             table.setItem(r, 6, _text_item(where, bold=d.level not in treated))
+            table.setItem(r, 7, _text_item(d.comparison))
+        fractures = "".join(
+            f"<br><b style='color:{_ALERT.name()}'>New fracture</b>: "
+            f"{_html_escape(nf.description)} (not a treated level)"
+            for nf in comparison.new_fractures)
+        self.deformity_summary.setTextFormat(Qt.TextFormat.RichText)
         if items:
             self.deformity_summary.setText(
                 f"<b style='color:{_ALERT.name()}'>{len(items)} new deformit"
-                f"{'y' if len(items) == 1 else 'ies'}</b>: {rule}.")
-            self.deformity_summary.setTextFormat(Qt.TextFormat.RichText)
+                f"{'y' if len(items) == 1 else 'ies'}</b>: {rule}, between consecutive films "
+                f"or against the baseline (latest pre-operative film; post-operative film for "
+                f"treated levels).{fractures}")
             table.show()
+        elif not comparison.deformities_assessed:
+            self.deformity_summary.setText(
+                "<b>Not assessed</b>: no level is measured on two comparable films yet."
+                + fractures)
+            table.hide()
         else:
-            self.deformity_summary.setText(f"None: no height at any level fell by the rule "
-                                           f"({rule}) between consecutive films.")
+            self.deformity_summary.setText(
+                f"None: no height at any level fell by the rule ({rule}) between consecutive "
+                f"films or against the baseline.{fractures}")
             table.hide()
         _fit_height(table)

@@ -333,9 +333,10 @@ def test_delete_relabel_hide_and_mark_index(setup, qtbot):
     controller.hide_action.trigger()
     assert controller.layer.root.isVisible()
     controller.set_index_level("L1", True)
-    # Genant against adjacent: L2 is gone, so T12 alone is L1's reference.
+    # Genant against adjacent: L2 is gone, so T12 alone is L1's reference, and the panel
+    # now says that it is one neighbour (docs/clinical-reference.md §6a).
     genant_cell = controller.panel.vertebra_cell("L1", "reference")
-    assert genant_cell == "adjacent T12"
+    assert genant_cell == "adjacent T12 (one neighbour)"
 
 
 def test_edge_assist_snaps_clicks_but_never_drags(qtbot, tmp_path):

@@ -1,0 +1,63 @@
+"""The safety situations in the window, driven like a hand: X marks the level chosen in the
+Level box; plausibility warnings sit next to the values and on the film
+(docs/clinical-reference.md §6a)."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import Qt
+
+from ovcf_viewer.core.landmarks import POINT_NAMES
+
+from .test_landmarks_gui import bring_into_view, click, place_by_clicking, setup, truth
+
+__all__ = ["setup"]  # the fixture, imported for these tests
+
+
+def test_x_marks_the_level_in_the_level_box_not_the_selected_point(setup, qtbot):
+    view, controller = setup
+    place_by_clicking(view, controller, truth(facing="right"))
+    # The last point placed (L2 ip) is still selected; the reader chooses L1 in the Level box.
+    assert controller.layer.selected is not None and controller.layer.selected.level == "L2"
+    controller.level_combo.setCurrentText("L1")
+    assert controller.index_action.text().endswith(": L1")
+    view.setFocus()
+    qtbot.keyClick(view, Qt.Key.Key_X)
+    qtbot.waitUntil(lambda: controller.model.index_levels != [])
+    assert controller.model.index_levels == ["L1"]
+    assert controller.panel.index_cell("L1", "lovbh") != "not assessed"
+
+
+def test_selecting_a_point_in_navigate_mode_chooses_its_level(setup, qtbot):
+    view, controller = setup
+    place_by_clicking(view, controller, truth())
+    controller.set_mode("navigate")
+    sa = controller.model.vertebrae["T12"].points["sa"]
+    bring_into_view(view, sa)
+    click(view, sa)
+    assert controller.level_combo.currentText() == "T12"
+    controller.index_action.trigger()
+    assert controller.model.index_levels == ["T12"]
+
+
+@pytest.mark.parametrize("facing", ["left", "right"])
+def test_swapped_corners_are_warned_in_the_panel_and_on_the_film(setup, facing):
+    view, controller = setup
+    model_truth = truth(facing=facing)
+    # The reader clicks L1 the other way round: posterior corners where anterior ones go.
+    swapped = {"sa": "sp", "sp": "sa", "ia": "ip", "ip": "ia", "sm": "sm", "im": "im"}
+    controller.level_combo.setCurrentText("T12")
+    controller.mode_actions["landmarks"].trigger()
+    for level in ("T12", "L1", "L2"):
+        assert controller.placement.level == level
+        for name in POINT_NAMES:
+            source = swapped[name] if level == "L1" else name
+            xy = model_truth.vertebrae[level].points[source]
+            bring_into_view(view, xy)
+            click(view, xy)
+    panel = controller.panel
+    assert "swapped" in panel.vertebra_cell("L1", "check")
+    assert panel.vertebra_cell("T12", "check") == ""
+    assert "L1: its anterior side points the opposite way" in panel.warnings_label.text()
+    assert "⚠ anterior/posterior swapped?" in controller.layer.labels["L1"].text()
+    assert "⚠" not in controller.layer.labels["L2"].text()
