@@ -35,6 +35,13 @@ CREATE TABLE IF NOT EXISTS findings (
     document TEXT NOT NULL,
     updated_at REAL NOT NULL
 );
+CREATE TABLE IF NOT EXISTS study_findings (
+    patient_id TEXT NOT NULL,
+    study_instance_uid TEXT NOT NULL,
+    document TEXT NOT NULL,
+    updated_at REAL NOT NULL,
+    PRIMARY KEY (patient_id, study_instance_uid)
+);
 """
 
 
@@ -88,6 +95,46 @@ class AnnotationStore:
             return json.loads(row[0]) if row is not None else None
         except (sqlite3.Error, StoreError, ValueError) as exc:
             log.warning("saved findings for %s unreadable: %s", sop_instance_uid, exc)
+            return None
+
+    def save_study_findings(self, patient_id: str, study_instance_uid: str,
+                            findings: dict[str, object]) -> None:
+        """The clinician's findings for one patient and study (§6): entered once, read by the
+        main window, every case made from the study's films and their reports. Raises
+        :class:`StoreError`; ``ValueError`` without a Study Instance UID to key them by."""
+        if not study_instance_uid:
+            raise ValueError("findings are kept per study: the film has no Study Instance UID")
+        document = json.dumps(findings, separators=(",", ":"))
+        try:
+            conn = self._connect()
+            with conn:
+                conn.execute("BEGIN IMMEDIATE")
+                conn.execute(
+                    "INSERT INTO study_findings (patient_id, study_instance_uid, document, "
+                    "updated_at) VALUES (?, ?, ?, ?) ON CONFLICT(patient_id, "
+                    "study_instance_uid) DO UPDATE SET document = excluded.document, "
+                    "updated_at = excluded.updated_at",
+                    (patient_id, study_instance_uid, document, time.time()),
+                )
+        except StoreError:
+            raise
+        except (sqlite3.Error, OSError) as exc:
+            self.close()
+            raise StoreError(_explain(exc, self.path)) from exc
+
+    def load_study_findings(self, patient_id: str,
+                            study_instance_uid: str) -> dict[str, object] | None:
+        """The findings saved for a patient and study, or ``None``."""
+        if not study_instance_uid:
+            return None
+        try:
+            row = self._connect().execute(
+                "SELECT document FROM study_findings WHERE patient_id = ? AND "
+                "study_instance_uid = ?", (patient_id, study_instance_uid),
+            ).fetchone()
+            return json.loads(row[0]) if row is not None else None
+        except (sqlite3.Error, StoreError, ValueError) as exc:
+            log.warning("saved findings for study %s unreadable: %s", study_instance_uid, exc)
             return None
 
     def _upsert(self, table: str, sop_instance_uid: str, document: str) -> None:

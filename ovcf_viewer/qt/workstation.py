@@ -120,7 +120,11 @@ class Workstation(QObject):
         saved = None
         store = self._store()
         if model is not None and store is not None:
-            saved = store.load_findings(model.sop_instance_uid)
+            # Findings belong to the patient and study (entered once, shared with cases and
+            # reports); an older per-image record is the fallback.
+            patient_id, study_uid = self._study_key()
+            saved = store.load_study_findings(patient_id, study_uid) or store.load_findings(
+                model.sop_instance_uid)
         try:
             findings = findings_from_json(json.dumps(saved)) if saved else Findings()
         except FindingsError as exc:
@@ -160,8 +164,85 @@ class Workstation(QObject):
 
         try:
             store.save_findings(model.sop_instance_uid, findings.to_dict())
+            patient_id, study_uid = self._study_key()
+            if study_uid:
+                store.save_study_findings(patient_id, study_uid, findings.to_dict())
         except StoreError as exc:
             self.window.statusBar().showMessage(f"Findings kept in memory, not saved: {exc}")
+            return
+        self._share_with_cases(patient_id, study_uid, findings)
+
+    def _study_key(self) -> tuple[str, str]:
+        """(Patient ID, Study Instance UID) of the shown image: the key findings live under."""
+        image = self.controller.image
+        if image is None:
+            return "", ""
+        return image.patient.patient_id, image.patient.study_instance_uid
+
+    # -- findings shared by the main window and cases ------------------------------------------
+    @staticmethod
+    def _film_study(window: Any, film: Any) -> tuple[str, str]:
+        image = window.controller.images.get(film.sop_instance_uid)
+        if image is None:
+            return "", ""
+        return image.patient.patient_id, image.patient.study_instance_uid
+
+    def _decision_films(self, case: Any) -> list[Any]:
+        """The films whose study holds the case's findings, most likely first: the
+        pre-operative film the decision used, then the others in time order."""
+        preop = case.preop_film()
+        rest = [f for f in (*case.chronological_films(), *case.films) if f is not preop]
+        return list(dict.fromkeys([preop, *rest] if preop is not None else rest))
+
+    def _adopt_study_findings(self, window: Any) -> None:
+        """A case without findings takes those already entered for its decision film's study
+        (in the main window or another case), so nobody types them twice."""
+        case, store = window.controller.case, self._store()
+        if case is None or store is None or case.findings:
+            return
+        from ovcf_viewer.core.suitability import FindingsError, findings_from_dict
+
+        for film in self._decision_films(case):
+            saved = store.load_study_findings(*self._film_study(window, film))
+            if saved:
+                try:
+                    window.controller.set_findings(findings_from_dict(saved))
+                except FindingsError as exc:
+                    self.window.statusBar().showMessage(f"Saved findings not used: {exc}")
+                return
+
+    def _on_case_findings(self, case: Any) -> None:
+        """Findings entered in a case are the study's findings: stored for the decision
+        film's study and shown by the main window when it shows a film of that study."""
+        store = self._store()
+        window = next((w for w in self.case_windows if w.controller.case is case), None)
+        if case is None or store is None or window is None:
+            return
+        from ovcf_viewer.core.store import StoreError
+
+        films = self._decision_films(case)
+        key = next((k for f in films if (k := self._film_study(window, f))[1]), ("", ""))
+        if not key[1]:
+            return
+        try:
+            store.save_study_findings(*key, dict(case.findings))
+        except StoreError as exc:
+            self.window.statusBar().showMessage(f"Findings kept in the case only: {exc}")
+            return
+        if self._study_key() == key:
+            self._on_model_changed(self.controller.model)
+
+    def _share_with_cases(self, patient_id: str, study_uid: str, findings: Any) -> None:
+        if not study_uid:
+            return
+        for window in self.case_windows:
+            case = window.controller.case
+            if case is None:
+                continue
+            films = self._decision_films(case)
+            key = next((k for f in films if (k := self._film_study(window, f))[1]), None)
+            if key == (patient_id, study_uid):
+                window.controller.set_findings(findings)
 
     # -- cases and report --------------------------------------------------------------------
     def current_film_case(self) -> Any:
@@ -228,6 +309,8 @@ class Workstation(QObject):
         window.destroyed.connect(self._forget_case_windows)
         window.controller.caseChanged.connect(self._write_through_case)
         self._write_through_case(window.controller.case)
+        self._adopt_study_findings(window)
+        window.controller.findingsChanged.connect(self._on_case_findings)
         return window
 
     def _write_through_case(self, case: Any) -> None:

@@ -4,6 +4,8 @@ Level box; plausibility warnings sit next to the values and on the film
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from PySide6.QtCore import Qt
 
@@ -61,3 +63,52 @@ def test_swapped_corners_are_warned_in_the_panel_and_on_the_film(setup, facing):
     assert "L1: its anterior side points the opposite way" in panel.warnings_label.text()
     assert "⚠ anterior/posterior swapped?" in controller.layer.labels["L1"].text()
     assert "⚠" not in controller.layer.labels["L2"].text()
+
+
+# --------------------------------------------------------------------- 8. findings once
+
+
+SAMPLE = Path(__file__).resolve().parents[2] / "sample_dicom" / "case-0001"
+
+
+@pytest.fixture
+def main_window(qtbot):
+    from ovcf_viewer.qt.app import build_main_window
+
+    main = build_main_window()
+    qtbot.addWidget(main)
+    main.resize(1500, 950)
+    assert main.open_paths([SAMPLE / "pre.dcm"])
+    assert main.open_annotations(SAMPLE / "pre.json")
+    return main
+
+
+def _choose(combo, value):
+    combo.setCurrentIndex(next(i for i in range(combo.count()) if combo.itemData(i) == value))
+
+
+def test_findings_entered_once_reach_the_case_and_come_back(main_window, qtbot):
+    from ovcf_viewer.core.dicom_io import read_header
+    from ovcf_viewer.core.store import AnnotationStore
+
+    panel = main_window.workstation.suitability
+    with qtbot.waitSignal(panel.findingsChanged):
+        _choose(panel.finding_widgets["mri_oedema"], True)
+    header = read_header(SAMPLE / "pre.dcm")
+    stored = AnnotationStore().load_study_findings(header.patient_id, header.study_instance_uid)
+    assert stored["mri_oedema"] is True
+    # A case made from the same films starts with them: nobody types them again …
+    procedure = read_header(SAMPLE / "post.dcm").study_date
+    case_window = main_window.workstation.new_case(
+        [str(SAMPLE / "pre.dcm"), str(SAMPLE / "post.dcm")], procedure_date=procedure)
+    qtbot.addWidget(case_window)
+    case = case_window.controller.case
+    assert case.preop_film().path.name == "pre.dcm"
+    assert case.findings["mri_oedema"] is True  # … and its report carries them
+    case_panel = case_window.workspace.suitability.panel
+    assert case_panel.findings().mri_oedema is True
+    # Findings added in the case are the study's: the main window shows them too.
+    with qtbot.waitSignal(case_panel.findingsChanged):
+        _choose(case_panel.finding_widgets["neurological_deficit"], False)
+    qtbot.waitUntil(lambda: panel.findings().neurological_deficit is False)
+    assert panel.findings().mri_oedema is True

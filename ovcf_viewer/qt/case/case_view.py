@@ -1065,6 +1065,8 @@ class CaseSuitability(QWidget):
         self.panel.findingsChanged.connect(self._on_panel_findings)
         controller.comparisonChanged.connect(self._on_comparison)
         controller.caseChanged.connect(self._on_case_changed)
+        # Findings can arrive from elsewhere too (the main window, for the same study).
+        controller.findingsChanged.connect(self._on_case_changed)
         self._on_comparison(controller.comparison)
         self._on_case_changed(controller.case)
 
