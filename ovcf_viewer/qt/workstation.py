@@ -143,6 +143,7 @@ class Workstation(QObject):
             measured = measured_inputs_from(measurements, film=self._film_label(), rules=rules)
         with QSignalBlocker(self.suitability):
             self.suitability.set_measured(measured)
+        self.suitability.set_warnings(measurements.warnings if measurements is not None else ())
 
     def _film_label(self) -> str:
         image = self.controller.image

@@ -184,3 +184,20 @@ def test_export_csv_carries_the_warnings(tmp_path, capsys):
         rows = {(r["timepoint"], r["level"]): r for r in csv.DictReader(handle)}
     assert rows[("preop", "L1")]["warnings"].startswith("anterior_posterior_swapped: L1:")
     assert rows[("preop", "T12")]["warnings"] == ""
+
+
+def test_suitability_json_carries_the_warnings_of_the_film_it_used(tmp_path, capsys):
+    paths = case_files(tmp_path, NEW_T12, ("T12", "L1"))
+    doc = json.loads(paths[0].read_text())
+    for v in doc["vertebrae"]:
+        if v["level"] == "L1":
+            p = v["points"]
+            p["sa"], p["sp"], p["ia"], p["ip"] = p["sp"], p["sa"], p["ip"], p["ia"]
+    paths[0].write_text(json.dumps(doc))
+    assert main(["suitability", *map(str, paths), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert [(w["code"], w["level"]) for w in out["warnings"]] == [
+        ("anterior_posterior_swapped", "L1")]
+    assert out["warnings"][0]["film"].startswith("Pre-operative")
+    assert main(["suitability", *map(str, paths)]) == 0
+    assert "WARNING (Pre-operative" in capsys.readouterr().out

@@ -112,3 +112,29 @@ def test_findings_entered_once_reach_the_case_and_come_back(main_window, qtbot):
         _choose(case_panel.finding_widgets["neurological_deficit"], False)
     qtbot.waitUntil(lambda: panel.findings().neurological_deficit is False)
     assert panel.findings().mri_oedema is True
+
+
+def test_suitability_panel_shows_the_films_warnings(main_window, qtbot):
+    panel = main_window.workstation.suitability
+    assert panel.warnings() == [] and not panel.warnings_label.isVisibleTo(panel)
+    model = main_window.annotation_controller.model
+    p = dict(model.vertebrae["L1"].points)
+    for a, b in (("sa", "sp"), ("ia", "ip")):  # the A/P slip, corner by corner
+        model.set_point("L1", a, p[b])
+        model.set_point("L1", b, p[a])
+    qtbot.waitUntil(lambda: bool(panel.warnings()))
+    assert any("L1: its anterior side points the opposite way" in w for w in panel.warnings())
+    assert panel.warnings_label.isVisibleTo(panel)
+
+
+def test_treated_case_suitability_is_titled_as_the_preoperative_decision(main_window, qtbot):
+    from ovcf_viewer.core.dicom_io import read_header
+
+    procedure = read_header(SAMPLE / "post.dcm").study_date
+    case_window = main_window.workstation.new_case(
+        [str(SAMPLE / "pre.dcm"), str(SAMPLE / "post.dcm")], procedure_date=procedure)
+    qtbot.addWidget(case_window)
+    suitability = case_window.workspace.suitability
+    assert suitability.title.text().startswith("Pre-operative decision")
+    assert "not advice for now" in suitability.title.text()
+    assert "pre-operative film" in suitability.source.text()

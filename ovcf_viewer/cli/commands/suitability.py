@@ -63,11 +63,15 @@ def run(args: argparse.Namespace) -> int:
         "why": why,
         "calibration": current.measurements.calibration.statement(),
     }
+    # The plausibility warnings of the films the inputs came from travel with the result
+    # (docs/clinical-reference.md §6a): a swapped or mislabelled vertebra changes the inputs.
+    warnings = [{**w.to_json(), "film": f.label}
+                for f in (current, *earlier) for w in f.measurements.warnings]
     if args.json:
-        print(json.dumps({**evaluation.to_dict(), "films": films_doc}, indent=2,
-                         ensure_ascii=False))
+        print(json.dumps({**evaluation.to_dict(), "films": films_doc, "warnings": warnings},
+                         indent=2, ensure_ascii=False))
     else:
-        print(format_text(evaluation, why, films_doc["calibration"]))
+        print(format_text(evaluation, why, films_doc["calibration"], warnings))
     return 0
 
 
@@ -77,10 +81,12 @@ def run(args: argparse.Namespace) -> int:
 _UNITS = {"worst_height_reduction_pct": " %", "segmental_kyphosis_deg": "°"}
 
 
-def format_text(e: Evaluation, why: str = "", calibration: str = "") -> str:
+def format_text(e: Evaluation, why: str = "", calibration: str = "",
+                warnings: list[dict[str, Any]] | None = None) -> str:
     """The evaluation as plain text a clinician can trace line by line."""
     lines = [f"Procedure suitability — {DISCLAIMER}",
              f"Rules: {e.rules_name} {e.rules_version} ({e.rules_path})"]
+    lines += [f"WARNING ({w['film']}): {w['message']}" for w in warnings or ()]
     if why:
         lines.append(f"Films: {why}")
     if calibration:

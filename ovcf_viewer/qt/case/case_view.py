@@ -1049,6 +1049,12 @@ class CaseSuitability(QWidget):
         self.source = QLabel("", self)
         self.source.setWordWrap(True)
         self.source.setObjectName("suitabilitySource")
+        # On a treated case the panel describes the decision before treatment, never advice
+        # for now (docs/clinical-reference.md §6): said in a title above it.
+        self.title = QLabel("", self)
+        self.title.setWordWrap(True)
+        self.title.setObjectName("suitabilityTitle")
+        self.title.setStyleSheet("font-weight: bold; font-size: 11pt;")
         self._why = ""
         self.panel = SuitabilityPanel(rules=None if problem else rules,
                                       settings=controller.settings, parent=self)
@@ -1060,6 +1066,7 @@ class CaseSuitability(QWidget):
             inner.setStretchFactor(1, 2)  # the reasons are long sentences
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 0)
+        layout.addWidget(self.title)
         layout.addWidget(self.source)
         layout.addWidget(self.panel, 1)
         self.panel.findingsChanged.connect(self._on_panel_findings)
@@ -1083,8 +1090,20 @@ class CaseSuitability(QWidget):
         self._why = why
         self._show_source()
         self.panel.set_measured(measured)
+        self.panel.set_warnings(
+            f"{film.label}: {w.message}"
+            for film in (comparison.films if comparison is not None else ())
+            for w in film.measurements.warnings)
 
     def _show_source(self) -> None:
+        case = self.controller.case
+        treated = case is not None and any(
+            f.timepoint.kind in ("postop", "followup")
+            for f in case.films if f.timepoint is not None)
+        self.title.setText(
+            "Pre-operative decision: the suitability as it stood before treatment, from the "
+            "pre-operative film it used — not advice for now" if treated
+            else "Procedure suitability")
         self.source.setText(" ".join(filter(None, (
             f"Measured inputs: {self._why}." if self.controller.case is not None else "",
             self._findings_problem))))

@@ -254,6 +254,13 @@ class SuitabilityPanel(QWidget):
         self.rules_problem = QLabel()
         self.rules_problem.setWordWrap(True)
         self.rules_problem.setStyleSheet(f"color: {STATUS_COLOURS['contraindicated']};")
+        # Plausibility warnings of the film(s) the measured inputs come from
+        # (docs/clinical-reference.md §6a): a swapped or mislabelled vertebra changes them.
+        self.warnings_label = QLabel()
+        self.warnings_label.setWordWrap(True)
+        self.warnings_label.setStyleSheet(
+            f"color: {STATUS_COLOURS['contraindicated']}; font-weight: bold;")
+        self.warnings_label.setVisible(False)
 
         form_widget = QWidget()
         form_layout = QVBoxLayout(form_widget)
@@ -311,6 +318,7 @@ class SuitabilityPanel(QWidget):
         layout = QVBoxLayout(self)
         layout.addWidget(self.disclaimer)
         layout.addWidget(self.rules_problem)
+        layout.addWidget(self.warnings_label)
         layout.addWidget(splitter, 1)
         self.rules_problem.setVisible(bool(self._rules_problem))
         self.rules_problem.setText(html.escape(self._rules_problem))
@@ -342,6 +350,19 @@ class SuitabilityPanel(QWidget):
         self._measured = measured
         self._sync_measured_rows()
         self._evaluate()
+
+    def set_warnings(self, warnings: Any) -> None:
+        """Show the plausibility warnings (objects with ``message``, or text) of the film(s)
+        the measured inputs come from; none hides the line."""
+        lines = [f"⚠ {getattr(w, 'message', w)}" for w in warnings]
+        text = "\n".join(lines)
+        if self.warnings_label.text() != text:
+            self.warnings_label.setText(text)
+        self.warnings_label.setVisible(bool(lines))
+
+    def warnings(self) -> list[str]:
+        text = self.warnings_label.text()
+        return text.split("\n") if text else []
 
     def set_findings(self, findings: Findings) -> None:
         """Show ``findings`` (e.g. those saved with a case), overrides included."""
