@@ -201,7 +201,7 @@ class Workstation(QObject):
         case, store = window.controller.case, self._store()
         if case is None or store is None or case.findings:
             return
-        from ovcf_viewer.core.suitability import FindingsError, findings_from_dict
+        from ovcf_viewer.suitability import FindingsError, findings_from_dict
 
         for film in self._decision_films(case):
             saved = store.load_study_findings(*self._film_study(window, film))
@@ -219,7 +219,7 @@ class Workstation(QObject):
         window = next((w for w in self.case_windows if w.controller.case is case), None)
         if case is None or store is None or window is None:
             return
-        from ovcf_viewer.core.store import StoreError
+        from ovcf_viewer.io.store import StoreError
 
         films = self._decision_films(case)
         key = next((k for f in films if (k := self._film_study(window, f))[1]), ("", ""))

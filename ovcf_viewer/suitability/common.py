@@ -11,7 +11,8 @@ DISCLAIMER = "Decision support only; the treating clinician decides."
 
 OPTION_IDS: tuple[str, ...] = ("conservative", "pvp", "pkp", "expandable", "refer")
 AUGMENTATION_IDS: tuple[str, ...] = ("pvp", "pkp", "expandable")
-STATUSES: tuple[str, ...] = ("favoured", "possible", "caution", "contraindicated")
+STATUSES: tuple[str, ...] = ("favoured", "possible", "caution", "contraindicated",
+                             "needs_findings", "not_indicated")
 #: Effects a rule can have on an option, most severe first (the order reasons are listed in).
 EFFECTS: tuple[str, ...] = ("contraindicate", "caution", "against", "favour", "note")
 APPROACHES: tuple[str, ...] = ("unilateral", "bilateral")

@@ -100,6 +100,21 @@ class Evaluation:
         n = len(self.unknown_inputs)
         return f"{self.confidence} ({n} unknown input{'s' if n != 1 else ''})"
 
+    @property
+    def shared_notes(self) -> tuple[str, ...]:
+        """Notes that appear under several options, in order: shown once, above the options,
+        rather than repeated under each (§6)."""
+        counts: dict[str, int] = {}
+        for option in self.options:
+            for text in dict.fromkeys(str(r) for r in option.reasons if r.effect == "note"):
+                counts[text] = counts.get(text, 0) + 1
+        return tuple(text for text, n in counts.items() if n > 1)
+
+    def own_reasons(self, option: OptionAssessment) -> tuple[Reason, ...]:
+        """The option's reasons without the :attr:`shared_notes` (those are shown once)."""
+        shared = set(self.shared_notes)
+        return tuple(r for r in option.reasons if not (r.effect == "note" and str(r) in shared))
+
     def to_dict(self) -> dict[str, Any]:
         """The ``ovcf-viewer suitability --json`` document."""
         findings = self.findings.to_dict()
@@ -116,6 +131,7 @@ class Evaluation:
             "confidence": {"level": self.confidence, "unknown_count": len(self.unknown_inputs)},
             "rules": {"name": self.rules_name, "version": self.rules_version,
                       "path": self.rules_path},
+            "shared_notes": list(self.shared_notes),
             "disclaimer": self.disclaimer,
         }
 
@@ -129,6 +145,45 @@ def _status(reasons: Sequence[Reason]) -> str:
     if "favour" in effects and "against" not in effects:
         return "favoured"
     return "possible"
+
+
+#: Referral criteria (§6 table): referral is *not indicated* when every one is known absent.
+REFERRAL_CRITERIA: tuple[str, ...] = ("neurological_deficit", "retropulsion_canal_compromise",
+                                      "of_type")
+_STATUS_SOURCE = "docs/clinical-reference.md §6"
+
+
+def _needs_findings(findings: Findings) -> list[str]:
+    """What is unknown that augmentation needs (§6): whether the fracture is symptomatic, and
+    whether it is acute (neither MRI oedema nor pain duration given)."""
+    missing = []
+    if findings.symptomatic is None:
+        missing.append("whether the fracture is symptomatic")
+    if findings.mri_oedema is None and findings.pain_duration_weeks is None:
+        missing.append("whether it is acute (MRI oedema or pain duration)")
+    return missing
+
+
+def _final_status(option_id: str, status: str, findings: Findings) -> tuple[str, Reason | None]:
+    """§6 statuses beyond the rules' votes: an augmentation option that is not contraindicated
+    *needs findings* while symptoms or acuity are unknown (morphology alone never makes it
+    favoured); referral is *not indicated* when every referral criterion is known absent."""
+    if option_id in AUGMENTATION_IDS and status != "contraindicated":
+        missing = _needs_findings(findings)
+        if missing:
+            return "needs_findings", Reason(
+                "note", f"Needs findings: {' and '.join(missing)} unknown; morphology alone "
+                "never makes augmentation favoured", _STATUS_SOURCE, "status.needs_findings")
+    if option_id == "refer" and status == "possible":
+        known_absent = (findings.neurological_deficit is False
+                        and findings.retropulsion_canal_compromise is False
+                        and findings.of_type is not None and findings.of_type not in ("OF4", "OF5"))
+        if known_absent:
+            return "not_indicated", Reason(
+                "note", "Not indicated: no neurological deficit, no canal-compromising "
+                f"retropulsion and {findings.of_type} (not OF4–OF5)", _STATUS_SOURCE,
+                "status.not_indicated")
+    return status, None
 
 
 def evaluate(findings: Findings, measured: MeasuredInputs, rules: Rules) -> Evaluation:
@@ -169,8 +224,9 @@ def evaluate(findings: Findings, measured: MeasuredInputs, rules: Rules) -> Eval
         reasons = sorted(per_option[option_id], key=lambda r: EFFECTS.index(r.effect))
         notes = [Reason("note", note, option_spec.source, f"options.{option_id}")
                  for note in option_spec.notes]
-        options.append(OptionAssessment(option_id, option_spec.label, _status(reasons),
-                                        tuple(reasons + notes)))
+        status, why = _final_status(option_id, _status(reasons), findings)
+        options.append(OptionAssessment(option_id, option_spec.label, status,
+                                        tuple(([why] if why else []) + reasons + notes)))
 
     augmentable = any(o.status != "contraindicated" for o in options
                       if o.option_id in AUGMENTATION_IDS)

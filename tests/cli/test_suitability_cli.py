@@ -113,7 +113,11 @@ def test_case_document_uses_its_saved_findings(tmp_path, capsys):
     save_case(case, path)
     doc = run_json(capsys, path)
     assert doc["inputs"]["findings"]["posterior_wall_involvement"] is True
-    assert statuses(doc)["pvp"] == "caution"
+    # Posterior-wall involvement cautions PVP, but symptoms and acuity are unknown: §6's
+    # "needs findings" comes first, and the caution is still listed among the reasons.
+    assert statuses(doc)["pvp"] == "needs_findings"
+    pvp = next(o for o in doc["options"] if o["id"] == "pvp")
+    assert any(r.startswith("Caution:") for r in pvp["reasons"])
 
 
 def test_text_output_is_traceable(tmp_path, capsys):
@@ -164,5 +168,6 @@ def test_sample_case_preop_with_example_findings(capsys):
     # The sample's L1: anterior 17.0 mm against (23.5 + 28.5) / 2 = 26 mm → r 34.6 %.
     r = doc["inputs"]["measured"]["worst_height_reduction_pct"]["value"]
     assert r == pytest.approx((1 - 17.0 / 26.0) * 100, abs=0.05)
+    # Every referral criterion known absent in the example findings: "not indicated" (§6).
     assert statuses(doc) == {"conservative": "possible", "pvp": "favoured", "pkp": "possible",
-                             "expandable": "possible", "refer": "possible"}
+                             "expandable": "possible", "refer": "not_indicated"}

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import Qt
 
-from ovcf_viewer.core.landmarks import POINT_NAMES
+from ovcf_viewer.model.landmarks import POINT_NAMES
 
-from .test_landmarks_gui import bring_into_view, click, place_by_clicking, setup, truth
+from .annotate.test_landmarks_gui import bring_into_view, click, place_by_clicking, setup, truth
 
 __all__ = ["setup"]  # the fixture, imported for these tests
 
@@ -73,6 +73,8 @@ SAMPLE = Path(__file__).resolve().parents[2] / "sample_dicom" / "case-0001"
 
 @pytest.fixture
 def main_window(qtbot):
+    from PySide6.QtWidgets import QApplication
+
     from ovcf_viewer.qt.app import build_main_window
 
     main = build_main_window()
@@ -80,7 +82,18 @@ def main_window(qtbot):
     main.resize(1500, 950)
     assert main.open_paths([SAMPLE / "pre.dcm"])
     assert main.open_annotations(SAMPLE / "pre.json")
-    return main
+    yield main
+    # Let the views' background box filters finish before their films go away (a worker
+    # still reading a closed, memory-mapped film crashes), then close the case windows and let
+    # the trend chart's queued draw run while its canvas still exists (as
+    # tests/qt/case/test_case_suitability_report.py does).
+    from ovcf_viewer.qt.viewer.image_view import ImageView
+
+    views = [v for w in (main, *main.workstation.case_windows) for v in w.findChildren(ImageView)]
+    qtbot.waitUntil(lambda: not any(v.reduced_pending() for v in views), timeout=10000)
+    for window in list(main.workstation.case_windows):
+        window.close()
+    QApplication.processEvents()
 
 
 def _choose(combo, value):
@@ -88,8 +101,8 @@ def _choose(combo, value):
 
 
 def test_findings_entered_once_reach_the_case_and_come_back(main_window, qtbot):
-    from ovcf_viewer.core.dicom_io import read_header
-    from ovcf_viewer.core.store import AnnotationStore
+    from ovcf_viewer.io.dicom import read_header
+    from ovcf_viewer.io.store import AnnotationStore
 
     panel = main_window.workstation.suitability
     with qtbot.waitSignal(panel.findingsChanged):
@@ -128,7 +141,7 @@ def test_suitability_panel_shows_the_films_warnings(main_window, qtbot):
 
 
 def test_treated_case_suitability_is_titled_as_the_preoperative_decision(main_window, qtbot):
-    from ovcf_viewer.core.dicom_io import read_header
+    from ovcf_viewer.io.dicom import read_header
 
     procedure = read_header(SAMPLE / "post.dcm").study_date
     case_window = main_window.workstation.new_case(
@@ -138,3 +151,11 @@ def test_treated_case_suitability_is_titled_as_the_preoperative_decision(main_wi
     assert suitability.title.text().startswith("Pre-operative decision")
     assert "not advice for now" in suitability.title.text()
     assert "pre-operative film" in suitability.source.text()
+
+
+def test_suitability_panel_needs_findings_and_notes_once(main_window):
+    panel = main_window.workstation.suitability
+    text = panel.results.toPlainText()
+    assert "NEEDS FINDINGS" in text and "FAVOURED" not in text
+    assert text.count("Notes for several options") == 1
+    assert text.count("morphology alone never makes augmentation favoured") == 1

@@ -109,7 +109,9 @@ def test_baseline_single_level_mild_fracture_favours_pvp():
     assert e.status("pkp") == "possible"  # none of its §6 criteria met
     assert e.status("expandable") == "possible"  # mild collapse argues against it
     assert e.status("conservative") == "possible"  # refractory pain, OF score > 6
-    assert e.status("refer") == "possible"
+    # Every referral criterion is known absent (no deficit, no retropulsion, OF2): §6 calls
+    # that "not indicated"; "possible" would read as if referral were still open.
+    assert e.status("refer") == "not_indicated"
     assert e.unknown_inputs == () and e.confidence == "high"
     assert e.approach.suggested == "unilateral"
     assert e.cement_viscosity.viscosity == {"pvp": "high", "pkp": "medium"}
@@ -136,7 +138,8 @@ def test_json_document_shape():
     assert [o["id"] for o in doc["options"]] == ["conservative", "pvp", "pkp", "expandable",
                                                  "refer"]
     for option in doc["options"]:
-        assert option["status"] in ("favoured", "possible", "caution", "contraindicated")
+        assert option["status"] in ("favoured", "possible", "caution", "contraindicated",
+                                    "needs_findings", "not_indicated")
         assert all(isinstance(r, str) for r in option["reasons"])
     assert doc["of_score"]["total"] == 8
     assert set(doc["of_score"]["items"]) == {
@@ -448,7 +451,9 @@ def test_unknowns_are_listed_and_lower_confidence_never_guessed():
     assert {"mri_oedema", "worst_height_reduction_pct", "segmental_kyphosis_deg", "of_type",
             "symptomatic"} <= set(e.unknown_inputs)
     for option in AUGMENTATION:
-        assert e.status(option) == "possible"  # no rule fired, nothing guessed
+        # No rule fired, nothing guessed; with symptoms and acuity unknown §6 says the
+        # augmentation options need findings (they were "possible", which reads as advice).
+        assert e.status(option) == "needs_findings"
         assert has_reason(e, option, "note", "Not yet answered")
     assert e.of_score.total is None
     assert e.of_type_hint.of_type is None

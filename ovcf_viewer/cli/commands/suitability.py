@@ -100,9 +100,12 @@ def format_text(e: Evaluation, why: str = "", calibration: str = "",
         tail = "" if hidden else f"  ({value['source']})"
         lines.append(f"  {finding_label(name)}: {shown}{tail}")
     lines.append("")
+    if e.shared_notes:  # once, not under every option (§6)
+        lines.append("Notes for several options:")
+        lines.extend(f"  - {text}" for text in e.shared_notes)
     for option in e.options:
-        lines.append(f"{option.label}: {option.status.upper()}")
-        lines.extend(f"  - {reason}" for reason in option.reasons)
+        lines.append(f"{option.label}: {option.status.replace('_', ' ').upper()}")
+        lines.extend(f"  - {reason}" for reason in e.own_reasons(option))
     lines.append("")
     lines.append(f"Approach: {e.approach.suggested}")
     lines.extend(f"  - {reason}" for reason in e.approach.reasons)

@@ -58,6 +58,8 @@ STATUS_COLOURS = {
     "possible": "#4a5a68",
     "caution": "#b25e00",
     "contraindicated": "#b3261e",
+    "needs_findings": "#5b4ca8",  # violet: not a verdict, a request for findings
+    "not_indicated": "#6b7680",
 }
 _EFFECT_COLOURS = {
     "contraindicate": "#b3261e",
@@ -495,15 +497,22 @@ def evaluation_html(e: Evaluation) -> str:
              f"<span style='color:#6b7680'>Rules: {html.escape(e.rules_name)} "
              f"{html.escape(e.rules_version)} · confidence <b>{html.escape(e.confidence_text)}"
              f"</b></span></p>"]
+    if e.shared_notes:  # said once, not under every option they apply to (§6)
+        parts.append("<p style='margin-bottom:0'><b>Notes for several options</b></p>"
+                     "<ul style='margin-top:2px'>")
+        parts.extend(f"<li>{html.escape(text)}</li>" for text in e.shared_notes)
+        parts.append("</ul>")
     for option in e.options:
         colour = STATUS_COLOURS[option.status]
+        status = option.status.replace("_", " ").upper()
         parts.append(
             f"<p style='margin-bottom:0'><span style='background-color:{colour};color:#ffffff'>"
-            f"&nbsp;{option.status.upper()}&nbsp;</span>&nbsp;<b>{html.escape(option.label)}"
+            f"&nbsp;{status}&nbsp;</span>&nbsp;<b>{html.escape(option.label)}"
             f"</b></p><ul style='margin-top:2px'>"
         )
-        decisive = [r for r in option.reasons if r.effect != "note"]
-        notes = [r for r in option.reasons if r.effect == "note"]
+        own = e.own_reasons(option)
+        decisive = [r for r in own if r.effect != "note"]
+        notes = [r for r in own if r.effect == "note"]
         parts.extend(_reason_html(r) for r in decisive + notes)
         parts.append("</ul>")
     parts.append(f"<p style='margin-bottom:0'><b>Approach: {html.escape(e.approach.suggested)}"
