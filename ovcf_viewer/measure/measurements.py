@@ -405,8 +405,11 @@ def measure_image(
             raise ValueError(f"{level}: a height is not a finite number: check the calibration")
         heights[level] = {"a": ha, "m": hm, "p": hp}
 
-    excluded = {lv: "treated" for lv in treated}
-    excluded.update({lv: "index level" for lv in marked if lv not in excluded})
+    # Why each is left out of its neighbours' references: after the procedure a treated level
+    # is "treated"; before it, it is the fractured index level it was marked as.
+    excluded = {lv: "index level" for lv in marked}
+    excluded.update({lv: "treated" for lv in treated
+                     if after_procedure or lv not in excluded})
     genants = _graded_excluding_fractured(heights, complete, excluded,
                                           settings.genant_reference)
     if settings.genant_reference != "adjacent":  # LOVBH still leaves fractured ones out

@@ -171,6 +171,8 @@ class FilmFigure(Flowable):
                     lines.append(
                         (f"seg. kyphosis {format_angle(im.segmental_kyphosis_deg)}", False)
                     )
+            if m is not None:  # plausibility warnings on the film (§6a)
+                lines += [(f"! {w.short}", True) for w in m.warnings_for(vertebra.level)]
             self._label(anchor, lines, anterior)
         if m is not None:
             for im in m.index_levels.values():

@@ -6,6 +6,7 @@ from datetime import date
 from typing import Any
 
 from ovcf_viewer.measure.measurements import (
+    IndexLevelMeasurement,
     VertebraMeasurement,
 )
 from ovcf_viewer.report.source import MISSING
@@ -74,7 +75,10 @@ def format_patient_name(name: str) -> str:
 
 
 def genant_text(m: VertebraMeasurement) -> str:
-    """"2 wedge", "0" (grade 0 has no type), per docs/clinical-reference.md §4."""
+    """"2 wedge", "0" (grade 0 has no type), per docs/clinical-reference.md §4; "treated" for a
+    treated vertebra after its procedure (§5: a grade would read as "no fracture")."""
+    if m.treated:
+        return "treated"
     g = m.genant
     return str(g.grade) if g.grade == 0 else f"{g.grade} {g.type}"
 
@@ -82,8 +86,15 @@ def genant_text(m: VertebraMeasurement) -> str:
 def _genant_reference_text(m: VertebraMeasurement) -> str:
     g = m.genant
     if g.reference == "adjacent":
-        return "adjacent " + ", ".join(g.reference_levels)
+        one = " (one neighbour)" if len(g.reference_levels) == 1 else ""
+        return "adjacent " + ", ".join(g.reference_levels) + one
     return "own posterior"
+
+
+def lovbh_text(im: IndexLevelMeasurement) -> str:
+    """LOVBH with what it stands on when not two neighbours (§6a): "not assessed" without."""
+    value = format_pct(im.lovbh_pct) if im.lovbh_pct is not None else "not assessed"
+    return value + (f" ({im.lovbh_note})" if im.lovbh_note else "")
 
 
 def format_points(value: float | None) -> str:

@@ -92,6 +92,8 @@ class ReportSource:
     evaluation: Any = None
     suitability_film: str = ""  # which film the measured inputs came from
     suitability_unavailable: str = ""
+    #: Plausibility warnings of the film the suitability inputs came from (§6a).
+    suitability_warnings: list[Any] = field(default_factory=list)
     #: Clinic-words labels of the findings fields and measured inputs (name → label).
     suitability_labels: dict[str, str] = field(default_factory=dict)
     identifying_terms: list[str] = field(default_factory=list)  # extra terms to scrub

@@ -78,6 +78,8 @@ def _add_suitability(source: ReportSource, case: Any, settings: Settings, findin
         raise ReportError(f"suitability cannot be evaluated: {exc}") from None
     source.evaluation = result.evaluation
     source.suitability_film = result.why
+    source.suitability_warnings = [w for _label, w in result.warnings if _label ==
+                                   result.current.label]
     source.suitability_labels = {
         name: finding_label(name)
         for name in (*result.evaluation.findings.to_dict(), *result.evaluation.measured.to_dict())

@@ -22,6 +22,7 @@ from ovcf_viewer.suitability import (
 
 if TYPE_CHECKING:
     from ovcf_viewer.measure.comparison import CaseComparison
+    from ovcf_viewer.measure.plausibility import PlausibilityWarning
 
 __all__ = ["MeasuredChoice", "SuitabilityResult", "comparison_films", "evaluate_for",
            "measured_for"]
@@ -36,6 +37,14 @@ class MeasuredChoice:
     current: FilmMeasurements
     earlier: tuple[FilmMeasurements, ...]
     why: str
+
+    @property
+    def warnings(self) -> list[tuple[str, PlausibilityWarning]]:
+        """The plausibility warnings (docs/clinical-reference.md §6a) of the films the inputs
+        come from, each with its film's label: a swapped or mislabelled vertebra changes
+        them."""
+        return [(f.label, w) for f in (self.current, *self.earlier)
+                for w in f.measurements.warnings]
 
 
 @dataclass(frozen=True)

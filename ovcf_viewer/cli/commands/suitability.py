@@ -65,8 +65,7 @@ def run(args: argparse.Namespace) -> int:
     }
     # The plausibility warnings of the films the inputs came from travel with the result
     # (docs/clinical-reference.md §6a): a swapped or mislabelled vertebra changes the inputs.
-    warnings = [{**w.to_json(), "film": f.label}
-                for f in (current, *earlier) for w in f.measurements.warnings]
+    warnings = [{**w.to_json(), "film": label} for label, w in result.warnings]
     if args.json:
         print(json.dumps({**evaluation.to_dict(), "films": films_doc, "warnings": warnings},
                          indent=2, ensure_ascii=False))

@@ -81,6 +81,8 @@ _STATUS_COLOURS = {
     "possible": "#3b4652",
     "caution": "#9a5b00",
     "contraindicated": "#b31e14",
+    "needs_findings": "#5b4ca8",
+    "not_indicated": "#5f6b78",
 }
 _OPTION_SHORT = {"pvp": "PVP", "pkp": "PKP", "expandable": "expandable augmentation"}
 _MEASURED_LABELS = {

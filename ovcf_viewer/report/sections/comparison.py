@@ -250,10 +250,18 @@ class ComparisonSection(_BuilderBase):
                 f"{before} → {after}: one film in mm, the other in pixels; heights cannot be "
                 f"compared, so new deformities were not assessed between them (see the "
                 f"heights as % of reference)."), "note"))
+        for nf in comp.new_fractures:
+            out.append(self.p(self.t(f"New fracture: {nf.description} — not a treated level; "
+                                     "the complication follow-up watches for."), "warning"))
+        if not deformities and not comp.deformities_assessed:
+            out.append(self.p(
+                "Not assessed: no level is measured on two comparable films.", "body"))
+            return out
         if not deformities:
             out.append(self.p(
-                "None: no height fell by ≥ 20 % and ≥ 4 mm between consecutive films at any "
-                "measured level (EPOS).", "body"))
+                "None: no height fell by ≥ 20 % and ≥ 4 mm between consecutive films or "
+                "against the baseline (latest pre-operative film; post-operative film for "
+                "treated levels) at any measured level (EPOS).", "body"))
             return out
         for d in deformities:
             where = "treated level" if d.treated else "ADJACENT/OTHER LEVEL"
@@ -261,6 +269,7 @@ class ComparisonSection(_BuilderBase):
                     f"{format_length(d.from_mm)} → {format_length(d.to_mm)}, fell by "
                     f"{format_pct(d.drop_pct)} ({format_length(d.drop_mm)}) from "
                     f"{d.from_label} to {d.to_label}")
+            text += f" — found {d.comparison}"
             if not d.mm_tested:
                 text += " (film in pixels: only the 20 % criterion tested)"
             out.append(self.p(self.t(text), "warning"))

@@ -7,6 +7,7 @@ from typing import Any
 from ovcf_viewer.measure.measurements import (
     DEFORMITY_RATIO,
 )
+from ovcf_viewer.measure.tolerance import TOLERANCE
 from ovcf_viewer.report.figure import _make_film_figure
 from ovcf_viewer.report.formatting import (
     _genant_reference_text,
@@ -15,6 +16,7 @@ from ovcf_viewer.report.formatting import (
     format_pct,
     format_ratio,
     genant_text,
+    lovbh_text,
 )
 from ovcf_viewer.report.sections.base import _BuilderBase
 from ovcf_viewer.report.sections.closing import _cobb_name
@@ -150,7 +152,7 @@ class FilmSections(_BuilderBase):
                 highlight.append(len(rows))
             ratios = (vm.wedge_ratio, vm.biconcavity_ratio, vm.crush_ratio)
             for k, value in enumerate(ratios):
-                if value is not None and round(value, 9) < DEFORMITY_RATIO:
+                if value is not None and value < DEFORMITY_RATIO - TOLERANCE:
                     flagged.append((4 + k, len(rows)))
             rows.append([
                 level + (" *" if level in m.index_levels else ""),
@@ -163,7 +165,7 @@ class FilmSections(_BuilderBase):
                 format_angle(vm.wedge_angle_deg),
                 format_pct(vm.genant.height_reduction_pct),
                 genant_text(vm),
-                _genant_reference_text(vm),
+                self.p(_esc(_genant_reference_text(vm)), "cell"),
             ])
         spans = [((1, 0), (3, 0)), ((4, 0), (6, 0))] + [
             ((c, 0), (c, 1)) for c in (0, 7, 8, 9, 10)
@@ -187,6 +189,8 @@ class FilmSections(_BuilderBase):
         out: list[Any] = [KeepTogether([
             self.p(_esc(f"Vertebral measurements — {label}"), "h2"), table,
         ])]
+        # Plausibility warnings beside the numbers they put in doubt (§6a).
+        out += [self.p(self.t(f"Warning: {w.message}."), "warning") for w in m.warnings]
         out.append(self.p(_esc(
             f"* index level. Ha, Hm, Hp: anterior, middle, posterior heights in {unit}. "
             f"Ratios below {DEFORMITY_RATIO:.2f} (bold) are deformities on the fixed cut-off "
@@ -205,7 +209,7 @@ class FilmSections(_BuilderBase):
                     self.p(_esc(im.segmental_endplates), "cell"),
                     format_angle(im.wedge_angle_deg),
                     format_angle(im.cobb_deg(cobb_def)),
-                    format_pct(im.lovbh_pct),
+                    self.p(_esc(lovbh_text(im)), "cell"),
                 ])
             out.append(Spacer(1, 4))
             out.append(KeepTogether([

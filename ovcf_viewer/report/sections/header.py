@@ -15,6 +15,7 @@ from ovcf_viewer.report.formatting import (
     format_signed_length,
     format_signed_pct,
     genant_text,
+    lovbh_text,
 )
 from ovcf_viewer.report.sections.base import _BuilderBase
 from ovcf_viewer.report.sections.closing import _cobb_name, _reference_name
@@ -115,7 +116,7 @@ class HeaderSections(_BuilderBase):
                     format_pct(vm.genant.height_reduction_pct) if vm else MISSING,
                     format_ratio(vm.wedge_ratio) if vm else MISSING,
                     format_angle(im.segmental_kyphosis_deg) if im else MISSING,
-                    format_pct(im.lovbh_pct) if im else MISSING,
+                    self.p(_esc(lovbh_text(im)), "cell") if im else MISSING,
                     self.p(_esc(film.calibration.unit_tag
                                 + (" (film missing)" if film.is_missing else "")), "cell"),
                 ])
@@ -131,6 +132,12 @@ class HeaderSections(_BuilderBase):
             f"vertebra "
             f"above to inferior endplate of the vertebra below, kyphosis positive; the report "
             f"calls “Cobb” the {cobb_name}."), "note"))
+        # Plausibility warnings up front too (§6a): the numbers above may rest on a slip.
+        for film in src.films:
+            label = film.timepoint.label if film.timepoint else "Film"
+            warnings = film.measurements.warnings if film.measurements is not None else ()
+            self.story += [self.p(self.t(f"Warning ({label}): {w.message}."), "warning")
+                           for w in warnings]
         self.story.extend(self._key_results())
 
     def _key_results(self) -> list[Any]:
@@ -191,9 +198,15 @@ class HeaderSections(_BuilderBase):
             for d in deformities:
                 lines.append(f"<font color='#b31e14'><b>New deformity:</b> "
                              f"{self.t(d.description)}</font>.")
+        elif not comp.deformities_assessed:
+            lines.append("<b>New deformities</b>: not assessed (no level is measured on two "
+                         "comparable films).")
         else:
             lines.append("<b>New deformities</b>: none (no height fell by ≥ 20 % and ≥ 4 mm "
-                         "between consecutive films).")
+                         "between consecutive films or against the baseline).")
+        for nf in comp.new_fractures:
+            lines.append(f"<font color='#b31e14'><b>New fracture:</b> "
+                         f"{self.t(nf.description)} (not a treated level)</font>.")
         from reportlab.platypus import Spacer
 
         out: list[Any] = [Spacer(1, 4), self.p("Key results", "h2")]

@@ -29,7 +29,14 @@ class SuitabilitySection(_BuilderBase):
         if src.evaluation is None and not src.suitability_unavailable:
             return
         self.story.append(CondPageBreak(self.frame_height * 0.45))
-        self.story.append(self.heading("Procedure suitability (decision support)"))
+        comp = src.comparison
+        treated = comp is not None and any(
+            f.timepoint.kind in ("postop", "followup") for f in comp.films)
+        # On a treated case this is the decision as it stood before treatment (§6), never
+        # advice for now.
+        self.story.append(self.heading(
+            "Pre-operative decision: procedure suitability before treatment (decision support)"
+            if treated else "Procedure suitability (decision support)"))
         ev = src.evaluation
         if ev is None:
             self.story.append(self.p(self.t(src.suitability_unavailable), "warning"))
@@ -38,6 +45,12 @@ class SuitabilitySection(_BuilderBase):
         self.story.append(self.p(self.t(
             f"Measured inputs: {src.suitability_film}. Rules: {ev.rules_name} {ev.rules_version}. "
             f"Confidence: {ev.confidence_text}."), "body"))
+        if treated:
+            self.story.append(self.p(
+                "This is the suitability the pre-operative film supported, not a "
+                "recommendation for the patient now.", "warning"))
+        self.story += [self.p(self.t(f"Warning: {w.message}."), "warning")
+                       for w in src.suitability_warnings]
         self.story.append(self.p(_esc(ev.disclaimer), "disclaimer"))
         self.story.append(Spacer(1, 4))
         head = ["Option", "Status", "Reasons (source)"]
@@ -47,15 +60,18 @@ class SuitabilitySection(_BuilderBase):
             reasons = "<br/>".join(
                 f"<b>{_esc(_REASON_PREFIX.get(r.effect, r.effect))}:</b> {self.t(r.text)} "
                 f"<font color='#5f6b78'>[{_esc(r.source)}]</font>"
-                for r in option.reasons
+                for r in ev.own_reasons(option)  # shared notes once, below the table
             ) or "—"
             rows.append([
                 self.p(_esc(option.label), "cell_bold"),
                 self.p(f"<font color='{_STATUS_COLOURS.get(option.status, '#1a1f26')}'>"
-                       f"<b>{_esc(option.status)}</b></font>", "cell"),
+                       f"<b>{_esc(option.status.replace('_', ' '))}</b></font>", "cell"),
                 self.p(reasons, "cell"),
             ])
         self.story.append(_table(rows, self.cols([0.17, 0.12, 0.71]), extra=extra))
+        if ev.shared_notes:
+            self.story.append(self.p("<b>Notes for several options:</b><br/>" + "<br/>".join(
+                self.t(text) for text in ev.shared_notes), "body"))
         self.story.append(Spacer(1, 6))
         approach = ev.approach
         lines = [f"<b>Approach:</b> {_esc(approach.suggested)}"]

@@ -220,11 +220,15 @@ def test_export_report_writes_the_findings_driven_suitability_section(qtbot, tmp
     assert str(target) in window.status_label.text()
 
     text = " ".join("".join(page.extract_text() for page in PdfReader(target).pages).split())
-    assert "Procedure suitability (decision support)" in text
+    # The sample case has post-operative films: the section is the pre-operative decision,
+    # never advice for now (docs/clinical-reference.md §6).
+    assert "Pre-operative decision: procedure suitability before treatment" in text
+    assert "not a recommendation for the patient now" in text
     assert "No clinical findings entered" not in text
     assert f"Confidence: {evaluation.confidence_text}" in text
     for option in evaluation.options:  # every option with the panel's status
-        assert re.search(re.escape(option.label) + r".{0,40}?" + option.status, text), option.id
+        status = option.status.replace("_", " ")
+        assert re.search(re.escape(option.label) + r".{0,40}?" + status, text), option.id
     assert "Oedema on MRI STIR/T2 (acute fracture): yes" in text
     assert "OF2" in text
     assert f"Total {evaluation.of_score.total:+g}" in text or \
