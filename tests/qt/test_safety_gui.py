@@ -159,3 +159,62 @@ def test_suitability_panel_needs_findings_and_notes_once(main_window):
     assert "NEEDS FINDINGS" in text and "FAVOURED" not in text
     assert text.count("Notes for several options") == 1
     assert text.count("morphology alone never makes augmentation favoured") == 1
+
+
+# --------------------------------------------------------------------- the case panel
+
+
+def _case_workspace(qtbot, case):
+    from ovcf_viewer.model.settings import Settings
+    from ovcf_viewer.qt.case.case_view import CaseController, CaseWorkspace
+
+    controller = CaseController(Settings())
+    controller.set_case(case)
+    widget = CaseWorkspace(controller)
+    qtbot.addWidget(widget)
+    widget.resize(1600, 900)
+    widget.show()
+    qtbot.waitExposed(widget)
+    return widget
+
+
+@pytest.fixture
+def drained():
+    from PySide6.QtWidgets import QApplication
+
+    opened: list = []
+    yield opened
+    for widget in opened:
+        widget.close()
+    QApplication.processEvents()  # the trend chart's queued draw, while its canvas exists
+
+
+def test_comparison_panel_new_fracture_and_which_comparison_fired(qtbot, drained):
+    from tests.measure.test_safety import new_fracture_case
+
+    widget = _case_workspace(qtbot, new_fracture_case())
+    drained.append(widget)
+    panel = widget.panel
+    summary = panel.deformity_summary.text()
+    assert "New fracture" in summary and "T12: new fracture, first marked on the Follow-up" \
+        in summary
+    table = panel.deformity_table
+    rows = {(table.item(r, 0).text(), table.item(r, 1).text()): table.item(r, 7).text()
+            for r in range(table.rowCount())}
+    assert rows[("T12", "anterior")] == "between consecutive films and against the baseline"
+
+
+def test_comparison_panel_says_not_assessed_without_landmarks(qtbot, drained):
+    from ovcf_viewer.model.case import CaseFilm
+    from ovcf_viewer.model.landmarks import ImageAnnotations, Timepoint
+    from tests.measure.test_safety import POST_DAY, PRE_DAY, case_of
+
+    films = []
+    for uid, kind, when in (("8.1", "preop", PRE_DAY), ("8.2", "postop", POST_DAY)):
+        model = ImageAnnotations(uid, "")
+        model.timepoint = Timepoint(kind, when)
+        films.append(CaseFilm(None, uid, model, model.timepoint, when))
+    widget = _case_workspace(qtbot, case_of(*films))
+    drained.append(widget)
+    summary = widget.panel.deformity_summary.text()
+    assert "Not assessed" in summary and "None" not in summary

@@ -91,7 +91,8 @@ class TrendChart(QWidget):
         ax_h.axhline(DEFORMITY_PCT, color="#999999", linestyle=":", linewidth=1)
         ax_h.annotate("80 %", (1.0, DEFORMITY_PCT), xycoords=("axes fraction", "data"),
                       ha="right", va="bottom", fontsize=7, color="#777777")
-        ax_h.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
+        if series.heights_pct:  # no treated level yet: nothing to label (and no warning)
+            ax_h.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
         ax_h.set_title("Vertebral heights, % of the reference on the same film", fontsize=9)
         ax_h.grid(True, alpha=0.3)
 
