@@ -218,3 +218,17 @@ def test_comparison_panel_says_not_assessed_without_landmarks(qtbot, drained):
     drained.append(widget)
     summary = widget.panel.deformity_summary.text()
     assert "Not assessed" in summary and "None" not in summary
+
+
+def test_a_1e308_calibration_line_is_refused_with_a_message(setup):
+    from .annotate.test_landmarks_gui import drag
+
+    view, controller = setup
+    controller.ask_true_length = lambda drawn, cal: 1e308  # what the reader typed
+    controller.set_mode("calibration")
+    steps = controller.undo_stack.count()
+    drag(view, (1000.0, 2000.0), (1400.0, 2000.0))
+    assert controller.model.manual_calibration is None
+    assert controller.undo_stack.count() == steps  # nothing half-applied
+    assert "not a plausible pixel spacing" in controller.panel.prompt_label.text()
+    assert controller.calibration.unit_tag == "mm at detector"
