@@ -54,7 +54,13 @@ def run(args: argparse.Namespace) -> int:
         return 2
     doc = comparison_to_json(case, comparison)
     if args.json:
-        print(json.dumps(doc, indent=2, ensure_ascii=False, allow_nan=False))
+        try:  # never print NaN/Infinity: that is not JSON, and not a measurement
+            text = json.dumps(doc, indent=2, ensure_ascii=False, allow_nan=False)
+        except ValueError:
+            print("ovcf-viewer compare: a value is not a finite number; check the "
+                  "calibration and the landmarks", file=sys.stderr)
+            return 1
+        print(text)
     else:
         print(format_text(doc))
     return 0
