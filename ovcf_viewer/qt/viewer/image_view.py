@@ -461,7 +461,10 @@ class ImageView(QGraphicsView):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setScene(QGraphicsScene(self))
-        self._builder = ReducedImageBuilder(self)
+        # No parent on purpose: a worker thread still box-filtering when the view is closed
+        # holds the builder, so the builder must not be deleted with the view (emitting on a
+        # deleted QObject from another thread crashes the process instead of raising).
+        self._builder = ReducedImageBuilder()
         # A slot on this QObject: the worker's signal is queued to the GUI thread.
         self._builder.built.connect(self._on_reduced_built)
         self._item = RadiographItem(builder=self._builder)
