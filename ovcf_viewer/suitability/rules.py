@@ -1,17 +1,35 @@
-"""The rules file: thresholds, reason texts and sources read from TOML and checked
-(:func:`load_rules`, :func:`rules_for_settings`)."""
+"""The rules file: thresholds, reason texts and sources read from TOML and checked against a
+pydantic schema (:func:`load_rules`, :func:`rules_for_settings`)."""
 
 from __future__ import annotations
 
-import math
 import re
 import string
 import tomllib
-from collections.abc import Iterable, Mapping, Sequence
+import types
+import typing
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from functools import partial
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
+
+import annotated_types
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
+    ValidationError,
+    ValidationInfo,
+    create_model,
+    field_validator,
+)
+from pydantic_core import PydanticCustomError
 
 from ovcf_viewer.suitability.common import (
     APPROACHES,
@@ -96,102 +114,308 @@ class Rules:
         return f"{self.name} {self.version} ({self.path})"
 
 
-_REQUIRED_THRESHOLDS = {
-    "mild_moderate_max_reduction_pct": (0.0, 100.0),
-    "kyphosis_pkp_min_deg": (0.0, 90.0),
-    "multilevel_min_levels": (1, 19),
-    "vertebra_plana_min_reduction_pct": (0.0, 100.0),
-    "max_levels_per_session": (1, 19),
-    "bilateral_width_min_mm": (5.0, 120.0),
-    "progression_kyphosis_deg": (0.0, 90.0),
-    "progression_reduction_points": (0.0, 100.0),
-}
-_REQUIRED_OF_SCORE_NUMBERS = (
-    "t_score_below", "t_score_points", "progression_points", "no_progression_points",
-    "vas_min", "vas_high_points", "vas_low_points", "neurological_deficit_points",
-    "immobile_points", "mobile_points", "comorbidity_points", "comorbidity_floor",
-    "conservative_max", "operative_above",
+# ============================================================================ the schema
+# pydantic models of the file. Strict: TOML has real types, so "15" is not a number and 2.0
+# is not a count of levels; ``extra="forbid"`` refuses unknown (misspelt) keys.
+
+
+def _non_blank(value: str) -> str:
+    if not value.strip():
+        raise PydanticCustomError("blank", "must be a non-empty string")
+    return value
+
+
+Text = Annotated[str, AfterValidator(_non_blank)]
+Number = StrictInt | StrictFloat
+Percent = Annotated[Number, Field(ge=0.0, le=100.0)]
+Degrees = Annotated[Number, Field(ge=0.0, le=90.0)]
+Levels = Annotated[StrictInt, Field(ge=1, le=19)]
+
+
+class _Table(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False, frozen=True)
+    #: What an unknown key of this table is, in messages ("unknown option id").
+    key_noun: ClassVar[str] = "key"
+
+
+class _Meta(_Table):
+    # Free-form provenance (date, based_on, a department's own notes) is allowed here.
+    model_config = ConfigDict(extra="allow")
+    name: Text
+    version: Text
+
+
+class _Thresholds(_Table):
+    mild_moderate_max_reduction_pct: Percent
+    kyphosis_pkp_min_deg: Degrees
+    multilevel_min_levels: Levels
+    vertebra_plana_min_reduction_pct: Percent
+    max_levels_per_session: Levels
+    bilateral_width_min_mm: Annotated[Number, Field(ge=5.0, le=120.0)]
+    progression_kyphosis_deg: Degrees
+    progression_reduction_points: Percent
+
+
+class _Confidence(_Table):
+    high_max_unknowns: Annotated[StrictInt, Field(ge=0)]
+    medium_max_unknowns: StrictInt
+
+    @field_validator("medium_max_unknowns")
+    @classmethod
+    def _ordered(cls, value: int, info: ValidationInfo) -> int:
+        high = info.data.get("high_max_unknowns")
+        if high is not None and value < high:
+            raise PydanticCustomError("order", "must be ≥ high_max_unknowns ≥ 0")
+        return value
+
+
+_TypePoints = create_model(  # type: ignore[call-overload]
+    "_TypePoints", __base__=_Table, **{of: (Number, ...) for of in OF_TYPES}
 )
 
 
-class _Validator:
-    """Schema checks with line numbers: tomllib gives lines for syntax errors only, so for a
-    schema error the key is searched in the text (its table header, then ``key =``)."""
+class _OFScore(_Table):
+    source: Text
+    caveat: Text
+    type_points: _TypePoints  # type: ignore[valid-type]
+    t_score_below: Number
+    t_score_points: Number
+    progression_points: Number
+    no_progression_points: Number
+    vas_min: Number
+    vas_high_points: Number
+    vas_low_points: Number
+    neurological_deficit_points: Number
+    immobile_points: Number
+    mobile_points: Number
+    comorbidity_points: Number
+    comorbidity_floor: Number
+    conservative_max: Number
+    operative_above: Number
 
-    def __init__(self, path: Path, text: str) -> None:
-        self.path = path
-        self.lines = text.splitlines()
-
-    def fail(self, keys: Sequence[str], problem: str) -> RulesError:
-        return RulesError(self.path, self.line_of(keys), ".".join(keys), problem)
-
-    def line_of(self, keys: Sequence[str]) -> int | None:
-        keys = list(keys)
-        for depth in range(len(keys), 0, -1):
-            header = _header_pattern(keys[:depth])
-            for i, line in enumerate(self.lines):
-                if header.match(line):
-                    return self._key_after(i, keys[depth:]) or i + 1
-        # No table header: a top-level or dotted key; find "last = " anywhere.
-        for i, line in enumerate(self.lines):
-            if re.match(rf"\s*[\"']?{re.escape(keys[-1])}[\"']?\s*=", line):
-                return i + 1
-        return None
-
-    def _key_after(self, header_index: int, rest: Sequence[str]) -> int | None:
-        if not rest:
-            return None
-        for j in range(header_index + 1, len(self.lines)):
-            line = self.lines[j]
-            if re.match(r"\s*\[", line):
-                return None
-            if re.match(rf"\s*[\"']?{re.escape(rest[0])}[\"']?\s*[.=]", line):
-                return j + 1
-        return None
-
-    def table(self, data: Any, keys: Sequence[str]) -> dict[str, Any]:
-        if not isinstance(data, dict):
-            raise self.fail(keys, "must be a table")
-        return data
-
-    def child(self, parent: Mapping[str, Any], keys: Sequence[str], kind: str) -> Any:
-        """``parent[keys[-1]]``, required, checked against ``kind``."""
-        name = keys[-1]
-        if name not in parent:
-            raise self.fail(keys, f"required key missing ({kind})")
-        value = parent[name]
-        if kind == "table":
-            return self.table(value, keys)
-        if kind == "string":
-            if not isinstance(value, str) or not value.strip():
-                raise self.fail(keys, f"must be a non-empty string, got {value!r}")
-            return value
-        if kind == "number":
-            return self.number(value, keys)
-        if kind == "integer":
-            if isinstance(value, bool) or not isinstance(value, int):
-                raise self.fail(keys, f"must be an integer, got {value!r}")
-            return value
-        if kind == "bool":
-            if not isinstance(value, bool):
-                raise self.fail(keys, f"must be true or false, got {value!r}")
-            return value
-        raise AssertionError(kind)
-
-    def number(self, value: Any, keys: Sequence[str]) -> float:
-        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(
-            value
-        ):
-            raise self.fail(keys, f"must be a number, got {value!r}")
+    @field_validator("operative_above")
+    @classmethod
+    def _ordered(cls, value: float, info: ValidationInfo) -> float:
+        low = info.data.get("conservative_max")
+        if low is not None and value < low:
+            raise PydanticCustomError("order", "must be ≥ conservative_max")
         return value
 
-    def no_unknown(self, data: Mapping[str, Any], keys: Sequence[str], known: Iterable[str]):
-        known = list(known)
-        for key in data:
-            if key not in known:
-                raise self.fail(
-                    [*keys, key], f"unknown key{_suggest(key, known)}; expected {', '.join(known)}"
-                )
+
+class _Option(_Table):
+    label: Text
+    notes: list[str] = Field(default_factory=list)
+    source: Text
+
+
+_Options = create_model(  # type: ignore[call-overload]
+    "_Options", __base__=_Table, **{o: (_Option, ...) for o in OPTION_IDS}
+)
+
+
+class _Cement(_Table):
+    viscosity: Literal[VISCOSITIES]  # type: ignore[valid-type]
+    text: Text
+    source: Text
+
+
+class _CementTable(_Table):
+    pvp: _Cement
+    pkp: _Cement
+    expandable: _Cement | None = None
+
+
+class _Effects(_Table):
+    """What an outcome does: an effect per option id, and/or the approach it votes for."""
+
+    key_noun: ClassVar[str] = "option id"
+    conservative: Literal[EFFECTS] | None = None  # type: ignore[valid-type]
+    pvp: Literal[EFFECTS] | None = None  # type: ignore[valid-type]
+    pkp: Literal[EFFECTS] | None = None  # type: ignore[valid-type]
+    expandable: Literal[EFFECTS] | None = None  # type: ignore[valid-type]
+    refer: Literal[EFFECTS] | None = None  # type: ignore[valid-type]
+    approach: Literal[APPROACHES] | None = None  # type: ignore[valid-type]
+
+
+def _check_placeholders(text: str, allowed: Sequence[str]) -> str:
+    """Reason texts may only use the placeholders their rule fills in."""
+    try:
+        names = [f for _lit, f, _spec, _conv in string.Formatter().parse(text) if f is not None]
+    except ValueError as exc:
+        raise PydanticCustomError("placeholder", "bad placeholder: {error}",
+                                  {"error": str(exc)}) from None
+    for placeholder in names:
+        if placeholder not in allowed:
+            offer = ", ".join("{" + a + "}" for a in allowed) or "none"
+            raise PydanticCustomError(
+                "placeholder", "unknown placeholder {name}; this rule offers {offer}",
+                {"name": "{" + placeholder + "}", "offer": offer})
+    return text
+
+
+def _rule_model(rule_id: str) -> type[_Table]:
+    """The table of one rule: its source, ``enabled`` and the outcomes the code defines for it,
+    whose texts may use the rule's placeholders only."""
+    definition = _RULES[rule_id]
+    outcome = create_model(
+        f"_Outcome_{rule_id}", __base__=_Table,
+        text=(Annotated[Text, AfterValidator(partial(_check_placeholders,
+                                                     allowed=definition.variables))], ...),
+        effects=(_Effects, ...),
+    )
+    fields: dict[str, Any] = {"source": (Text, ...), "enabled": (StrictBool, True)}
+    fields.update({name: (outcome | None, None) for name in definition.outcomes})
+    return create_model(f"_Rule_{rule_id}", __base__=_Table, **fields)
+
+
+_RulesTable = create_model(  # type: ignore[call-overload]
+    "_RulesTable", __base__=_Table, **{r: (_rule_model(r), ...) for r in _RULES}
+)
+
+
+class RulesFile(_Table):
+    """The whole rules file, section by section (``resources/suitability_rules.toml``)."""
+
+    meta: _Meta
+    thresholds: _Thresholds
+    confidence: _Confidence
+    of_score: _OFScore
+    options: _Options  # type: ignore[valid-type]
+    cement: _CementTable
+    rules: _RulesTable  # type: ignore[valid-type]
+
+
+# ============================================================================ messages
+
+
+def _field_type(model: Any, name: str) -> Any:
+    """The model class (or other type) of field ``name`` of ``model``, Optional unwrapped."""
+    fields = getattr(model, "model_fields", {})
+    if name not in fields:
+        return None
+    annotation = fields[name].annotation
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(annotation) if a is not type(None)]
+        annotation = args[0] if len(args) == 1 else annotation
+    return annotation
+
+
+def _model_at(keys: Sequence[str]) -> Any:
+    model: Any = RulesFile
+    for key in keys:
+        model = _field_type(model, key)
+    return model
+
+
+def _bounds(keys: Sequence[str]) -> tuple[float | None, float | None]:
+    parent = _model_at(keys[:-1])
+    field = getattr(parent, "model_fields", {}).get(keys[-1])
+    low = high = None
+    for item in field.metadata if field is not None else ():
+        low = getattr(item, "ge", low)
+        high = getattr(item, "le", high)
+    for arg in typing.get_args(field.annotation) if field is not None else ():
+        for item in getattr(arg, "__metadata__", ()):
+            if isinstance(item, annotated_types.Ge | annotated_types.Le):
+                low = getattr(item, "ge", low)
+                high = getattr(item, "le", high)
+    return low, high
+
+
+def _problem(error: Any, keys: Sequence[str]) -> str:
+    """One pydantic error as a sentence in the words the rules file's readers use."""
+    kind = error["type"]
+    value = error.get("input")
+    if kind == "missing":
+        return "required key missing"
+    if kind == "extra_forbidden":
+        parent = _model_at(keys[:-1])
+        known = list(getattr(parent, "model_fields", {}))
+        noun = getattr(parent, "key_noun", "key")
+        return f"unknown {noun}{_suggest(keys[-1], known)}; expected {', '.join(known)}"
+    if kind in ("greater_than_equal", "less_than_equal"):
+        low, high = _bounds(keys)
+        if low is not None and high is not None:
+            return f"{value!r} is outside {low:g}..{high:g}"
+        if low is not None:
+            return f"{value!r} must be ≥ {low:g}"
+        return f"{value!r} must be ≤ {high:g}"
+    if kind == "literal_error":
+        expected = re.findall(r"'([^']*)'", error["ctx"]["expected"])
+        return (f"must be one of {', '.join(expected)}, got {value!r}"
+                f"{_suggest(str(value), expected)}")
+    if kind in ("int_type", "int_from_float"):
+        return f"must be a whole number, got {value!r}"
+    if kind in ("float_type", "int_parsing", "float_parsing", "finite_number"):
+        return f"must be a number, got {value!r}"
+    if kind in ("string_type",):
+        return f"must be a non-empty string, got {value!r}"
+    if kind == "bool_type":
+        return f"must be true or false, got {value!r}"
+    if kind in ("model_type", "model_attributes_type", "dict_type"):
+        return "must be a table"
+    if kind in ("tuple_type", "list_type"):
+        return "must be a list of strings"
+    return str(error["msg"])
+
+
+_TYPE_ERRORS = frozenset({"int_type", "float_type", "int_from_float", "finite_number"})
+
+
+def _union_problem(errors: Sequence[Any], keys: Sequence[str]) -> str:
+    """A number field (int | float) fails once per member: a range error if one member got
+    that far, else "must be a number"."""
+    if len(errors) > 1:
+        past_type = [e for e in errors if e["type"] not in _TYPE_ERRORS]
+        if not past_type:
+            return f"must be a number, got {errors[0].get('input')!r}"
+        return _problem(past_type[0], keys)
+    return _problem(errors[0], keys)
+
+
+def _keys(loc: Sequence[Any]) -> list[str]:
+    # A union (int | float) adds its member's name to the location; keep the file's keys only.
+    keys: list[str] = []
+    model: Any = RulesFile
+    for part in loc:
+        if isinstance(part, int):  # an item of a list: the list's key names it
+            continue
+        if model is not None and not hasattr(model, "model_fields"):
+            break
+        keys.append(str(part))
+        model = _field_type(model, str(part)) if model is not None else None
+    return keys
+
+
+def toml_line(lines: Sequence[str], keys: Sequence[str]) -> int | None:
+    """The line (1-based) of key path ``keys`` in a TOML text, for messages.
+
+    tomllib reports lines for syntax errors only, so the key is searched for: the deepest
+    table header ``[a.b]`` on the path, then ``key =`` (or a dotted ``key.``) below it; a key
+    with no header of its own is found as ``key =`` anywhere. ``None`` when nothing matches."""
+    keys = list(keys)
+    for depth in range(len(keys), 0, -1):
+        header = _header_pattern(keys[:depth])
+        for i, line in enumerate(lines):
+            if header.match(line):
+                return _key_after(lines, i, keys[depth:]) or i + 1
+    for i, line in enumerate(lines):
+        if keys and re.match(rf"\s*[\"']?{re.escape(keys[-1])}[\"']?\s*=", line):
+            return i + 1
+    return None
+
+
+def _key_after(lines: Sequence[str], header_index: int, rest: Sequence[str]) -> int | None:
+    if not rest:
+        return None
+    for j in range(header_index + 1, len(lines)):
+        line = lines[j]
+        if re.match(r"\s*\[", line):
+            return None
+        if re.match(rf"\s*[\"']?{re.escape(rest[0])}[\"']?\s*[.=]", line):
+            # An inline table (effects = { pvp = ... }): the key inside it is on this line.
+            return j + 1
+    return None
 
 
 def _header_pattern(keys: Sequence[str]) -> re.Pattern[str]:
@@ -199,12 +423,16 @@ def _header_pattern(keys: Sequence[str]) -> re.Pattern[str]:
     return re.compile(rf"\s*\[\s*{parts}\s*\]\s*(#.*)?$")
 
 
+# ============================================================================ reading
+
+
 def load_rules(path: str | Path | None = None) -> Rules:
     """Read and validate a rules file (default: the bundled one, :data:`BUNDLED_RULES_PATH`).
 
     Raises :class:`RulesError` naming the file, the key path and the line: TOML syntax errors
-    (line from tomllib), missing or unknown sections/keys, non-numeric thresholds, unknown
-    option ids, effects or outcome names, and text placeholders the rule does not provide.
+    (line from tomllib), missing or unknown sections/keys, non-numeric or out-of-range
+    thresholds, unknown option ids, effects or outcome names, and text placeholders the rule
+    does not provide. The first problem in file order is reported.
     """
     path = Path(path) if path else BUNDLED_RULES_PATH
     try:
@@ -219,136 +447,42 @@ def load_rules(path: str | Path | None = None) -> Rules:
             found = re.search(r"line (\d+)", str(exc))
             line = int(found.group(1)) if found else None
         raise RulesError(path, line, "", f"not valid TOML: {exc}") from exc
-    return _validate(data, _Validator(path, text))
+    try:
+        parsed = RulesFile.model_validate(data)
+    except ValidationError as exc:
+        lines = text.splitlines()
+        by_key: dict[tuple[str, ...], list[Any]] = {}
+        for error in exc.errors():
+            by_key.setdefault(tuple(_keys(error["loc"])), []).append(error)
+        # In file order; a missing key last (a misspelt key is reported as the unknown one).
+        problems = [(all(e["type"] == "missing" for e in errors), toml_line(lines, keys),
+                     list(keys), _union_problem(errors, keys))
+                    for keys, errors in by_key.items()]
+        _, line, keys, problem = min(problems, key=lambda p: (p[0], p[1] or len(lines) + 1))
+        raise RulesError(path, line, ".".join(keys), problem) from None
+    return _rules_from(parsed, path)
 
 
-def _validate(data: dict[str, Any], v: _Validator) -> Rules:
-    v.no_unknown(data, [], ("meta", "thresholds", "confidence", "of_score", "options", "cement",
-                            "rules"))
-    meta = v.child(data, ["meta"], "table")
-    name = v.child(meta, ["meta", "name"], "string")
-    version = v.child(meta, ["meta", "version"], "string")
-
-    thresholds_table = v.child(data, ["thresholds"], "table")
-    v.no_unknown(thresholds_table, ["thresholds"], _REQUIRED_THRESHOLDS)
-    thresholds: dict[str, float] = {}
-    for key, (low, high) in _REQUIRED_THRESHOLDS.items():
-        keys = ["thresholds", key]
-        value = v.child(thresholds_table, keys, "number")
-        if not low <= value <= high:
-            raise v.fail(keys, f"{value!r} is outside {low:g}..{high:g}")
-        if isinstance(low, int) and value != int(value):
-            raise v.fail(keys, f"must be a whole number of levels, got {value!r}")
-        thresholds[key] = value
-
-    confidence_table = v.child(data, ["confidence"], "table")
-    v.no_unknown(confidence_table, ["confidence"], ("high_max_unknowns", "medium_max_unknowns"))
-    confidence = {
-        key: v.child(confidence_table, ["confidence", key], "integer")
-        for key in ("high_max_unknowns", "medium_max_unknowns")
-    }
-    if not 0 <= confidence["high_max_unknowns"] <= confidence["medium_max_unknowns"]:
-        raise v.fail(["confidence", "medium_max_unknowns"],
-                     "must be ≥ high_max_unknowns ≥ 0")
-
-    of_table = v.child(data, ["of_score"], "table")
-    v.no_unknown(of_table, ["of_score"],
-                 ("source", "caveat", "type_points", *_REQUIRED_OF_SCORE_NUMBERS))
-    of_score: dict[str, Any] = {
-        "source": v.child(of_table, ["of_score", "source"], "string"),
-        "caveat": v.child(of_table, ["of_score", "caveat"], "string"),
-    }
-    type_points = v.child(of_table, ["of_score", "type_points"], "table")
-    v.no_unknown(type_points, ["of_score", "type_points"], OF_TYPES)
-    of_score["type_points"] = {
-        of: v.child(type_points, ["of_score", "type_points", of], "number") for of in OF_TYPES
-    }
-    for key in _REQUIRED_OF_SCORE_NUMBERS:
-        of_score[key] = v.child(of_table, ["of_score", key], "number")
-    if of_score["conservative_max"] > of_score["operative_above"]:
-        raise v.fail(["of_score", "operative_above"], "must be ≥ conservative_max")
-
-    options_table = v.child(data, ["options"], "table")
-    v.no_unknown(options_table, ["options"], OPTION_IDS)
-    options: dict[str, OptionSpec] = {}
-    for option in OPTION_IDS:
-        keys = ["options", option]
-        table = v.child(options_table, keys, "table")
-        v.no_unknown(table, keys, ("label", "notes", "source"))
-        notes = table.get("notes", [])
-        if not isinstance(notes, list) or not all(isinstance(n, str) for n in notes):
-            raise v.fail([*keys, "notes"], "must be a list of strings")
-        options[option] = OptionSpec(
-            v.child(table, [*keys, "label"], "string"),
-            tuple(notes),
-            v.child(table, [*keys, "source"], "string"),
-        )
-
-    cement_table = v.child(data, ["cement"], "table")
-    v.no_unknown(cement_table, ["cement"], ("pvp", "pkp", "expandable"))
-    cement: dict[str, CementSpec] = {}
-    for option in ("pvp", "pkp", "expandable"):
-        if option not in cement_table and option == "expandable":
-            continue
-        keys = ["cement", option]
-        table = v.child(cement_table, keys, "table")
-        v.no_unknown(table, keys, ("viscosity", "text", "source"))
-        viscosity = v.child(table, [*keys, "viscosity"], "string")
-        if viscosity not in VISCOSITIES:
-            raise v.fail([*keys, "viscosity"], f"must be one of {', '.join(VISCOSITIES)}")
-        cement[option] = CementSpec(
-            viscosity,
-            v.child(table, [*keys, "text"], "string"),
-            v.child(table, [*keys, "source"], "string"),
-        )
-
-    rules_table = v.child(data, ["rules"], "table")
-    v.no_unknown(rules_table, ["rules"], _RULES)
+def _rules_from(parsed: RulesFile, path: Path) -> Rules:
+    """The engine's view of a validated file: plain mappings keyed as the file is."""
+    of_score = parsed.of_score.model_dump()
+    options = {o: OptionSpec(spec.label, tuple(spec.notes), spec.source)
+               for o in OPTION_IDS if (spec := getattr(parsed.options, o))}
+    cement = {o: CementSpec(c.viscosity, c.text, c.source)
+              for o in ("pvp", "pkp", "expandable")
+              if (c := getattr(parsed.cement, o)) is not None}
     rules: dict[str, RuleSpec] = {}
     for rule_id, definition in _RULES.items():
-        keys = ["rules", rule_id]
-        table = v.child(rules_table, keys, "table")
-        v.no_unknown(table, keys, ("source", "enabled", *definition.outcomes))
-        enabled = v.child(table, [*keys, "enabled"], "bool") if "enabled" in table else True
-        outcomes: dict[str, Outcome] = {}
-        for outcome in definition.outcomes:
-            if outcome not in table:
-                continue
-            okeys = [*keys, outcome]
-            otable = v.child(table, okeys, "table")
-            v.no_unknown(otable, okeys, ("text", "effects"))
-            text = v.child(otable, [*okeys, "text"], "string")
-            _check_placeholders(v, [*okeys, "text"], text, definition.variables)
-            effects = v.child(otable, [*okeys, "effects"], "table")
-            for target, effect in effects.items():
-                ekeys = [*okeys, "effects", target]
-                if target == "approach":
-                    if effect not in APPROACHES:
-                        raise v.fail(ekeys, f"approach must be one of {', '.join(APPROACHES)}, "
-                                            f"got {effect!r}")
-                elif target not in OPTION_IDS:
-                    raise v.fail(ekeys, f"unknown option id{_suggest(target, OPTION_IDS)}; "
-                                        f"expected {', '.join(OPTION_IDS)} or approach")
-                elif effect not in EFFECTS:
-                    raise v.fail(ekeys, f"unknown effect {effect!r}{_suggest(str(effect), EFFECTS)}"
-                                        f"; expected {', '.join(EFFECTS)}")
-            outcomes[outcome] = Outcome(text, dict(effects))
-        rules[rule_id] = RuleSpec(
-            rule_id, v.child(table, [*keys, "source"], "string"), enabled, outcomes
-        )
-    return Rules(str(v.path), name, version, thresholds, confidence, of_score, options, cement,
-                 rules)
-
-
-def _check_placeholders(v: _Validator, keys: Sequence[str], text: str, allowed: Sequence[str]):
-    try:
-        names = [f for _lit, f, _spec, _conv in string.Formatter().parse(text) if f is not None]
-    except ValueError as exc:
-        raise v.fail(keys, f"bad placeholder: {exc}") from exc
-    for placeholder in names:
-        if placeholder not in allowed:
-            offer = ", ".join("{" + a + "}" for a in allowed) or "none"
-            raise v.fail(keys, f"unknown placeholder {{{placeholder}}}; this rule offers {offer}")
+        table = getattr(parsed.rules, rule_id)
+        outcomes = {
+            name: Outcome(o.text, o.effects.model_dump(exclude_none=True))
+            for name in definition.outcomes
+            if (o := getattr(table, name)) is not None
+        }
+        rules[rule_id] = RuleSpec(rule_id, table.source, table.enabled, outcomes)
+    return Rules(str(path), parsed.meta.name, parsed.meta.version,
+                 parsed.thresholds.model_dump(), parsed.confidence.model_dump(), of_score,
+                 options, cement, rules)
 
 
 def rules_for_settings(settings: Settings | None) -> Rules:
