@@ -36,6 +36,7 @@ from typing import Any
 
 from psygnal import Signal
 
+from ovcf_viewer.model.findings import Findings, FindingsError, findings_from_dict
 from ovcf_viewer.model.landmarks import (
     TIMEPOINT_KINDS,
     AnnotationFormatError,
@@ -144,8 +145,11 @@ class Case:
 
     ``procedure`` is one of :data:`PROCEDURES` or ``None``; ``approach`` one of
     :data:`APPROACHES` or ``None``; ``treated_levels`` the augmented levels, cranial first.
-    ``findings`` is the suitability panel's JSON (opaque here, saved with the case); ``notes``
-    free text.
+    ``findings`` are the clinician's findings (:class:`~ovcf_viewer.model.findings.Findings`,
+    validated; a findings document given as a mapping is read and checked); ``notes`` free
+    text. A case document whose findings block cannot be read still opens: ``findings`` is
+    then empty, ``findings_problem`` says why (file and key), and ``unread_findings`` keeps
+    the block so saving the case does not lose it until new findings are entered.
     """
 
     case_id: str
@@ -156,10 +160,15 @@ class Case:
     treated_levels: tuple[str, ...] = ()
     approach: str | None = None
     films: tuple[CaseFilm, ...] = ()
-    findings: Mapping[str, Any] = field(default_factory=dict)
+    findings: Findings = field(default_factory=Findings)
     notes: str = ""
+    findings_problem: str = field(default="", compare=False)
+    unread_findings: Any = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
+        if not isinstance(self.findings, Findings):  # a findings document (a mapping)
+            object.__setattr__(self, "findings",
+                               findings_from_dict(self.findings or {}, where="case findings"))
         if not isinstance(self.case_id, str) or not self.case_id.strip():
             raise CaseFormatError("a case needs a non-empty case_id")
         if self.procedure is not None and self.procedure not in PROCEDURES:
@@ -352,16 +361,17 @@ def case_to_document(case: Case, base: Path) -> dict[str, Any]:
             "approach": case.approach,
         },
         "films": films,
-        "findings": _jsonable(case.findings),
+        "findings": _findings_document(case),
         "notes": case.notes,
     }
 
 
-def _jsonable(findings: Mapping[str, Any]) -> Any:
-    try:
-        return json.loads(json.dumps(findings))
-    except (TypeError, ValueError) as exc:
-        raise CaseFormatError(f"findings cannot be saved as JSON ({exc})") from None
+def _findings_document(case: Case) -> Any:
+    """The findings as saved: ``{}`` when none were entered; a block that could not be read
+    is written back unchanged until findings are entered (nothing typed is lost)."""
+    if case.findings == Findings():
+        return case.unread_findings if case.unread_findings is not None else {}
+    return case.findings.to_dict()
 
 
 def _parse_date(value: Any, where: str) -> date | None:
@@ -387,9 +397,11 @@ def _timepoint(value: Any, where: str) -> Timepoint | None:
                      interval)
 
 
-def case_from_document(doc: Any, base: Path) -> Case:
+def case_from_document(doc: Any, base: Path, *, where: str = "case") -> Case:
     """Parse a case document; film paths are resolved against the folder ``base`` (they may
-    point at files that no longer exist: see :func:`missing_film_messages`)."""
+    point at files that no longer exist: see :func:`missing_film_messages`). Findings that
+    cannot be read leave the case with empty findings and ``findings_problem`` naming
+    ``where`` (the case file) and the key."""
     check_document_header(doc, CASE_FORMAT_NAME, CASE_FORMAT_VERSION, "case", "a case document",
                           CaseFormatError)
     patient = doc.get("patient") or {}
@@ -428,9 +440,13 @@ def case_from_document(doc: Any, base: Path) -> Case:
     treated = procedure.get("treated_levels", []) or []
     if not isinstance(treated, list) or not all(isinstance(lv, str) for lv in treated):
         raise CaseFormatError("\"procedure.treated_levels\" must be a list of levels")
-    findings = doc.get("findings") or {}
-    if not isinstance(findings, Mapping):
-        raise CaseFormatError("\"findings\" must be an object")
+    raw_findings = doc.get("findings") or {}
+    findings, problem, unread = Findings(), "", None
+    try:
+        findings = findings_from_dict(raw_findings, where=f"{where}: findings")
+    except FindingsError as exc:
+        problem = str(exc)
+        unread = raw_findings
     return Case(
         case_id=str(doc.get("case_id") or ""),
         patient_name=str(patient.get("name") or ""),
@@ -440,8 +456,10 @@ def case_from_document(doc: Any, base: Path) -> Case:
         treated_levels=tuple(treated),
         approach=procedure.get("approach"),
         films=tuple(films),
-        findings=dict(findings),
+        findings=findings,
         notes=str(doc.get("notes") or ""),
+        findings_problem=problem,
+        unread_findings=unread,
     )
 
 
@@ -479,7 +497,7 @@ def load_case(path: str | os.PathLike[str]) -> Case:
     path = Path(path)
     doc = _read_json(path)
     try:
-        return case_from_document(doc, path.parent)
+        return case_from_document(doc, path.parent, where=str(path))
     except CaseFormatError as exc:
         raise CaseFormatError(f"{path.name}: {exc}") from None
 

@@ -3,9 +3,11 @@ disclaimer) and the plain number formatting its reason texts use."""
 
 from __future__ import annotations
 
-import difflib
-from collections.abc import Iterable
 from typing import Any
+
+from ovcf_viewer.model.findings import FINDINGS_FORMAT, FINDINGS_VERSION, OF_TYPES, _suggest
+
+__all__ = ["FINDINGS_FORMAT", "FINDINGS_VERSION", "OF_TYPES", "_suggest"]  # re-exported
 
 DISCLAIMER = "Decision support only; the treating clinician decides."
 
@@ -17,9 +19,6 @@ STATUSES: tuple[str, ...] = ("favoured", "possible", "caution", "contraindicated
 EFFECTS: tuple[str, ...] = ("contraindicate", "caution", "against", "favour", "note")
 APPROACHES: tuple[str, ...] = ("unilateral", "bilateral")
 VISCOSITIES: tuple[str, ...] = ("low", "medium", "high")
-OF_TYPES: tuple[str, ...] = ("OF1", "OF2", "OF3", "OF4", "OF5")
-FINDINGS_FORMAT = "ovcf-findings"
-FINDINGS_VERSION = 1
 
 _EFFECT_PREFIX = {
     "contraindicate": "Contraindication",
@@ -58,6 +57,3 @@ def _at_or_above(value: float, limit: float) -> bool:
 def _above(value: float, limit: float) -> bool:
     return round(value, 9) > round(limit, 9)
 
-def _suggest(key: str, known: Iterable[str]) -> str:
-    close = difflib.get_close_matches(key, list(known), n=1)
-    return f" (did you mean {close[0]!r}?)" if close else ""

@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
@@ -32,6 +33,7 @@ from ovcf_viewer.model.case import (
     propose_timepoints,
     save_case,
 )
+from ovcf_viewer.model.findings import Findings
 from ovcf_viewer.model.landmarks import ImageAnnotations, Timepoint, save_annotations
 from tests.spine_builder import place, stack
 
@@ -86,7 +88,8 @@ def films_folder(tmp_path):
                                                  f"{study_date[6:]}")))
     case = Case("CASE-1", patient_name="Jane Doe", patient_id="P-42", procedure="PKP",
                 procedure_date=date(2025, 1, 12), treated_levels=("L1",), approach="bilateral",
-                films=tuple(films), findings={"oedema": "acute", "vas": 7}, notes="T-score −3.1")
+                films=tuple(films), findings={"mri_oedema": True, "vas_under_analgesia": 7},
+                notes="T-score −3.1")
     return study, case
 
 
@@ -127,7 +130,8 @@ def test_round_trip_keeps_everything_and_paths_are_relative(films_folder, tmp_pa
     assert (back.procedure, back.procedure_date, back.approach) == (
         "PKP", date(2025, 1, 12), "bilateral")
     assert back.treated_levels == ("L1",)
-    assert back.findings == {"oedema": "acute", "vas": 7} and back.notes == "T-score −3.1"
+    assert back.findings == Findings(mri_oedema=True, vas_under_analgesia=7)
+    assert back.notes == "T-score −3.1"
     for a, b in zip(case.films, back.films, strict=True):
         assert b.path == a.path.resolve()
         assert b.sop_instance_uid == a.sop_instance_uid
@@ -302,3 +306,28 @@ def test_a_drag_is_saved_once_at_its_end(films_folder):
         "sa"] == (692.0, 882.0)
     assert autosaved_cases()[0] == target
     session.close()
+
+
+def test_bad_findings_open_the_case_empty_with_a_message_naming_file_and_key(films_folder):
+    study, case = films_folder
+    target = study / "case.json"
+    save_case(case, target)
+    doc = json.loads(target.read_text(encoding="utf-8"))
+    doc["findings"] = {"mri_oedema": "yes", "t_score": -3.1}  # hand-edited: not a boolean
+    target.write_text(json.dumps(doc), encoding="utf-8")
+    back = load_case(target)
+    assert back.findings == Findings()
+    assert back.findings_problem.startswith(f"{target}: findings: 'mri_oedema' must be true")
+    assert len(back.films) == len(case.films)
+    # Saving again keeps the unread block until findings are entered.
+    save_case(back, target)
+    assert json.loads(target.read_text(encoding="utf-8"))["findings"] == doc["findings"]
+    entered = replace(back, findings=Findings(mri_oedema=False))
+    save_case(entered, target)
+    assert load_case(target).findings == Findings(mri_oedema=False)
+
+
+def test_case_findings_given_as_a_document_are_validated():
+    assert Case("c", findings={"pregnancy": False}).findings == Findings(pregnancy=False)
+    with pytest.raises(ValueError, match="'vas_under_analgesia' = 12 is outside 0..10"):
+        Case("c", findings={"vas_under_analgesia": 12})
