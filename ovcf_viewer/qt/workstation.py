@@ -134,13 +134,15 @@ class Workstation(QObject):
             self.suitability.set_findings(findings)
 
     def _on_measurements_changed(self, measurements: Any) -> None:
-        from ovcf_viewer.suitability import MeasuredInputs, measured_inputs_from
+        from ovcf_viewer.services.suitability import measured_for
+        from ovcf_viewer.suitability import FilmMeasurements, MeasuredInputs
 
         rules = self.suitability.rules()  # the department's thresholds, when it has a file
         if measurements is None or not measurements.vertebrae or rules is None:
             measured = MeasuredInputs()
-        else:
-            measured = measured_inputs_from(measurements, film=self._film_label(), rules=rules)
+        else:  # the one film, through the pipeline the case view, CLI and report share
+            film = FilmMeasurements(self._film_label(), measurements, None, None, 0)
+            measured = measured_for([film], rules=rules).measured
         with QSignalBlocker(self.suitability):
             self.suitability.set_measured(measured)
         self.suitability.set_warnings(measurements.warnings if measurements is not None else ())
@@ -352,10 +354,10 @@ class Workstation(QObject):
 
     def apply_settings(self, settings: Settings) -> None:
         """New settings reach the measurements, their labels and the suitability rules."""
-        from ovcf_viewer.suitability import rules_with_fallback
+        from ovcf_viewer.services.suitability import rules_or_fallback
 
         self.controller.apply_settings(settings)
-        rules, problem = rules_with_fallback(settings)
+        rules, problem = rules_or_fallback(settings)
         if problem:
             self.window.statusBar().showMessage(problem)
         self.suitability.set_rules(rules, problem)

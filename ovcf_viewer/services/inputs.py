@@ -7,12 +7,15 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ovcf_viewer.model.calibration import Calibration
 from ovcf_viewer.model.landmarks import AnnotationFormatError, ImageAnnotations, load_annotations
 from ovcf_viewer.model.settings import Settings
-from ovcf_viewer.suitability import FilmMeasurements, Findings, findings_from_dict
+from ovcf_viewer.suitability import FilmMeasurements
+
+if TYPE_CHECKING:
+    from ovcf_viewer.model.case import Case
 
 __all__ = ["InputError", "read_inputs"]
 
@@ -36,9 +39,10 @@ def _read_json(path: Path) -> Any:
 
 def read_inputs(
     paths: list[str], settings: Settings
-) -> tuple[list[FilmMeasurements], Findings | None, list[str]]:
-    """Films (with measurements), findings saved in a case document, and the case's treated
-    levels (empty: each film's own index levels)."""
+) -> tuple[list[FilmMeasurements], Case | None, list[str]]:
+    """Films (with measurements), the case when INPUT is a case document (its findings, or
+    the problem reading them, are in it), and the case's treated levels (empty: each film's
+    own index levels)."""
     documents = [(Path(p), _read_json(Path(p))) for p in paths]
     if any(isinstance(doc, dict) and doc.get("format") == _CASE_FORMAT for _p, doc in documents):
         if len(documents) != 1:
@@ -57,7 +61,7 @@ def read_inputs(
 
 def _read_case(
     path: Path, settings: Settings
-) -> tuple[list[FilmMeasurements], Findings | None, list[str]]:
+) -> tuple[list[FilmMeasurements], Case | None, list[str]]:
     from ovcf_viewer.model.case import CaseFormatError, load_case
 
     try:
@@ -69,12 +73,7 @@ def _read_case(
               order, settings)
         for order, film in enumerate(case.films)
     ]
-    if not films:
-        raise InputError(f"{path}: the case has no films")
-    findings = None
-    if case.findings:
-        findings = findings_from_dict(dict(case.findings), where=f"{path}: findings")
-    return films, findings, list(case.index_levels())
+    return films, case, list(case.index_levels())
 
 
 def _film(

@@ -1,6 +1,6 @@
 """Prepare a PDF report (:mod:`ovcf_viewer.report`) for a case or for command-line INPUTs:
 every film loaded, calibrated, measured and compared (:func:`ovcf_viewer.report.prepare_source`)
-and the suitability rules evaluated with :func:`ovcf_viewer.services.suitability.evaluate_for`,
+and the suitability rules evaluated with :func:`ovcf_viewer.services.suitability.assess`,
 as ``ovcf-viewer suitability`` and the case view do."""
 
 from __future__ import annotations
@@ -11,15 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 from ovcf_viewer.model.settings import Settings
 from ovcf_viewer.report import ReportError, ReportSource, prepare_source
-from ovcf_viewer.services.suitability import comparison_films, evaluate_for
-from ovcf_viewer.suitability import (
-    FindingsError,
-    RulesError,
-    finding_label,
-    findings_from_dict,
-    load_findings,
-    rules_for_settings,
-)
+from ovcf_viewer.services.suitability import SuitabilityError, assess, comparison_films
+from ovcf_viewer.suitability import Findings, FindingsError, finding_label, load_findings
 
 if TYPE_CHECKING:
     from ovcf_viewer.model.image import RadiographImage
@@ -50,31 +43,23 @@ def prepare_report(
 
 
 def _add_suitability(source: ReportSource, case: Any, settings: Settings, findings: Any) -> None:
-    """Evaluate the suitability rules (docs/clinical-reference.md §6) on the pre-operative film
-    (the decision point; else the earliest film), with earlier films for deformity
-    progression."""
-    if findings is None:
-        if not case.findings:
-            source.suitability_unavailable = (
-                "No clinical findings entered: the suitability rules were not evaluated "
-                "(give --findings FINDINGS.json or enter them in the suitability panel)."
-            )
-            return
-        try:
-            findings = findings_from_dict(case.findings, where="case findings")
-        except FindingsError as exc:
-            raise ReportError(f"suitability cannot be evaluated: {exc}") from None
-    comp = source.comparison
-    if comp is None or not comp.films:
-        source.suitability_unavailable = "Suitability unavailable: no film could be measured."
+    """Evaluate the suitability rules (docs/clinical-reference.md §6) through
+    :func:`ovcf_viewer.services.suitability.assess`, as the CLI and the GUI do. Without
+    findings (given or saved) the section says none were entered; any other problem refuses
+    the report with the service's one-line message: a report without the section the
+    clinician expects would be a silently degraded clinical document."""
+    if findings is None and not case.findings_problem and case.findings == Findings():
+        source.suitability_unavailable = (
+            "No clinical findings entered: the suitability rules were not evaluated "
+            "(give --findings FINDINGS.json or enter them in the suitability panel)."
+        )
         return
+    comp = source.comparison
+    films = comparison_films(comp) if comp is not None else []
     try:
-        rules = rules_for_settings(settings)
-        result = evaluate_for(comparison_films(comp), findings, rules=rules,
-                              index_levels=comp.treated_levels)
-    except (RulesError, FindingsError, OSError, ValueError) as exc:
-        # Findings were given, so the clinician expects the suitability section: a report
-        # without it would be a silently degraded clinical document. Refuse instead.
+        result = assess(films, findings=findings, case=case, settings=settings,
+                        index_levels=comp.treated_levels if comp is not None else None)
+    except SuitabilityError as exc:
         raise ReportError(f"suitability cannot be evaluated: {exc}") from None
     source.evaluation = result.evaluation
     source.suitability_film = result.why

@@ -87,13 +87,11 @@ from ovcf_viewer.suitability.rules import (
     RulesError,
     load_rules,
     rules_for_settings,
-    rules_with_fallback,
 )
 
 __all__ = [
     "APPROACHES",
     "BUNDLED_RULES_PATH",
-    "rules_with_fallback",
     "DISCLAIMER",
     "EFFECTS",
     "FINDING_FIELDS",

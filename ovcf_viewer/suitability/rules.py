@@ -497,22 +497,3 @@ def rules_for_settings(settings: Settings | None) -> Rules:
     if settings.bilateral_width_threshold_mm != default:
         rules = replace(rules, bilateral_width_override_mm=settings.bilateral_width_threshold_mm)
     return rules
-
-
-def rules_with_fallback(settings: Settings | None) -> tuple[Rules | None, str]:
-    """The rules a user's settings select, never raising: ``(rules, problem)``.
-
-    A broken department file falls back to the bundled rules and says so in ``problem``; when
-    the bundled file itself cannot be read (a damaged installation) the result is
-    ``(None, problem)`` and only suitability is unavailable — the viewer, measurements and
-    report keep working."""
-    try:
-        return rules_for_settings(settings), ""
-    except RulesError as exc:
-        if settings is None or not settings.rules_file:
-            return None, f"Suitability unavailable: {exc}"
-        problem = f"Department rules not used: {exc}"
-    try:
-        return load_rules(), problem
-    except RulesError as exc:
-        return None, f"{problem}. Suitability unavailable: {exc}"

@@ -69,7 +69,7 @@ def test_report_of_the_shown_film(window, qtbot, tmp_path):
     choose(window.workstation.suitability.finding_widgets["mri_oedema"], True)
     case = window.workstation.current_film_case()
     assert case.films[0].sop_instance_uid == window.image().sop_instance_uid
-    assert case.findings["mri_oedema"] is True
+    assert case.findings.mri_oedema is True
     from ovcf_viewer.qt.dialogs.report_action import export_report
 
     out = export_report(window, case, path=tmp_path / "r.pdf", deidentify=False,

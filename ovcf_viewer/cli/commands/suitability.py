@@ -18,18 +18,8 @@ from typing import Any
 
 from ovcf_viewer.model.settings import load_settings
 from ovcf_viewer.services.inputs import InputError, read_inputs
-from ovcf_viewer.services.suitability import evaluate_for
-from ovcf_viewer.suitability import (
-    DISCLAIMER,
-    Evaluation,
-    Findings,
-    FindingsError,
-    RulesError,
-    finding_label,
-    load_findings,
-    load_rules,
-    rules_for_settings,
-)
+from ovcf_viewer.services.suitability import SuitabilityError, assess
+from ovcf_viewer.suitability import DISCLAIMER, Evaluation, finding_label
 
 NAME = "suitability"
 HELP = "procedure-suitability decision support (conservative, PVP, PKP, expandable, refer)"
@@ -48,11 +38,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     settings = load_settings()
     try:
-        rules = load_rules(args.rules) if args.rules else rules_for_settings(settings)
-        films, case_findings, index_levels = read_inputs(args.inputs, settings)
-        findings = load_findings(args.findings) if args.findings else case_findings or Findings()
-        result = evaluate_for(films, findings, rules=rules, index_levels=index_levels)
-    except (InputError, FindingsError, RulesError) as exc:
+        films, case, index_levels = read_inputs(args.inputs, settings)
+        result = assess(films, findings_path=args.findings, case=case, rules_path=args.rules,
+                        settings=settings, index_levels=index_levels)
+    except (InputError, SuitabilityError) as exc:
         print(f"ovcf-viewer suitability: {exc}", file=sys.stderr)
         return 2
     evaluation, current, earlier, why = (result.evaluation, result.current, result.earlier,

@@ -88,15 +88,19 @@ from ovcf_viewer.model.settings import Settings, load_settings
 from ovcf_viewer.qt.annotate.landmark_items import AnnotationLayer, HandleKey
 from ovcf_viewer.qt.viewer.image_view import ImageView
 from ovcf_viewer.services.compare import compare
-from ovcf_viewer.services.suitability import comparison_films, measured_for
+from ovcf_viewer.services.suitability import (
+    SuitabilityError,
+    case_findings,
+    comparison_films,
+    measured_for,
+    no_film_error,
+    rules_or_fallback,
+)
 from ovcf_viewer.suitability import (
     Findings,
-    FindingsError,
     MeasuredInputs,
     MeasuredValue,
     Rules,
-    findings_from_dict,
-    rules_with_fallback,
 )
 
 __all__ = [
@@ -169,12 +173,11 @@ class CaseController(QObject):
 
     def findings(self) -> Findings:
         """The clinical findings saved with the case (§6); empty :class:`Findings` (every
-        answer unknown) when none were entered. Raises :class:`FindingsError` for findings
-        the case document holds but that cannot be read (a hand-edited file)."""
-        case = self.case
-        if case is None or not case.findings:
-            return Findings()
-        return findings_from_dict(dict(case.findings), where="case findings")
+        answer unknown) when none were entered. Raises
+        :class:`~ovcf_viewer.services.suitability.SuitabilityError` (the service's line, as
+        the CLI and the report say it) for findings the case document holds but that could
+        not be read (a hand-edited file)."""
+        return case_findings(self.case)
 
     def suitability_inputs(self, rules: Rules | None = None) -> tuple[MeasuredInputs, str]:
         """The suitability panel's measured inputs from the current comparison (§6) and a
@@ -188,7 +191,7 @@ class CaseController(QObject):
         the case's treated levels (else the films' index levels)."""
         comparison = self.comparison
         if comparison is None or not comparison.films:
-            return MeasuredInputs(), "no film with a timepoint is measured yet"
+            return MeasuredInputs(), str(no_film_error(self.case))
         choice = measured_for(comparison_films(comparison, dated_labels=True), rules=rules,
                               index_levels=comparison.treated_levels)
         measured, current, earlier, why = (choice.measured, choice.current, choice.earlier,
@@ -312,12 +315,12 @@ class CaseController(QObject):
         session = self.session
         if session is None:
             return
-        document = findings.to_dict()
-        if document == dict(session.case.findings):
+        case = session.case
+        if findings == case.findings and not case.findings_problem:
             return
         self._storing_findings = True
         try:
-            session.update(findings=document)
+            session.update(findings=findings, findings_problem="", unread_findings=None)
         finally:
             self._storing_findings = False
         self.findingsChanged.emit(self.case)
@@ -1079,7 +1082,7 @@ class CaseSuitability(QWidget):
 
     @staticmethod
     def _rules_for(settings: Settings) -> tuple[Rules | None, str]:
-        return rules_with_fallback(settings)
+        return rules_or_fallback(settings)
 
     # -- model → view ------------------------------------------------------------------------
     def _on_comparison(self, comparison: CaseComparison | None) -> None:
@@ -1119,9 +1122,9 @@ class CaseSuitability(QWidget):
         self._findings_problem = ""
         try:
             findings = self.controller.findings()
-        except FindingsError as exc:
-            self._findings_problem = (f"The case's saved findings could not be read ({exc}); "
-                                      "findings entered here replace them.")
+        except SuitabilityError as exc:
+            self._findings_problem = (f"The case's saved findings could not be read: {exc}. "
+                                      "Findings entered here replace them.")
             findings = Findings()
         self._show_source()
         if findings != self.panel.findings():

@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
 )
 
 from ovcf_viewer.model.settings import Settings
+from ovcf_viewer.services.suitability import rules_or_fallback
 from ovcf_viewer.suitability import (
     DISCLAIMER,
     FINDING_RANGES,
@@ -47,7 +48,6 @@ from ovcf_viewer.suitability import (
     Rules,
     evaluate,
     finding_label,
-    rules_with_fallback,
 )
 
 __all__ = ["STATUS_COLOURS", "SuitabilityPanel", "evaluation_html"]
@@ -245,7 +245,7 @@ class SuitabilityPanel(QWidget):
         if rules is None:
             # A broken department file falls back to the bundled rules; a damaged installation
             # (no readable bundled file) leaves only this panel unavailable, never the window.
-            rules, self._rules_problem = rules_with_fallback(settings)
+            rules, self._rules_problem = rules_or_fallback(settings)
         self._rules: Rules | None = rules
         self._findings = Findings()
         self._measured = MeasuredInputs()

@@ -138,7 +138,7 @@ def test_findings_and_overrides_saved_with_the_case_not_as_landmark_edits(qtbot,
             qtbot.waitSignal(controller.findingsChanged):
         of_type.setCurrentIndex(of_type.findData("OF2"))
     assert panel.evaluation().of_score.total is not None  # re-evaluated
-    assert controller.case.findings["of_type"] == "OF2"
+    assert controller.case.findings.of_type == "OF2"
 
     # Override the measured height reduction with 45 %.
     row = panel.measured_rows["worst_height_reduction_pct"]
@@ -146,12 +146,12 @@ def test_findings_and_overrides_saved_with_the_case_not_as_landmark_edits(qtbot,
         row.override.setChecked(True)
     with qtbot.waitSignal(controller.findingsChanged):
         row.editor.setValue(45.0)
-    assert controller.case.findings["measured_overrides"] == {"worst_height_reduction_pct": 45.0}
+    assert controller.case.findings.measured_overrides == {"worst_height_reduction_pct": 45.0}
     assert panel.evaluation().measured.worst_height_reduction_pct.overridden
     assert "overridden" in row.value.text()
     # Autosaved with the case; the landmarks are untouched.
     autosaved = load_case(autosave_path(controller.case.case_id))
-    assert autosaved.findings["of_type"] == "OF2"
+    assert autosaved.findings.of_type == "OF2"
     assert not any(f.annotations.in_preview for f in controller.case.films)
 
     # File > Save case, then reopen in a fresh window.
@@ -170,7 +170,7 @@ def test_findings_and_overrides_saved_with_the_case_not_as_landmark_edits(qtbot,
     assert reopened.evaluation().measured.worst_height_reduction_pct.value == 45.0
     assert reopened.findings() == findings_from_dict(saved)
     # Reopening only mirrored the findings: nothing was written back.
-    assert dict(other_controller.case.findings) == saved
+    assert other_controller.case.findings.to_dict() == saved
 
 
 def test_moving_a_preop_landmark_updates_the_measured_inputs(qtbot):
