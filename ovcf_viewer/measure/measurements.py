@@ -25,6 +25,7 @@ from ovcf_viewer.model.landmarks import ImageAnnotations, Vertebra, level_index,
 from ovcf_viewer.model.settings import COBB_DEFINITIONS, GENANT_REFERENCES, Settings
 
 __all__ = [
+    "DEFORMITY_PCT",
     "DEFORMITY_RATIO",
     "GenantResult",
     "ImageMeasurements",
@@ -36,8 +37,10 @@ __all__ = [
     "vertebral_heights",
 ]
 
-#: Ratio below which a vertebra is deformed on the fixed-cut-off rule (Siminoski 2006, §3).
-DEFORMITY_RATIO = 0.80
+#: Ratio below which a vertebra is deformed on the fixed-cut-off rule (Siminoski 2006, §3),
+#: and the same cut-off in % of reference (the trend figure's line). Defined here only.
+DEFORMITY_PCT = 80.0
+DEFORMITY_RATIO = DEFORMITY_PCT / 100.0
 #: Percentage points within which the three reductions count as uniform (crush), §4.
 UNIFORM_WITHIN_PP = 5.0
 # Boundaries (Genant, the 0.80 ratio cut-off, the 5 pp crush spread) are compared with the

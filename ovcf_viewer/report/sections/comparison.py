@@ -277,14 +277,17 @@ class ComparisonSection(_BuilderBase):
 
     def _trend_chart(self, comp: Any) -> list[Any]:
         trend = comp.trend()
-        drawing = _trend_drawing(trend, self.width, 62 * self.mm)
+        drawing = _trend_drawing(trend, self.width, 105 * self.mm, comp.variability_deg)
         return [
             self.p("Trend", "h2"),
             drawing,
             self.p(_esc(
-                "Left: heights of the treated level(s) as % of reference on each film. "
-                f"Right: kyphosis (“Cobb” = {_cobb_name(trend.kyphosis_definition)}), "
-                "degrees."), "note"),
+                "Top: heights of the treated level(s) (Ha, Hm, Hp: anterior, middle, posterior) "
+                "and the adjacent levels' anterior heights as % of reference on each film; the "
+                "dotted line is the deformity cut-off. Bottom: kyphosis (“Cobb” = "
+                f"{_cobb_name(trend.kyphosis_definition)}), degrees, with the post-operative "
+                "value ± the measurement variability. Time in days from the procedure — the "
+                "same figure as the case window's trend chart."), "note"),
         ]
 
 
