@@ -1,4 +1,5 @@
-"""Number formatting: the one place every number printed in the report goes through."""
+"""The report's formatting: numbers through :mod:`ovcf_viewer.render.format` (the one
+definition shared with the GUI and the CLI), plus names, dates and Genant text."""
 
 from __future__ import annotations
 
@@ -9,55 +10,19 @@ from ovcf_viewer.measure.measurements import (
     IndexLevelMeasurement,
     VertebraMeasurement,
 )
+from ovcf_viewer.render import format as fmt
 from ovcf_viewer.report.source import MISSING
 
-# --------------------------------------------------------------------------------------------
-# Number formatting: the one place every printed number goes through
-# --------------------------------------------------------------------------------------------
-
-_MINUS = "\u2212"
-
-
-def _num(value: float, decimals: int, *, signed: bool = False) -> str:
-    text = f"{value:.{decimals}f}"
-    if text.startswith("-"):
-        # "-0.0" is zero: print it without a sign
-        text = text[1:] if float(text) == 0 else _MINUS + text[1:]
-    elif signed and float(text) != 0:
-        text = "+" + text
-    return text
-
-
-def format_length(value: float | None) -> str:
-    """A height or distance, 1 decimal, without unit (the column header carries the unit tag)."""
-    return MISSING if value is None else _num(value, 1)
-
-
-def format_signed_length(value: float | None) -> str:
-    return MISSING if value is None else _num(value, 1, signed=True)
-
-
-def format_ratio(value: float | None) -> str:
-    """A dimensionless ratio (Ha/Hp, Hm/Hp, crush), 2 decimals."""
-    return MISSING if value is None else _num(value, 2)
-
-
-def format_angle(value: float | None) -> str:
-    """An angle in degrees, 1 decimal, with the degree sign (kyphosis positive, §3)."""
-    return MISSING if value is None else _num(value, 1) + "°"
-
-
-def format_signed_angle(value: float | None) -> str:
-    return MISSING if value is None else _num(value, 1, signed=True) + "°"
-
-
-def format_pct(value: float | None) -> str:
-    """A percentage given in percent (not a fraction), 1 decimal, with " %"."""
-    return MISSING if value is None else _num(value, 1) + " %"
-
-
-def format_signed_pct(value: float | None) -> str:
-    return MISSING if value is None else _num(value, 1, signed=True) + " %"
+# Numbers read as everywhere else a person reads them: render.format is the one definition.
+_MINUS = fmt.MINUS
+_num = fmt.number
+format_length = fmt.length
+format_signed_length = fmt.signed_length
+format_ratio = fmt.ratio
+format_angle = fmt.angle
+format_signed_angle = fmt.signed_angle
+format_pct = fmt.pct
+format_signed_pct = fmt.signed_pct
 
 
 def format_date(value: date | None) -> str:
@@ -93,29 +58,14 @@ def _genant_reference_text(m: VertebraMeasurement) -> str:
 
 def lovbh_text(im: IndexLevelMeasurement) -> str:
     """LOVBH with what it stands on when not two neighbours (§6a): "not assessed" without."""
-    value = format_pct(im.lovbh_pct) if im.lovbh_pct is not None else "not assessed"
+    value = format_pct(im.lovbh_pct) if im.lovbh_pct is not None else fmt.NOT_ASSESSED
     return value + (f" ({im.lovbh_note})" if im.lovbh_note else "")
 
 
-def format_points(value: float | None) -> str:
-    """OF score points: whole numbers without decimals, signed ("+1", "−1", "6")."""
-    if value is None:
-        return "unknown"
-    text = f"{value:g}"
-    if text.startswith("-"):
-        return _MINUS + text[1:]
-    return text
+def format_points(value: float | None, *, signed: bool = True) -> str:
+    """OF score points: whole numbers, signed ("+1", "−1", "0"); ``None`` → "unknown"."""
+    return fmt.points(value, signed=signed)
 
 
 def _plain_value(name: str, value: Any) -> str:
-    if value is None:
-        return "unknown"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if name.endswith("_pct"):
-        return format_pct(float(value))
-    if name.endswith("_deg"):
-        return format_angle(float(value))
-    if isinstance(value, float):
-        return f"{value:g}".replace("-", _MINUS)
-    return str(value)
+    return fmt.plain(value, name)

@@ -12,6 +12,7 @@ from ovcf_viewer.measure.measurements import (
 )
 from ovcf_viewer.model.calibration import Calibration
 from ovcf_viewer.model.landmarks import ImageAnnotations, Timepoint, level_index
+from ovcf_viewer.render.format import MISSING as MISSING  # "—": cannot be measured
 
 if TYPE_CHECKING:
     from ovcf_viewer.model.image import PatientInfo, RadiographImage
@@ -22,7 +23,6 @@ DISCLAIMER = "Decision support only; the treating clinician decides."
 DEIDENTIFIED = "De-identified"
 #: Print resolution the image crops are rendered at (dots per inch of the printed crop).
 PRINT_DPI = 300
-MISSING = "—"  # em dash: a value that cannot be measured (the table notes say why)
 
 
 class ReportError(Exception):

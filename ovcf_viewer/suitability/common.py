@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from ovcf_viewer.model.findings import FINDINGS_FORMAT, FINDINGS_VERSION, OF_TYPES, _suggest
+from ovcf_viewer.render import format as fmt
 
 __all__ = ["FINDINGS_FORMAT", "FINDINGS_VERSION", "OF_TYPES", "_suggest"]  # re-exported
 
@@ -35,17 +36,13 @@ _EFFECT_PREFIX = {
 
 
 def _num(value: float) -> str:
-    """1 decimal, trailing zero dropped: 35 → "35", 40.44 → "40.4", -3.25 → "-3.2"."""
-    text = f"{value:.1f}"
-    return text[:-2] if text.endswith(".0") else text
+    """1 decimal, trailing zero dropped, true minus: 35 → "35", −3.25 → "−3.2"
+    (:func:`ovcf_viewer.render.format.compact`)."""
+    return fmt.compact(value)
 
 
 def _plain(value: Any) -> str:
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, float):
-        return _num(value)
-    return str(value)
+    return fmt.plain(value)
 
 
 # Threshold comparisons on values rounded like the Genant grading, so a value constructed to

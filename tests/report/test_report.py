@@ -287,7 +287,8 @@ def test_suitability_summary_matches_the_evaluation(sample):
     rows = _lines(_pdf_text(sample["pdf"], layout=True))
     raw = _norm(" ".join(_pdf_text(sample["pdf"], layout=False)))
     assert expected.of_score.total is not None
-    total = f"Total {format_points(expected.of_score.total)} {expected.of_score.recommendation}"
+    total = (f"Total {format_points(expected.of_score.total, signed=False)} "
+             f"{expected.of_score.recommendation}")
     assert any(r.startswith(total) for r in rows), total
     for item in expected.of_score.items:
         assert _norm(item.detail) in raw

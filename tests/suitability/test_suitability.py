@@ -437,8 +437,8 @@ def test_of_score_drives_conservative_and_augmentation():
               deformity_progression=False)
     # OF1 2 + 0 − 1 − 1 + 0 − 1 + 0 = −1 → conservative
     assert low.of_score.total == -1 and low.of_score.recommendation == "conservative"
-    assert has_reason(low, "conservative", "favour", "Modified OF score -1 ≤ 5")
-    assert has_reason(low, "pvp", "against", "Modified OF score -1 ≤ 5")
+    assert has_reason(low, "conservative", "favour", "Modified OF score −1 ≤ 5")
+    assert has_reason(low, "pvp", "against", "Modified OF score −1 ≤ 5")
     assert low.status("pvp") == "possible"
 
 

@@ -17,6 +17,7 @@ from ovcf_viewer.measure.measurements import ImageMeasurements, measure_image
 from ovcf_viewer.model.errors import ImageLoadError
 from ovcf_viewer.model.landmarks import AnnotationFormatError, load_annotations
 from ovcf_viewer.model.settings import COBB_DEFINITIONS, GENANT_REFERENCES, load_settings
+from ovcf_viewer.render import format as fmt
 
 NAME = "measure"
 HELP = "measure the vertebrae of an annotated image (heights, ratios, Genant grade, kyphosis)"
@@ -92,7 +93,9 @@ def run(args: argparse.Namespace) -> int:
 
 
 def format_table(result: ImageMeasurements) -> str:
-    """A plain-text table; every length carries the calibration's unit tag."""
+    """A plain-text table; every length carries the calibration's unit tag. Numbers as
+    everywhere a person reads them (:mod:`ovcf_viewer.render.format`; ``--json`` keeps full
+    precision)."""
     unit = result.calibration.unit_tag
     lines = [result.calibration.statement(), ""]
     lines.append(
@@ -100,21 +103,22 @@ def format_table(result: ImageMeasurements) -> str:
         f"{'crush':>7}{'wedge°':>8}  Genant"
     )
     for level, m in result.vertebrae.items():
-        crush = f"{m.crush_ratio:.2f}" if m.crush_ratio is not None else "–"
         genant = m.genant_label + (f"; reference {m.genant.reference_note}"
                                    if m.genant.reference_note else "")
         lines.append(
-            f"{level:<6}{m.anterior_height_mm:8.2f}{m.middle_height_mm:8.2f}"
-            f"{m.posterior_height_mm:8.2f}  {'':{len(unit) + 2}}  {m.wedge_ratio:6.2f}"
-            f"{m.biconcavity_ratio:7.2f}{crush:>7}{m.wedge_angle_deg:8.1f}  {genant}"
+            f"{level:<6}{fmt.length(m.anterior_height_mm):>8}{fmt.length(m.middle_height_mm):>8}"
+            f"{fmt.length(m.posterior_height_mm):>8}  {'':{len(unit) + 2}}  "
+            f"{fmt.ratio(m.wedge_ratio):>6}{fmt.ratio(m.biconcavity_ratio):>7}"
+            f"{fmt.ratio(m.crush_ratio):>7}{fmt.number(m.wedge_angle_deg, 1):>8}  {genant}"
         )
     for level, index in result.index_levels.items():
         kyph = (
-            f"{index.segmental_kyphosis_deg:.1f}° ({index.segmental_endplates})"
+            f"{fmt.angle(index.segmental_kyphosis_deg)} ({index.segmental_endplates})"
             if index.segmental_kyphosis_deg is not None
             else "not measurable (needs the vertebrae above and below)"
         )
-        lovbh = f"{index.lovbh_pct:.1f} %" if index.lovbh_pct is not None else "not assessed"
+        lovbh = (fmt.pct(index.lovbh_pct) if index.lovbh_pct is not None
+                 else fmt.NOT_ASSESSED)
         if index.lovbh_note:
             lovbh += f" ({index.lovbh_note})"
         lines.append(f"index {level}: segmental kyphosis {kyph}; LOVBH {lovbh}")

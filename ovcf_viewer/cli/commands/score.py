@@ -20,6 +20,7 @@ from ovcf_viewer.measure.scoring import AttemptScore, score_attempt
 from ovcf_viewer.model.errors import ImageLoadError
 from ovcf_viewer.model.landmarks import AnnotationFormatError, load_annotations
 from ovcf_viewer.model.settings import GENANT_REFERENCES, load_settings
+from ovcf_viewer.render import format as fmt
 
 NAME = "score"
 HELP = "score a resident's landmarks (attempt) against an expert's (reference) on one image"
@@ -82,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _num(value: float | None, decimals: int = 1) -> str:
-    return "—" if value is None else f"{value:.{decimals}f}"
+    return fmt.MISSING if value is None else fmt.number(value, decimals)
 
 
 def format_score(score: AttemptScore) -> str:

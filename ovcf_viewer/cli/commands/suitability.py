@@ -14,9 +14,9 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Any
 
 from ovcf_viewer.model.settings import load_settings
+from ovcf_viewer.render import format as fmt
 from ovcf_viewer.services.inputs import InputError, read_inputs
 from ovcf_viewer.services.suitability import SuitabilityError, assess
 from ovcf_viewer.suitability import DISCLAIMER, Evaluation, finding_label
@@ -66,9 +66,6 @@ def run(args: argparse.Namespace) -> int:
 # ----------------------------------------------------------------------------- text output
 
 
-_UNITS = {"worst_height_reduction_pct": " %", "segmental_kyphosis_deg": "°"}
-
-
 def format_text(e: Evaluation, why: str = "", calibration: str = "",
                 warnings: list[dict[str, Any]] | None = None) -> str:
     """The evaluation as plain text a clinician can trace line by line."""
@@ -82,8 +79,7 @@ def format_text(e: Evaluation, why: str = "", calibration: str = "",
     lines.append("")
     lines.append("Measured inputs:")
     for name, value in e.measured.to_dict().items():
-        shown = "unknown" if value["value"] is None else (
-            _plain(value["value"]) + _UNITS.get(name, ""))
+        shown = fmt.plain(value["value"], name)
         hidden = value["value"] is None and not value["overridden"]
         tail = "" if hidden else f"  ({value['source']})"
         lines.append(f"  {finding_label(name)}: {shown}{tail}")
@@ -102,11 +98,11 @@ def format_text(e: Evaluation, why: str = "", calibration: str = "",
     lines.extend(f"  - {reason}" for reason in e.cement_viscosity.reasons)
     score = e.of_score
     total = "unknown (OF type not given)" if score.total is None else (
-        f"{_plain(score.total)} → {score.recommendation}")
+        f"{fmt.points(score.total, signed=False)} → {score.recommendation}")
     lines.append("")
     lines.append(f"Modified OF score: {total}. {score.caveat}")
     for item in score.items:
-        points = "unknown (0)" if item.points is None else f"{item.points:+g}"
+        points = "unknown (0)" if item.points is None else fmt.points(item.points)
         lines.append(f"  {item.label}: {points}  [{item.detail}]")
     hint = e.of_type_hint
     lines.append(f"OF type hint: {hint.of_type or 'none'} — {hint.reason}")
@@ -117,10 +113,3 @@ def format_text(e: Evaluation, why: str = "", calibration: str = "",
     lines.append(DISCLAIMER)
     return "\n".join(lines)
 
-
-def _plain(value: Any) -> str:
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, float):
-        return f"{value:.1f}"
-    return str(value)

@@ -58,6 +58,7 @@ from ovcf_viewer.model.settings import Settings, load_settings, save_settings
 from ovcf_viewer.qt.annotate.landmark_items import AnnotationLayer, HandleKey, tool_label
 from ovcf_viewer.qt.annotate.measurements_panel import MeasurementsPanel
 from ovcf_viewer.qt.annotate.undo import AnnotationUndoStack, create_undo_actions
+from ovcf_viewer.render import format as fmt
 
 __all__ = ["AnnotationController", "MODES"]
 
@@ -793,7 +794,7 @@ class AnnotationController(QObject):
             self._set_prompt(f"Not added: {exc}")
 
     def _ask_true_length(self, drawn: float, calibration: Calibration) -> float | None:
-        drawn_text = f"{drawn:.1f} {calibration.unit_tag}"
+        drawn_text = fmt.length(drawn, calibration.unit_tag)
         value, ok = QInputDialog.getDouble(
             self.view, "Calibration line",
             f"The line measures {drawn_text}.\nIts true length in mm:",

@@ -52,6 +52,7 @@ from ovcf_viewer.measure.measurements import ImageMeasurements
 from ovcf_viewer.measure.placement import HandleKey
 from ovcf_viewer.model.calibration import Calibration
 from ovcf_viewer.model.landmarks import POINT_NAMES, ImageAnnotations, Tool, Vertebra
+from ovcf_viewer.render import format as fmt
 from ovcf_viewer.render.label_layout import (
     HANDLE_RADIUS_PX,
     LABEL_GAP_PX,
@@ -91,7 +92,7 @@ OUTLINE_COLOUR = QColor(0, 220, 255, 200)
 
 def format_length(value: float, calibration: Calibration) -> str:
     """A length with its unit tag (docs/clinical-reference.md §1): ``"34.2 mm at detector"``."""
-    return f"{value:.1f} {calibration.unit_tag}"
+    return fmt.length(value, calibration.unit_tag)
 
 
 def vertebra_label(
@@ -116,19 +117,19 @@ def vertebra_label(
     # beside the spine in a narrow, fitted view without covering the handles.
     lines = [
         f"{vertebra.level}  ·  {genant}",
-        f"Ha {m.anterior_height_mm:.1f}  Hm {m.middle_height_mm:.1f}  "
-        f"Hp {m.posterior_height_mm:.1f}",
+        f"Ha {fmt.length(m.anterior_height_mm)}  Hm {fmt.length(m.middle_height_mm)}  "
+        f"Hp {fmt.length(m.posterior_height_mm)}",
         unit,
     ]
     index = measurements.index_levels.get(vertebra.level) if is_index else None
     if is_index:
         if index is not None and index.segmental_kyphosis_deg is not None:
-            lines.append(f"Index: kyphosis {index.segmental_kyphosis_deg:+.1f}°")
+            lines.append(f"Index: kyphosis {fmt.signed_angle(index.segmental_kyphosis_deg)}")
             lines.append(f"({index.upper_level} sup.–{index.lower_level} inf.)")
         else:
             lines.append("Index: kyphosis needs")
             lines.append("the levels above and below")
-        lines.append(f"Wedge angle {m.wedge_angle_deg:+.1f}°")
+        lines.append(f"Wedge angle {fmt.signed_angle(m.wedge_angle_deg)}")
     # Plausibility warnings on the film, beside the numbers they put in doubt (§6a).
     lines += [f"⚠ {w.short}" for w in measurements.warnings_for(vertebra.level)]
     return "\n".join(lines)
@@ -148,9 +149,9 @@ def _tool_value(tool: Tool, calibration: Calibration) -> str:
     if tool.kind == "ruler":
         return format_length(calibration.distance(p[0], p[1]), calibration)
     if tool.kind == "angle":
-        return f"{angle_at_vertex_deg(p[0], p[1], p[2], calibration):.1f}°"
+        return fmt.angle(angle_at_vertex_deg(p[0], p[1], p[2], calibration))
     if tool.kind == "cobb":
-        return f"Cobb {line_angle_deg(p[0], p[1], p[2], p[3], calibration):.1f}°"
+        return f"Cobb {fmt.angle(line_angle_deg(p[0], p[1], p[2], p[3], calibration))}"
     if tool.true_length_mm is not None:
         return f"Calibration {tool.true_length_mm:g} mm (manual)"
     return "Calibration " + format_length(calibration.distance(p[0], p[1]), calibration)

@@ -36,8 +36,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ovcf_viewer.measure.measurements import ImageMeasurements
+from ovcf_viewer.measure.measurements import DEFORMITY_RATIO, ImageMeasurements
 from ovcf_viewer.model.settings import COBB_DEFINITIONS, GENANT_REFERENCES, Settings
+from ovcf_viewer.render import format as fmt
 
 __all__ = ["MeasurementsPanel", "VERTEBRA_COLUMNS", "INDEX_COLUMNS"]
 
@@ -70,13 +71,16 @@ class _Cell:
     alert: bool = False  # a ratio below the deformity cut-off
 
 
-def _number(value: float | None, decimals: int = 2) -> str:
-    return "—" if value is None else f"{value:.{decimals}f}"
+def _number(value: float | None, decimals: int = 1) -> str:
+    """Lengths, angles and percentages to 1 decimal (:mod:`ovcf_viewer.render.format`); the
+    column headers carry the units."""
+    return fmt.MISSING if value is None else fmt.number(value, decimals)
 
 
 def _ratio_cell(value: float | None, below_cutoff: bool) -> _Cell:
-    tooltip = "below the 0.80 fixed cut-off (Siminoski 2006)" if below_cutoff else ""
-    return _Cell(_number(value, 3), True, tooltip, below_cutoff)
+    tooltip = (f"below the {fmt.ratio(DEFORMITY_RATIO)} fixed cut-off (Siminoski 2006)"
+               if below_cutoff else "")
+    return _Cell(fmt.ratio(value), True, tooltip, below_cutoff)
 
 
 class MeasurementsPanel(QWidget):

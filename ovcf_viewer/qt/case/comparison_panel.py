@@ -51,6 +51,7 @@ from ovcf_viewer.measure.comparison import (
     LevelComparison,
 )
 from ovcf_viewer.model.case import PROCEDURE_LABELS, Case
+from ovcf_viewer.render import format as fmt
 
 __all__ = ["ComparisonPanel", "WITHIN_MARK", "MM_WARNING_MARK"]
 
@@ -66,12 +67,14 @@ _COBB_NAMES = {"segmental": "segmental kyphosis", "vertebral_wedge": "vertebral 
 
 
 def _fmt(value: float | None, decimals: int = 1, unit: str = "", signed: bool = False) -> str:
+    """A number as everywhere a person reads it (:mod:`ovcf_viewer.render.format`: true minus,
+    "—" when missing), with its unit ("°" joins the number, other units after a space)."""
     if value is None:
-        return "—"
-    sign = "+" if signed else ""
-    value = round(value, decimals) + 0.0  # no "-0.00"
-    text = f"{value:{sign}.{decimals}f}"
-    return f"{text} {unit}".rstrip() if unit else text
+        return fmt.MISSING
+    text = fmt.number(value, decimals, signed=signed)
+    if unit == "°":
+        return text + unit
+    return f"{text} {unit}" if unit else text
 
 
 def _item(text: str, value: object = None, *, tooltip: str = "", muted: bool = False,
@@ -339,8 +342,8 @@ class ComparisonPanel(QWidget):
             if heights is None:
                 table.setItem(r, col, _item("not placed", None, muted=True))
             else:
-                mm = _fmt(heights[key], 2, film.unit)
-                ratio = f"{pct:.0f} % of ref" if pct is not None else ""
+                mm = _fmt(heights[key], 1, film.unit)
+                ratio = f"{fmt.number(pct, 0)} % of ref" if pct is not None else ""
                 text = (f"{ratio} · {mm}" if ratio else mm) if mixed else (
                     f"{mm} ({ratio})" if ratio else mm)
                 table.setItem(r, col, _item(text, heights[key],
@@ -349,7 +352,7 @@ class ComparisonPanel(QWidget):
         ref = lc.reference_heights_mm.get(key)
         pre = next((f for f in films if f.timepoint.kind == "preop"), None)
         ref_unit = pre.unit if pre else ""
-        ref_text = _fmt(ref, 2, ref_unit)
+        ref_text = _fmt(ref, 1, ref_unit)
         if ref is not None and lc.reference_levels:
             ref_text += f" ({'/'.join(lc.reference_levels)})"
         table.setItem(r, col, _item(ref_text, ref,
@@ -368,7 +371,7 @@ class ComparisonPanel(QWidget):
                    if not rest.mm_comparable else "")
             bold = lc.role == "treated" and not within
             unit = next((f.unit for f in films if f.timepoint.kind == "postop"), "mm")
-            table.setItem(r, col, _item(_fmt(rest.absolute_mm, 2, unit, signed=True) + mark,
+            table.setItem(r, col, _item(_fmt(rest.absolute_mm, 1, unit, signed=True) + mark,
                                         rest.absolute_mm, muted=within, tooltip=tip, bold=bold))
             for offset, value in enumerate((rest.pct_of_initial, rest.pct_of_lost,
                                             rest.pct_of_reference)):
@@ -392,7 +395,7 @@ class ComparisonPanel(QWidget):
                 mark = WITHIN_MARK if within else (MM_WARNING_MARK if not loss.mm_comparable
                                                    else "")
                 table.setItem(r, col, _item(
-                    _fmt(loss.loss_mm, 2, fu.unit, signed=True) + mark
+                    _fmt(loss.loss_mm, 1, fu.unit, signed=True) + mark
                     + f" ({_fmt(loss.loss_pct_of_post, 0, '%')})",
                     loss.loss_mm, muted=within,
                     alert=loss.within_variability is False and loss.loss_mm > 0,
@@ -421,11 +424,12 @@ class ComparisonPanel(QWidget):
             table.setItem(r, 0, _text_item(d.level, bold=True))
             table.setItem(r, 1, _text_item(HEIGHT_NAMES[d.height]))
             table.setItem(r, 2, _text_item(f"{d.from_label} → {d.to_label}"))
-            table.setItem(r, 3, _item(_fmt(d.from_mm, 2, unit), d.from_mm))
-            table.setItem(r, 4, _item(_fmt(d.to_mm, 2, unit), d.to_mm))
+            table.setItem(r, 3, _item(_fmt(d.from_mm, 1, unit), d.from_mm))
+            table.setItem(r, 4, _item(_fmt(d.to_mm, 1, unit), d.to_mm))
             note = "" if d.mm_tested else " (4 mm not testable: px)"
             warn = "" if d.mm_comparable else MM_WARNING_MARK
-            table.setItem(r, 5, _item(f"−{d.drop_mm:.2f} {unit}{warn} (−{d.drop_pct:.0f} %)"
+            table.setItem(r, 5, _item(f"{fmt.length(-d.drop_mm, unit)}{warn} "
+                                      f"({fmt.number(-d.drop_pct, 0)} %)"
                                       f"{note}", d.drop_pct, alert=True))
             table.setItem(r, 6, _text_item(where, bold=d.level not in treated))
             table.setItem(r, 7, _text_item(d.comparison))

@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
 )
 
 from ovcf_viewer.model.settings import Settings
+from ovcf_viewer.render import format as fmt
 from ovcf_viewer.services.suitability import rules_or_fallback
 from ovcf_viewer.suitability import (
     DISCLAIMER,
@@ -92,7 +93,6 @@ _NUMBER_FORMAT = {
     "vas_under_analgesia": (1, 0.5, " / 10"),
     "vertebral_body_width_mm": (1, 1.0, " mm"),
 }
-_MEASURED_UNITS = {"worst_height_reduction_pct": " %", "segmental_kyphosis_deg": "°"}
 _UNKNOWN = "unknown"
 
 
@@ -113,13 +113,7 @@ def _set_combo_data(combo: QComboBox, value: Any) -> None:
 
 
 def _format_measured(name: str, value: Any) -> str:
-    if value is None:
-        return _UNKNOWN
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, float):
-        return f"{value:.1f}{_MEASURED_UNITS.get(name, '')}"
-    return f"{value}{_MEASURED_UNITS.get(name, '')}"
+    return _UNKNOWN if value is None else fmt.plain(value, name)
 
 
 class _NumberField(QDoubleSpinBox):
@@ -534,7 +528,7 @@ def evaluation_html(e: Evaluation) -> str:
                  f"<br><i>{html.escape(score.caveat)}</i></p>")
     parts.append("<table cellspacing='0' cellpadding='2'>")
     for item in score.items:
-        points = "unknown (0)" if item.points is None else f"{item.points:+g}"
+        points = "unknown (0)" if item.points is None else fmt.points(item.points)
         parts.append(f"<tr><td>{html.escape(item.label)}</td><td align='right'><b>"
                      f"{html.escape(points)}</b></td><td style='color:#6b7680'>"
                      f"{html.escape(item.detail)}</td></tr>")

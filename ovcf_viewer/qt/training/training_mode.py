@@ -72,6 +72,7 @@ from ovcf_viewer.model.image import RadiographImage
 from ovcf_viewer.model.landmarks import POINT_NAMES, ImageAnnotations
 from ovcf_viewer.model.settings import Settings, load_settings
 from ovcf_viewer.qt.viewer.image_view import ImageView
+from ovcf_viewer.render import format as fmt
 
 __all__ = [
     "FeedbackOverlay",
@@ -318,9 +319,7 @@ class ProgressChart(QWidget):
 # -- the window ----------------------------------------------------------------------------
 
 def _num(value: float | None, decimals: int = 1, signed: bool = False) -> str:
-    if value is None:
-        return "—"
-    return f"{value:+.{decimals}f}" if signed else f"{value:.{decimals}f}"
+    return fmt.MISSING if value is None else fmt.number(value, decimals, signed=signed)
 
 
 class TrainingWindow(QMainWindow):

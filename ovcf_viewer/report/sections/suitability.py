@@ -97,7 +97,7 @@ class SuitabilitySection(_BuilderBase):
                 format_points(item.points),
                 self.p(self.t(item.detail), "cell"),
             ])
-        total = format_points(score.total) if score.total is not None else "unknown"
+        total = format_points(score.total, signed=False) if score.total is not None else "unknown"
         recommendation = score.recommendation or "cannot be given (OF type unknown)"
         rows.append([self.p("<b>Total</b>", "cell"), total,
                      self.p(f"<b>{_esc(recommendation)}</b>", "cell")])
