@@ -25,7 +25,7 @@ import logging
 import os
 import sys
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -969,26 +969,62 @@ class HeaderSummary:
     sop_class_uid: str = ""
     sop_class_name: str = ""
     sop_instance_uid: str = ""
-    patient_name: str = ""
-    patient_id: str = ""
-    patient_birth_date: date | None = None
-    patient_sex: str = ""
-    study_instance_uid: str = ""
-    study_date: date | None = None
-    study_description: str = ""
+    #: Patient, study and series as the image loader reads them (one record, one reader).
+    patient: PatientInfo = field(default_factory=PatientInfo)
     accession_number: str = ""
-    series_instance_uid: str = ""
     series_number: int | None = None
-    series_description: str = ""
     instance_number: int | None = None
     modality: str = ""
-    view_position: str = ""
-    body_part: str = ""
     rows: int = 0
     columns: int = 0
     number_of_frames: int = 1
     photometric: str = ""
     transfer_syntax: str = ""
+
+    # The folder scan's names for the patient record's fields.
+    @property
+    def patient_name(self) -> str:
+        return self.patient.name
+
+    @property
+    def patient_id(self) -> str:
+        return self.patient.patient_id
+
+    @property
+    def patient_birth_date(self) -> date | None:
+        return self.patient.birth_date
+
+    @property
+    def patient_sex(self) -> str:
+        return self.patient.sex
+
+    @property
+    def study_instance_uid(self) -> str:
+        return self.patient.study_instance_uid
+
+    @property
+    def study_date(self) -> date | None:
+        return self.patient.study_date
+
+    @property
+    def study_description(self) -> str:
+        return self.patient.study_description
+
+    @property
+    def series_instance_uid(self) -> str:
+        return self.patient.series_instance_uid
+
+    @property
+    def series_description(self) -> str:
+        return self.patient.series_description
+
+    @property
+    def view_position(self) -> str:
+        return self.patient.view_position
+
+    @property
+    def body_part(self) -> str:
+        return self.patient.body_part
 
 
 def _int(value: Any) -> int | None:
@@ -1031,21 +1067,11 @@ def _dicom_header(path: Path, ds: Dataset) -> HeaderSummary:
         sop_class_uid=sop_class_uid,
         sop_class_name=UID(sop_class_uid).name if sop_class_uid else "",
         sop_instance_uid=_text(ds, "SOPInstanceUID"),
-        patient_name=str(_get(ds, "PatientName", "") or "").replace("^", " ").strip(),
-        patient_id=_text(ds, "PatientID"),
-        patient_birth_date=_da(_get(ds, "PatientBirthDate")),
-        patient_sex=_text(ds, "PatientSex"),
-        study_instance_uid=_text(ds, "StudyInstanceUID"),
-        study_date=_da(_get(ds, "StudyDate")) or _da(_get(ds, "SeriesDate")),
-        study_description=_text(ds, "StudyDescription"),
+        patient=_patient_info(ds),
         accession_number=_text(ds, "AccessionNumber"),
-        series_instance_uid=_text(ds, "SeriesInstanceUID"),
         series_number=_int(_get(ds, "SeriesNumber")),
-        series_description=_text(ds, "SeriesDescription"),
         instance_number=_int(_get(ds, "InstanceNumber")),
         modality=_text(ds, "Modality").upper(),
-        view_position=_text(ds, "ViewPosition"),
-        body_part=_text(ds, "BodyPartExamined"),
         rows=rows,
         columns=columns,
         number_of_frames=max(1, _int(_get(ds, "NumberOfFrames")) or 1),
@@ -1076,7 +1102,7 @@ def _photo_header(path: Path) -> HeaderSummary:
         is_dicom=False,
         is_image=True,
         sop_instance_uid=pseudo_uid(data),
-        series_description=path.name,
+        patient=PatientInfo(series_description=path.name),
         modality="OT",
         rows=height,
         columns=width,

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from ovcf_viewer.io.dicom import HeaderSummary, read_header
 from ovcf_viewer.model.errors import ImageLoadError
+from ovcf_viewer.model.image import PatientInfo
 
 __all__ = [
     "PHOTOS_PATIENT_NAME",
@@ -86,11 +87,22 @@ class ScanStudy:
 
 @dataclass
 class ScanPatient:
+    """One patient of the scan: ``name`` and ``patient_id`` group the files; the rest of the
+    patient record is the first file's (:class:`~ovcf_viewer.model.image.PatientInfo`, the
+    record the image loader reads too)."""
+
     name: str
     patient_id: str = ""
-    birth_date: date | None = None
-    sex: str = ""
+    info: PatientInfo = field(default_factory=PatientInfo)
     studies: list[ScanStudy] = field(default_factory=list)
+
+    @property
+    def birth_date(self) -> date | None:
+        return self.info.birth_date
+
+    @property
+    def sex(self) -> str:
+        return self.info.sex
 
     @property
     def is_photos(self) -> bool:
@@ -271,8 +283,7 @@ def _group(summaries: list[HeaderSummary]) -> list[ScanPatient]:
             patient = patients[patient_key] = ScanPatient(
                 name=patient_name,
                 patient_id=patient_key[0],
-                birth_date=summary.patient_birth_date,
-                sex=summary.patient_sex,
+                info=summary.patient,
             )
         study = studies.get((patient_key, study_uid))
         if study is None:

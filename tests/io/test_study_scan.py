@@ -154,3 +154,22 @@ def test_progress_reports_and_can_stop(tmp_path):
     result = scan_paths([tmp_path], progress=progress)
     assert calls == [(1, 4), (2, 4)]
     assert result.image_count == 2
+
+
+def test_one_patient_record_for_the_header_the_image_and_the_scan(tmp_path):
+    """The folder scan, the header reader and the image loader read the patient, study and
+    series into the same record (model.image.PatientInfo), not three look-alikes."""
+    from pathlib import Path
+
+    from ovcf_viewer.io.dicom import load_image, read_header
+
+    sample = Path(__file__).resolve().parents[2] / "sample_dicom" / "case-0001" / "pre.dcm"
+    header = read_header(sample)
+    image = load_image(sample)
+    assert header.patient == image.patient
+    assert header.patient.name and header.patient.study_date is not None
+    assert (header.patient_name, header.study_date) == (image.patient.name,
+                                                        image.patient.study_date)
+    (patient,) = scan_paths([sample]).patients
+    assert patient.info == image.patient
+    assert (patient.birth_date, patient.sex) == (image.patient.birth_date, image.patient.sex)
