@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from typing import Any
 
 from ovcf_viewer.model.settings import load_settings
 from ovcf_viewer.render import format as fmt
