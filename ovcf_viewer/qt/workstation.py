@@ -200,10 +200,13 @@ class Workstation(QObject):
     def _adopt_study_findings(self, window: Any) -> None:
         """A case without findings takes those already entered for its decision film's study
         (in the main window or another case), so nobody types them twice."""
+        from ovcf_viewer.suitability import Findings, FindingsError, findings_from_dict
+
         case, store = window.controller.case, self._store()
-        if case is None or store is None or case.findings:
+        # (Findings the case document holds but could not read are not replaced silently.)
+        if (case is None or store is None or case.findings != Findings()
+                or case.findings_problem):
             return
-        from ovcf_viewer.suitability import FindingsError, findings_from_dict
 
         for film in self._decision_films(case):
             saved = store.load_study_findings(*self._film_study(window, film))
@@ -228,7 +231,7 @@ class Workstation(QObject):
         if not key[1]:
             return
         try:
-            store.save_study_findings(*key, dict(case.findings))
+            store.save_study_findings(*key, case.findings.to_dict())
         except StoreError as exc:
             self.window.statusBar().showMessage(f"Findings kept in the case only: {exc}")
             return

@@ -117,7 +117,7 @@ def test_findings_entered_once_reach_the_case_and_come_back(main_window, qtbot):
     qtbot.addWidget(case_window)
     case = case_window.controller.case
     assert case.preop_film().path.name == "pre.dcm"
-    assert case.findings["mri_oedema"] is True  # … and its report carries them
+    assert case.findings.mri_oedema is True  # … and its report carries them
     case_panel = case_window.workspace.suitability.panel
     assert case_panel.findings().mri_oedema is True
     # Findings added in the case are the study's: the main window shows them too.
