@@ -103,10 +103,14 @@ def format_table(result: ImageMeasurements) -> str:
         crush = f"{m.crush_ratio:.2f}" if m.crush_ratio is not None else "–"
         genant = m.genant_label + (f"; reference {m.genant.reference_note}"
                                    if m.genant.reference_note else "")
+        # Four-corner vertebrae have no middle points: Hm and Hm/Hp print "n/a".
+        hm = f"{m.middle_height_mm:8.2f}" if m.middle_height_mm is not None else f"{'n/a':>8}"
+        biconcavity = (f"{m.biconcavity_ratio:7.2f}" if m.biconcavity_ratio is not None
+                       else f"{'n/a':>7}")
         lines.append(
-            f"{level:<6}{m.anterior_height_mm:8.2f}{m.middle_height_mm:8.2f}"
+            f"{level:<6}{m.anterior_height_mm:8.2f}{hm}"
             f"{m.posterior_height_mm:8.2f}  {'':{len(unit) + 2}}  {m.wedge_ratio:6.2f}"
-            f"{m.biconcavity_ratio:7.2f}{crush:>7}{m.wedge_angle_deg:8.1f}  {genant}"
+            f"{biconcavity}{crush:>7}{m.wedge_angle_deg:8.1f}  {genant}"
         )
     for level, index in result.index_levels.items():
         kyph = (

@@ -116,8 +116,9 @@ def vertebra_label(
     # beside the spine in a narrow, fitted view without covering the handles.
     lines = [
         f"{vertebra.level}  ·  {genant}",
-        f"Ha {m.anterior_height_mm:.1f}  Hm {m.middle_height_mm:.1f}  "
-        f"Hp {m.posterior_height_mm:.1f}",
+        f"Ha {m.anterior_height_mm:.1f}  "
+        + (f"Hm {m.middle_height_mm:.1f}  " if m.middle_height_mm is not None else "4-corner  ")
+        + f"Hp {m.posterior_height_mm:.1f}",
         unit,
     ]
     index = measurements.index_levels.get(vertebra.level) if is_index else None

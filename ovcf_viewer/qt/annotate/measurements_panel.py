@@ -70,6 +70,12 @@ class _Cell:
     alert: bool = False  # a ratio below the deformity cut-off
 
 
+FOUR_CORNER_TIP = (
+    "Placed in four-corner mode: no middle points, so Hm, the biconcavity ratio and the "
+    "biconcave Genant type are unavailable"
+)
+
+
 def _number(value: float | None, decimals: int = 2) -> str:
     return "—" if value is None else f"{value:.{decimals}f}"
 
@@ -280,10 +286,14 @@ class MeasurementsPanel(QWidget):
             self._set_row(table, row, [
                 _Cell(level),
                 _Cell(_number(v.anterior_height_mm), True),
-                _Cell(_number(v.middle_height_mm), True),
+                _Cell(_number(v.middle_height_mm), True)
+                if v.middle_height_mm is not None
+                else _Cell("n/a", True, FOUR_CORNER_TIP),
                 _Cell(_number(v.posterior_height_mm), True),
                 _ratio_cell(v.wedge_ratio, "wedge" in deformed),
-                _ratio_cell(v.biconcavity_ratio, "biconcavity" in deformed),
+                _ratio_cell(v.biconcavity_ratio, "biconcavity" in deformed)
+                if v.biconcavity_ratio is not None
+                else _Cell("n/a", True, FOUR_CORNER_TIP),
                 _ratio_cell(v.crush_ratio, "crush" in deformed),
                 _Cell(_number(v.wedge_angle_deg), True),
                 _Cell("treated" if v.treated else str(v.genant.grade), True,
