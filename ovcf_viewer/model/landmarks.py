@@ -116,6 +116,8 @@ class Vertebra:
     points: dict[str, Point] = field(default_factory=dict)
     mode: str = "six_point"
     proposed: set[str] = field(default_factory=set)
+    #: Why the program asks the reader to check this proposal ("" when it does not).
+    check_reason: str = ""
 
     def __post_init__(self) -> None:
         if self.mode not in LANDMARK_MODES:
@@ -143,7 +145,8 @@ class Vertebra:
         return next((name for name in self.required_points if name not in self.points), None)
 
     def copy(self) -> Vertebra:
-        return Vertebra(self.level, dict(self.points), self.mode, set(self.proposed))
+        return Vertebra(self.level, dict(self.points), self.mode, set(self.proposed),
+                        self.check_reason)
 
 
 @dataclass
@@ -341,6 +344,7 @@ class ImageAnnotations:
             vertebra.points[name] = self._check_point(xy)
             # Adjusting a proposed point accepts the vertebra's proposal.
             vertebra.proposed.clear()
+            vertebra.check_reason = ""
 
     def set_vertebra(
         self,
@@ -349,6 +353,7 @@ class ImageAnnotations:
         *,
         mode: str | None = None,
         proposed: bool = False,
+        check_reason: str = "",
         description: str = "",
     ) -> None:
         """Replace ``level``'s points in one undoable edit (a carried-forward or completed
@@ -365,6 +370,7 @@ class ImageAnnotations:
                     continue
                 vertebra.points[name] = self._check_point(xy)
             vertebra.proposed = set(vertebra.points) if proposed else set()
+            vertebra.check_reason = check_reason if proposed else ""
             self.vertebrae[level] = vertebra
 
     def accept_proposal(self, level: str) -> None:
@@ -373,6 +379,7 @@ class ImageAnnotations:
             vertebra = self.vertebrae.get(level)
             if vertebra is not None:
                 vertebra.proposed.clear()
+                vertebra.check_reason = ""
 
     def set_vertebra_mode(self, level: str, mode: str) -> None:
         """Switch ``level`` between six-point and four-corner placement; four-corner drops the
@@ -584,6 +591,8 @@ def _vertebra_to_json(v: Vertebra) -> dict[str, Any]:
     entry["points"] = {n: [v.points[n][0], v.points[n][1]] for n in POINT_NAMES if n in v.points}
     if v.proposed:
         entry["proposed"] = [n for n in POINT_NAMES if n in v.proposed]
+        if v.check_reason:
+            entry["check"] = v.check_reason
     return entry
 
 
@@ -623,7 +632,8 @@ def _vertebra_from_json(entry: Any, i: int, *, partial: bool) -> Vertebra:
         raise AnnotationFormatError(f'{level}: "proposed" must list some of its points')
     if proposed and not partial:
         raise AnnotationFormatError(f"{level} has proposed points nobody accepted")
-    return Vertebra(level, points, mode, set(proposed))
+    check = entry.get("check", "")
+    return Vertebra(level, points, mode, set(proposed), str(check) if proposed else "")
 
 
 def _timepoint_from_json(value: Any) -> Timepoint:
