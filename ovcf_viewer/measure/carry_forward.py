@@ -47,6 +47,7 @@ __all__ = [
     "Film",
     "VertebraProposal",
     "carry_forward",
+    "film_from_pixels",
 ]
 
 Point = tuple[float, float]
@@ -101,6 +102,26 @@ class Film:
 
     def to_pixel(self, mm: np.ndarray) -> Point:
         return float(mm[0] / self.col_mm), float(mm[1] / self.row_mm)
+
+
+#: Spacing assumed for an uncalibrated film (only the search's mm-based sizes depend on it).
+UNCALIBRATED_MM_PER_PX = 0.15
+
+
+def film_from_pixels(stored: np.ndarray, photometric: str, row_mm: float | None,
+                     col_mm: float | None, row_aspect: float = 1.0) -> Film:
+    """A :class:`Film` from a decoded frame: RGB averaged to grey, MONOCHROME1 inverted (bone
+    bright), and the calibration's spacing; ``None`` spacing (uncalibrated) assumes
+    :data:`UNCALIBRATED_MM_PER_PX` per column and ``row_aspect`` times that per row."""
+    data = np.asarray(stored)
+    if data.ndim == 3:
+        data = data[..., :3].mean(axis=2)
+    if photometric == "MONOCHROME1":
+        data = data.max() - data.astype(np.float32)
+    if row_mm is None or col_mm is None:
+        col_mm = UNCALIBRATED_MM_PER_PX
+        row_mm = UNCALIBRATED_MM_PER_PX * row_aspect
+    return Film(data, float(row_mm), float(col_mm))
 
 
 @dataclass(frozen=True)

@@ -228,7 +228,8 @@ def shape_source(
 ) -> tuple[str, dict[str, Point]]:
     """Where the shape for a two-click proposal comes from, and its points: the same level
     on the ``previous`` film if placed there, else the nearest placed vertebra on this film
-    (above or below), else a typical body. Returns ``(description, points)``."""
+    (above or below; index levels only when nothing else is placed, a fractured body is a poor
+    template), else a typical body. Returns ``(description, points)``."""
     if previous is not None:
         vertebra = previous.vertebrae.get(level)
         if vertebra is not None and all(n in vertebra.points for n in CORNER_NAMES):
@@ -240,7 +241,8 @@ def shape_source(
         and all(n in v.points for n in CORNER_NAMES)
     ]
     if placed:
-        nearest = min(placed, key=lambda v: abs(level_index(v.level) - i))
+        nearest = min(placed, key=lambda v: (v.level in annotations.index_levels,
+                                             abs(level_index(v.level) - i), level_index(v.level)))
         return f"the shape of {nearest.level}", dict(nearest.points)
     return "a typical body", dict(_TYPICAL_BODY)
 
@@ -272,8 +274,13 @@ def propose_from_two_clicks(
     shape_row, shape_col = shape_spacing or (row_mm, col_mm)
     src = {n: (x * shape_col, y * shape_row) for n, (x, y) in shape.items()}
     if facing_like is not None and all(n in facing_like for n in ("sa", "ip", "sp")):
-        if _handedness(facing_like) != _handedness(shape):
-            src = {n: (-x, y) for n, (x, y) in src.items()}
+        mirror = _handedness(facing_like) != _handedness(shape)
+    else:
+        # Without a body on this film: sa is anterior, ip posterior, so the clicks say which
+        # way the patient faces (for spines tilted less than 45°, cranial up).
+        mirror = (sa[0] - ip[0]) * (shape["sa"][0] - shape["ip"][0]) < 0
+    if mirror:
+        src = {n: (-x, y) for n, (x, y) in src.items()}
     a0 = complex(*src["sa"])
     b0 = complex(*src["ip"])
     a1 = complex(sa[0] * col_mm, sa[1] * row_mm)
