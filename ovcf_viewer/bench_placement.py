@@ -48,8 +48,8 @@ POINTS = ("sa", "sm", "sp", "ia", "im", "ip")
 
 
 def _load(name: str):
-    from ovcf_viewer.core.dicom_io import load_image
-    from ovcf_viewer.core.landmarks import ImageAnnotations
+    from ovcf_viewer.io.dicom import load_image
+    from ovcf_viewer.model.landmarks import ImageAnnotations
 
     folder = resources.files("ovcf_viewer.samples").joinpath("case-0001")
     with resources.as_file(folder.joinpath(f"{name}.dcm")) as path:
@@ -92,9 +92,9 @@ def _review(proposed: dict[str, dict[str, tuple[float, float]]], truth, calibrat
 
 
 def run() -> dict[str, Any]:
-    from ovcf_viewer.core.landmarks import ImageAnnotations
-    from ovcf_viewer.core.placement import complete_two_clicks
     from ovcf_viewer.measure.carry_forward import carry_forward
+    from ovcf_viewer.measure.placement import complete_two_clicks
+    from ovcf_viewer.model.landmarks import ImageAnnotations
 
     loaded = {name: _load(name) for name in FILMS}
     films = {name: _film(image) for name, (image, _) in loaded.items()}

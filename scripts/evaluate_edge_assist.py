@@ -36,8 +36,8 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # run from a checkout without installing
     sys.path.insert(0, str(ROOT))
 
-from ovcf_viewer.core.calibration import Calibration, CalibrationSource  # noqa: E402
-from ovcf_viewer.core.edge_assist import snap_corner  # noqa: E402
+from ovcf_viewer.measure.edge_assist import snap_corner  # noqa: E402
+from ovcf_viewer.model.calibration import Calibration, CalibrationSource  # noqa: E402
 
 ASSUMED_VERTEBRA_HEIGHT_MM = 22.0
 

@@ -445,7 +445,7 @@ def carry_forward(
     ``target``. Every level needs its four corners ``sa sp ia ip``; middle points, when
     given, are carried too. Raises ``ValueError`` when no level has its four corners.
     """
-    from ovcf_viewer.core.landmarks import level_index
+    from ovcf_viewer.model.landmarks import level_index
 
     levels = [
         level for level in sorted(landmarks, key=level_index)

@@ -15,8 +15,8 @@ import math
 
 import numpy as np
 import pytest
-from ovcf_viewer.core.synthetic import FilmSpec, patient_spine, render_film
 
+from ovcf_viewer.devtools.synthetic import FilmSpec, patient_spine, render_film
 from ovcf_viewer.measure.carry_forward import Film, carry_forward
 
 CORNERS = ("sa", "sp", "ia", "ip")
