@@ -125,7 +125,11 @@ class MeasurementsPanel(QWidget):
             "Imager Pixel Spacing ÷ Estimated Radiographic Magnification Factor; ERMF refers "
             "to the table, not the spine, so it under-corrects (clinical reference §1)"
         )
-        self.edge_assist_check = QCheckBox("Edge assist: snap clicked points to nearby edges")
+        self.edge_assist_check = QCheckBox(
+            "Edge assist (experimental): snap clicked points to nearby edges")
+        from ovcf_viewer.measure.edge_assist import EVALUATION
+
+        self.edge_assist_check.setToolTip(EVALUATION)
         settings_box = QGroupBox("Measurement settings")
         form = QFormLayout(settings_box)
         form.addRow("Genant reference", self.genant_combo)
