@@ -66,6 +66,7 @@ GLOBAL_ROTATIONS_DEG = tuple(float(a) for a in range(-12, 13, 3))
 GLOBAL_SCALES = (0.85, 0.9, 0.95, 1.0, 1.05, 1.1, 1.15)
 GLOBAL_STEP_MM = 2.0
 GLOBAL_MARGIN_MM = 40.0
+GLOBAL_PAD_MM = 60.0
 #: Margin (mm) around the body's corners included in its neighbourhood, as a fraction of the
 #: body height, and the half-width (mm) of the band around an endplate.
 BODY_MARGIN_FRACTION = 0.25
@@ -226,7 +227,11 @@ def _global_alignment(
     width, height = target.film.size_mm
     gx, gy = np.meshgrid(np.arange(0, width, step), np.arange(0, height, step))
     target_image = target.sample(gx, gy, step)
-    target_image = np.nan_to_num(target_image, nan=float(np.nanmean(target_image)))
+    fill = float(np.nanmean(target_image))
+    # Padding lets the spine region reach past the target's edges (a film framed lower or
+    # higher, a region as large as the film): the padding has no structure and scores none.
+    pad = int(round(GLOBAL_PAD_MM / step))
+    target_image = np.pad(np.nan_to_num(target_image, nan=fill), pad, constant_values=fill)
     # Generous context: with few levels placed, the unplaced neighbours (and the sacrum,
     # ribs, soft tissue) are what tell one vertebra from the next.
     lo = np.maximum(points_mm.min(axis=0) - GLOBAL_MARGIN_MM, 0.0)
@@ -241,7 +246,8 @@ def _global_alignment(
                 linear = scale * _rotation(math.radians(angle)) @ flip
                 mapped = corners @ linear.T
                 qmin, qmax = mapped.min(axis=0), mapped.max(axis=0)
-                if qmax[0] - qmin[0] >= width or qmax[1] - qmin[1] >= height:
+                if (qmax[0] - qmin[0] >= width + GLOBAL_PAD_MM
+                        or qmax[1] - qmin[1] >= height + GLOBAL_PAD_MM):
                     continue
                 qx, qy = np.meshgrid(np.arange(qmin[0], qmax[0], step),
                                      np.arange(qmin[1], qmax[1], step))
@@ -254,7 +260,7 @@ def _global_alignment(
                 i, j = np.unravel_index(int(np.argmax(scores)), scores.shape)
                 score = float(scores[i, j])
                 if best is None or score > best[0]:
-                    translation = np.array([j * step, i * step]) - qmin
+                    translation = np.array([j * step, i * step]) - pad * step - qmin
                     best = (score, linear, translation)
     if best is None:
         raise ValueError("the source's spine region is larger than the target film")

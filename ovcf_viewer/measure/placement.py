@@ -335,14 +335,17 @@ def apply_proposals(
     replace_placed: bool = False,
 ) -> list[str]:
     """Put carried-forward proposals (level → ``(points, check_reason)``) on the film in one
-    undoable edit; levels the reader already placed are kept unless ``replace_placed``.
-    Returns the levels proposed."""
+    undoable edit; levels the reader already placed are kept unless ``replace_placed``, and
+    a level with a point off this film is left out (it is not on the film, or the proposal
+    is wrong). Returns the levels proposed."""
     done: list[str] = []
     with annotations.edit("Carry landmarks forward"):
         for level, (points, reason) in proposals.items():
             existing = annotations.vertebrae.get(level)
             if existing is not None and existing.points and not existing.has_proposal \
                     and not replace_placed:
+                continue
+            if not all(annotations.is_inside(xy) for xy in points.values()):
                 continue
             mode = "six_point" if all(n in points for n in POINT_NAMES) else "four_corner"
             annotations.set_vertebra(level, points, mode=mode, proposed=True,

@@ -333,6 +333,14 @@ class ImageAnnotations:
                 )
         return (x, y)
 
+    def is_inside(self, xy: Point) -> bool:
+        """Whether ``xy`` is a finite point on this image (always, when its size is unknown)."""
+        try:
+            self._check_point(xy)
+        except ValueError:
+            return False
+        return True
+
     def set_point(self, level: str, name: str, xy: Point) -> None:
         if name not in POINT_NAMES:
             raise ValueError(f"unknown landmark {name!r}")

@@ -93,6 +93,20 @@ def test_a_film_taken_facing_the_other_way_is_mirrored(source):
     assert not result.flagged_levels  # same anatomy: nothing changed shape
 
 
+def test_a_film_framed_lower_still_finds_each_level(source):
+    """The spine region of a source with all seven levels spans most of the film: the search
+    must still reach a target framed 25 mm lower, not settle one level off."""
+    src_render, src = source
+    tgt_render, tgt = _film(FilmSpec(rows=1000, cols=700, row_mm=0.32, col_mm=0.32,
+                                     tilt_deg=1.0, vertical_shift_mm=25.0, seed=14,
+                                     spine=patient_spine("preop")))
+    visible = {lv: pts for lv, pts in src_render.landmarks.items()
+               if lv in tgt_render.landmarks}
+    result = carry_forward(src, visible, tgt)
+    errors = _errors_mm(result, tgt_render.landmarks, tgt)
+    assert max(e for level in errors for e in errors[level].values()) < 1.0
+
+
 def test_partial_and_four_corner_levels(source, moved_target):
     (src_render, src), (tgt_render, tgt) = source, moved_target
     landmarks = {

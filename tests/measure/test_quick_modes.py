@@ -105,8 +105,10 @@ def test_carried_forward_proposals_accept_adjust_reject_and_undo():
         "L1": ({n: (100.0 + i, 100.0) for i, n in enumerate(POINT_NAMES)},
                "shape changed (superior endplate 6.0 mm from the rigid fit)"),
         "L2": ({n: (200.0 + i, 200.0) for i, n in enumerate(CORNER_NAMES)}, ""),
+        "L5": ({n: (300.0, 1000.0 + i) for i, n in enumerate(POINT_NAMES)}, ""),  # off film
     }
     assert apply_proposals(model, proposals) == ["L1", "L2"]
+    assert "L5" not in model.vertebrae
     assert len(commands) == 2  # one undoable step for the whole carry-forward
     assert model.vertebrae["L2"].mode == "four_corner"
     assert not model.complete_vertebrae()  # proposals are not measured

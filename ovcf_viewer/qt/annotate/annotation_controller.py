@@ -995,11 +995,15 @@ class AnnotationController(QObject):
             self._set_prompt(f"Not carried forward: {result}")
             self.carryForwardFinished.emit(result)
             return
+        placed = {v.level for v in self.model.vertebrae.values() if not v.has_proposal}
         levels = apply_proposals(self.model, proposals_of(result))
         flagged = [lv for lv in result.flagged_levels if lv in levels]
+        off_film = [lv for lv in result.proposals if lv not in levels and lv not in placed]
         message = (f"Proposed {', '.join(levels)}: Enter accepts a level, Shift+Enter all, "
                    "drag to adjust, Shift+Delete rejects." if levels
                    else "Every level is already placed on this film: nothing proposed.")
+        if off_film:
+            message += f" Not proposed (off this film): {', '.join(off_film)}."
         if flagged:
             message += " Check " + "; ".join(
                 f"{lv}: {result.proposals[lv].reason_text}" for lv in flagged)
