@@ -501,10 +501,10 @@ def carry_forward(
         if changed:
             which = []
             if shift_sup > SHAPE_CHANGE_MM:
-                which.append(f"superior endplate {shift_sup:.1f} mm")
+                which.append(f"sup. endplate {shift_sup:.1f} mm")
             if shift_inf > SHAPE_CHANGE_MM:
-                which.append(f"inferior endplate {shift_inf:.1f} mm")
-            reasons.append(f"shape changed ({', '.join(which)} from the rigid fit)")
+                which.append(f"inf. endplate {shift_inf:.1f} mm")
+            reasons.append(f"shape changed: {', '.join(which)}")
         if scores[level] < MIN_CONFIDENCE:
             reasons.append(f"poor image match (NCC {scores[level]:.2f})")
         neighbours = [levels[j] for j in (i - 1, i + 1) if 0 <= j < len(levels)]
@@ -513,7 +513,7 @@ def carry_forward(
             gaps = [float(np.linalg.norm(transforms[lv].point(body.centre) - mine))
                     for lv in neighbours]
             if min(gaps) > NEIGHBOUR_DISAGREEMENT_MM:
-                reasons.append(f"moved {min(gaps):.1f} mm differently from its neighbours")
+                reasons.append(f"moved {min(gaps):.1f} mm unlike its neighbours")
         proposals[level] = VertebraProposal(
             level=level,
             points=proposed,

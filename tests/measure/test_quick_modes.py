@@ -103,7 +103,7 @@ def test_carried_forward_proposals_accept_adjust_reject_and_undo():
     proposals = {
         "T12": ({n: (50.0, 50.0) for n in POINT_NAMES}, ""),
         "L1": ({n: (100.0 + i, 100.0) for i, n in enumerate(POINT_NAMES)},
-               "shape changed (superior endplate 6.0 mm from the rigid fit)"),
+               "shape changed: sup. endplate 6.0 mm"),
         "L2": ({n: (200.0 + i, 200.0) for i, n in enumerate(CORNER_NAMES)}, ""),
         "L5": ({n: (300.0, 1000.0 + i) for i, n in enumerate(POINT_NAMES)}, ""),  # off film
     }

@@ -1007,9 +1007,9 @@ class AnnotationController(QObject):
         if flagged:
             message += " Check " + "; ".join(
                 f"{lv}: {result.proposals[lv].reason_text}" for lv in flagged)
-        self._set_prompt(message)
         if levels:
             self.set_level(levels[0])
+        self._set_prompt(message)
         self.carryForwardFinished.emit(levels)
 
     def _edge_assist(self, xy: tuple[float, float], name: str) -> tuple[float, float]:
