@@ -22,8 +22,9 @@ measured and printed separately.
 
 ``--json`` prints one object; its keys are a public interface (add, never rename):
 ``manual_clicks``, ``manual_seconds``, ``carry_forward_clicks``, ``carry_forward_seconds``,
-``two_click_clicks``, ``two_click_seconds``, ``followup_clicks`` (carry-forward scenario,
-follow-up film only), ``untreated_median_mm``, ``untreated_max_mm``,
+``two_click_clicks``, ``two_click_seconds``, ``followup_clicks`` and
+``followup_seconds`` (carry-forward scenario, follow-up film only), ``postop_clicks``
+(post-operative film only), ``untreated_median_mm``, ``untreated_max_mm``,
 ``treated_median_mm``, ``per_point_median_mm`` (point kind → median over the carried-forward
 proposals on untreated levels), ``two_click_per_point_median_mm``, ``treated_flagged``
 (whether L1 was flagged on both carried films) and ``carry_forward_compute_s``.
@@ -178,6 +179,8 @@ def run() -> dict[str, Any]:
         "two_click_clicks": two_total_clicks + two_total_accepts,
         "two_click_seconds": two_total_clicks * CLICK_S + two_total_accepts * ACCEPT_S,
         "followup_clicks": fu_clicks + fu_accepts,
+        "followup_seconds": fu_clicks * CLICK_S + fu_accepts * ACCEPT_S,
+        "postop_clicks": post_clicks + post_accepts,
         "untreated_median_mm": statistics.median(all_untreated),
         "untreated_max_mm": max(all_untreated),
         "treated_median_mm": statistics.median(treated),
@@ -200,7 +203,8 @@ def _report(r: dict[str, Any]) -> str:
         f"  manual (6 clicks × 3 levels × 3 films): {r['manual_clicks']} actions, "
         f"{r['manual_seconds']:.1f} s",
         f"  six-point pre-op + carry-forward:       {r['carry_forward_clicks']} actions, "
-        f"{r['carry_forward_seconds']:.1f} s (follow-up film alone: {r['followup_clicks']})",
+        f"{r['carry_forward_seconds']:.1f} s (post-op film alone: {r['postop_clicks']}, "
+        f"follow-up film alone: {r['followup_clicks']}, {r['followup_seconds']:.1f} s)",
         f"  two-click pre-op + carry-forward:       {r['two_click_clicks']} actions, "
         f"{r['two_click_seconds']:.1f} s",
         f"carried-forward proposals, untreated levels: median {r['untreated_median_mm']:.2f} mm, "

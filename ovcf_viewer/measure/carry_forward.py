@@ -21,7 +21,8 @@ millimetre space (detector mm, ``x * col_mm``, ``y * row_mm``; docs/clinical-ref
    body changed shape (a restored or further collapsed height): the vertebra is **flagged**
    and its endplate points follow the endplate, not the rigid body. A vertebra is also
    flagged when its alignment is poor (NCC below :data:`MIN_CONFIDENCE`) or when it moved
-   differently from both its neighbours by more than :data:`NEIGHBOUR_DISAGREEMENT_MM`.
+   differently from both its neighbours by more than :data:`NEIGHBOUR_DISAGREEMENT_MM`
+   (neighbours that changed shape do not count).
 
 Flagged proposals must be checked by the reader; nothing is accepted on the reader's behalf.
 
@@ -482,15 +483,20 @@ def carry_forward(
         scores[level] = _align_body(src, tgt, body, transform)
         transforms[level] = transform
 
+    shifts: dict[str, tuple[tuple[float, float], tuple[float, float], float, float]] = {}
+    for level in levels:
+        transform, body, points = transforms[level], bodies[level], src_mm[level]
+        scale = math.sqrt(abs(np.linalg.det(transform.linear())))
+        superior = _endplate_shift(src, tgt, transform, points["sp"], points["sa"], body.n)
+        inferior = _endplate_shift(src, tgt, transform, points["ip"], points["ia"], -body.n)
+        shifts[level] = (superior, inferior, max(abs(superior[0]), abs(superior[1])) * scale,
+                         max(abs(inferior[0]), abs(inferior[1])) * scale)
+
     proposals: dict[str, VertebraProposal] = {}
     for i, level in enumerate(levels):
         transform, body, points = transforms[level], bodies[level], src_mm[level]
-        scale = math.sqrt(abs(np.linalg.det(transform.linear())))
         reasons: list[str] = []
-        superior = _endplate_shift(src, tgt, transform, points["sp"], points["sa"], body.n)
-        inferior = _endplate_shift(src, tgt, transform, points["ip"], points["ia"], -body.n)
-        shift_sup = max(abs(superior[0]), abs(superior[1])) * scale
-        shift_inf = max(abs(inferior[0]), abs(inferior[1])) * scale
+        superior, inferior, shift_sup, shift_inf = shifts[level]
         changed = max(shift_sup, shift_inf) > SHAPE_CHANGE_MM
         proposed: dict[str, Point] = {}
         for name, p in points.items():
@@ -507,7 +513,9 @@ def carry_forward(
             reasons.append(f"shape changed: {', '.join(which)}")
         if scores[level] < MIN_CONFIDENCE:
             reasons.append(f"poor image match (NCC {scores[level]:.2f})")
-        neighbours = [levels[j] for j in (i - 1, i + 1) if 0 <= j < len(levels)]
+        # A neighbour that changed shape is no reference for where this body should be.
+        neighbours = [levels[j] for j in (i - 1, i + 1) if 0 <= j < len(levels)
+                      and max(shifts[levels[j]][2:]) <= SHAPE_CHANGE_MM]
         if neighbours:
             mine = transform.point(body.centre)
             gaps = [float(np.linalg.norm(transforms[lv].point(body.centre) - mine))
