@@ -99,16 +99,16 @@ _MODE_TEXT = {
 DRAG_THRESHOLD_PX = 3.0
 
 
-class _CarrySignals(QObject):
+class CarrySignals(QObject):
     finished = Signal(str, object)  # target SOP Instance UID, CarryForwardResult or error text
 
 
-class _CarryWorker(QRunnable):
+class CarryWorker(QRunnable):
     """Runs the registration off the GUI thread (it takes seconds on a full-size film)."""
 
     def __init__(self, source_image, source_model, target_image) -> None:
         super().__init__()
-        self.signals = _CarrySignals()
+        self.signals = CarrySignals()
         self._args = (source_image, source_model, target_image)
 
     def run(self) -> None:
@@ -166,7 +166,7 @@ class AnnotationController(QObject):
         #: The annotations and ``(row_mm, col_mm)`` of the film last carried from: the
         #: shape two-click placement copies first.
         self.previous_film: tuple[ImageAnnotations, tuple[float, float]] | None = None
-        self._carry_workers: list[_CarryWorker] = []
+        self._carry_workers: list[CarryWorker] = []
         self._browser = None  # the window's study browser: which films share the patient
         #: Asks the true length (mm) of a calibration line; replaceable in tests.
         self.ask_true_length = self._ask_true_length
@@ -974,7 +974,7 @@ class AnnotationController(QObject):
             return False
         calibration = source_image.calibration()
         self.previous_film = (source_model, (calibration.row_mm, calibration.col_mm))
-        worker = _CarryWorker(source_image, source_model, self.image)
+        worker = CarryWorker(source_image, source_model, self.image)
         worker.signals.finished.connect(self._on_carry_finished)
         self._carry_workers.append(worker)
         self.carry_action.setEnabled(False)
