@@ -18,7 +18,8 @@ flips it between the two timepoints, centred on the same level (the vertebra nea
 view's centre). A pane showing a later film offers *Carry forward from …* (the nearest
 earlier film of the case with landmarks): the proposals are drawn hollow and dashed (magenta
 with the reason when a level must be checked); *Accept proposals* or Enter accepts them
-(the selected level's first), dragging a point adjusts and accepts that level.
+(the selected level's first), dragging a point adjusts and accepts that level, Shift+Delete
+rejects the selected proposed level.
 
 :class:`CaseWorkspace` puts the case facts form, the side-by-side view, the
 :class:`~ovcf_viewer.qt.case.comparison_panel.ComparisonPanel`, the
@@ -638,6 +639,17 @@ class FilmPane(QWidget):
                     model.accept_proposal(level)
         return levels
 
+    def reject_selected_proposal(self) -> str | None:
+        """Remove the selected level when it is a proposal (Shift+Delete); returns it."""
+        selected = self.layer.selected
+        if self.film is None or selected is None or not selected.is_landmark:
+            return None
+        vertebra = self.film.annotations.vertebrae.get(selected.level)
+        if vertebra is None or not vertebra.has_proposal:
+            return None
+        self.film.annotations.remove_vertebra(selected.level)
+        return selected.level
+
     def _on_chosen(self, index: int) -> None:
         uid = self.chooser.itemData(index)
         if uid:
@@ -857,9 +869,13 @@ class CaseView(QWidget):
             if event.key() == Qt.Key.Key_T and not event.modifiers():
                 self.toggle_timepoint()
                 return True
+            pane = self.left if watched is self.left.view else self.right
             if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
-                pane = self.left if watched is self.left.view else self.right
                 if pane.accept_proposals():
+                    return True
+            shift = bool(event.modifiers() & Qt.KeyboardModifier.ShiftModifier)
+            if event.key() in (Qt.Key.Key_Delete, Qt.Key.Key_Backspace) and shift:
+                if pane.reject_selected_proposal():
                     return True
         return super().eventFilter(watched, event)
 

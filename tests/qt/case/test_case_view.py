@@ -358,7 +358,16 @@ def test_post_operative_pane_carries_the_pre_operative_landmarks_forward(qtbot, 
                                    if k.level == "L1")].proposal == "check"
     assert pane.accept_button.isVisible() and not pane.carry_button.isVisible()
     assert controller.comparison.level("L1").restoration_for("a") is None
+    # Reject T11: click one of its handles, Shift+Delete.
+    pane.place_at(ViewAnchor("T11", (0.0, 0.0), (0.0, 0.0), 0.25))
+    t11 = model.vertebrae["T11"].points["sa"]
+    send_mouse(pane.view, QEvent.Type.MouseButtonPress, t11)
+    send_mouse(pane.view, QEvent.Type.MouseButtonRelease, t11)
+    assert pane.layer.selected is not None and pane.layer.selected.level == "T11"
     pane.view.setFocus()
+    qtbot.keyClick(pane.view, Qt.Key.Key_Delete, Qt.KeyboardModifier.ShiftModifier)
+    assert "T11" not in model.vertebrae
+    pane.layer.select(None)
     with qtbot.waitSignal(controller.comparisonChanged):
         qtbot.keyClick(pane.view, Qt.Key.Key_Return)
     assert all(v.is_complete for v in model.vertebrae.values())
