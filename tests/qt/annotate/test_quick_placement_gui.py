@@ -191,4 +191,6 @@ def test_carry_forward_in_the_application_window(qtbot, tmp_path):
     qtbot.waitUntil(lambda: AnnotationStore().load(model.sop_instance_uid) is not None)
     saved = AnnotationStore().load(model.sop_instance_uid)
     assert all(saved.vertebrae[lv].is_complete for lv in levels)
+    # The view's background copies must finish before the window is destroyed.
+    qtbot.waitUntil(lambda: not view.reduced_pending(), timeout=60_000)
 

@@ -375,3 +375,6 @@ def test_post_operative_pane_carries_the_pre_operative_landmarks_forward(qtbot, 
     r = controller.comparison.level("L1").restoration_for("a")
     assert r is not None and r.post_mm == pytest.approx(
         dist(post["L1"]["sa"], post["L1"]["ia"]), abs=1.5)
+    # The views' background copies must finish before the window is destroyed.
+    for side in (view.left, view.right):
+        qtbot.waitUntil(lambda side=side: not side.view.reduced_pending(), timeout=60_000)
