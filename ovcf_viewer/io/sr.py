@@ -29,7 +29,8 @@ SCOORD values are 32-bit floats: on films up to 8192 pixels a landmark comes bac
 
 Reading (:func:`parse_measurement_sr`) walks the content tree with pydicom, so an SR written by
 another program (OHIF, 3D Slicer, highdicom's examples) is read as far as it follows TID 1500:
-our vertebra groups become landmarks; a length, angle or Cobb measurement drawn on the image
+our vertebra groups become landmarks (a group with Ha and Hp only, no Hm, is a vertebra placed
+in four-corner mode and comes back as one); a length, angle or Cobb measurement drawn on the image
 becomes a ruler, angle or Cobb tool; everything else is listed in :attr:`SrImport.skipped`.
 
 Nothing here imports Qt; highdicom is imported inside the functions (it is heavy).
@@ -104,10 +105,10 @@ class VertebraValues:
 
     level: str
     anterior_height: float
-    middle_height: float
+    middle_height: float | None  # None: placed in four-corner mode (no middle points)
     posterior_height: float
     wedge_ratio: float
-    biconcavity_ratio: float
+    biconcavity_ratio: float | None
     crush_ratio: float | None
     wedge_angle_deg: float
     genant_grade: int
@@ -220,6 +221,8 @@ def _group(
     measurements = []
     for key, height in (("a", values.anterior_height), ("m", values.middle_height),
                         ("p", values.posterior_height)):
+        if height is None:
+            continue  # four-corner placement: no Hm to report
         top, bottom = (vertebra.points[n] for n in _HEIGHT_POINTS[key])
         line = np.array([top, bottom], dtype=np.float64) + _PIXEL_CORNER
         measurements.append(Measurement(
@@ -693,11 +696,14 @@ def _read_group(group: Dataset, number: int, film_uid: str, result: SrImport) ->
             result.skipped.append(f"{label}: manual calibration not used ({exc})")
     if level is None:
         return
-    if len(points) == 6:
+    four_corner = len(points) == 4 and set(points) == {"sa", "sp", "ia", "ip"}
+    if len(points) == 6 or four_corner:
         if level in result.annotations.vertebrae:
             result.skipped.append(f"{label}: {level} appears twice; the first is kept")
             return
-        result.annotations.vertebrae[level] = Vertebra(level, points)
+        # Only Ha and Hp written: the vertebra was placed in four-corner mode (no Hm).
+        mode = "four_corner" if four_corner else "six_point"
+        result.annotations.vertebrae[level] = Vertebra(level, points, mode)
         result.values[level] = values
     elif values or points:
         result.skipped.append(

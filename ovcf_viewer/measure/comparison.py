@@ -120,7 +120,8 @@ class FilmMeasurement:
         out: dict[str, float | None] = {}
         for k in HEIGHT_KEYS:
             ref = m.genant.reference_heights_mm.get(k)
-            out[k] = m.heights[k] / ref * 100.0 if ref else None
+            own = m.heights.get(k)  # no Hm in four-corner mode
+            out[k] = own / ref * 100.0 if ref and own is not None else None
         return out
 
     def kyphosis_deg(self, level: str) -> float | None:
@@ -628,6 +629,8 @@ def _compare_level(
         pre_pct = pre.pct_of_reference(level) or {}
         post_pct = post.pct_of_reference(level) or {}
         for k in HEIGHT_KEYS:
+            if k not in pre_h or k not in post_h:
+                continue  # Hm of a vertebra placed in four-corner mode
             ratio_pp = (
                 post_pct[k] - pre_pct[k]  # type: ignore[operator]
                 if pre_pct.get(k) is not None and post_pct.get(k) is not None
@@ -659,6 +662,8 @@ def _compare_level(
                 continue
             comparable = _mm_comparable(post.calibration, fu.calibration)
             for k in HEIGHT_KEYS:
+                if k not in post_h or k not in fu_h:
+                    continue  # Hm of a vertebra placed in four-corner mode
                 loss = post_h[k] - fu_h[k]
                 losses.append(
                     HeightLoss(
@@ -756,6 +761,8 @@ def _incident_deformities(
             h0 = before.measurements.vertebrae[level].heights
             h1 = after.measurements.vertebrae[level].heights
             for k in HEIGHT_KEYS:
+                if k not in h0 or k not in h1:
+                    continue  # Hm of a vertebra placed in four-corner mode
                 if not is_incident_deformity(h0[k], h1[k], mm_tested=mm_tested):
                     continue
                 key = (level, k, after.sop_instance_uid)

@@ -50,13 +50,22 @@ UNIFORM_WITHIN_PP = 5.0
 HEIGHT_KEYS = ("a", "m", "p")
 
 
-def vertebral_heights(vertebra: Vertebra, calibration: Calibration) -> tuple[float, float, float]:
+#: What a vertebra placed in four-corner mode cannot give (no middle points): the JSON's
+#: ``unavailable`` list names these keys.
+FOUR_CORNER_UNAVAILABLE = ("hm", "biconcavity_ratio", "genant_type_biconcave")
+
+
+def vertebral_heights(
+    vertebra: Vertebra, calibration: Calibration
+) -> tuple[float, float | None, float]:
     """``(Ha, Hm, Hp)`` = ``|sa−ia|``, ``|sm−im|``, ``|sp−ip|`` in mm
-    (docs/clinical-reference.md §3)."""
+    (docs/clinical-reference.md §3); ``Hm`` is ``None`` for a vertebra placed in
+    four-corner mode (no middle points)."""
     p = vertebra.points
+    middle = calibration.distance(p["sm"], p["im"]) if "sm" in p and "im" in p else None
     return (
         calibration.distance(p["sa"], p["ia"]),
-        calibration.distance(p["sm"], p["im"]),
+        middle,
         calibration.distance(p["sp"], p["ip"]),
     )
 
@@ -78,7 +87,8 @@ def genant_type(reductions: dict[str, float | None], grade: int) -> str:
     """Wedge if the anterior height is the most reduced, biconcave if the middle, crush if the
     posterior or all three within 5 percentage points of each other (§4); ``none`` for
     grade 0. ``reductions`` maps ``a``/``m``/``p`` to fractions (``p`` may be ``None`` when
-    graded against the vertebra's own posterior height)."""
+    graded against the vertebra's own posterior height, ``m`` when the vertebra was placed
+    in four-corner mode: it can then never be typed biconcave)."""
     if grade == 0:
         return "none"
     known = {k: v for k, v in reductions.items() if v is not None}
@@ -118,10 +128,10 @@ class VertebraMeasurement:
 
     level: str
     anterior_height_mm: float
-    middle_height_mm: float
+    middle_height_mm: float | None  # None in four-corner mode
     posterior_height_mm: float
     wedge_ratio: float  # Ha / Hp
-    biconcavity_ratio: float  # Hm / Hp
+    biconcavity_ratio: float | None  # Hm / Hp; None in four-corner mode
     crush_ratio: float | None  # Hp / mean Hp of placed adjacent vertebrae
     crush_reference_levels: tuple[str, ...]
     wedge_angle_deg: float  # superior vs inferior endplate, kyphosis positive
@@ -129,6 +139,7 @@ class VertebraMeasurement:
     #: A treated (cemented) level on a film after its procedure: it reads "treated", not a
     #: Genant grade as if it were an untreated body (§5).
     treated: bool = False
+    landmark_mode: str = "six_point"
 
     @property
     def genant_label(self) -> str:
@@ -140,11 +151,17 @@ class VertebraMeasurement:
 
     @property
     def heights(self) -> dict[str, float]:
-        return {
-            "a": self.anterior_height_mm,
-            "m": self.middle_height_mm,
-            "p": self.posterior_height_mm,
-        }
+        """The heights this vertebra has: ``a``, ``m`` (six-point only) and ``p``."""
+        out = {"a": self.anterior_height_mm}
+        if self.middle_height_mm is not None:
+            out["m"] = self.middle_height_mm
+        out["p"] = self.posterior_height_mm
+        return out
+
+    @property
+    def unavailable(self) -> tuple[str, ...]:
+        """What this vertebra cannot give (four-corner mode: no middle points)."""
+        return FOUR_CORNER_UNAVAILABLE if self.landmark_mode == "four_corner" else ()
 
     @property
     def deformed_ratios(self) -> list[str]:
@@ -230,6 +247,8 @@ class ImageMeasurements:
             "genant_reference_levels": list(m.genant.reference_levels),
             "genant_reference_note": m.genant.reference_note or m.genant.note,
             "treated": m.treated,
+            "landmark_mode": m.landmark_mode,
+            "unavailable": [f"hm{unit}" if k == "hm" else k for k in m.unavailable],
         }
 
     def to_json(self) -> dict[str, Any]:
@@ -302,11 +321,10 @@ def _genant(
         refs = [lv for lv in _placed_neighbours(level, complete) if lv not in excluded]
         if refs:
             ref_heights: dict[str, float | None] = {
-                k: sum(heights[lv][k] for lv in refs) / len(refs) for k in HEIGHT_KEYS
+                k: _mean_height(heights, refs, k) for k in HEIGHT_KEYS
             }
             reductions: dict[str, float | None] = {
-                k: 1.0 - own[k] / ref_heights[k]  # type: ignore[operator]
-                for k in HEIGHT_KEYS
+                k: _reduction(own.get(k), ref_heights[k]) for k in HEIGHT_KEYS
             }
             known = [v for v in reductions.values() if v is not None]
             r = max(known)
@@ -327,7 +345,7 @@ def _genant(
     # own posterior: Ha and Hm against Hp of the same vertebra; crush cannot be graded (§4).
     reductions = {
         "a": 1.0 - own["a"] / own["p"],
-        "m": 1.0 - own["m"] / own["p"],
+        "m": _reduction(own.get("m"), own["p"]),
         "p": None,
     }
     r = max(v for v in reductions.values() if v is not None)
@@ -342,6 +360,21 @@ def _genant(
         {"a": own["p"], "m": own["p"], "p": None},
         note,
     )
+
+
+def _mean_height(heights: dict[str, dict[str, float]], levels: list[str], key: str
+                 ) -> float | None:
+    """Mean of ``key`` over ``levels``; ``None`` if any of them lacks it (four-corner)."""
+    if not levels or any(key not in heights[lv] for lv in levels):
+        return None
+    return sum(heights[lv][key] for lv in levels) / len(levels)
+
+
+def _reduction(own: float | None, reference: float | None) -> float | None:
+    """``1 − own / reference``; ``None`` when either is unknown."""
+    if own is None or reference is None:
+        return None
+    return 1.0 - own / reference
 
 
 def _graded_excluding_fractured(
@@ -402,11 +435,12 @@ def measure_image(
     heights: dict[str, dict[str, float]] = {}
     for level, vertebra in complete.items():
         ha, hm, hp = vertebral_heights(vertebra, calibration)
-        if min(ha, hm, hp) <= 0:
+        present = [h for h in (ha, hm, hp) if h is not None]
+        if min(present) <= 0:
             raise ValueError(f"{level}: a height is zero, two landmarks coincide")
-        if not all(math.isfinite(h) for h in (ha, hm, hp)):
+        if not all(math.isfinite(h) for h in present):
             raise ValueError(f"{level}: a height is not a finite number: check the calibration")
-        heights[level] = {"a": ha, "m": hm, "p": hp}
+        heights[level] = {"a": ha, "p": hp} | ({"m": hm} if hm is not None else {})
 
     # Why each is left out of its neighbours' references: after the procedure a treated level
     # is "treated"; before it, it is the fractured index level it was marked as.
@@ -435,16 +469,22 @@ def measure_image(
         vertebrae[level] = VertebraMeasurement(
             level=level,
             anterior_height_mm=h["a"],
-            middle_height_mm=h["m"],
+            middle_height_mm=h.get("m"),
             posterior_height_mm=h["p"],
             wedge_ratio=h["a"] / h["p"],
-            biconcavity_ratio=h["m"] / h["p"],
+            biconcavity_ratio=h["m"] / h["p"] if "m" in h else None,
             crush_ratio=crush_ratio,
             crush_reference_levels=tuple(neighbours),
             wedge_angle_deg=_wedge_angle(vertebra, calibration),
             genant=genant,
             treated=after_procedure and level in treated,
+            landmark_mode=vertebra.mode,
         )
+        if vertebra.mode == "four_corner":
+            notes.append(
+                f"{level}: placed in four-corner mode: Hm, the biconcavity ratio and the "
+                "biconcave Genant type are unavailable"
+            )
 
     index_results: dict[str, IndexLevelMeasurement] = {}
     for level in sorted(index_set & set(complete), key=level_index):

@@ -11,7 +11,14 @@ top-left pixel (docs/clinical-reference.md §1). The view shows image pixels wit
 ``n / zoom`` image pixels in every direction.
 
 Landmarks are placed six per vertebral body in the order ``sa, sm, sp, ia, im, ip``
-(docs/clinical-reference.md §2).
+(docs/clinical-reference.md §2). Two quicker modes (:data:`PLACEMENT_MODES`):
+
+* ``four_corner`` asks for ``sa, sp, ia, ip`` only; the vertebra is stored in four-corner mode
+  and measured without its middle points (Hm, biconcavity and the biconcave type unavailable).
+* ``two_click`` asks for ``sa`` and ``ip`` and then proposes the other four points
+  (:func:`propose_from_two_clicks`) from the shape of the same level on the previous film, or
+  of the vertebrae already placed on this film, or a typical body; the proposal is shown to be
+  accepted or adjusted like a carried-forward one.
 """
 
 from __future__ import annotations
@@ -20,6 +27,7 @@ import math
 from dataclasses import dataclass, field
 
 from ovcf_viewer.model.landmarks import (
+    CORNER_NAMES,
     LEVELS,
     POINT_LABELS,
     POINT_NAMES,
@@ -33,6 +41,7 @@ __all__ = [
     "DIRECTIONS",
     "HandleKey",
     "Hit",
+    "PLACEMENT_MODES",
     "PlacementState",
     "PointerEvent",
     "ToolDraft",
@@ -40,7 +49,9 @@ __all__ = [
     "next_level",
     "nudge_step",
     "placement_prompt",
+    "propose_from_two_clicks",
     "screen_to_image_tolerance",
+    "shape_source",
 ]
 
 #: How close (screen pixels) the pointer must be to a handle to grab it.
@@ -48,6 +59,14 @@ DEFAULT_HIT_TOLERANCE_PX = 8.0
 #: After a vertebra is complete, the next level offered is the one below (caudal, "down")
 #: or above (cranial, "up").
 DIRECTIONS = ("down", "up")
+#: How a vertebra is placed: six points, the four corners, or two corners plus a proposal.
+PLACEMENT_MODES = ("six_point", "four_corner", "two_click")
+MODE_LABELS = {
+    "six_point": "Six points",
+    "four_corner": "Four corners (no Hm, biconcavity or biconcave type)",
+    "two_click": "Two clicks (sa and ip, the rest proposed)",
+}
+TWO_CLICK_ORDER = ("sa", "ip")
 
 Point = tuple[float, float]
 
@@ -94,21 +113,36 @@ def next_level(annotations: ImageAnnotations, level: str, direction: str = "down
     while 0 <= i < len(LEVELS):
         candidate = LEVELS[i]
         vertebra = annotations.vertebrae.get(candidate)
-        if vertebra is None or not vertebra.is_complete:
+        if vertebra is None or not (vertebra.is_complete or vertebra.has_proposal):
             return candidate
         i += step
     return None
 
 
-def placement_prompt(annotations: ImageAnnotations, level: str) -> str:
+def _order(mode: str) -> tuple[str, ...]:
+    return {"six_point": POINT_NAMES, "four_corner": CORNER_NAMES,
+            "two_click": TWO_CLICK_ORDER}[mode]
+
+
+def placement_prompt(annotations: ImageAnnotations, level: str, mode: str = "six_point") -> str:
     """What the view tells the user, e.g. ``"L1: click the superior-posterior corner
-    (3/6)"``, or that the level is complete."""
+    (3/6)"``, that a proposal waits to be accepted, or that the level is complete."""
     vertebra = annotations.vertebrae.get(level)
-    name = vertebra.next_point() if vertebra is not None else POINT_NAMES[0]
+    if vertebra is not None and vertebra.has_proposal:
+        check = f" (check: {vertebra.check_reason})" if vertebra.check_reason else ""
+        return (f"{level}: proposed{check}: drag a point to adjust, Enter to accept, "
+                "Delete to reject")
+    if vertebra is not None and vertebra.is_complete:
+        count = {6: "six", 4: "four"}[len(vertebra.required_points)]
+        return f"{level}: all {count} landmarks placed"
+    order = _order(mode)
+    if vertebra is not None and vertebra.mode == "four_corner":
+        order = CORNER_NAMES
+    name = next((n for n in order if vertebra is None or n not in vertebra.points), None)
     if name is None:
-        return f"{level}: all six landmarks placed"
-    number = POINT_NAMES.index(name) + 1
-    return f"{level}: click the {POINT_LABELS[name]} ({number}/6)"
+        return f"{level}: all {len(order)} landmarks clicked"
+    number = order.index(name) + 1
+    return f"{level}: click the {POINT_LABELS[name]} ({number}/{len(order)})"
 
 
 @dataclass
@@ -122,31 +156,202 @@ class PlacementState:
 
     level: str = "L1"
     direction: str = "down"
+    mode: str = "six_point"
 
     def __post_init__(self) -> None:
         level_index(self.level)
         if self.direction not in DIRECTIONS:
             raise ValueError(f"direction must be one of {DIRECTIONS}")
+        if self.mode not in PLACEMENT_MODES:
+            raise ValueError(f"placement mode must be one of {', '.join(PLACEMENT_MODES)}")
 
     def target(self, annotations: ImageAnnotations) -> tuple[str, str] | None:
-        """``(level, landmark)`` the next click places, ``None`` when the level is complete."""
+        """``(level, landmark)`` the next click places; ``None`` when the level is complete
+        or waits for its proposal to be accepted (and, in two-click mode, once ``sa`` and
+        ``ip`` are placed: then :meth:`wants_proposal` is true)."""
         vertebra = annotations.vertebrae.get(self.level)
-        name = POINT_NAMES[0] if vertebra is None else vertebra.next_point()
+        if vertebra is not None and (vertebra.has_proposal or vertebra.is_complete):
+            return None
+        order = _order(self.mode)
+        if vertebra is not None and vertebra.mode == "four_corner":
+            order = CORNER_NAMES
+        name = next((n for n in order if vertebra is None or n not in vertebra.points), None)
         return (self.level, name) if name is not None else None
 
+    def landmark_mode(self) -> str:
+        """The mode a vertebra started in this placement mode is stored with."""
+        return "four_corner" if self.mode == "four_corner" else "six_point"
+
+    def wants_proposal(self, annotations: ImageAnnotations) -> bool:
+        """Two-click mode, ``sa`` and ``ip`` placed, the rest not: time to propose."""
+        vertebra = annotations.vertebrae.get(self.level)
+        return (
+            self.mode == "two_click"
+            and vertebra is not None
+            and not vertebra.has_proposal
+            and all(n in vertebra.points for n in TWO_CLICK_ORDER)
+            and not vertebra.is_complete
+            and any(n not in vertebra.points for n in vertebra.required_points)
+        )
+
     def prompt(self, annotations: ImageAnnotations) -> str:
-        return placement_prompt(annotations, self.level)
+        return placement_prompt(annotations, self.level, self.mode)
 
     def after_placement(self, annotations: ImageAnnotations) -> str | None:
-        """If the current level is complete, switch to the next level offered and return it;
-        otherwise (or past the end of the spine) return ``None`` and stay."""
+        """If the current level is complete (or proposed, in two-click mode: its proposal is
+        checked later), switch to the next level offered and return it; otherwise (or past the
+        end of the spine) return ``None`` and stay."""
         vertebra = annotations.vertebrae.get(self.level)
-        if vertebra is None or not vertebra.is_complete:
+        if vertebra is None or not (vertebra.is_complete or vertebra.has_proposal):
             return None
         following = next_level(annotations, self.level, self.direction)
         if following is not None:
             self.level = following
         return following
+
+
+# -- two clicks a vertebra ---------------------------------------------------------------------
+
+#: A typical lumbar body in its sa→ip frame when nothing better is known: corners and middle
+#: points as fractions, from the synthetic patient's L2 (depth 40, heights 28.5/28 mm,
+#: concavities 1.3/1.1 mm), facing right (anterior +x), image y downwards.
+_TYPICAL_BODY: dict[str, Point] = {
+    "sa": (40.0, -28.5), "sm": (20.0, -26.95), "sp": (0.0, -28.0),
+    "ia": (40.0, 0.0), "im": (20.0, -1.1), "ip": (0.0, 0.0),
+}
+
+
+def shape_source(
+    annotations: ImageAnnotations,
+    level: str,
+    previous: ImageAnnotations | None = None,
+) -> tuple[str, dict[str, Point]]:
+    """Where the shape for a two-click proposal comes from, and its points: the same level
+    on the ``previous`` film if placed there, else the nearest placed vertebra on this film
+    (above or below; index levels only when nothing else is placed, a fractured body is a poor
+    template), else a typical body. Returns ``(description, points)``."""
+    if previous is not None:
+        vertebra = previous.vertebrae.get(level)
+        if vertebra is not None and all(n in vertebra.points for n in CORNER_NAMES):
+            return f"{level} on the previous film", dict(vertebra.points)
+    i = level_index(level)
+    placed = [
+        v for v in annotations.ordered_vertebrae()
+        if v.level != level and not v.has_proposal
+        and all(n in v.points for n in CORNER_NAMES)
+    ]
+    if placed:
+        nearest = min(placed, key=lambda v: (v.level in annotations.index_levels,
+                                             abs(level_index(v.level) - i), level_index(v.level)))
+        return f"the shape of {nearest.level}", dict(nearest.points)
+    return "a typical body", dict(_TYPICAL_BODY)
+
+
+def _handedness(points: dict[str, Point]) -> float:
+    """Sign of the turn sa → ip → sp: which way the body faces on its film."""
+    (ax, ay), (bx, by), (cx, cy) = points["sa"], points["ip"], points["sp"]
+    return math.copysign(1.0, (bx - ax) * (cy - ay) - (by - ay) * (cx - ax))
+
+
+def propose_from_two_clicks(
+    sa: Point,
+    ip: Point,
+    shape: dict[str, Point],
+    *,
+    facing_like: dict[str, Point] | None = None,
+    col_mm: float = 1.0,
+    row_mm: float = 1.0,
+    shape_spacing: tuple[float, float] | None = None,
+) -> dict[str, Point]:
+    """The six points of a body whose ``sa`` and ``ip`` corners were clicked, with the other
+    points placed where ``shape`` (any vertebra's points, at least the four corners) has them
+    relative to its own ``sa``–``ip`` diagonal: the similarity transform (rotation, scale,
+    translation, in mm so non-square pixels keep the shape) taking the shape's ``sa``/``ip``
+    onto the clicks. ``col_mm``/``row_mm`` are this film's spacing, ``shape_spacing``
+    ``(row_mm, col_mm)`` the shape's film's (default: the same film). ``facing_like``: a
+    vertebra on *this* film; when it faces the other way from ``shape`` the shape is mirrored
+    first. Middle points are proposed only when ``shape`` has them."""
+    shape_row, shape_col = shape_spacing or (row_mm, col_mm)
+    src = {n: (x * shape_col, y * shape_row) for n, (x, y) in shape.items()}
+    if facing_like is not None and all(n in facing_like for n in ("sa", "ip", "sp")):
+        mirror = _handedness(facing_like) != _handedness(shape)
+    else:
+        # Without a body on this film: sa is anterior, ip posterior, so the clicks say which
+        # way the patient faces (for spines tilted less than 45°, cranial up).
+        mirror = (sa[0] - ip[0]) * (shape["sa"][0] - shape["ip"][0]) < 0
+    if mirror:
+        src = {n: (-x, y) for n, (x, y) in src.items()}
+    a0 = complex(*src["sa"])
+    b0 = complex(*src["ip"])
+    a1 = complex(sa[0] * col_mm, sa[1] * row_mm)
+    b1 = complex(ip[0] * col_mm, ip[1] * row_mm)
+    if abs(b0 - a0) == 0 or abs(b1 - a1) == 0:
+        raise ValueError("the two clicks (or the shape's sa and ip) coincide")
+    factor = (b1 - a1) / (b0 - a0)  # rotation and scale as one complex number
+    out: dict[str, Point] = {}
+    for name in POINT_NAMES:
+        if name not in src:
+            continue
+        z = a1 + factor * (complex(*src[name]) - a0)
+        out[name] = (z.real / col_mm, z.imag / row_mm)
+    out["sa"], out["ip"] = (float(sa[0]), float(sa[1])), (float(ip[0]), float(ip[1]))
+    return out
+
+
+def complete_two_clicks(
+    annotations: ImageAnnotations,
+    level: str,
+    previous: ImageAnnotations | None = None,
+    *,
+    col_mm: float = 1.0,
+    row_mm: float = 1.0,
+    previous_spacing: tuple[float, float] | None = None,
+) -> str:
+    """Propose the rest of ``level`` from its placed ``sa`` and ``ip`` (one undoable edit);
+    returns where the shape came from, for the status line. ``previous_spacing`` is the
+    previous film's ``(row_mm, col_mm)``."""
+    vertebra = annotations.vertebrae[level]
+    description, shape = shape_source(annotations, level, previous)
+    from_previous = description.endswith("previous film")
+    facing = next((v.points for v in annotations.ordered_vertebrae()
+                   if v.level != level and all(n in v.points for n in ("sa", "ip", "sp"))),
+                  None)
+    points = propose_from_two_clicks(
+        vertebra.points["sa"], vertebra.points["ip"], shape, facing_like=facing,
+        col_mm=col_mm, row_mm=row_mm,
+        shape_spacing=previous_spacing if from_previous else None,
+    )
+    if vertebra.mode == "four_corner":
+        points = {n: p for n, p in points.items() if n in CORNER_NAMES}
+    annotations.set_vertebra(level, points, proposed=True,
+                             description=f"Propose {level} from two clicks")
+    return description
+
+
+def apply_proposals(
+    annotations: ImageAnnotations,
+    proposals: dict[str, tuple[dict[str, Point], str]],
+    *,
+    replace_placed: bool = False,
+) -> list[str]:
+    """Put carried-forward proposals (level → ``(points, check_reason)``) on the film in one
+    undoable edit; levels the reader already placed are kept unless ``replace_placed``, and
+    a level with a point off this film is left out (it is not on the film, or the proposal
+    is wrong). Returns the levels proposed."""
+    done: list[str] = []
+    with annotations.edit("Carry landmarks forward"):
+        for level, (points, reason) in proposals.items():
+            existing = annotations.vertebrae.get(level)
+            if existing is not None and existing.points and not existing.has_proposal \
+                    and not replace_placed:
+                continue
+            if not all(annotations.is_inside(xy) for xy in points.values()):
+                continue
+            mode = "six_point" if all(n in points for n in POINT_NAMES) else "four_corner"
+            annotations.set_vertebra(level, points, mode=mode, proposed=True,
+                                     check_reason=reason)
+            done.append(level)
+    return done
 
 
 # -- hit testing -------------------------------------------------------------------------------

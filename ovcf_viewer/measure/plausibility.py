@@ -187,6 +187,8 @@ def _size(vertebrae: Mapping[str, Vertebra], cal: Calibration) -> list[Plausibil
         p = v.points
         problems = []
         for key in ("a", "m", "p"):
+            if f"s{key}" not in p or f"i{key}" not in p:
+                continue  # no middle points: placed in four-corner mode
             h = cal.distance(p[f"s{key}"], p[f"i{key}"])
             if below(h, lo_h) or above(h, hi_h):
                 problems.append(f"{_HEIGHT_NAMES[key]} height {h:.1f} mm")

@@ -358,6 +358,7 @@ def _score_level(
         heights = {
             key: QuantityError.of(ref_vm.heights[k], att_vm.heights[k], percent=True)
             for key, k in HEIGHT_FIELDS
+            if k in ref_vm.heights and k in att_vm.heights  # no Hm in four-corner mode
         }
         wedge = QuantityError.of(ref_vm.wedge_angle_deg, att_vm.wedge_angle_deg)
         ref_index = ref_m.index_levels.get(level)

@@ -33,7 +33,9 @@ __all__ = [
     "EditCommand",
     "FORMAT_NAME",
     "FORMAT_VERSION",
+    "CORNER_NAMES",
     "ImageAnnotations",
+    "LANDMARK_MODES",
     "LEVELS",
     "POINT_LABELS",
     "POINT_NAMES",
@@ -65,6 +67,11 @@ POINT_LABELS: dict[str, str] = {
     "im": "inferior endplate, middle (deepest point)",
     "ip": "inferior-posterior corner",
 }
+#: The four body corners, in the order four-corner placement asks for them.
+CORNER_NAMES: tuple[str, ...] = ("sa", "sp", "ia", "ip")
+#: How a vertebra was placed: all six points, or the four corners only (no middle points,
+#: so Hm, the biconcavity ratio and the biconcave Genant type are unavailable for it).
+LANDMARK_MODES: tuple[str, ...] = ("six_point", "four_corner")
 TIMEPOINT_KINDS = ("preop", "postop", "followup")
 #: General tools and how many points each takes.
 TOOL_KINDS: dict[str, int] = {"ruler": 2, "angle": 3, "cobb": 4, "calibration": 2}
@@ -97,21 +104,49 @@ def neighbour_levels(level: str) -> tuple[str | None, str | None]:
 
 @dataclass
 class Vertebra:
-    """One vertebral body's landmarks; ``points`` may be partial while the user places them."""
+    """One vertebral body's landmarks; ``points`` may be partial while the user places them.
+
+    ``mode`` is ``six_point`` or ``four_corner`` (:data:`LANDMARK_MODES`). ``proposed`` names
+    the points the program proposed (carried forward from another film, or completed from two
+    clicks) that the reader has not accepted yet: a vertebra with any is not complete, so it
+    is neither measured nor exported until accepted (or adjusted by dragging, which accepts).
+    """
 
     level: str
     points: dict[str, Point] = field(default_factory=dict)
+    mode: str = "six_point"
+    proposed: set[str] = field(default_factory=set)
+    #: Why the program asks the reader to check this proposal ("" when it does not).
+    check_reason: str = ""
+
+    def __post_init__(self) -> None:
+        if self.mode not in LANDMARK_MODES:
+            raise AnnotationFormatError(
+                f"{self.level}: unknown landmark mode {self.mode!r}: expected one of "
+                f"{', '.join(LANDMARK_MODES)}"
+            )
+
+    @property
+    def required_points(self) -> tuple[str, ...]:
+        """The points this vertebra's mode needs, in placement order."""
+        return CORNER_NAMES if self.mode == "four_corner" else POINT_NAMES
 
     @property
     def is_complete(self) -> bool:
-        return all(name in self.points for name in POINT_NAMES)
+        return not self.proposed and all(name in self.points for name in self.required_points)
+
+    @property
+    def has_proposal(self) -> bool:
+        return bool(self.proposed)
 
     def next_point(self) -> str | None:
-        """The next landmark to place in the order of docs/clinical-reference.md §2, or ``None``."""
-        return next((name for name in POINT_NAMES if name not in self.points), None)
+        """The next landmark to place in the order of docs/clinical-reference.md §2 (corners
+        only in four-corner mode), or ``None``."""
+        return next((name for name in self.required_points if name not in self.points), None)
 
     def copy(self) -> Vertebra:
-        return Vertebra(self.level, dict(self.points))
+        return Vertebra(self.level, dict(self.points), self.mode, set(self.proposed),
+                        self.check_reason)
 
 
 @dataclass
@@ -298,13 +333,74 @@ class ImageAnnotations:
                 )
         return (x, y)
 
+    def is_inside(self, xy: Point) -> bool:
+        """Whether ``xy`` is a finite point on this image (always, when its size is unknown)."""
+        try:
+            self._check_point(xy)
+        except ValueError:
+            return False
+        return True
+
     def set_point(self, level: str, name: str, xy: Point) -> None:
         if name not in POINT_NAMES:
             raise ValueError(f"unknown landmark {name!r}")
         level_index(level)
         with self.edit(f"Place {level} {name}"):
             vertebra = self.vertebrae.setdefault(level, Vertebra(level))
+            if vertebra.mode == "four_corner" and name not in CORNER_NAMES:
+                raise ValueError(f"{level} is placed in four-corner mode: no {name}")
             vertebra.points[name] = self._check_point(xy)
+            # Adjusting a proposed point accepts the vertebra's proposal.
+            vertebra.proposed.clear()
+            vertebra.check_reason = ""
+
+    def set_vertebra(
+        self,
+        level: str,
+        points: Mapping[str, Point],
+        *,
+        mode: str | None = None,
+        proposed: bool = False,
+        check_reason: str = "",
+        description: str = "",
+    ) -> None:
+        """Replace ``level``'s points in one undoable edit (a carried-forward or completed
+        proposal when ``proposed``; the points are then drawn as proposals until accepted)."""
+        level_index(level)
+        unknown = set(points) - set(POINT_NAMES)
+        if unknown:
+            raise ValueError(f"unknown landmark(s) {', '.join(sorted(unknown))}")
+        with self.edit(description or f"Set {level}"):
+            old = self.vertebrae.get(level)
+            vertebra = Vertebra(level, mode=mode or (old.mode if old else "six_point"))
+            for name, xy in points.items():
+                if vertebra.mode == "four_corner" and name not in CORNER_NAMES:
+                    continue
+                vertebra.points[name] = self._check_point(xy)
+            vertebra.proposed = set(vertebra.points) if proposed else set()
+            vertebra.check_reason = check_reason if proposed else ""
+            self.vertebrae[level] = vertebra
+
+    def accept_proposal(self, level: str) -> None:
+        """The reader accepts ``level``'s proposed points as they stand."""
+        with self.edit(f"Accept {level}"):
+            vertebra = self.vertebrae.get(level)
+            if vertebra is not None:
+                vertebra.proposed.clear()
+                vertebra.check_reason = ""
+
+    def set_vertebra_mode(self, level: str, mode: str) -> None:
+        """Switch ``level`` between six-point and four-corner placement; four-corner drops the
+        middle points (they are not part of that mode's measurements)."""
+        if mode not in LANDMARK_MODES:
+            raise ValueError(f"unknown landmark mode {mode!r}")
+        with self.edit(f"{level}: {mode.replace('_', '-')} placement"):
+            vertebra = self.vertebrae.setdefault(level, Vertebra(level))
+            vertebra.mode = mode
+            if mode == "four_corner":
+                for name in ("sm", "im"):
+                    vertebra.points.pop(name, None)
+                    vertebra.proposed.discard(name)
 
     def remove_point(self, level: str, name: str) -> None:
         with self.edit(f"Delete {level} {name}"):
@@ -404,15 +500,7 @@ class ImageAnnotations:
         vertebrae = [v for v in self.ordered_vertebrae() if partial or v.is_complete]
         levels = {v.level for v in vertebrae}
         doc["index_levels"] = [lv for lv in self.index_levels if lv in levels]
-        doc["vertebrae"] = [
-            {
-                "level": v.level,
-                "points": {
-                    n: [v.points[n][0], v.points[n][1]] for n in POINT_NAMES if n in v.points
-                },
-            }
-            for v in vertebrae
-        ]
+        doc["vertebrae"] = [_vertebra_to_json(v) for v in vertebrae]
         if self.tools:
             doc["tools"] = [
                 {"id": t.tool_id, "kind": t.kind, "points": [list(p) for p in t.points]}
@@ -504,6 +592,18 @@ def _parse_point(value: Any, where: str) -> Point:
     return (float(value[0]), float(value[1]))
 
 
+def _vertebra_to_json(v: Vertebra) -> dict[str, Any]:
+    entry: dict[str, Any] = {"level": v.level}
+    if v.mode != "six_point":
+        entry["mode"] = v.mode  # absent means six-point (files written before modes)
+    entry["points"] = {n: [v.points[n][0], v.points[n][1]] for n in POINT_NAMES if n in v.points}
+    if v.proposed:
+        entry["proposed"] = [n for n in POINT_NAMES if n in v.proposed]
+        if v.check_reason:
+            entry["check"] = v.check_reason
+    return entry
+
+
 def _vertebra_from_json(entry: Any, i: int, *, partial: bool) -> Vertebra:
     if not isinstance(entry, Mapping):
         raise AnnotationFormatError(f"vertebrae[{i}] is not an object")
@@ -520,11 +620,28 @@ def _vertebra_from_json(entry: Any, i: int, *, partial: bool) -> Vertebra:
             f"{level} has unknown landmark(s) {', '.join(sorted(unknown))}: "
             f"expected {', '.join(POINT_NAMES)}"
         )
-    missing = [n for n in POINT_NAMES if n not in points_in]
+    mode = entry.get("mode", "six_point")
+    if mode not in LANDMARK_MODES:
+        raise AnnotationFormatError(
+            f"{level} has unknown mode {mode!r}: expected one of {', '.join(LANDMARK_MODES)}"
+        )
+    required = CORNER_NAMES if mode == "four_corner" else POINT_NAMES
+    extra = [n for n in points_in if n not in required]
+    if extra:
+        raise AnnotationFormatError(
+            f"{level} is placed in four-corner mode but has {', '.join(sorted(extra))}"
+        )
+    missing = [n for n in required if n not in points_in]
     if missing and not partial:
         raise AnnotationFormatError(f"{level} is missing landmark(s) {', '.join(missing)}")
     points = {n: _parse_point(points_in[n], f"{level} {n}") for n in POINT_NAMES if n in points_in}
-    return Vertebra(level, points)
+    proposed = entry.get("proposed", [])
+    if not isinstance(proposed, list) or not set(proposed) <= set(points):
+        raise AnnotationFormatError(f'{level}: "proposed" must list some of its points')
+    if proposed and not partial:
+        raise AnnotationFormatError(f"{level} has proposed points nobody accepted")
+    check = entry.get("check", "")
+    return Vertebra(level, points, mode, set(proposed), str(check) if proposed else "")
 
 
 def _timepoint_from_json(value: Any) -> Timepoint:

@@ -278,3 +278,18 @@ def test_rulers_angles_and_cobb_tools_travel_with_their_values(tmp_path):
     for got, want in zip(back.annotations.tools, model.tools, strict=True):
         for (gx, gy), (x, y) in zip(got.points, want.points, strict=True):
             assert abs(gx - x) <= 0.001 and abs(gy - y) <= 0.001
+
+
+def test_four_corner_vertebra_exports_without_hm_and_comes_back_four_corner(tmp_path):
+    path, model = _film(tmp_path, facing="left", tilt=5.0, spacing=(0.16, 0.10))
+    model.set_vertebra_mode("L1", "four_corner")
+    written = export_film_sr(load_image(path), model, Settings(), tmp_path)
+    groups = {g.tracking_identifier: g for g in _groups(written).values()}
+    l1 = next(g for key, g in groups.items() if "L1" in key)
+    _height(l1, "a")
+    with pytest.raises(AssertionError, match="no height m"):
+        _height(l1, "m")
+    assert not l1.get_measurements(name=hd.sr.CodedConcept(*sr_codes.BICONCAVITY_RATIO[:3]))
+    back = import_sr(written).annotations
+    assert set(back.vertebrae["L1"].points) == {"sa", "sp", "ia", "ip"}
+    assert back.vertebrae["L1"].is_complete

@@ -105,10 +105,15 @@ def format_table(result: ImageMeasurements) -> str:
     for level, m in result.vertebrae.items():
         genant = m.genant_label + (f"; reference {m.genant.reference_note}"
                                    if m.genant.reference_note else "")
+        # Four-corner vertebrae have no middle points: Hm and Hm/Hp print "n/a".
+        hm = (f"{fmt.length(m.middle_height_mm):>8}" if m.middle_height_mm is not None
+              else f"{'n/a':>8}")
+        biconcavity = (f"{fmt.ratio(m.biconcavity_ratio):>7}" if m.biconcavity_ratio is not None
+                       else f"{'n/a':>7}")
         lines.append(
-            f"{level:<6}{fmt.length(m.anterior_height_mm):>8}{fmt.length(m.middle_height_mm):>8}"
+            f"{level:<6}{fmt.length(m.anterior_height_mm):>8}{hm}"
             f"{fmt.length(m.posterior_height_mm):>8}  {'':{len(unit) + 2}}  "
-            f"{fmt.ratio(m.wedge_ratio):>6}{fmt.ratio(m.biconcavity_ratio):>7}"
+            f"{fmt.ratio(m.wedge_ratio):>6}{biconcavity}"
             f"{fmt.ratio(m.crush_ratio):>7}{fmt.number(m.wedge_angle_deg, 1):>8}  {genant}"
         )
     for level, index in result.index_levels.items():

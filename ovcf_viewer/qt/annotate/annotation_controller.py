@@ -14,6 +14,14 @@ Modes (one at a time, ``set_mode``):
                      calibration line then asks for the true length and sets a manual
                      calibration for this image (docs/clinical-reference.md §1), undoable.
 
+Placement modes (toolbar combo and Annotate menu): six points; four corners (sa, sp, ia, ip:
+no Hm, biconcavity or biconcave type); two clicks (sa and ip, the other points proposed from
+the previous film's or a neighbour's shape). Proposals (two-click, or carried forward from
+another film of the patient with "Carry landmarks forward") are drawn hollow and dashed, in
+magenta when the program asks for a check, with the reason on the label: Enter accepts the
+current level's proposal, Shift+Enter all of them, dragging a point adjusts and accepts,
+Shift+Delete rejects.
+
 Keys (on the view): Delete removes the selected point (Shift+Delete its whole vertebra or
 tool); arrow keys nudge the selected point by one *screen* pixel (sub-pixel when zoomed in;
 Shift for ten); Esc cancels a drag or the tool being drawn. Shift+H hides/shows all
@@ -32,7 +40,17 @@ import math
 from dataclasses import replace
 from pathlib import Path
 
-from PySide6.QtCore import QEvent, QObject, QPointF, QRectF, QSignalBlocker, Qt, Signal
+from PySide6.QtCore import (
+    QEvent,
+    QObject,
+    QPointF,
+    QRectF,
+    QRunnable,
+    QSignalBlocker,
+    Qt,
+    QThreadPool,
+    Signal,
+)
 from PySide6.QtGui import QAction, QActionGroup, QKeyEvent, QKeySequence, QMouseEvent, QUndoGroup
 from PySide6.QtWidgets import (
     QComboBox,
@@ -46,9 +64,13 @@ from PySide6.QtWidgets import (
 
 from ovcf_viewer.measure.measurements import ImageMeasurements, measure_image
 from ovcf_viewer.measure.placement import (
+    MODE_LABELS,
+    PLACEMENT_MODES,
     PlacementState,
     PointerEvent,
     ToolDraft,
+    apply_proposals,
+    complete_two_clicks,
     next_level,
     nudge_step,
 )
@@ -78,6 +100,32 @@ _MODE_TEXT = {
 DRAG_THRESHOLD_PX = 3.0
 
 
+class CarrySignals(QObject):
+    finished = Signal(str, object)  # target SOP Instance UID, CarryForwardResult or error text
+
+
+class CarryWorker(QRunnable):
+    """Runs the registration off the GUI thread (it takes seconds on a full-size film)."""
+
+    def __init__(self, source_image, source_model, target_image) -> None:
+        super().__init__()
+        self.signals = CarrySignals()
+        self._args = (source_image, source_model, target_image)
+
+    def run(self) -> None:
+        from ovcf_viewer.services.carry_forward import propose
+
+        source_image, source_model, target_image = self._args
+        try:
+            result: object = propose(source_image, source_model, target_image)
+        except (ValueError, MemoryError) as exc:
+            result = str(exc)
+        except Exception as exc:  # a registration bug must not take the window down
+            log.exception("carry forward failed")
+            result = f"unexpected error ({exc})"
+        self.signals.finished.emit(target_image.sop_instance_uid, result)
+
+
 class AnnotationController(QObject):
     """Owns the annotation layer, the measurements panel, the undo group and the
     interaction modes for one :class:`ImageView`; see the module docstring."""
@@ -87,6 +135,7 @@ class AnnotationController(QObject):
     measurementsChanged = Signal(object)  # ImageMeasurements or None
     saveStatusChanged = Signal(str)
     modelChanged = Signal(object)  # the current ImageAnnotations (a new image)
+    carryForwardFinished = Signal(object)  # levels proposed (list) or why not (str)
 
     def __init__(
         self,
@@ -112,6 +161,14 @@ class AnnotationController(QObject):
         self._placing: tuple[str, str, tuple[float, float], QPointF] | None = None
         self._placing_dragged = False
         self.last_snap_mm: float | None = None
+        #: Films of this patient whose landmarks can be carried forward (CarrySource), set
+        #: by the window that knows the patient's films; the first is offered.
+        self.carry_sources: list = []
+        #: The annotations and ``(row_mm, col_mm)`` of the film last carried from: the
+        #: shape two-click placement copies first.
+        self.previous_film: tuple[ImageAnnotations, tuple[float, float]] | None = None
+        self._carry_workers: list[CarryWorker] = []
+        self._browser = None  # the window's study browser: which films share the patient
         #: Asks the true length (mm) of a calibration line; replaceable in tests.
         self.ask_true_length = self._ask_true_length
         #: Asks the new level for a relabel; replaceable in tests.
@@ -141,6 +198,7 @@ class AnnotationController(QObject):
         """Add the annotation toolbar, the Annotate menu and the measurements dock to the
         main window and follow its ``imageOpened``/``annotationsLoaded`` signals."""
         controller = cls(window.view, parent=window)
+        controller._browser = getattr(window, "browser", None)
         window.addToolBar(Qt.ToolBarArea.TopToolBarArea, controller.create_toolbar(window))
         dock = QDockWidget("Measurements", window)
         dock.setObjectName("measurements-dock")
@@ -228,6 +286,35 @@ class AnnotationController(QObject):
         )
         self.magnification_action.setChecked(self.settings.use_magnification)
 
+        self.placement_group = QActionGroup(self)
+        self.placement_group.setExclusive(True)
+        self.placement_actions: dict[str, QAction] = {}
+        for mode in PLACEMENT_MODES:
+            action = QAction(f"Placement: {MODE_LABELS[mode]}", self.view)
+            action.setCheckable(True)
+            action.setData(mode)
+            self.placement_group.addAction(action)
+            self.placement_actions[mode] = action
+        self.placement_actions["six_point"].setChecked(True)
+        self.placement_group.triggered.connect(self._on_placement_action)
+        self.carry_action = self._action(
+            "Carry landmarks forward", self.carry_forward,
+            tip="Propose the landmarks of another film of this patient on this film",
+        )
+        self.carry_action.setEnabled(False)
+        self.accept_action = self._action(
+            "Accept proposal", self.accept_current_proposal,
+            tip="Accept the current level's proposed points as they are (Enter)",
+        )
+        self.accept_all_action = self._action(
+            "Accept all proposals", self.accept_all_proposals,
+            tip="Accept every proposed vertebra on this film (Shift+Enter)",
+        )
+        self.reject_action = self._action(
+            "Reject proposal", self.reject_current_proposal,
+            tip="Remove the current level's proposed points (Shift+Delete)",
+        )
+
     def create_toolbar(self, parent: QWidget | None = None) -> QToolBar:
         toolbar = QToolBar("Annotate", parent)
         toolbar.setObjectName("annotate-toolbar")
@@ -246,8 +333,19 @@ class AnnotationController(QObject):
         self.direction_combo.addItem("then the level above", "up")
         self.direction_combo.currentIndexChanged.connect(self._on_direction_changed)
         toolbar.addWidget(self.direction_combo)
+        self.placement_combo = QComboBox(toolbar)
+        for mode in PLACEMENT_MODES:
+            self.placement_combo.addItem(MODE_LABELS[mode].split(" (")[0], mode)
+            self.placement_combo.setItemData(self.placement_combo.count() - 1,
+                                             MODE_LABELS[mode], Qt.ItemDataRole.ToolTipRole)
+        self.placement_combo.setToolTip("How each vertebra is placed")
+        self.placement_combo.currentIndexChanged.connect(self._on_placement_combo)
+        toolbar.addWidget(self.placement_combo)
         toolbar.addAction(self.index_action)
         toolbar.addAction(self.relabel_action)
+        toolbar.addSeparator()
+        toolbar.addAction(self.carry_action)
+        toolbar.addAction(self.accept_all_action)
         toolbar.addSeparator()
         toolbar.addAction(self.undo_action)
         toolbar.addAction(self.redo_action)
@@ -257,7 +355,9 @@ class AnnotationController(QObject):
 
     def menu_actions(self) -> list[QAction | None]:
         return [
-            *self.mode_actions.values(), None, self.undo_action, self.redo_action, None,
+            *self.mode_actions.values(), None, *self.placement_actions.values(), None,
+            self.carry_action, self.accept_action, self.accept_all_action, self.reject_action,
+            None, self.undo_action, self.redo_action, None,
             self.index_action, self.relabel_action, self.delete_action,
             self.delete_vertebra_action, None, self.hide_action, self.magnification_action,
             self.remove_calibration_action, None, self.export_action,
@@ -299,6 +399,21 @@ class AnnotationController(QObject):
             model.file = model.file or file
             model.rows, model.columns = image.rows, image.columns
         self._attach(model)
+        self._find_carry_sources()
+
+    def _find_carry_sources(self) -> None:
+        """Offer carry-forward when the scanned folder holds another annotated film of this
+        image's patient."""
+        from ovcf_viewer.services.carry_forward import find_sources
+
+        self.previous_film = None
+        scan = self._browser.scan_result() if self._browser is not None else None
+        try:
+            sources = find_sources(scan, self.image.sop_instance_uid, self.store())
+        except OSError as exc:
+            log.warning("carry-forward sources not searched: %s", exc)
+            sources = []
+        self.set_carry_sources(sources)
 
     def _attach(self, model: ImageAnnotations) -> None:
         self.model = model
@@ -742,13 +857,161 @@ class AnnotationController(QObject):
         self.last_snap_mm = None
         if not dragged and self.settings.edge_assist and self.image is not None:
             final = self._edge_assist(final, name)
-        self.model.set_point(level, name, final)
+        with self.model.edit(f"Place {level} {name}"):
+            vertebra = self.model.vertebrae.get(level)
+            if self.placement.mode == "four_corner" and (
+                    vertebra is None or set(vertebra.points) <= {name}):
+                self.model.set_vertebra_mode(level, "four_corner")
+            self.model.set_point(level, name, final)
+        if self.placement.wants_proposal(self.model):
+            self._propose_two_clicks(level)
         offered = self.placement.after_placement(self.model)
         if offered is not None:
             self.set_level(offered)
             self._set_prompt(f"{level} complete. " + self.prompt())
         elif self.placement.target(self.model) is None:
             self._set_prompt(f"{level} complete; no level left in this direction.")
+
+    def _propose_two_clicks(self, level: str) -> None:
+        previous, spacing = self.previous_film if self.previous_film else (None, None)
+        calibration = self.calibration or Calibration.none()
+        try:
+            where = complete_two_clicks(
+                self.model, level, previous, col_mm=calibration.col_mm,
+                row_mm=calibration.row_mm, previous_spacing=spacing,
+            )
+        except ValueError as exc:
+            self._set_prompt(f"{level}: no proposal ({exc})")
+            return
+        self._set_prompt(f"{level}: the other points proposed from {where}. "
+                         + self.placement.prompt(self.model))
+
+    # -- placement modes and proposals -------------------------------------------------------
+    def set_placement_mode(self, mode: str) -> None:
+        """Six points, four corners or two clicks per vertebra (the placement modes of
+        :mod:`ovcf_viewer.measure.placement`)."""
+        if mode not in PLACEMENT_MODES:
+            raise ValueError(f"unknown placement mode {mode!r}")
+        self.placement.mode = mode
+        action = self.placement_actions[mode]
+        if not action.isChecked():
+            action.setChecked(True)
+        combo = getattr(self, "placement_combo", None)
+        if combo is not None and combo.currentData() != mode:
+            blocker = QSignalBlocker(combo)
+            combo.setCurrentIndex(combo.findData(mode))
+            blocker.unblock()
+        self._update_prompt()
+
+    def _on_placement_action(self, action: QAction) -> None:
+        self.set_placement_mode(action.data())
+
+    def _on_placement_combo(self, index: int) -> None:
+        self.set_placement_mode(self.placement_combo.itemData(index))
+
+    def _proposal_level(self) -> str | None:
+        """The vertebra a per-level proposal action applies to: the current one if it has
+        a proposal, else the first proposed vertebra."""
+        if self.model is None:
+            return None
+        level = self.current_level()
+        vertebra = self.model.vertebrae.get(level)
+        if vertebra is not None and vertebra.has_proposal:
+            return level
+        return next((v.level for v in self.model.ordered_vertebrae() if v.has_proposal), None)
+
+    def accept_current_proposal(self) -> None:
+        level = self._proposal_level()
+        if level is not None:
+            self.model.accept_proposal(level)
+            self._set_prompt(f"{level} accepted. " + self.prompt())
+
+    def accept_all_proposals(self) -> None:
+        if self.model is None:
+            return
+        levels = [v.level for v in self.model.ordered_vertebrae() if v.has_proposal]
+        if levels:
+            with self.model.edit("Accept all proposals"):
+                for level in levels:
+                    self.model.accept_proposal(level)
+            self._set_prompt(f"Accepted {', '.join(levels)}. " + self.prompt())
+
+    def reject_current_proposal(self) -> None:
+        level = self._proposal_level()
+        if level is not None:
+            self.model.remove_vertebra(level)
+            self._set_prompt(f"{level}: proposal rejected. " + self.prompt())
+
+    def set_carry_sources(self, sources: list) -> None:
+        """Offer carrying landmarks forward from ``sources`` (CarrySource, best first)."""
+        self.carry_sources = list(sources)
+        self.carry_action.setEnabled(bool(self.carry_sources))
+        if self.carry_sources:
+            first = self.carry_sources[0]
+            self.carry_action.setText(f"Carry landmarks forward from {first.path.name}")
+            self._set_prompt(f"This patient's film {first.label} has landmarks: Annotate ▸ "
+                             "Carry landmarks forward proposes them here.")
+        else:
+            self.carry_action.setText("Carry landmarks forward")
+
+    def carry_forward(self, *args, source=None) -> bool:
+        """Propose the landmarks of ``source`` (default: the first carry source) on this
+        film, computed off the GUI thread; ``carryForwardFinished`` reports the levels
+        proposed or why none were. Returns whether the computation started."""
+        source = source or (self.carry_sources[0] if self.carry_sources else None)
+        if self.model is None or self.image is None or source is None:
+            self._set_prompt("No other annotated film of this patient to carry from.")
+            return False
+        from ovcf_viewer.io.dicom import ImageLoadError, load_image
+
+        try:
+            source_image = load_image(source.path)
+            source_model = self.store().load(source.sop_instance_uid) if self.store() else None
+        except (ImageLoadError, OSError, ValueError) as exc:
+            self._set_prompt(f"Not carried forward: {exc}")
+            return False
+        if source_model is None:
+            self._set_prompt(f"Not carried forward: {source.path.name} has no landmarks.")
+            return False
+        calibration = source_image.calibration()
+        self.previous_film = (source_model, (calibration.row_mm, calibration.col_mm))
+        worker = CarryWorker(source_image, source_model, self.image)
+        worker.signals.finished.connect(self._on_carry_finished)
+        self._carry_workers.append(worker)
+        self.carry_action.setEnabled(False)
+        self._set_prompt(f"Carrying landmarks forward from {source.path.name}…")
+        QThreadPool.globalInstance().start(worker)
+        return True
+
+    def _on_carry_finished(self, target_uid: str, result: object) -> None:
+        from ovcf_viewer.services.carry_forward import proposals_of
+
+        self._carry_workers = [w for w in self._carry_workers
+                               if w.signals is not self.sender()]
+        self.carry_action.setEnabled(bool(self.carry_sources))
+        if self.model is None or self.model.sop_instance_uid != target_uid:
+            self.carryForwardFinished.emit("the film changed before the proposal was ready")
+            return
+        if isinstance(result, str):
+            self._set_prompt(f"Not carried forward: {result}")
+            self.carryForwardFinished.emit(result)
+            return
+        placed = {v.level for v in self.model.vertebrae.values() if not v.has_proposal}
+        levels = apply_proposals(self.model, proposals_of(result))
+        flagged = [lv for lv in result.flagged_levels if lv in levels]
+        off_film = [lv for lv in result.proposals if lv not in levels and lv not in placed]
+        message = (f"Proposed {', '.join(levels)}: Enter accepts a level, Shift+Enter all, "
+                   "drag to adjust, Shift+Delete rejects." if levels
+                   else "Every level is already placed on this film: nothing proposed.")
+        if off_film:
+            message += f" Not proposed (off this film): {', '.join(off_film)}."
+        if flagged:
+            message += " Check " + "; ".join(
+                f"{lv}: {result.proposals[lv].reason_text}" for lv in flagged)
+        if levels:
+            self.set_level(levels[0])
+        self._set_prompt(message)
+        self.carryForwardFinished.emit(levels)
 
     def _edge_assist(self, xy: tuple[float, float], name: str) -> tuple[float, float]:
         from ovcf_viewer.measure.edge_assist import snap_corner
@@ -839,6 +1102,12 @@ class AnnotationController(QObject):
                 self.layer.select(None)
                 return True
             return False
+        if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and self._proposal_level():
+            if shift:
+                self.accept_all_proposals()
+            else:
+                self.accept_current_proposal()
+            return True
         if key in (Qt.Key.Key_Delete, Qt.Key.Key_Backspace):
             if shift:
                 self.delete_current_vertebra()

@@ -88,6 +88,10 @@ SELECTED_COLOUR = QColor(255, 255, 0)
 TOOL_COLOUR = QColor(120, 255, 120)
 INDEX_COLOUR = QColor(255, 90, 90)
 OUTLINE_COLOUR = QColor(0, 220, 255, 200)
+#: Proposals (carried forward or completed from two clicks) are drawn hollow and dashed;
+#: a proposal the program asks the reader to check is drawn in this colour.
+PROPOSAL_COLOUR = QColor(200, 200, 255)
+CHECK_COLOUR = QColor(255, 60, 220)
 
 
 def format_length(value: float, calibration: Calibration) -> str:
@@ -101,8 +105,15 @@ def vertebra_label(
 ) -> str:
     """The text shown beside a vertebral body: level, heights with unit tag, Genant grade
     and type, and for an index level the kyphosis with its endplates (§3, §4)."""
+    if vertebra.has_proposal:
+        lines = [f"{vertebra.level}  ·  proposed: Enter accepts"]
+        if vertebra.check_reason:
+            lines += ["CHECK: " + reason for reason in vertebra.check_reason.split("; ")]
+        return "\n".join(lines)
     if not vertebra.is_complete:
-        return vertebra.level + ("  (index)" if is_index else "") + f"  {len(vertebra.points)}/6"
+        needed = len(vertebra.required_points)
+        return (vertebra.level + ("  (index)" if is_index else "")
+                + f"  {len(vertebra.points)}/{needed}")
     m = measurements.vertebrae.get(vertebra.level) if measurements else None
     if m is None:
         return vertebra.level + ("  (index)" if is_index else "")
@@ -117,8 +128,10 @@ def vertebra_label(
     # beside the spine in a narrow, fitted view without covering the handles.
     lines = [
         f"{vertebra.level}  ·  {genant}",
-        f"Ha {fmt.length(m.anterior_height_mm)}  Hm {fmt.length(m.middle_height_mm)}  "
-        f"Hp {fmt.length(m.posterior_height_mm)}",
+        f"Ha {fmt.length(m.anterior_height_mm)}  "
+        + (f"Hm {fmt.length(m.middle_height_mm)}  " if m.middle_height_mm is not None
+           else "4-corner  ")
+        + f"Hp {fmt.length(m.posterior_height_mm)}",
         unit,
     ]
     index = measurements.index_levels.get(vertebra.level) if is_index else None
@@ -183,6 +196,8 @@ class HandleItem(QGraphicsItem):
         self._press_scene = QPointF()
         self._origin = QPointF()
         self._moved = False
+        #: "" for a placed point, "proposed" or "check" (a proposal to check) otherwise.
+        self.proposal = ""
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations, True)
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsFocusable, True)
         self.setAcceptedMouseButtons(Qt.MouseButton.LeftButton | Qt.MouseButton.RightButton)
@@ -198,6 +213,8 @@ class HandleItem(QGraphicsItem):
             return SELECTED_COLOUR
         if not self.key.is_landmark:
             return TOOL_COLOUR
+        if self.proposal:
+            return CHECK_COLOUR if self.proposal == "check" else PROPOSAL_COLOUR
         return SUPERIOR_COLOUR if self.key.name in ("sa", "sm", "sp") else INFERIOR_COLOUR
 
     def boundingRect(self) -> QRectF:  # noqa: N802 (Qt override)
@@ -216,8 +233,14 @@ class HandleItem(QGraphicsItem):
         painter.setPen(QPen(QColor(0, 0, 0, 200), 3.0))
         painter.setBrush(Qt.BrushStyle.NoBrush)
         painter.drawEllipse(QPointF(0.0, 0.0), r, r)
-        painter.setPen(QPen(self.colour(), 1.5))
-        painter.drawEllipse(QPointF(0.0, 0.0), r, r)
+        if self.proposal:
+            # Hollow and dashed: a proposal, not a point the reader placed.
+            painter.setPen(QPen(self.colour(), 1.5, Qt.PenStyle.DashLine))
+            painter.drawEllipse(QPointF(0.0, 0.0), r + 1.0, r + 1.0)
+            painter.setPen(QPen(self.colour(), 1.0))
+        else:
+            painter.setPen(QPen(self.colour(), 1.5))
+            painter.drawEllipse(QPointF(0.0, 0.0), r, r)
         # A one-pixel centre mark: the exact position, visible at any zoom.
         painter.drawLine(QPointF(-1.5, 0.0), QPointF(1.5, 0.0))
         painter.drawLine(QPointF(0.0, -1.5), QPointF(0.0, 1.5))
@@ -518,11 +541,15 @@ class AnnotationLayer(QObject):
         """Create, move or remove items so the scene shows ``model``; the dragged handle is
         moved, never recreated (it holds the mouse grab)."""
         wanted: dict[HandleKey, tuple[float, float]] = {}
+        proposals: dict[HandleKey, str] = {}
         vertebrae = model.ordered_vertebrae() if model is not None else []
         for vertebra in vertebrae:
             for name in POINT_NAMES:
                 if name in vertebra.points:
-                    wanted[HandleKey(level=vertebra.level, name=name)] = vertebra.points[name]
+                    key = HandleKey(level=vertebra.level, name=name)
+                    wanted[key] = vertebra.points[name]
+                    if name in vertebra.proposed:
+                        proposals[key] = "check" if vertebra.check_reason else "proposed"
         tools = list(model.tools) if model is not None else []
         for tool in tools:
             for i, xy in enumerate(tool.points):
@@ -536,6 +563,10 @@ class AnnotationLayer(QObject):
                 handle = self.handles[key] = HandleItem(key, self, self.root)
             if handle.pos() != QPointF(*xy):
                 handle.setPos(QPointF(*xy))
+            proposal = proposals.get(key, "")
+            if handle.proposal != proposal:
+                handle.proposal = proposal
+                handle.update()
         if self.selected is not None and self.selected not in wanted:
             self.select(None)
 
@@ -554,13 +585,18 @@ class AnnotationLayer(QObject):
                 outline.setZValue(11.0)
                 self.labels[level] = LabelItem(self.root)
             is_index = level in index_levels
-            outline.setPen(_cosmetic_pen(INDEX_COLOUR if is_index else OUTLINE_COLOUR,
-                                         2.0 if is_index else 1.2))
+            if vertebra.has_proposal:
+                colour = CHECK_COLOUR if vertebra.check_reason else PROPOSAL_COLOUR
+                outline.setPen(_cosmetic_pen(colour, 2.0 if vertebra.check_reason else 1.2,
+                                             Qt.PenStyle.DashLine))
+            else:
+                colour = INDEX_COLOUR if is_index else SUPERIOR_COLOUR
+                outline.setPen(_cosmetic_pen(INDEX_COLOUR if is_index else OUTLINE_COLOUR,
+                                             2.0 if is_index else 1.2))
             outline.setPath(_outline_path(vertebra.points))
             label = self.labels[level]
             label.set_content(
-                vertebra_label(vertebra, measurements, is_index, cobb_definition),
-                INDEX_COLOUR if is_index else SUPERIOR_COLOUR,
+                vertebra_label(vertebra, measurements, is_index, cobb_definition), colour,
             )
             self._points[level] = dict(vertebra.points)
 

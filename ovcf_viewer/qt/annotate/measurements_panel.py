@@ -71,6 +71,12 @@ class _Cell:
     alert: bool = False  # a ratio below the deformity cut-off
 
 
+FOUR_CORNER_TIP = (
+    "Placed in four-corner mode: no middle points, so Hm, the biconcavity ratio and the "
+    "biconcave Genant type are unavailable"
+)
+
+
 def _number(value: float | None, decimals: int = 1) -> str:
     """Lengths, angles and percentages to 1 decimal (:mod:`ovcf_viewer.render.format`); the
     column headers carry the units."""
@@ -123,7 +129,11 @@ class MeasurementsPanel(QWidget):
             "Imager Pixel Spacing ÷ Estimated Radiographic Magnification Factor; ERMF refers "
             "to the table, not the spine, so it under-corrects (clinical reference §1)"
         )
-        self.edge_assist_check = QCheckBox("Edge assist: snap clicked points to nearby edges")
+        self.edge_assist_check = QCheckBox(
+            "Edge assist (experimental): snap clicked points to nearby edges")
+        from ovcf_viewer.measure.edge_assist import EVALUATION
+
+        self.edge_assist_check.setToolTip(EVALUATION)
         settings_box = QGroupBox("Measurement settings")
         form = QFormLayout(settings_box)
         form.addRow("Genant reference", self.genant_combo)
@@ -284,10 +294,14 @@ class MeasurementsPanel(QWidget):
             self._set_row(table, row, [
                 _Cell(level),
                 _Cell(_number(v.anterior_height_mm), True),
-                _Cell(_number(v.middle_height_mm), True),
+                _Cell(_number(v.middle_height_mm), True)
+                if v.middle_height_mm is not None
+                else _Cell("n/a", True, FOUR_CORNER_TIP),
                 _Cell(_number(v.posterior_height_mm), True),
                 _ratio_cell(v.wedge_ratio, "wedge" in deformed),
-                _ratio_cell(v.biconcavity_ratio, "biconcavity" in deformed),
+                _ratio_cell(v.biconcavity_ratio, "biconcavity" in deformed)
+                if v.biconcavity_ratio is not None
+                else _Cell("n/a", True, FOUR_CORNER_TIP),
                 _ratio_cell(v.crush_ratio, "crush" in deformed),
                 _Cell(_number(v.wedge_angle_deg), True),
                 _Cell("treated" if v.treated else str(v.genant.grade), True,

@@ -15,7 +15,11 @@ and pan are
 synchronised (switchable) *by anatomy*: the other film is placed so the same vertebra sits at
 the same place on screen at the same millimetres per screen pixel. **T** shows one view and
 flips it between the two timepoints, centred on the same level (the vertebra nearest the
-view's centre).
+view's centre). A pane showing a later film offers *Carry forward from …* (the nearest
+earlier film of the case with landmarks): the proposals are drawn hollow and dashed (magenta
+with the reason when a level must be checked); *Accept proposals* or Enter accepts them
+(the selected level's first), dragging a point adjusts and accepts that level, Shift+Delete
+rejects the selected proposed level.
 
 :class:`CaseWorkspace` puts the case facts form, the side-by-side view, the
 :class:`~ovcf_viewer.qt.case.comparison_panel.ComparisonPanel`, the
@@ -36,7 +40,16 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QDate, QEvent, QObject, QPointF, QSignalBlocker, Qt, Signal
+from PySide6.QtCore import (
+    QDate,
+    QEvent,
+    QObject,
+    QPointF,
+    QSignalBlocker,
+    Qt,
+    QThreadPool,
+    Signal,
+)
 from PySide6.QtGui import QAction, QKeyEvent, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -424,6 +437,7 @@ class FilmPane(QWidget):
     film with its landmarks (handles draggable; a drag is one edit of the film's model)."""
 
     filmChosen = Signal(str)  # SOP Instance UID
+    carryRequested = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -438,9 +452,21 @@ class FilmPane(QWidget):
         self.layer.on_cancelled = self._on_handle_cancelled
         self.film: CaseFilm | None = None
         self._calibration: Calibration = Calibration.none()
+        #: The earlier case film whose landmarks this pane's film can take (set by the view).
+        self.carry_source: CaseFilm | None = None
+        self.carry_button = QPushButton("Carry forward", self)
+        self.carry_button.setToolTip("Propose the earlier film's landmarks on this film")
+        self.carry_button.setVisible(False)
+        self.carry_button.clicked.connect(self.carryRequested)
+        self.accept_button = QPushButton("Accept proposals", self)
+        self.accept_button.setToolTip("Accept every proposed vertebra on this film (Enter)")
+        self.accept_button.setVisible(False)
+        self.accept_button.clicked.connect(self.accept_proposals)
         top = QHBoxLayout()
         top.addWidget(self.chooser)
         top.addWidget(self.caption, 1)
+        top.addWidget(self.carry_button)
+        top.addWidget(self.accept_button)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
         layout.addLayout(top)
@@ -491,6 +517,13 @@ class FilmPane(QWidget):
         cobb = comparison.cobb_definition if comparison is not None else "segmental"
         self.layer.sync(film.annotations if film else None, measurements, self._calibration,
                         cobb)
+        proposed = film is not None and any(v.has_proposal
+                                            for v in film.annotations.vertebrae.values())
+        self.accept_button.setVisible(proposed)
+        source = self.carry_source
+        self.carry_button.setVisible(source is not None and self.view.image() is not None)
+        if source is not None:
+            self.carry_button.setText(f"Carry forward from {source.label}")
         if film is None:
             self.caption.setText("No film")
             return
@@ -590,6 +623,36 @@ class FilmPane(QWidget):
         if self.film is not None:
             self.film.annotations.cancel_preview()
 
+    def accept_proposals(self) -> list[str]:
+        """Accept the selected level's proposal, else every proposal on this film (one
+        undoable edit); returns the levels accepted."""
+        if self.film is None:
+            return []
+        model = self.film.annotations
+        selected = self.layer.selected
+        if selected is not None and selected.is_landmark:
+            vertebra = model.vertebrae.get(selected.level)
+            if vertebra is not None and vertebra.has_proposal:
+                model.accept_proposal(selected.level)
+                return [selected.level]
+        levels = [v.level for v in model.ordered_vertebrae() if v.has_proposal]
+        if levels:
+            with model.edit("Accept all proposals"):
+                for level in levels:
+                    model.accept_proposal(level)
+        return levels
+
+    def reject_selected_proposal(self) -> str | None:
+        """Remove the selected level when it is a proposal (Shift+Delete); returns it."""
+        selected = self.layer.selected
+        if self.film is None or selected is None or not selected.is_landmark:
+            return None
+        vertebra = self.film.annotations.vertebrae.get(selected.level)
+        if vertebra is None or not vertebra.has_proposal:
+            return None
+        self.film.annotations.remove_vertebra(selected.level)
+        return selected.level
+
     def _on_chosen(self, index: int) -> None:
         uid = self.chooser.itemData(index)
         if uid:
@@ -604,7 +667,11 @@ class FilmPane(QWidget):
 
 class CaseView(QWidget):
     """Two timepoints side by side with synchronised zoom/pan (switchable) and the **T**
-    toggle between them in a single view; see the module docstring."""
+    toggle between them in a single view; see the module docstring.
+
+    ``carryForwardFinished(levels or reason)`` after a carry-forward into a pane."""
+
+    carryForwardFinished = Signal(object)
 
     def __init__(self, controller: CaseController, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -620,6 +687,7 @@ class CaseView(QWidget):
         self._single_showing_right = False
         self._syncing = False
         self._choices_signature: object = None
+        self._carry_workers: list = []
 
         bar = QHBoxLayout()
         bar.addWidget(self.sync_check)
@@ -638,6 +706,8 @@ class CaseView(QWidget):
         self.single_check.toggled.connect(self._on_single_toggled)
         self.left.filmChosen.connect(self._on_left_chosen)
         self.right.filmChosen.connect(self._on_right_chosen)
+        self.left.carryRequested.connect(self._on_left_carry)
+        self.right.carryRequested.connect(self._on_right_carry)
         self.left.view.viewChanged.connect(self._on_left_view_changed)
         self.right.view.viewChanged.connect(self._on_right_view_changed)
         for view in (self.left.view, self.right.view):
@@ -679,7 +749,82 @@ class CaseView(QWidget):
         film = self._film(uid)
         image = self.controller.images.get(uid) if uid else None
         calibration = self.controller.calibration_for(uid) if film else Calibration.none()
+        pane.carry_source = self._carry_source(film)
         pane.show_film(film, image, calibration, self.controller.comparison)
+
+    # -- carry forward -----------------------------------------------------------------------
+    def _carry_source(self, film: CaseFilm | None) -> CaseFilm | None:
+        """The nearest earlier film of the case with accepted landmarks (four corners) and
+        an image, when ``film`` has no landmarks (placed or proposed) yet: what its pane
+        offers to carry forward."""
+        from ovcf_viewer.model.landmarks import CORNER_NAMES
+
+        case = self.controller.case
+        if case is None or film is None or film.timepoint is None:
+            return None
+        if film.annotations.vertebrae:
+            return None  # the reader has started this film, or it holds proposals
+        films = case.chronological_films()
+        if film not in films:
+            return None
+        for earlier in reversed(films[:films.index(film)]):
+            carriable = any(not v.has_proposal and all(n in v.points for n in CORNER_NAMES)
+                            for v in earlier.annotations.vertebrae.values())
+            if carriable and earlier.sop_instance_uid in self.controller.images:
+                return earlier
+        return None
+
+    def carry_forward(self, pane: FilmPane) -> bool:
+        """Propose ``pane.carry_source``'s landmarks on the pane's film, off the GUI thread;
+        ``carryForwardFinished`` reports the levels proposed or why none were."""
+        from ovcf_viewer.qt.annotate.annotation_controller import CarryWorker
+
+        source, film = pane.carry_source, pane.film
+        if source is None or film is None:
+            return False
+        images = self.controller.images
+        target = images.get(film.sop_instance_uid)
+        if target is None:
+            return False
+        worker = CarryWorker(images[source.sop_instance_uid], source.annotations, target)
+        worker.signals.finished.connect(self._on_carry_finished)
+        self._carry_workers.append(worker)
+        pane.carry_button.setEnabled(False)
+        pane.caption.setText(f"Carrying landmarks forward from {source.label}…")
+        QThreadPool.globalInstance().start(worker)
+        return True
+
+    def _on_left_carry(self) -> None:
+        self.carry_forward(self.left)
+
+    def _on_right_carry(self) -> None:
+        self.carry_forward(self.right)
+
+    def _on_carry_finished(self, target_uid: str, result: object) -> None:
+        from ovcf_viewer.measure.placement import apply_proposals
+        from ovcf_viewer.services.carry_forward import proposals_of
+
+        self._carry_workers = [w for w in self._carry_workers
+                               if w.signals is not self.sender()]
+        for pane in (self.left, self.right):
+            pane.carry_button.setEnabled(True)
+        film = self._film(target_uid)
+        if film is None or isinstance(result, str):
+            self.carryForwardFinished.emit(result if isinstance(result, str)
+                                           else "the film left the case")
+            return
+        levels = apply_proposals(film.annotations, proposals_of(result))
+        flagged = [lv for lv in result.flagged_levels if lv in levels]
+        for pane in (self.left, self.right):
+            if pane.film is not None and pane.film.sop_instance_uid == target_uid:
+                pane.carry_source = self._carry_source(pane.film)
+                pane.refresh(self.controller.comparison)
+        text = f"Proposed {', '.join(levels)}" if levels else "Nothing proposed"
+        if flagged:
+            text += "; check " + "; ".join(
+                f"{lv}: {result.proposals[lv].reason_text}" for lv in flagged)
+        self.hint.setText(text)
+        self.carryForwardFinished.emit(levels)
 
     def _default_pair(self, case: Case) -> tuple[str | None, str | None]:
         pre, post = case.preop_film(), case.postop_film()
@@ -727,6 +872,14 @@ class CaseView(QWidget):
             if event.key() == Qt.Key.Key_T and not event.modifiers():
                 self.toggle_timepoint()
                 return True
+            pane = self.left if watched is self.left.view else self.right
+            if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+                if pane.accept_proposals():
+                    return True
+            shift = bool(event.modifiers() & Qt.KeyboardModifier.ShiftModifier)
+            if event.key() in (Qt.Key.Key_Delete, Qt.Key.Key_Backspace) and shift:
+                if pane.reject_selected_proposal():
+                    return True
         return super().eventFilter(watched, event)
 
     def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 (Qt override)
@@ -798,6 +951,7 @@ class CaseView(QWidget):
                         continue
                     pane.film = current
                 pane._calibration = self.controller.calibration_for(uid)
+            pane.carry_source = self._carry_source(pane.film)
             pane.refresh(self.controller.comparison)
 
     def _on_left_chosen(self, uid: str) -> None:

@@ -73,7 +73,9 @@ class SettingsDialog(QDialog):
         )
         form.addRow("Magnification:", self.use_magnification)
 
-        self.edge_assist = QCheckBox("Snap placed corners to the nearest endplate edge")
+        self.edge_assist = QCheckBox(
+            "Snap placed corners to the nearest endplate edge (experimental)")
+        self.edge_assist.setToolTip(_edge_assist_evaluation())
         form.addRow("Edge assist:", self.edge_assist)
 
         self.variability_deg = QDoubleSpinBox(decimals=1, minimum=0.0, maximum=20.0, suffix=" °")
@@ -167,3 +169,9 @@ class SettingsDialog(QDialog):
         self._settings = new
         self.settingsChanged.emit(new)
         super().accept()
+
+
+def _edge_assist_evaluation() -> str:
+    from ovcf_viewer.measure.edge_assist import EVALUATION
+
+    return EVALUATION

@@ -195,12 +195,15 @@ class ReducedImageBuilder(QObject):
         except Exception:  # display quality only: keep the sampled picture
             log.exception("box filter of the displayed image failed")
             reduced = None
-        with self._lock:
-            self._pending.discard(key)
-        if reduced is None:
-            return
-        with contextlib.suppress(RuntimeError):  # the view was closed meanwhile
-            self.built.emit(image, factor, reduced)
+        try:
+            if reduced is not None:
+                with contextlib.suppress(RuntimeError):  # the view was closed meanwhile
+                    self.built.emit(image, factor, reduced)
+        finally:
+            # Only now: while pending() is true the builder must outlive this thread (a test
+            # or a window waiting for it before closing relies on that).
+            with self._lock:
+                self._pending.discard(key)
 
 
 class RadiographItem(QGraphicsItem):

@@ -315,3 +315,66 @@ def test_side_by_side_films_with_different_spacing_share_mm_per_screen_pixel(non
     anchor = view.right.anchor()
     assert anchor.offset_mm == pytest.approx((3.0, -2.0), abs=0.06)
     assert anchor.mm_per_screen_px == pytest.approx(0.05, rel=1e-6)
+
+
+@pytest.mark.slow
+def test_post_operative_pane_carries_the_pre_operative_landmarks_forward(qtbot, tmp_path):
+    """A case whose post-operative film has no landmarks yet: its pane offers to carry the
+    pre-operative ones forward; the proposals (untreated levels within 1 mm of the truth,
+    L1 flagged) are accepted with Enter and the comparison then has L1's restoration."""
+    import shutil
+
+    folder = tmp_path / "case"
+    shutil.copytree(SAMPLE, folder)
+    doc = json.loads((folder / "post.json").read_text(encoding="utf-8"))
+    doc["vertebrae"], doc["index_levels"] = [], []
+    (folder / "post.json").write_text(json.dumps(doc), encoding="utf-8")
+    case = load_case_inputs([folder / f"{n}.json" for n in ("pre", "post")])
+    controller = CaseController(Settings())
+    controller.set_case(case)
+    widget = CaseWorkspace(controller)
+    qtbot.addWidget(widget)
+    widget.resize(1600, 900)
+    widget.show()
+    qtbot.waitExposed(widget)
+    view = widget.case_view
+    pane = view.right
+    assert pane.film is controller.case.postop_film()
+    assert pane.carry_button.isVisible() and "Pre-operative" in pane.carry_button.text()
+    assert not view.left.carry_button.isVisible()  # nothing earlier than the pre-op film
+    with qtbot.waitSignal(view.carryForwardFinished, timeout=240_000) as blocker:
+        qtbot.mouseClick(pane.carry_button, Qt.MouseButton.LeftButton)
+    levels = blocker.args[0]
+    assert "L1" in levels and "L2" in levels
+    model = controller.case.postop_film().annotations
+    post = truth("post")
+    for level in levels:
+        if level != "L1":
+            assert not model.vertebrae[level].check_reason
+            assert max(dist(model.vertebrae[level].points[n], post[level][n])
+                       for n in post[level]) < 1.0
+    assert "shape changed" in model.vertebrae["L1"].check_reason
+    assert pane.layer.handles[next(k for k in pane.layer.handles
+                                   if k.level == "L1")].proposal == "check"
+    assert pane.accept_button.isVisible() and not pane.carry_button.isVisible()
+    assert controller.comparison.level("L1").restoration_for("a") is None
+    # Reject T11: click one of its handles, Shift+Delete.
+    pane.place_at(ViewAnchor("T11", (0.0, 0.0), (0.0, 0.0), 0.25))
+    t11 = model.vertebrae["T11"].points["sa"]
+    send_mouse(pane.view, QEvent.Type.MouseButtonPress, t11)
+    send_mouse(pane.view, QEvent.Type.MouseButtonRelease, t11)
+    assert pane.layer.selected is not None and pane.layer.selected.level == "T11"
+    pane.view.setFocus()
+    qtbot.keyClick(pane.view, Qt.Key.Key_Delete, Qt.KeyboardModifier.ShiftModifier)
+    assert "T11" not in model.vertebrae
+    pane.layer.select(None)
+    with qtbot.waitSignal(controller.comparisonChanged):
+        qtbot.keyClick(pane.view, Qt.Key.Key_Return)
+    assert all(v.is_complete for v in model.vertebrae.values())
+    assert not pane.accept_button.isVisible()
+    r = controller.comparison.level("L1").restoration_for("a")
+    assert r is not None and r.post_mm == pytest.approx(
+        dist(post["L1"]["sa"], post["L1"]["ia"]), abs=1.5)
+    # The views' background copies must finish before the window is destroyed.
+    for side in (view.left, view.right):
+        qtbot.waitUntil(lambda side=side: not side.view.reduced_pending(), timeout=60_000)

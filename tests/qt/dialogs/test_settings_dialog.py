@@ -39,3 +39,12 @@ def test_unwritable_settings_folder_is_reported(qtbot, monkeypatch, tmp_path):
     dialog.accept()
     assert "could not be saved" in dialog.error_label.text()
     assert dialog.result() == 0
+
+
+def test_edge_assist_is_off_by_default_labelled_experimental_and_says_why(qtbot):
+    dialog = SettingsDialog(Settings())
+    qtbot.addWidget(dialog)
+    assert not dialog.edge_assist.isChecked()
+    assert "experimental" in dialog.edge_assist.text()
+    tip = dialog.edge_assist.toolTip()
+    assert "real spine films" in tip and "1,360" in tip and "1 mm" in tip
