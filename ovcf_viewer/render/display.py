@@ -346,8 +346,10 @@ def default_window(image: RadiographImage) -> DisplayVoi:
 
 
 def _pixel(image: RadiographImage, x: float, y: float) -> tuple[int, int] | None:
-    """The (row, column) of the pixel whose centre is nearest image point ``(x, y)``."""
-    if not image.contains(x, y):
+    """The (row, column) of the pixel whose centre is nearest image point ``(x, y)``;
+    ``None`` off the image, and while full resolution is still being decoded (or failed
+    to): the values below never come from a preview."""
+    if not image.contains(x, y) or not image.pixels_ready() or image.pixels_failed():
         return None
     col = min(image.columns - 1, max(0, int(np.floor(x + 0.5))))
     row = min(image.rows - 1, max(0, int(np.floor(y + 0.5))))
