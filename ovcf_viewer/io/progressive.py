@@ -43,6 +43,7 @@ import numpy as np
 
 from ovcf_viewer.model.errors import CorruptPixelDataError, ImageLoadError
 from ovcf_viewer.model.image import RadiographImage
+from ovcf_viewer.util.memory import release_freed_memory
 
 __all__ = ["Preview", "open_progressive", "preview_level", "wait_all"]
 
@@ -217,6 +218,8 @@ def _decode_full(image: RadiographImage, ds, codestream: bytes, frame: int,
             f"the header says {expected[0]} {expected[1]}"
         )
     image.stored = pixels
+    del pixels, ds, codestream
+    release_freed_memory()  # OpenJPEG's 32-bit planes and the compressed copy
 
 
 def _imagecodecs_lossless(ds, codestream: bytes) -> np.ndarray | None:

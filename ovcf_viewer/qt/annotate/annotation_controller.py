@@ -1015,7 +1015,6 @@ class AnnotationController(QObject):
 
     def _edge_assist(self, xy: tuple[float, float], name: str) -> tuple[float, float]:
         from ovcf_viewer.measure.edge_assist import snap_corner
-
         from ovcf_viewer.model.errors import ImageLoadError
 
         try:

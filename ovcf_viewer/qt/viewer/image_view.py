@@ -128,17 +128,22 @@ def box_reduce(stored: np.ndarray, factor: int | tuple[int, int]) -> np.ndarray:
     accumulator = np.int64 if stored.dtype.kind == "i" else np.uint32
     if stored.dtype.itemsize <= 2:
         accumulator = np.int32 if stored.dtype.kind == "i" else np.uint32
-    row_sums = np.zeros((full_rows, width), accumulator)
-    for offset in range(fy):
-        row_sums += stored[offset:height:fy, :width]
-    block_sums = np.zeros((full_rows, full_cols), accumulator)
-    for offset in range(fx):
-        block_sums += row_sums[:, offset::fx]
     area = fy * fx
-    block_sums += area // 2
-    block_sums //= area
     out = np.empty((-(-rows // fy), -(-cols // fx)), stored.dtype)
-    out[:full_rows, :full_cols] = block_sums
+    # A band of output rows at a time: the 32-bit sums of a whole film would be a transient
+    # copy twice its size (and a worker thread's allocator keeps such memory).
+    band = max(1, (1 << 16) // max(1, width))
+    for first in range(0, full_rows, band):
+        last = min(full_rows, first + band)
+        row_sums = np.zeros((last - first, width), accumulator)
+        for offset in range(fy):
+            row_sums += stored[first * fy + offset:last * fy:fy, :width]
+        block_sums = np.zeros((last - first, full_cols), accumulator)
+        for offset in range(fx):
+            block_sums += row_sums[:, offset::fx]
+        block_sums += area // 2
+        block_sums //= area
+        out[first:last, :full_cols] = block_sums
     if out.shape[0] > full_rows:
         out[full_rows, :] = stored[height, ::fx]
     if out.shape[1] > full_cols:
@@ -656,6 +661,9 @@ class ImageView(QGraphicsView):
         if image is None or image.pending is not future:
             return  # another film is shown now
         self._item.full_resolution_arrived()
+        from ovcf_viewer.util.memory import release_freed_memory
+
+        release_freed_memory()  # the preview and its paint buffers
         self.viewport().update()
         self.fullResolutionArrived.emit(image)
 
