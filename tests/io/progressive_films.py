@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pydicom
 
-from ovcf_viewer.core.synthetic import write_dicom
+from ovcf_viewer.devtools.synthetic import write_dicom
 from ovcf_viewer.devtools.compressed_films import compress_film
 
 ROWS, COLS = 640, 520

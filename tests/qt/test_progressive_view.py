@@ -11,18 +11,18 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from ovcf_viewer.core.edge_assist import snap_corner
-from ovcf_viewer.core.errors import CorruptPixelDataError
-from ovcf_viewer.core.landmarks import POINT_NAMES
-from ovcf_viewer.core.settings import Settings
-from ovcf_viewer.core.store import AnnotationStore
+from ovcf_viewer.measure.edge_assist import snap_corner
+from ovcf_viewer.model.errors import CorruptPixelDataError
+from ovcf_viewer.model.landmarks import POINT_NAMES
+from ovcf_viewer.model.settings import Settings
+from ovcf_viewer.io.store import AnnotationStore
 from ovcf_viewer.io import progressive
 from ovcf_viewer.io.progressive import open_progressive
-from ovcf_viewer.qt.annotation_controller import AnnotationController
-from ovcf_viewer.qt.image_view import ImageView
+from ovcf_viewer.qt.annotate.annotation_controller import AnnotationController
+from ovcf_viewer.qt.viewer.image_view import ImageView
 from ovcf_viewer.qt.main_window import MainWindow, cursor_status
 
-from ..core.spine_builder import BodySpec, place
+from ..spine_builder import BodySpec, place
 from ..io.progressive_films import film, pattern, pydicom_pixels
 from .test_landmarks_gui import bring_into_view, click
 
@@ -211,3 +211,36 @@ def test_edge_assist_snaps_on_full_resolution_only(annotated_view, tmp_path, qtb
     release.join()
     expected, _ = snap_corner(pydicom_pixels(path), corner, "sa", image.calibration())
     assert controller.model.vertebrae["L1"].points["sa"] == pytest.approx(expected, abs=1e-9)
+
+
+def test_a_case_opens_its_jpeg2000_films_progressively_in_parallel(qtbot, tmp_path_factory):
+    """Three films of one patient: all three are opened (in parallel) as previews, both panes
+    paint theirs, and full resolution replaces each, identical to pydicom's decode."""
+    from ovcf_viewer.qt.case.case_view import CaseController, CaseWorkspace
+
+    folder = tmp_path_factory.mktemp("case")
+    paths = [film(folder, "jpeg2000", name=f"{when}.dcm", pixels=pattern(2400, 2000, seed=i),
+                  study_date=date, patient_id="P1")
+             for i, (when, date) in enumerate([("pre", "2026-01-02"), ("post", "2026-01-09"),
+                                                ("followup", "2026-04-01")])]
+    controller = CaseController(Settings(), autosave=False)
+    widget = CaseWorkspace(controller)
+    qtbot.addWidget(widget)
+    widget.resize(1400, 900)
+    widget.show()
+    qtbot.waitExposed(widget)
+    assert controller.preview_viewport is not None
+    messages = controller.new_case(paths)
+    assert not [m for m in messages if "cannot" in m]
+    images = list(controller.images.values())
+    assert len(images) == 3
+    assert all(image.pending is not None for image in images)  # opened progressively
+    panes = (widget.case_view.left, widget.case_view.right)
+    assert all(pane.view.image() is not None for pane in panes)
+    qtbot.waitUntil(lambda: all(image.pixels_ready() for image in images), timeout=120_000)
+    qtbot.waitUntil(lambda: not any(pane.view.showing_preview() for pane in panes),
+                    timeout=60_000)
+    qtbot.waitUntil(lambda: not controller.previews, timeout=60_000)
+    for image in images:
+        assert not image.pixels_failed()
+        np.testing.assert_array_equal(image.stored, pydicom_pixels(image.path))
