@@ -549,11 +549,17 @@ class MainWindow(QMainWindow):
 
     def apply_full_range(self) -> None:
         if self._image is not None and not self._image.is_color:
-            self.view.set_window(display.full_range_window(self._image))
+            try:  # waits for full resolution while a progressive open decodes
+                self.view.set_window(display.full_range_window(self._image))
+            except ImageLoadError as exc:
+                self.show_error(str(exc))
 
     def apply_auto_window(self) -> None:
         if self._image is not None and not self._image.is_color:
-            self.view.set_window(display.auto_window(self._image))
+            try:
+                self.view.set_window(display.auto_window(self._image))
+            except ImageLoadError as exc:
+                self.show_error(str(exc))
 
     def _mirror_window(self, voi: object) -> None:
         """Select the combo entry matching the displayed VOI (a manual one is listed as
@@ -564,6 +570,8 @@ class MainWindow(QMainWindow):
                 self.preset_combo.removeItem(manual_index)
             target = -1
             image = self._image
+            if image is not None and (not image.pixels_ready() or image.pixels_failed()):
+                image = None  # no pixel values to compare the computed presets with yet
             for index in range(self.preset_combo.count()):
                 data = self.preset_combo.itemData(index)
                 if data is voi or (isinstance(voi, VoiWindow) and data == voi):

@@ -244,3 +244,51 @@ def test_a_case_opens_its_jpeg2000_films_progressively_in_parallel(qtbot, tmp_pa
     for image in images:
         assert not image.pixels_failed()
         np.testing.assert_array_equal(image.stored, pydicom_pixels(image.path))
+
+
+def test_an_automatic_window_from_the_preview_is_redone_on_full_resolution(
+        qtbot, tmp_path, gate):
+    """A film without DICOM windows is first windowed from the preview's histogram; once full
+    resolution arrives the window is the one opening the film whole gives. A window the user
+    chose meanwhile would be kept (next test)."""
+    from ovcf_viewer.core import display
+
+    view = ImageView()
+    qtbot.addWidget(view)
+    view.resize(200, 160)
+    view.show()
+    qtbot.waitExposed(view)
+    path = film(tmp_path, "jpeg2000", windows=[])
+    image, preview = open_progressive(path, (200, 160))
+    assert not image.windows
+    view.set_image(image, preview=preview)
+    first = view.voi_window()
+    assert first.explanation.startswith("Auto")
+    with qtbot.waitSignal(view.fullResolutionArrived, timeout=60_000):
+        gate.set()
+    whole = display.auto_window(load_image_whole(path))
+    assert view.voi_window() == whole
+
+
+def test_a_window_chosen_on_the_preview_is_kept(qtbot, tmp_path, gate):
+    from ovcf_viewer.core.image import VoiWindow
+
+    view = ImageView()
+    qtbot.addWidget(view)
+    view.resize(200, 160)
+    view.show()
+    qtbot.waitExposed(view)
+    path = film(tmp_path, "jpeg2000", windows=[])
+    image, preview = open_progressive(path, (200, 160))
+    view.set_image(image, preview=preview)
+    chosen = VoiWindow(900.0, 700.0, explanation="Manual")
+    view.set_window(chosen)
+    with qtbot.waitSignal(view.fullResolutionArrived, timeout=60_000):
+        gate.set()
+    assert view.voi_window() == chosen
+
+
+def load_image_whole(path):
+    from ovcf_viewer.core.dicom_io import load_image
+
+    return load_image(path)

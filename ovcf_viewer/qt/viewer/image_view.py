@@ -563,6 +563,7 @@ class ImageView(QGraphicsView):
         self._drag_window: VoiWindow | None = None
         self._space_down = False
         self._value_range: float | None = None
+        self._preview_window: DisplayVoi = None  # see set_image
         self._overlays_visible = True
         self.setBackgroundBrush(QColor(0, 0, 0))
         self.setFrameShape(QFrame.Shape.NoFrame)
@@ -616,12 +617,15 @@ class ImageView(QGraphicsView):
         self._image = image
         self._value_range = None
         pending = image is not None and preview is not None and not image.pixels_ready()
+        self._preview_window = None
         if image is not None and window is None:
             if pending:
                 from dataclasses import replace
 
                 window = display.default_window(
                     replace(image, stored=preview.pixels, pending=None))
+                if not image.windows and not image.voi_luts:
+                    self._preview_window = window  # a histogram of the preview: redone
             else:
                 window = display.default_window(image)
         self._window = window
@@ -664,6 +668,12 @@ class ImageView(QGraphicsView):
         from ovcf_viewer.util.memory import release_freed_memory
 
         release_freed_memory()  # the preview and its paint buffers
+        if (self._preview_window is not None and self._window is self._preview_window
+                and not image.pixels_failed()):
+            # The automatic window was the preview's histogram and the user kept it: take
+            # the full-resolution one, as opening the film whole would have.
+            self.set_window(display.default_window(image))
+        self._preview_window = None
         self.viewport().update()
         self.fullResolutionArrived.emit(image)
 
