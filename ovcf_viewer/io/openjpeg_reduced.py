@@ -132,11 +132,13 @@ def decode_reduced(codestream: bytes, level: int, threads: int = 0) -> np.ndarra
     ``uint8``/``int8`` (precision ≤ 8), rows × columns. ``threads`` decoding threads
     (0 = one per core). Raises :class:`ReducedDecodeError`."""
     lib = _load()
-    data = memoryview(codestream).cast("B")
+    data = bytes(codestream)  # no copy when it is bytes already
     size = len(data)
-    buffer = (ctypes.c_char * size).from_buffer_copy(data) if size else None
-    if not size or buffer is None:
+    if not size:
         raise ReducedDecodeError("empty codestream")
+    # OpenJPEG reads through the callbacks below straight from the bytes object's buffer
+    # (kept alive by ``data``; never written).
+    base = ctypes.cast(ctypes.c_char_p(data), ctypes.c_void_p).value
     position = [0]
     errors: list[str] = []
 
@@ -145,7 +147,7 @@ def decode_reduced(codestream: bytes, level: int, threads: int = 0) -> np.ndarra
         if start >= size:
             return _END_OF_STREAM
         n = min(count, size - start)
-        ctypes.memmove(target, ctypes.addressof(buffer) + start, n)
+        ctypes.memmove(target, base + start, n)
         position[0] = start + n
         return n
 
