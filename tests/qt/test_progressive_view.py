@@ -251,7 +251,7 @@ def test_an_automatic_window_from_the_preview_is_redone_on_full_resolution(
     """A film without DICOM windows is first windowed from the preview's histogram; once full
     resolution arrives the window is the one opening the film whole gives. A window the user
     chose meanwhile would be kept (next test)."""
-    from ovcf_viewer.core import display
+    from ovcf_viewer.render import display
 
     view = ImageView()
     qtbot.addWidget(view)
@@ -271,7 +271,7 @@ def test_an_automatic_window_from_the_preview_is_redone_on_full_resolution(
 
 
 def test_a_window_chosen_on_the_preview_is_kept(qtbot, tmp_path, gate):
-    from ovcf_viewer.core.image import VoiWindow
+    from ovcf_viewer.model.image import VoiWindow
 
     view = ImageView()
     qtbot.addWidget(view)
@@ -289,6 +289,6 @@ def test_a_window_chosen_on_the_preview_is_kept(qtbot, tmp_path, gate):
 
 
 def load_image_whole(path):
-    from ovcf_viewer.core.dicom_io import load_image
+    from ovcf_viewer.io.dicom import load_image
 
     return load_image(path)

@@ -410,18 +410,21 @@ class CaseController(QObject):
             return []
         from concurrent.futures import ThreadPoolExecutor
 
-        with ThreadPoolExecutor(max_workers=min(4, len(films)),
-                                thread_name_prefix="ovcf-case-open") as pool:
-            return list(pool.map(self._open_film, [f.path for f in films]))
+        workers = min(4, len(films))
+        # The films share the cores: each preview decodes with its share of them.
+        threads = [max(1, (os.cpu_count() or 1) // workers)] * len(films)
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ovcf-case-open") as pool:
+            return list(pool.map(self._open_film, [f.path for f in films], threads))
 
-    def _open_film(self, path: Path) -> tuple[tuple | None, Exception | None]:
+    def _open_film(self, path: Path, threads: int = 0) -> tuple[tuple | None, Exception | None]:
         from ovcf_viewer.io.dicom import load_image
         from ovcf_viewer.model.errors import ImageLoadError
         from ovcf_viewer.io.progressive import open_progressive
 
         viewport = self.preview_viewport
         try:
-            opened = open_progressive(path, viewport) if viewport is not None else None
+            opened = (open_progressive(path, viewport, threads=threads)
+                      if viewport is not None else None)
             if opened is not None:
                 return (opened[0], opened[1]), None
             return (load_image(path), None), None
