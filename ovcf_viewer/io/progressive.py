@@ -143,7 +143,11 @@ def open_progressive(
     if pixels.dtype != dtype:  # e.g. 8-bit precision in 16 bits allocated: the view's table
         info = np.iinfo(dtype)  # is indexed by the stored dtype
         pixels = np.clip(pixels, info.min, info.max).astype(dtype)
-    image.pending = _decode_pool().submit(_decode_full, image, ds, codestream, frame, path)
+    # The encoded data travel in a list the worker empties: arguments of a submitted call
+    # stay referenced until it returns, after the memory is handed back.
+    encoded = [ds, codestream]
+    del ds, codestream
+    image.pending = _decode_pool().submit(_decode_full, image, encoded, frame, path)
     return image, Preview(pixels, level)
 
 
@@ -196,10 +200,11 @@ def _prepare(path: Path, frame: int):
     return ds, image, bytes(codestream)
 
 
-def _decode_full(image: RadiographImage, ds, codestream: bytes, frame: int,
-                 path: Path) -> None:
-    """Decode full resolution and put it into ``image.stored`` (worker thread). Raises the
-    loader's typed errors."""
+def _decode_full(image: RadiographImage, encoded: list, frame: int, path: Path) -> None:
+    """Decode full resolution from ``encoded`` = ``[data set, codestream]`` (emptied here)
+    and put it into ``image.stored`` (worker thread). Raises the loader's typed errors."""
+    ds, codestream = encoded
+    encoded.clear()
     expected = (image.stored.shape, image.stored.dtype)
     pixels = _imagecodecs_lossless(ds, codestream)
     if pixels is not None and (pixels.shape, pixels.dtype) != expected:
