@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pydicom
 
-from ovcf_viewer.devtools.synthetic import write_dicom
 from ovcf_viewer.devtools.compressed_films import compress_film
+from ovcf_viewer.devtools.synthetic import write_dicom
 
 ROWS, COLS = 640, 520
 

@@ -9,11 +9,11 @@ import numpy as np
 import pydicom
 import pytest
 
-from ovcf_viewer.render import display
-from ovcf_viewer.io.dicom import load_image
-from ovcf_viewer.model.errors import CorruptPixelDataError
 from ovcf_viewer.io import openjpeg_reduced, progressive
+from ovcf_viewer.io.dicom import load_image
 from ovcf_viewer.io.progressive import open_progressive, preview_level, wait_all
+from ovcf_viewer.model.errors import CorruptPixelDataError
+from ovcf_viewer.render import display
 
 from .progressive_films import COLS, ROWS, film, pattern, pydicom_pixels, signed_j2k_film
 

@@ -418,8 +418,8 @@ class CaseController(QObject):
 
     def _open_film(self, path: Path, threads: int = 0) -> tuple[tuple | None, Exception | None]:
         from ovcf_viewer.io.dicom import load_image
-        from ovcf_viewer.model.errors import ImageLoadError
         from ovcf_viewer.io.progressive import open_progressive
+        from ovcf_viewer.model.errors import ImageLoadError
 
         viewport = self.preview_viewport
         try:

@@ -11,20 +11,20 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
+from ovcf_viewer.io import progressive
+from ovcf_viewer.io.progressive import open_progressive
+from ovcf_viewer.io.store import AnnotationStore
 from ovcf_viewer.measure.edge_assist import snap_corner
 from ovcf_viewer.model.errors import CorruptPixelDataError
 from ovcf_viewer.model.landmarks import POINT_NAMES
 from ovcf_viewer.model.settings import Settings
-from ovcf_viewer.io.store import AnnotationStore
-from ovcf_viewer.io import progressive
-from ovcf_viewer.io.progressive import open_progressive
 from ovcf_viewer.qt.annotate.annotation_controller import AnnotationController
-from ovcf_viewer.qt.viewer.image_view import ImageView
 from ovcf_viewer.qt.main_window import MainWindow, cursor_status
+from ovcf_viewer.qt.viewer.image_view import ImageView
 
-from ..spine_builder import BodySpec, place
-from ..io.progressive_films import film, pattern, pydicom_pixels
-from .test_landmarks_gui import bring_into_view, click
+from ...io.progressive_films import film, pattern, pydicom_pixels
+from ...spine_builder import BodySpec, place
+from ..annotate.test_landmarks_gui import bring_into_view, click
 
 ROW_MM, COL_MM = 0.16, 0.10  # the test films' Imager Pixel Spacing: non-square on purpose
 
