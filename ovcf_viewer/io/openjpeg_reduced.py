@@ -139,6 +139,8 @@ def decode_reduced(codestream: bytes, level: int, threads: int = 0) -> np.ndarra
     # OpenJPEG reads through the callbacks below straight from the bytes object's buffer
     # (kept alive by ``data``; never written).
     base = ctypes.cast(ctypes.c_char_p(data), ctypes.c_void_p).value
+    if base is None:
+        raise ReducedDecodeError("codestream buffer not addressable")
     position = [0]
     errors: list[str] = []
 
