@@ -134,6 +134,9 @@ def open_progressive(
     except ReducedDecodeError as exc:
         log.info("%s: no reduced-resolution preview (%s); decoding in full", path.name, exc)
         return None
+    except Exception:  # never let the preview keep a film from opening the normal way
+        log.exception("%s: reduced-resolution decode failed; decoding in full", path.name)
+        return None
     expected = (-(-image.rows // (1 << level)), -(-image.columns // (1 << level)))
     if pixels.shape != expected:
         log.info("%s: preview is %s, expected %s; decoding in full", path.name,

@@ -40,7 +40,9 @@ Rendering
     scale, through the display pipeline's lookup table
     (:func:`ovcf_viewer.render.display.display_lut`), and draws that screen-sized picture. A
     window/level change only rebuilds the 65 536-entry table and re-maps the on-screen
-    samples.
+    samples. A film opened progressively (:mod:`ovcf_viewer.io.progressive`) is painted from
+    its reduced-resolution preview, scaled to image coordinates, until full resolution
+    arrives; nothing else changes, so whatever was placed on it stays where it was.
 """
 
 from __future__ import annotations
@@ -398,7 +400,7 @@ class RadiographItem(QGraphicsItem):
             return
         filtered = False
         if self.showing_preview():
-            self._paint_preview(painter, image, (x0, y0, x1, y1), (sy, sx), scale_x, scale_y)
+            self._paint_preview(painter, image, (x0, y0, x1, y1), (sy, sx))
             return
         if image.is_color:
             pixels = display.render(image, self._window, self._inverted,
@@ -420,8 +422,7 @@ class RadiographItem(QGraphicsItem):
         del pixels  # the QImage borrowed this buffer; it was alive while drawImage ran
 
     def _paint_preview(self, painter: QPainter, image: RadiographImage,
-                       region: tuple[int, int, int, int], steps: tuple[int, int],
-                       scale_x: float, scale_y: float) -> None:
+                       region: tuple[int, int, int, int], steps: tuple[int, int]) -> None:
         """Paint the reduced-resolution preview: sample ``(i, j)`` covers image pixels
         ``i·f .. i·f+f-1`` × ``j·f ..`` (``f`` its factor), as a box-filtered copy does, so
         it lands where full resolution will. Sampled with steps ``max(1, step // f)`` and
@@ -610,8 +611,9 @@ class ImageView(QGraphicsView):
         ``preview`` (from :func:`~ovcf_viewer.io.progressive.open_progressive`) is painted
         while ``image`` is still decoding; scene coordinates are the image's throughout, so
         items placed meanwhile stay where they are when full resolution is swapped in
-        (``fullResolutionArrived``). A default window is then taken from the preview and
-        kept."""
+        (``fullResolutionArrived``). A default window is then taken from the preview; one
+        from its histogram (no DICOM window) is redone on full resolution unless the user
+        changed it meanwhile."""
         was_inverted = self._inverted
         self._inverted = False
         self._image = image
