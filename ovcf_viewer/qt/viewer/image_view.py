@@ -505,7 +505,7 @@ class _PixelsArrival(QObject):
 
     def notify(self, future: object) -> None:
         """``Future.add_done_callback`` target (any thread): queue the signal."""
-        with contextlib.suppress(RuntimeError):  # the view was deleted meanwhile
+        with contextlib.suppress(RuntimeError):  # interpreter shutting down
             self.arrived.emit(future)
 
 
@@ -538,15 +538,15 @@ class ImageView(QGraphicsView):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setScene(QGraphicsScene(self))
-        # No parent, for the same reason: the decoding thread's done-callback holds it.
-        self._arrival = _PixelsArrival()
-        self._arrival.arrived.connect(self._on_pixels_arrived)
         # No parent on purpose: a worker thread still box-filtering when the view is closed
         # holds the builder, so the builder must not be deleted with the view (emitting on a
         # deleted QObject from another thread crashes the process instead of raising).
         self._builder = ReducedImageBuilder()
         # A slot on this QObject: the worker's signal is queued to the GUI thread.
         self._builder.built.connect(self._on_reduced_built)
+        # No parent either, for the same reason: a decoding thread's done-callback holds it.
+        self._arrival = _PixelsArrival()
+        self._arrival.arrived.connect(self._on_pixels_arrived)
         self._item = RadiographItem(builder=self._builder)
         self.scene().addItem(self._item)
         self._laid_out_viewport = self.viewport().size()  # see resizeEvent
