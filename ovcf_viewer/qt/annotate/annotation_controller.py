@@ -116,9 +116,11 @@ class CarryWorker(QRunnable):
         from ovcf_viewer.services.carry_forward import propose
 
         source_image, source_model, target_image = self._args
+        from ovcf_viewer.model.errors import ImageLoadError
+
         try:
             result: object = propose(source_image, source_model, target_image)
-        except (ValueError, MemoryError) as exc:
+        except (ValueError, MemoryError, ImageLoadError) as exc:
             result = str(exc)
         except Exception as exc:  # a registration bug must not take the window down
             log.exception("carry forward failed")
