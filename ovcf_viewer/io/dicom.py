@@ -61,6 +61,7 @@ __all__ = [
     "HeaderSummary",
     "PHOTO_SUFFIXES",
     "image_from_dataset",
+    "image_from_decoded",
     "load_image",
     "pseudo_uid",
     "read_header",
@@ -701,6 +702,16 @@ def image_from_dataset(
 ) -> RadiographImage:
     """Build a :class:`RadiographImage` from a data set read with its pixel data."""
     return _image_from_dataset(ds, frame, Path(path) if path is not None else None, None)
+
+
+def image_from_decoded(
+    ds: Dataset, frame: int, path: str | os.PathLike[str] | None, pixels: np.ndarray
+) -> RadiographImage:
+    """Build a :class:`RadiographImage` from a data set whose frame ``frame`` was decoded
+    elsewhere (:mod:`ovcf_viewer.io.progressive`): ``pixels`` (rows × columns, grey) stand
+    for what pydicom's decode returns and become ``stored`` as they are; every header value
+    is read here as for :func:`load_image`."""
+    return _image_from_dataset(ds, frame, Path(path) if path is not None else None, pixels)
 
 
 def _image_from_dataset(

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -20,6 +21,9 @@ from ovcf_viewer.model.calibration import (
     CalibrationHeader,
     resolve_calibration,
 )
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future
 
 __all__ = ["ModalityLut", "PatientInfo", "RadiographImage", "VoiLutTable", "VoiWindow"]
 
@@ -99,6 +103,13 @@ class RadiographImage:
     is ``MONOCHROME1``, ``MONOCHROME2`` or ``RGB`` (photographs and scans; then ``stored`` is
     rows × columns × 3 uint8). MONOCHROME1 means high values display dark: the display
     pipeline inverts it, the user's "invert" toggles on top of that.
+
+    ``pending`` is set while the full-resolution pixels are still being decoded in the
+    background (a JPEG 2000 film opened progressively, :mod:`ovcf_viewer.io.progressive`):
+    geometry, calibration and every header value are final, but ``stored`` is a read-only
+    all-zero placeholder of the right shape and dtype until :meth:`pixels_ready`. Image
+    coordinates never depend on it; code that reads pixel *values* (edge assist, the
+    status bar's values, reports) calls :meth:`wait_for_pixels` first or skips.
     """
 
     stored: np.ndarray
@@ -121,6 +132,7 @@ class RadiographImage:
     sop_class_uid: str = ""
     is_dicom: bool = True
     warnings: tuple[str, ...] = ()
+    pending: Future[None] | None = field(default=None, repr=False)
 
     @property
     def rows(self) -> int:
@@ -133,6 +145,24 @@ class RadiographImage:
     @property
     def is_color(self) -> bool:
         return self.stored.ndim == 3
+
+    def pixels_ready(self) -> bool:
+        """Whether ``stored`` holds the full-resolution pixels (always, unless the image is
+        being decoded progressively; also ``True`` once such a decode has *failed*:
+        :meth:`wait_for_pixels` then raises)."""
+        return self.pending is None or self.pending.done()
+
+    def pixels_failed(self) -> bool:
+        """Whether the background decode of the full-resolution pixels failed."""
+        pending = self.pending
+        return pending is not None and pending.done() and pending.exception() is not None
+
+    def wait_for_pixels(self, timeout: float | None = None) -> None:
+        """Block until ``stored`` holds the full-resolution pixels. Raises the loader's
+        :class:`~ovcf_viewer.model.errors.ImageLoadError` if their decode failed, and
+        ``TimeoutError`` after ``timeout`` seconds."""
+        if self.pending is not None:
+            self.pending.result(timeout)
 
     def contains(self, x: float, y: float) -> bool:
         """Whether image point ``(x, y)`` lies on the image (pixel centres at integers)."""

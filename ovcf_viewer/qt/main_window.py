@@ -47,6 +47,7 @@ from ovcf_viewer.qt.viewer.study_browser import StudyBrowser
 from ovcf_viewer.render import display
 
 if TYPE_CHECKING:  # the scanner (and pydicom) load on first open, not at start-up
+    from ovcf_viewer.io.progressive import Preview
     from ovcf_viewer.io.study_scan import ScanImage
 
 __all__ = ["MainWindow", "cursor_status"]
@@ -82,6 +83,14 @@ def cursor_status(
             f"x {x * calibration.col_mm:.2f}  y {y * calibration.row_mm:.2f} "
             f"{calibration.unit_tag}"
         )
+    if not image.contains(x, y):
+        parts.append("outside the image")
+        return "   |   ".join(parts)
+    if not image.pixels_ready() or image.pixels_failed():
+        # A progressive open shows a preview: its samples are not stored values.
+        parts.append("full resolution not yet decoded" if not image.pixels_ready()
+                     else "pixel values unavailable")
+        return "   |   ".join(parts)
     stored = display.stored_value(image, x, y)
     if stored is None:
         parts.append("outside the image")
@@ -149,6 +158,7 @@ class MainWindow(QMainWindow):
         self.view.cursorLeft.connect(self._on_cursor_left)
         self.view.windowChanged.connect(self._on_window_changed)
         self.view.invertChanged.connect(self._on_invert_changed)
+        self.view.fullResolutionArrived.connect(self._on_full_resolution)
         self._sync_actions()
 
     # -- construction ----------------------------------------------------------------------
@@ -329,9 +339,22 @@ class MainWindow(QMainWindow):
         return None
 
     def open_image(self, path: str | os.PathLike[str], frame: int = 0) -> bool:
-        """Load and show one image; on failure show why and keep the current one."""
-        from ovcf_viewer.io.dicom import load_image
+        """Load and show one image; on failure show why and keep the current one.
 
+        A large JPEG 2000 film is opened progressively
+        (:func:`~ovcf_viewer.io.progressive.open_progressive`): a reduced resolution level
+        fitting the viewport is painted at once and full resolution swapped in when its
+        background decode finishes (a failure there is shown like a failed open)."""
+        from ovcf_viewer.io.dicom import load_image
+        from ovcf_viewer.io.progressive import open_progressive
+
+        ratio = self.view.devicePixelRatioF()
+        viewport = self.view.viewport().size()
+        device = (round(viewport.width() * ratio), round(viewport.height() * ratio))
+        opened = open_progressive(path, device, frame)
+        if opened is not None:
+            self.show_image(opened[0], preview=opened[1])
+            return True
         try:
             image = load_image(path, frame)
         except ImageLoadError as exc:
@@ -347,16 +370,35 @@ class MainWindow(QMainWindow):
         self.show_image(image)
         return True
 
+    def _on_full_resolution(self, image: object) -> None:
+        """A progressively opened film has its full resolution, or its decode failed: then
+        the loader's message is shown as for a failed open (the preview stays on screen,
+        what was placed on it stays placed; pixel values are unavailable)."""
+        if not isinstance(image, RadiographImage) or image is not self._image:
+            return
+        if not image.pixels_failed():
+            return
+        exc = image.pending.exception() if image.pending is not None else None
+        message = str(exc) if isinstance(exc, ImageLoadError) else (
+            f"{image.path.name if image.path else 'image'}: pixel data cannot be decoded "
+            f"({exc})")
+        if not isinstance(exc, ImageLoadError):
+            log.error("full-resolution decode failed: %r", exc)
+        self.show_error(message, modal_box=True)
+        if image.path is not None:
+            self.browser.mark_failed(image.path, getattr(exc, "message", message))
+
     def _reselect_shown(self) -> None:
         """After a failed open the browser points at the image still on screen."""
         if self._image is not None:
             self.browser.select_path(self._image.path, self._image.frame_index)
 
-    def show_image(self, image: RadiographImage) -> None:
-        """Display an already loaded image (default window, fitted, as stored)."""
+    def show_image(self, image: RadiographImage, preview: Preview | None = None) -> None:
+        """Display an already loaded image (default window, fitted, as stored); ``preview``
+        is painted while a progressively opened image decodes."""
         self._image = image
         calibration = image.calibration(use_magnification=self._settings.use_magnification)
-        self.view.set_image(image, calibration=calibration)
+        self.view.set_image(image, calibration=calibration, preview=preview)
         name = image.path.name if image.path is not None else image.sop_instance_uid
         self.setWindowTitle(f"{name} — OVCF Viewer")
         message = (
@@ -507,11 +549,17 @@ class MainWindow(QMainWindow):
 
     def apply_full_range(self) -> None:
         if self._image is not None and not self._image.is_color:
-            self.view.set_window(display.full_range_window(self._image))
+            try:  # waits for full resolution while a progressive open decodes
+                self.view.set_window(display.full_range_window(self._image))
+            except ImageLoadError as exc:
+                self.show_error(str(exc))
 
     def apply_auto_window(self) -> None:
         if self._image is not None and not self._image.is_color:
-            self.view.set_window(display.auto_window(self._image))
+            try:
+                self.view.set_window(display.auto_window(self._image))
+            except ImageLoadError as exc:
+                self.show_error(str(exc))
 
     def _mirror_window(self, voi: object) -> None:
         """Select the combo entry matching the displayed VOI (a manual one is listed as
@@ -522,6 +570,8 @@ class MainWindow(QMainWindow):
                 self.preset_combo.removeItem(manual_index)
             target = -1
             image = self._image
+            if image is not None and (not image.pixels_ready() or image.pixels_failed()):
+                image = None  # no pixel values to compare the computed presets with yet
             for index in range(self.preset_combo.count()):
                 data = self.preset_combo.itemData(index)
                 if data is voi or (isinstance(voi, VoiWindow) and data == voi):

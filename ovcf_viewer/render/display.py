@@ -280,6 +280,7 @@ def window_from_range(low: float, high: float, explanation: str = "") -> VoiWind
 
 
 def _stored_range(image: RadiographImage) -> tuple[int, int]:
+    image.wait_for_pixels()  # a progressive open: the values are those of full resolution
     cache = _cache(image)
     if cache.stored_range is None:
         cache.stored_range = (int(image.stored.min()), int(image.stored.max()))
@@ -309,7 +310,9 @@ def auto_window(
 ) -> VoiWindow:
     """A LINEAR window from the histogram: the ``low_percent`` to ``high_percent``
     percentiles of the modality values, on a subsample of about 512 × 512 pixels (fast on any
-    image size). Falls back to the full range when the percentiles coincide."""
+    image size). Falls back to the full range when the percentiles coincide. Waits for full
+    resolution while the image is still decoding (:meth:`RadiographImage.wait_for_pixels`)."""
+    image.wait_for_pixels()
     cache = _cache(image)
     if cache.auto is not None and (low_percent, high_percent) == (0.5, 99.5):
         return cache.auto
@@ -346,8 +349,10 @@ def default_window(image: RadiographImage) -> DisplayVoi:
 
 
 def _pixel(image: RadiographImage, x: float, y: float) -> tuple[int, int] | None:
-    """The (row, column) of the pixel whose centre is nearest image point ``(x, y)``."""
-    if not image.contains(x, y):
+    """The (row, column) of the pixel whose centre is nearest image point ``(x, y)``;
+    ``None`` off the image, and while full resolution is still being decoded (or failed
+    to): the values below never come from a preview."""
+    if not image.contains(x, y) or not image.pixels_ready() or image.pixels_failed():
         return None
     col = min(image.columns - 1, max(0, int(np.floor(x + 0.5))))
     row = min(image.rows - 1, max(0, int(np.floor(y + 0.5))))

@@ -80,7 +80,10 @@ def find_sources(scan: Any, sop_instance_uid: str, store: Any) -> list[CarrySour
 
 def film_of(image: Any, use_magnification: bool = False):
     """A :class:`~ovcf_viewer.measure.carry_forward.Film` of a loaded
-    :class:`~ovcf_viewer.model.image.RadiographImage` in its header calibration."""
+    :class:`~ovcf_viewer.model.image.RadiographImage` in its header calibration. Registration
+    reads pixel values: a film still decoding progressively is waited for (raises the
+    loader's :class:`~ovcf_viewer.model.errors.ImageLoadError` if its decode failed)."""
+    image.wait_for_pixels()
     calibration = image.calibration(use_magnification=use_magnification)
     if calibration.is_calibrated:
         return film_from_pixels(image.stored, image.photometric, calibration.row_mm,

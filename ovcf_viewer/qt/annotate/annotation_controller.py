@@ -116,9 +116,11 @@ class CarryWorker(QRunnable):
         from ovcf_viewer.services.carry_forward import propose
 
         source_image, source_model, target_image = self._args
+        from ovcf_viewer.model.errors import ImageLoadError
+
         try:
             result: object = propose(source_image, source_model, target_image)
-        except (ValueError, MemoryError) as exc:
+        except (ValueError, MemoryError, ImageLoadError) as exc:
             result = str(exc)
         except Exception as exc:  # a registration bug must not take the window down
             log.exception("carry forward failed")
@@ -1015,9 +1017,16 @@ class AnnotationController(QObject):
 
     def _edge_assist(self, xy: tuple[float, float], name: str) -> tuple[float, float]:
         from ovcf_viewer.measure.edge_assist import snap_corner
+        from ovcf_viewer.model.errors import ImageLoadError
 
         try:
+            # Edge assist reads pixel values: a film opened progressively is snapped on its
+            # full resolution only (normally long arrived by the first click).
+            self.image.wait_for_pixels()
             snapped, moved = snap_corner(self.image.stored, xy, name, self.calibration)
+        except ImageLoadError as exc:
+            log.warning("edge assist skipped: %s", exc)
+            return xy
         except (ValueError, MemoryError) as exc:
             log.warning("edge assist skipped: %s", exc)
             return xy

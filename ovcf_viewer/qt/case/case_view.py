@@ -37,8 +37,9 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import (
     QDate,
@@ -50,7 +51,7 @@ from PySide6.QtCore import (
     QThreadPool,
     Signal,
 )
-from PySide6.QtGui import QAction, QKeyEvent, QKeySequence
+from PySide6.QtGui import QAction, QGuiApplication, QKeyEvent, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -116,6 +117,9 @@ from ovcf_viewer.suitability import (
     Rules,
 )
 
+if TYPE_CHECKING:
+    from ovcf_viewer.io.progressive import Preview
+
 __all__ = [
     "CaseController",
     "CaseDetailsForm",
@@ -163,6 +167,12 @@ class CaseController(QObject):
         self.autosave = autosave
         self.session: CaseSession | None = None
         self.images: dict[str, RadiographImage] = {}
+        #: Reduced-resolution previews of films still decoding (SOP Instance UID → preview),
+        #: dropped when full resolution arrives.
+        self.previews: dict[str, Preview] = {}
+        #: Device pixels of the largest pane, for the preview level of JPEG 2000 films
+        #: (:func:`~ovcf_viewer.io.progressive.open_progressive`); ``None``: open films whole.
+        self.preview_viewport: tuple[int, int] | None = None
         self.comparison: CaseComparison | None = None
         self.messages: list[str] = []
         self.path: Path | None = None  # where the case was opened from / last saved
@@ -354,12 +364,13 @@ class CaseController(QObject):
 
     # -- internals ---------------------------------------------------------------------------
     def _load_images(self) -> None:
-        from ovcf_viewer.io.dicom import load_image
-        from ovcf_viewer.model.errors import ImageLoadError
-
+        """Load the case's films, all at once on worker threads (a large JPEG 2000 film as a
+        reduced-resolution preview first, its full resolution following in the background),
+        so a case opens in about the time of its slowest film."""
         case = self.case
         self.messages = missing_film_messages(case) if case else []
         keep = {}
+        todo = []
         for film in case.films if case else ():
             uid = film.sop_instance_uid
             if uid in self.images and self.images[uid].path == film.path:
@@ -367,18 +378,58 @@ class CaseController(QObject):
                 continue
             if film.path is None or not film.path.is_file():
                 continue
-            try:
-                image = load_image(film.path)
-            except ImageLoadError as exc:
-                self.messages.append(f"{film.label}: {exc}")
+            todo.append(film)
+        for uid in list(self.previews):
+            if uid not in keep:
+                del self.previews[uid]
+        for film, (loaded, error) in zip(todo, self._open_films(todo), strict=True):
+            uid = film.sop_instance_uid
+            if error is not None:
+                self.messages.append(f"{film.label}: {error}")
                 continue
+            image, preview = loaded
             if image.sop_instance_uid != uid:
                 self.messages.append(
                     f"{film.label}: {film.path.name} is another image (SOP Instance UID "
                     f"{image.sop_instance_uid}), not shown")
                 continue
             keep[uid] = image
+            if preview is not None and image.pending is not None:
+                self.previews[uid] = preview
+                image.pending.add_done_callback(partial(self._forget_preview, uid))
         self.images = keep
+
+    def _forget_preview(self, uid: str, _future: object = None) -> None:
+        """Full resolution arrived (any thread): the preview is no longer needed."""
+        self.previews.pop(uid, None)
+
+    def _open_films(self, films: Sequence[CaseFilm]) -> list[tuple[tuple | None, Exception | None]]:
+        """``((image, preview or None), None)`` or ``(None, ImageLoadError)`` per film, in
+        order, opened in parallel."""
+        if not films:
+            return []
+        from concurrent.futures import ThreadPoolExecutor
+
+        workers = min(4, len(films))
+        # The films share the cores: each preview decodes with its share of them.
+        threads = [max(1, (os.cpu_count() or 1) // workers)] * len(films)
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ovcf-case-open") as pool:
+            return list(pool.map(self._open_film, [f.path for f in films], threads))
+
+    def _open_film(self, path: Path, threads: int = 0) -> tuple[tuple | None, Exception | None]:
+        from ovcf_viewer.io.dicom import load_image
+        from ovcf_viewer.io.progressive import open_progressive
+        from ovcf_viewer.model.errors import ImageLoadError
+
+        viewport = self.preview_viewport
+        try:
+            opened = (open_progressive(path, viewport, threads=threads)
+                      if viewport is not None else None)
+            if opened is not None:
+                return (opened[0], opened[1]), None
+            return (load_image(path), None), None
+        except ImageLoadError as exc:
+            return None, exc
 
     def _on_session_changed(self) -> None:
         if self._storing_findings:
@@ -490,13 +541,15 @@ class FilmPane(QWidget):
         return self.chooser.currentData()
 
     def show_film(self, film: CaseFilm | None, image: RadiographImage | None,
-                  calibration: Calibration, comparison: CaseComparison | None) -> None:
+                  calibration: Calibration, comparison: CaseComparison | None,
+                  preview: Preview | None = None) -> None:
         """Show ``film`` (its image, or a blank view with its landmarks when the file is
-        missing) and keep its landmarks in sync."""
+        missing) and keep its landmarks in sync; ``preview`` is painted while the image's
+        full resolution is still decoding."""
         new_film = film is not self.film
         if new_film:
             self.film = film
-            self.view.set_image(image, calibration=calibration)
+            self.view.set_image(image, calibration=calibration, preview=preview)
             i = self.chooser.findData(film.sop_instance_uid) if film else -1
             if i >= 0 and i != self.chooser.currentIndex():
                 with QSignalBlocker(self.chooser):
@@ -715,7 +768,29 @@ class CaseView(QWidget):
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         controller.caseChanged.connect(self._on_case_changed)
         controller.comparisonChanged.connect(self._on_comparison_changed)
+        self._update_preview_viewport()
         self._on_case_changed(controller.case)
+
+    def _update_preview_viewport(self) -> None:
+        """Tell the controller how large a pane is (device pixels), for the preview level
+        of films it opens: the larger pane once laid out, before that half the screen."""
+        ratio = self.devicePixelRatioF()
+        sizes = [pane.view.viewport().size() for pane in (self.left, self.right)
+                 if pane.isVisible()]
+        if sizes and self.isVisible():
+            width = max(size.width() for size in sizes)
+            height = max(size.height() for size in sizes)
+        else:
+            screen = self.screen() or QGuiApplication.primaryScreen()
+            area = screen.availableGeometry() if screen is not None else None
+            width = area.width() // 2 if area is not None else 1000
+            height = area.height() if area is not None else 1000
+        self.controller.preview_viewport = (max(1, round(width * ratio)),
+                                            max(1, round(height * ratio)))
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        super().resizeEvent(event)
+        self._update_preview_viewport()
 
     # -- which films ---------------------------------------------------------------------------
     def pair(self) -> tuple[str | None, str | None]:
@@ -750,7 +825,8 @@ class CaseView(QWidget):
         image = self.controller.images.get(uid) if uid else None
         calibration = self.controller.calibration_for(uid) if film else Calibration.none()
         pane.carry_source = self._carry_source(film)
-        pane.show_film(film, image, calibration, self.controller.comparison)
+        preview = self.controller.previews.get(uid) if uid else None
+        pane.show_film(film, image, calibration, self.controller.comparison, preview)
 
     # -- carry forward -----------------------------------------------------------------------
     def _carry_source(self, film: CaseFilm | None) -> CaseFilm | None:

@@ -131,7 +131,8 @@ def export_report(
                 else list(case_or_inputs)
             source = prepare_report_from_paths(paths, settings)
         else:
-            source = prepare_report(case_or_inputs, settings, findings=findings, images=images)
+            source = prepare_report(case_or_inputs, settings, findings=findings,
+                                    images=_with_pixels(images))
         pdf = build_report(source, settings, deidentify=deidentify)
         if target.suffix.lower() == ".dcm":  # into the patient's study, as report -o X.dcm
             from ovcf_viewer.services.report_dicom import report_as_dicom
@@ -158,6 +159,26 @@ def _show_error(parent: QWidget | None, message: str) -> None:
     box.setInformativeText(message)
     box.setStandardButtons(QMessageBox.StandardButton.Close)
     box.open()  # non-modal: the viewer keeps running; tests find it via parent.findChildren
+
+
+def _with_pixels(images: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The report draws the films' pixels: wait for any still decoding in the background (a
+    JPEG 2000 film opened progressively). One whose decode failed is left out, so the report
+    reads its file itself and says why it cannot."""
+    if not images:
+        return images
+    from ovcf_viewer.model.errors import ImageLoadError
+
+    ready = {}
+    for uid, image in images.items():
+        wait = getattr(image, "wait_for_pixels", None)
+        try:
+            if wait is not None:
+                wait()
+        except ImageLoadError:
+            continue
+        ready[uid] = image
+    return ready
 
 
 class ExportReportAction(QAction):

@@ -40,7 +40,9 @@ Rendering
     scale, through the display pipeline's lookup table
     (:func:`ovcf_viewer.render.display.display_lut`), and draws that screen-sized picture. A
     window/level change only rebuilds the 65 536-entry table and re-maps the on-screen
-    samples.
+    samples. A film opened progressively (:mod:`ovcf_viewer.io.progressive`) is painted from
+    its reduced-resolution preview, scaled to image coordinates, until full resolution
+    arrives; nothing else changes, so whatever was placed on it stays where it was.
 """
 
 from __future__ import annotations
@@ -80,6 +82,8 @@ from ovcf_viewer.render.display import DisplayVoi
 
 if TYPE_CHECKING:
     from concurrent.futures import ThreadPoolExecutor
+
+    from ovcf_viewer.io.progressive import Preview
 
 __all__ = ["ImageView", "InteractionHandler", "RadiographItem", "ReducedImageBuilder",
            "box_reduce"]
@@ -126,17 +130,22 @@ def box_reduce(stored: np.ndarray, factor: int | tuple[int, int]) -> np.ndarray:
     accumulator = np.int64 if stored.dtype.kind == "i" else np.uint32
     if stored.dtype.itemsize <= 2:
         accumulator = np.int32 if stored.dtype.kind == "i" else np.uint32
-    row_sums = np.zeros((full_rows, width), accumulator)
-    for offset in range(fy):
-        row_sums += stored[offset:height:fy, :width]
-    block_sums = np.zeros((full_rows, full_cols), accumulator)
-    for offset in range(fx):
-        block_sums += row_sums[:, offset::fx]
     area = fy * fx
-    block_sums += area // 2
-    block_sums //= area
     out = np.empty((-(-rows // fy), -(-cols // fx)), stored.dtype)
-    out[:full_rows, :full_cols] = block_sums
+    # A band of output rows at a time: the 32-bit sums of a whole film would be a transient
+    # copy twice its size (and a worker thread's allocator keeps such memory).
+    band = max(1, (1 << 16) // max(1, width))
+    for first in range(0, full_rows, band):
+        last = min(full_rows, first + band)
+        row_sums = np.zeros((last - first, width), accumulator)
+        for offset in range(fy):
+            row_sums += stored[first * fy + offset:last * fy:fy, :width]
+        block_sums = np.zeros((last - first, full_cols), accumulator)
+        for offset in range(fx):
+            block_sums += row_sums[:, offset::fx]
+        block_sums += area // 2
+        block_sums //= area
+        out[first:last, :full_cols] = block_sums
     if out.shape[0] > full_rows:
         out[full_rows, :] = stored[height, ::fx]
     if out.shape[1] > full_cols:
@@ -244,6 +253,9 @@ class RadiographItem(QGraphicsItem):
         self._luts: dict[tuple[object, bool], np.ndarray] = {}
         self._reduced: dict[tuple[int, int], np.ndarray] = {}
         self._builder = builder
+        #: ``(pixels, factor)`` of a progressive open's reduced level, painted until the
+        #: image's full resolution has arrived (:mod:`ovcf_viewer.io.progressive`).
+        self._preview: tuple[np.ndarray, int] | None = None
         #: ``((x0, y0, x1, y1), (row_step, col_step), box_filtered)`` of the last picture
         #: painted.
         self.last_render: tuple[tuple[int, int, int, int], tuple[int, int], bool] | None = None
@@ -255,12 +267,30 @@ class RadiographItem(QGraphicsItem):
     def image(self) -> RadiographImage | None:
         return self._image
 
-    def set_image(self, image: RadiographImage | None, window: DisplayVoi) -> None:
+    def set_image(self, image: RadiographImage | None, window: DisplayVoi,
+                  preview: tuple[np.ndarray, int] | None = None) -> None:
+        """Show ``image``; ``preview`` = ``(pixels, factor)`` is painted, scaled by
+        ``factor`` to image coordinates, while ``image`` is still decoding."""
         self.prepareGeometryChange()
         self._image = image
         self._window = window
+        self._preview = preview if image is not None else None
         self._luts.clear()
         self._reduced.clear()
+        self.update()
+
+    def showing_preview(self) -> bool:
+        """Whether the picture comes from the reduced-resolution preview (full resolution
+        has not arrived, or its decode failed)."""
+        image = self._image
+        return (self._preview is not None and image is not None
+                and (not image.pixels_ready() or image.pixels_failed()))
+
+    def full_resolution_arrived(self) -> None:
+        """Drop the preview once full resolution is in the image (GUI thread)."""
+        image = self._image
+        if image is not None and image.pixels_ready() and not image.pixels_failed():
+            self._preview = None
         self.update()
 
     def set_display(self, window: DisplayVoi, inverted: bool) -> None:
@@ -369,6 +399,9 @@ class RadiographItem(QGraphicsItem):
         if x1 <= x0 or y1 <= y0:
             return
         filtered = False
+        if self.showing_preview():
+            self._paint_preview(painter, image, (x0, y0, x1, y1), (sy, sx))
+            return
         if image.is_color:
             pixels = display.render(image, self._window, self._inverted,
                                     region=(x0, y0, x1, y1), step=(sy, sx))
@@ -387,6 +420,34 @@ class RadiographItem(QGraphicsItem):
                               scale_x * sx < 0.999 or scale_y * sy < 0.999)
         painter.drawImage(target, qimage, source)
         del pixels  # the QImage borrowed this buffer; it was alive while drawImage ran
+
+    def _paint_preview(self, painter: QPainter, image: RadiographImage,
+                       region: tuple[int, int, int, int], steps: tuple[int, int]) -> None:
+        """Paint the reduced-resolution preview: sample ``(i, j)`` covers image pixels
+        ``i·f .. i·f+f-1`` × ``j·f ..`` (``f`` its factor), as a box-filtered copy does, so
+        it lands where full resolution will. Sampled with steps ``max(1, step // f)`` and
+        drawn scaled by ``f``."""
+        assert self._preview is not None
+        pixels_f, f = self._preview
+        x0, y0, x1, y1 = region
+        ky, kx = max(1, steps[0] // f), max(1, steps[1] // f)
+        ey, ex = f * ky, f * kx  # image pixels per painted sample
+        x0 -= x0 % ex
+        y0 -= y0 % ey
+        view = pixels_f[y0 // f:-(-y1 // f):ky, x0 // f:-(-x1 // f):kx]
+        if view.size == 0:
+            return
+        unsigned = np.uint16 if view.dtype.itemsize == 2 else np.uint8
+        pixels = lookup(self._rgb32_table(image), view.view(unsigned))
+        self.last_render = ((x0, y0, x1, y1), (ey, ex), True)
+        qimage = _as_qimage(pixels)
+        height, width = pixels.shape[:2]
+        target = QRectF(x0 - 0.5, y0 - 0.5, min(width * ex, image.columns - x0),
+                        min(height * ey, image.rows - y0))
+        source = QRectF(0.0, 0.0, target.width() / ex, target.height() / ey)
+        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
+        painter.drawImage(target, qimage, source)
+        del pixels
 
 
 # A screen-sized gather is memory-bound; two cores halve it. One helper thread, created on
@@ -437,6 +498,17 @@ def _as_qimage(pixels: np.ndarray) -> QImage:
     return QImage(pixels.data, width, height, int(pixels.strides[0]), fmt)
 
 
+class _PixelsArrival(QObject):
+    """Carries "full resolution arrived" from the decoding thread to the GUI thread."""
+
+    arrived = Signal(object)
+
+    def notify(self, future: object) -> None:
+        """``Future.add_done_callback`` target (any thread): queue the signal."""
+        with contextlib.suppress(RuntimeError):  # interpreter shutting down
+            self.arrived.emit(future)
+
+
 class ImageView(QGraphicsView):
     """Shows one :class:`RadiographImage`; see the module docstring for coordinates, mouse
     bindings and the interaction-handler hook.
@@ -449,7 +521,8 @@ class ImageView(QGraphicsView):
         ``zoomChanged(zoom)`` screen pixels per image pixel; ``orientationChanged()`` after a
         rotation, flip or reset; ``imageChanged(image_or_None)``;
         ``viewChanged()`` after anything that moves the image on screen (for overlays such as
-        the loupe).
+        the loupe); ``fullResolutionArrived(image)`` when a film opened progressively has
+        its full-resolution pixels (or its decode failed: ``image.pixels_failed()``).
     """
 
     cursorMoved = Signal(float, float)
@@ -460,6 +533,7 @@ class ImageView(QGraphicsView):
     orientationChanged = Signal()
     imageChanged = Signal(object)
     viewChanged = Signal()
+    fullResolutionArrived = Signal(object)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -470,6 +544,9 @@ class ImageView(QGraphicsView):
         self._builder = ReducedImageBuilder()
         # A slot on this QObject: the worker's signal is queued to the GUI thread.
         self._builder.built.connect(self._on_reduced_built)
+        # No parent either, for the same reason: a decoding thread's done-callback holds it.
+        self._arrival = _PixelsArrival()
+        self._arrival.arrived.connect(self._on_pixels_arrived)
         self._item = RadiographItem(builder=self._builder)
         self.scene().addItem(self._item)
         self._laid_out_viewport = self.viewport().size()  # see resizeEvent
@@ -487,6 +564,7 @@ class ImageView(QGraphicsView):
         self._drag_window: VoiWindow | None = None
         self._space_down = False
         self._value_range: float | None = None
+        self._preview_window: DisplayVoi = None  # see set_image
         self._overlays_visible = True
         self.setBackgroundBrush(QColor(0, 0, 0))
         self.setFrameShape(QFrame.Shape.NoFrame)
@@ -523,17 +601,35 @@ class ImageView(QGraphicsView):
         image: RadiographImage | None,
         window: DisplayVoi = None,
         calibration: Calibration | None = None,
+        preview: Preview | None = None,
     ) -> None:
         """Show ``image`` fitted to the viewport with ``window`` (default: the loader's
         :func:`~ovcf_viewer.render.display.default_window`). A new film is shown as stored:
         not inverted (MONOCHROME1 is still displayed the right way round), no rotation or
-        flip."""
+        flip.
+
+        ``preview`` (from :func:`~ovcf_viewer.io.progressive.open_progressive`) is painted
+        while ``image`` is still decoding; scene coordinates are the image's throughout, so
+        items placed meanwhile stay where they are when full resolution is swapped in
+        (``fullResolutionArrived``). A default window is then taken from the preview; one
+        from its histogram (no DICOM window) is redone on full resolution unless the user
+        changed it meanwhile."""
         was_inverted = self._inverted
         self._inverted = False
         self._image = image
         self._value_range = None
+        pending = image is not None and preview is not None and not image.pixels_ready()
+        self._preview_window = None
         if image is not None and window is None:
-            window = display.default_window(image)
+            if pending:
+                from dataclasses import replace
+
+                window = display.default_window(
+                    replace(image, stored=preview.pixels, pending=None))
+                if not image.windows and not image.voi_luts:
+                    self._preview_window = window  # a histogram of the preview: redone
+            else:
+                window = display.default_window(image)
         self._window = window
         self._calibration = (
             calibration if calibration is not None or image is None else image.calibration()
@@ -541,7 +637,8 @@ class ImageView(QGraphicsView):
         self._aspect = (
             display.pixel_aspect(image, self._calibration) if image is not None else 1.0
         )
-        self._item.set_image(image, window)
+        self._item.set_image(
+            image, window, (preview.pixels, preview.factor) if pending else None)
         self._item.set_display(window, self._inverted)
         self._orientation = QTransform()
         self._fit_mode = True
@@ -552,6 +649,35 @@ class ImageView(QGraphicsView):
         if was_inverted:
             self.invertChanged.emit(False)
         self.orientationChanged.emit()
+        if pending and image.pending is not None:
+            image.pending.add_done_callback(self._arrival.notify)
+
+    def full_resolution_pending(self) -> bool:
+        """Whether the shown film still paints its reduced-resolution preview because full
+        resolution is being decoded (benchmarks and tests wait for it)."""
+        image = self._image
+        return image is not None and not image.pixels_ready()
+
+    def showing_preview(self) -> bool:
+        """Whether the picture on screen is the reduced-resolution preview."""
+        return self._item.showing_preview()
+
+    def _on_pixels_arrived(self, future: object) -> None:
+        image = self._image
+        if image is None or image.pending is not future:
+            return  # another film is shown now
+        self._item.full_resolution_arrived()
+        from ovcf_viewer.util.memory import release_freed_memory
+
+        release_freed_memory()  # the preview and its paint buffers
+        if (self._preview_window is not None and self._window is self._preview_window
+                and not image.pixels_failed()):
+            # The automatic window was the preview's histogram and the user kept it: take
+            # the full-resolution one, as opening the film whole would have.
+            self.set_window(display.default_window(image))
+        self._preview_window = None
+        self.viewport().update()
+        self.fullResolutionArrived.emit(image)
 
     def calibration(self) -> Calibration | None:
         return self._calibration
