@@ -15,7 +15,17 @@ from ovcf_viewer.io.progressive import open_progressive, preview_level, wait_all
 from ovcf_viewer.model.errors import CorruptPixelDataError
 from ovcf_viewer.render import display
 
-from .progressive_films import COLS, ROWS, film, pattern, pydicom_pixels, signed_j2k_film
+from .progressive_films import (
+    COLS,
+    ROWS,
+    film,
+    pattern,
+    pydicom_pixels,
+    require_system_openjpeg,
+    signed_j2k_film,
+)
+
+require_system_openjpeg()
 
 #: A viewport small enough that the 640 × 520 test films get a reduced level.
 SMALL_VIEW = (130, 100)

@@ -14,7 +14,9 @@ from ovcf_viewer.io.progressive import open_progressive
 from ovcf_viewer.model.errors import CorruptPixelDataError
 from ovcf_viewer.services.carry_forward import film_of
 
-from ..io.progressive_films import film
+from ..io.progressive_films import film, require_system_openjpeg
+
+require_system_openjpeg()
 
 
 def test_film_of_a_decoding_image_waits_for_full_resolution(tmp_path, monkeypatch):

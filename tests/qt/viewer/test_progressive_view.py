@@ -22,9 +22,11 @@ from ovcf_viewer.qt.annotate.annotation_controller import AnnotationController
 from ovcf_viewer.qt.main_window import MainWindow, cursor_status
 from ovcf_viewer.qt.viewer.image_view import ImageView
 
-from ...io.progressive_films import film, pattern, pydicom_pixels
+from ...io.progressive_films import film, pattern, pydicom_pixels, require_system_openjpeg
 from ...spine_builder import BodySpec, place
 from ..annotate.test_landmarks_gui import bring_into_view, click
+
+require_system_openjpeg()
 
 ROW_MM, COL_MM = 0.16, 0.10  # the test films' Imager Pixel Spacing: non-square on purpose
 
