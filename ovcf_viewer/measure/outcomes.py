@@ -109,7 +109,9 @@ class LevelVolume:
 
     ``film_label`` names the film the body was measured on (the post-operative film, else the
     pre-operative one); ``volume_ml`` is the estimated body volume in mL (= cm³);
-    ``fill_pct`` the injected cement as % of it; ``reason`` says why the estimate is unknown.
+    ``fill_pct`` the injected cement as % of it; ``reason`` says why the estimate is unknown;
+    ``calibration`` the film's calibration statement (§1: an uncorrected detector-plane
+    calibration magnifies D and H̄, so the volume too).
     """
 
     level: str
@@ -120,6 +122,7 @@ class LevelVolume:
     volume_ml: float | None
     fill_pct: float | None
     reason: str
+    calibration: str = ""
 
 
 @dataclass(frozen=True)
@@ -168,7 +171,8 @@ def _volume(level: str, record: LevelProcedure | None, case: Case,
         cement = record.cement_ml if record is not None else None
         return LevelVolume(level, record, fm.label, depth, mean_h,
                            volume / 1000.0 if volume is not None else None,
-                           cement_fill_pct(cement, volume), reason)
+                           cement_fill_pct(cement, volume), reason,
+                           fm.calibration.statement())
     return LevelVolume(level, record, "", None, None, None, None,
                        "level not measured on the post- or pre-operative film")
 
