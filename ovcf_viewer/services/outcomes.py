@@ -116,3 +116,36 @@ def outcome_cells(case: Case, summary: OutcomeSummary, sop_instance_uid: str,
         "endplate_contact": (tristate_text(finding.endplate_contact).replace("unknown", "")
                              if finding else ""),
     }
+
+
+def sr_outcome_values(case: Case, comparison: CaseComparison, sop_instance_uid: str,
+                      summary: OutcomeSummary | None = None) -> tuple[Any, ...]:
+    """What the measurement SR of one film carries of the outcomes (§5a): its cement
+    findings and drawn leaks per level, and on the post-operative film the injected cement,
+    the body-volume estimate and the fill of each treated level."""
+    from ovcf_viewer.io.sr import LevelOutcomeValues
+
+    summary = summary or summarize_outcomes(case, comparison)
+    film = case.film(sop_instance_uid)
+    volumes = ({v.level: v for v in summary.volumes}
+               if sop_instance_uid == comparison.postop_uid else {})
+    levels = [c.level for c in film.cement] + [lv for lv in volumes
+                                               if film.cement_at(lv) is None]
+    out = []
+    for level in levels:
+        finding = film.cement_at(level)
+        volume = volumes.get(level)
+        record = volume.record if volume is not None else None
+        values = LevelOutcomeValues(
+            level=level,
+            cement_ml=record.cement_ml if record is not None else None,
+            body_volume_ml=volume.volume_ml if volume is not None else None,
+            fill_pct=volume.fill_pct if volume is not None else None,
+            leakage=finding.leakage if finding else None,
+            endplate_contact=finding.endplate_contact if finding else None,
+            leaks=tuple((r.location, r.points) for r in finding.regions) if finding else (),
+        )
+        if (values.cement_ml, values.body_volume_ml, values.fill_pct, values.leakage,
+                values.endplate_contact) != (None,) * 5 or values.leaks:
+            out.append(values)
+    return tuple(out)
