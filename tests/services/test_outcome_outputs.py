@@ -77,3 +77,23 @@ def test_comparison_document_outcomes_block(tmp_path):
     assert "π·(D/2)·(W/2)·H̄" in doc["volume_formula"]
     assert "not a volumetric measurement" in doc["volume_limits"]
     assert [c["kind"] for c in doc["complications"]] == ["leakage"]
+
+
+def test_compare_json_and_text_carry_the_outcomes(tmp_path, capsys):
+    case = outcome_case(tmp_path)
+    save_case(case, tmp_path / "case.json")
+    assert main(["compare", str(tmp_path / "case.json"), "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    outcomes = doc["outcomes"]
+    assert [f["pain_vas"] for f in outcomes["films"]] == [8.0, 3.0, 2.0]
+    assert outcomes["levels"][0]["technique"] == "PKP"
+    assert outcomes["levels"][0]["cement_ml"] == CEMENT_ML
+    assert outcomes["films"][1]["cement"][0]["regions"][0]["location"] == "paravertebral"
+    assert [c["kind"] for c in outcomes["complications"]] == ["leakage"]
+    assert main(["compare", str(tmp_path / "case.json")]) == 0
+    text = capsys.readouterr().out
+    assert "Pain VAS 8 → 3 (-5, -62.5 %), Pre-operative → Post-operative" in text
+    assert "L1 procedure: PKP, bilateral, viscosity high, cement 4.5 mL; estimated body " \
+           f"volume {expected_l1_volume_ml(case):.1f} mL" in text
+    assert ("Complication: L1: cement leakage (paravertebral soft tissue) on the "
+            "post-operative film") in text
