@@ -36,6 +36,7 @@ __all__ = [
     "cement_fill_pct",
     "estimated_body_volume_mm3",
     "pain_change",
+    "pain_change_text",
     "summarize_outcomes",
 ]
 
@@ -94,6 +95,21 @@ class PainChange:
     after: float
     absolute: float
     pct: float | None
+
+
+def _signed_pct(value: float) -> str:
+    return f"{value:+.1f} %".replace("-", "−")
+
+
+def pain_change_text(change: PainChange) -> str:
+    """"VAS 8 → 3 (−5, −62.5 %) pre-operative → post-operative"."""
+    name = "VAS" if change.measure == "vas" else "ODI"
+    unit = "" if change.measure == "vas" else " %"
+    pct = f", {_signed_pct(change.pct)}" if change.pct is not None else ""
+    absolute = f"{change.absolute:+g}".replace("-", "−")
+    return (f"{name} {change.before:g}{unit} → {change.after:g}{unit} "
+            f"({absolute}{unit}{pct}), {change.from_label.lower()} → "
+            f"{change.to_label.lower()}")
 
 
 def pain_change(measure: str, from_label: str, to_label: str, before: float,

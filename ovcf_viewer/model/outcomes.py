@@ -35,6 +35,7 @@ __all__ = [
     "ODI_MAX",
     "OutcomeValueError",
     "PainScore",
+    "PolygonDraft",
     "TECHNIQUES",
     "TECHNIQUE_LABELS",
     "VAS_MAX",
@@ -302,3 +303,33 @@ def _only_keys(doc: Mapping[str, Any], keys: tuple[str, ...]) -> None:
     extra = sorted(set(doc) - set(keys))
     if extra:
         raise OutcomeValueError(f"{extra[0]}: unknown key (expected {', '.join(keys)})")
+
+
+class PolygonDraft:
+    """The leak region being drawn click by click (no Qt): :meth:`add` a point per click (a
+    click on the last point again, as the second click of a double-click, adds nothing),
+    :meth:`close` makes the :class:`LeakRegion` once there are three points."""
+
+    #: Two clicks closer than this (image pixels) are the same point.
+    SAME_POINT_PX = 0.75
+
+    def __init__(self, location: str) -> None:
+        _choice(location, "leak location", LEAK_LOCATIONS)
+        self.location = location
+        self.points: list[tuple[float, float]] = []
+
+    def add(self, x: float, y: float) -> bool:
+        """Add a clicked point; False when it repeats the last one."""
+        if self.points and math.hypot(x - self.points[-1][0],
+                                      y - self.points[-1][1]) < self.SAME_POINT_PX:
+            return False
+        self.points.append((float(x), float(y)))
+        return True
+
+    @property
+    def can_close(self) -> bool:
+        return len(self.points) >= 3
+
+    def close(self) -> LeakRegion:
+        """The region; :class:`OutcomeValueError` with fewer than three points."""
+        return LeakRegion(self.location, tuple(self.points))

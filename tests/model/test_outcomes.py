@@ -161,3 +161,20 @@ def test_session_edits_are_autosaved_and_undoable(tmp_path):
     assert load_case(session.autosave_file).film(uid).pain.vas == 4.0
     assert history[:3] == ["Edit pain score", "Edit L1 procedure", "Draw L1 leak"]
     session.close()
+
+
+def test_polygon_draft_click_by_click():
+    from ovcf_viewer.model.outcomes import PolygonDraft
+
+    draft = PolygonDraft("venous")
+    assert draft.add(10, 10) and draft.add(20, 10)
+    assert not draft.can_close
+    with pytest.raises(OutcomeValueError, match="at least 3 points, got 2"):
+        draft.close()
+    assert draft.add(20, 30)
+    assert not draft.add(20.3, 30.2)  # the second click of a double-click
+    region = draft.close()
+    assert region.points == ((10.0, 10.0), (20.0, 10.0), (20.0, 30.0))
+    assert region.area_px() == pytest.approx(100.0)
+    with pytest.raises(OutcomeValueError, match="leak location"):
+        PolygonDraft("lung")

@@ -6,13 +6,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from ovcf_viewer.measure.outcomes import pain_change_text
 from ovcf_viewer.model.outcomes import (
     APPROACH_LABELS,
     LEAK_LOCATION_LABELS,
     TECHNIQUE_LABELS,
     tristate_text,
 )
-from ovcf_viewer.report.formatting import format_pct, format_signed_pct
+from ovcf_viewer.report.formatting import format_pct
 from ovcf_viewer.report.sections.base import _BuilderBase
 from ovcf_viewer.report.source import MISSING
 from ovcf_viewer.report.styles import _esc, _table
@@ -20,17 +21,6 @@ from ovcf_viewer.report.styles import _esc, _table
 
 def _num(value: float | None, decimals: int = 1) -> str:
     return MISSING if value is None else f"{value:.{decimals}f}"
-
-
-def pain_change_text(change: Any) -> str:
-    """"VAS 8 → 3 (−5, −62.5 %) pre-operative → post-operative"."""
-    name = "VAS" if change.measure == "vas" else "ODI"
-    unit = "" if change.measure == "vas" else " %"
-    pct = f", {format_signed_pct(change.pct)}" if change.pct is not None else ""
-    absolute = f"{change.absolute:+g}".replace("-", "−")
-    return (f"{name} {change.before:g}{unit} → {change.after:g}{unit} "
-            f"({absolute}{unit}{pct}), {change.from_label.lower()} → "
-            f"{change.to_label.lower()}")
 
 
 class OutcomesSection(_BuilderBase):
