@@ -374,7 +374,7 @@ def _outcome_groups(film: Dataset, content: SrMeasurements, values: LevelOutcome
                             (sr_codes.ENDPLATE_CONTACT, values.endplate_contact))
         if value is not None
     ]
-    groups = []
+    groups: list[Any] = []
     if measurements or evaluations:
         groups.append(MeasurementsAndQualitativeEvaluations(
             tracking_identifier=TrackingIdentifier(uid=_tracking_uid(film, f"{level} cement"),

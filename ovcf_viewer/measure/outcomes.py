@@ -173,7 +173,7 @@ def _volume(level: str, record: LevelProcedure | None, case: Case,
     width = record.width_mm if record is not None else None
     for uid in (comparison.postop_uid, comparison.preop_uid):
         fm = films.get(uid) if uid else None
-        if fm is None or level not in fm.measurements.vertebrae:
+        if uid is None or fm is None or level not in fm.measurements.vertebrae:
             continue
         vertebra = case.film(uid).annotations.vertebrae[level]
         if not fm.calibration.is_calibrated:

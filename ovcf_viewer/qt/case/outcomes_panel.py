@@ -120,9 +120,11 @@ class OutcomesPanel(QWidget):
         self.procedure.setHorizontalHeaderLabels([
             "Level", "Technique", "Approach", "Viscosity", "Cement (mL)",
             "Width W (mm)", "Body volume est. (mL)", "Cement / volume"])
-        self.procedure.horizontalHeaderItem(5).setToolTip(
-            "Transverse body width read on an AP film or CT (the lateral film cannot show "
-            "it); without it the body volume is unknown")
+        width_header = self.procedure.horizontalHeaderItem(5)
+        if width_header is not None:
+            width_header.setToolTip(
+                "Transverse body width read on an AP film or CT (the lateral film cannot "
+                "show it); without it the body volume is unknown")
         self.volume_note = QLabel(
             f"{VOLUME_FORMULA}. {VOLUME_LIMITS}.", self)
         self.volume_note.setWordWrap(True)
