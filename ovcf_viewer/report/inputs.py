@@ -98,6 +98,7 @@ def prepare_source(
             file_name=Path(film.path).name if film.path else "",
             missing_reason=missing.get(uid, ""),
             problem=problem,
+            leaks=[(c.level, r) for c in film.cement for r in c.regions],
         ))
         if image is None and film.path is not None:
             source.identifying_terms += [str(film.path), Path(film.path).name]

@@ -47,6 +47,8 @@ class ReportFilm:
     file_name: str = ""
     missing_reason: str = ""  # non-empty: "film missing: …"
     problem: str = ""  # non-empty: measurements could not be computed
+    #: Cement leaks drawn on this film (§5a): ``(level, LeakRegion)``, outlined on the figure.
+    leaks: list[Any] = field(default_factory=list)
 
     @property
     def timepoint(self) -> Timepoint | None:

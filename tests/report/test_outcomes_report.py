@@ -61,3 +61,30 @@ def test_deidentified_report_keeps_the_outcomes(tmp_path):
     case = outcome_case(tmp_path)
     text = _text(build_report(prepare_report(case), deidentify=True))
     assert "Pain: VAS 8 → 3" in text and "Follow-up outcomes" in text
+
+
+def test_drawn_leak_is_outlined_on_the_post_operative_figure(tmp_path):
+    """Same case with and without the drawn region: only the post-operative figure changes,
+    and it gains orange outline pixels."""
+    import numpy as np
+
+    from ovcf_viewer.model.outcomes import CementFinding as Finding
+
+    case = outcome_case(tmp_path)
+    source = prepare_report(case)
+    post = next(f for f in source.films if f.timepoint and f.timepoint.kind == "postop")
+    assert [(lv, r.location) for lv, r in post.leaks] == [("L1", "paravertebral")]
+    uid = case.postop_film().sop_instance_uid
+    plain = case.with_cement(uid, Finding("L1", leakage=True, locations=("paravertebral",)))
+    with_leak = [np.asarray(p.convert("RGB"), dtype=int)
+                 for p in render_pages(build_report(source), dpi=100)]
+    without = [np.asarray(p.convert("RGB"), dtype=int)
+               for p in render_pages(build_report(prepare_report(plain)), dpi=100)]
+
+    def orange(page):
+        r, g, b = page[..., 0], page[..., 1], page[..., 2]
+        return int(((r > 220) & (g > 100) & (g < 160) & (b < 60)).sum())
+
+    gained = [orange(a) - orange(b) for a, b in zip(with_leak, without, strict=False)]
+    assert max(gained) > 20  # the outline
+    assert sum(1 for g in gained if g > 20) == 1  # on one figure only
