@@ -68,6 +68,10 @@ def test_outcomes_tab_shows_the_case(window):
     # the trend chart has the VAS line at 8, 3, 2
     line = win.workspace.chart.pain_line
     assert list(line.get_ydata()) == [8.0, 3.0, 2.0]
+    assert list(line.get_xdata()) == [-3.0, 0.0, 90.0]  # days from the procedure
+    win.workspace.tabs.setCurrentWidget(win.workspace.chart)
+    win.workspace.chart.canvas.draw()
+    win.workspace.chart.grab().save("/tmp/outcomes_chart.png")
     win.workspace.tabs.setCurrentWidget(panel)
     win.grab().save("/tmp/outcomes_window.png")
 
