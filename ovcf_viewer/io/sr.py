@@ -66,6 +66,7 @@ __all__ = [
     "SrMeasurements",
     "ToolValue",
     "VertebraValues",
+    "LevelOutcomeValues",
     "build_measurement_sr",
     "check_annotations",
     "parse_measurement_sr",
@@ -129,6 +130,22 @@ class ToolValue:
 
 
 @dataclass(frozen=True)
+class LevelOutcomeValues:
+    """A treated level's follow-up outcomes on one film (docs/clinical-reference.md §5a):
+    injected cement and estimated body volume in mL, the fill in %, leakage and endplate
+    contact (True/False, ``None`` = not recorded: left out), and the drawn leaks as
+    ``(location, polygon points)`` in image coordinates."""
+
+    level: str
+    cement_ml: float | None = None
+    body_volume_ml: float | None = None
+    fill_pct: float | None = None
+    leakage: bool | None = None
+    endplate_contact: bool | None = None
+    leaks: tuple[tuple[str, tuple[tuple[float, float], ...]], ...] = ()
+
+
+@dataclass(frozen=True)
 class SrMeasurements:
     """What one film's SR reports: its landmarks (with timepoint and index levels), the
     calibration the lengths used, the values, who observed them (``""``: the program), and
@@ -139,6 +156,7 @@ class SrMeasurements:
     vertebrae: tuple[VertebraValues, ...]
     observer_name: str = ""
     tools: tuple[ToolValue, ...] = ()
+    outcomes: tuple[LevelOutcomeValues, ...] = ()
 
 
 @dataclass
@@ -319,6 +337,74 @@ def _tool_group(calibration: Calibration, tool: ToolValue, number: int, source: 
     )
 
 
+def _outcome_groups(film: Dataset, content: SrMeasurements, values: LevelOutcomeValues,
+                    source: Any) -> list[Any]:
+    """A level's outcomes (§5a): one TID 1501 group "L1 cement" with the volumes and the
+    leakage / endplate-contact evaluations, and one TID 1410 planar ROI group per drawn leak
+    (a polygon on the film: SCOORD has no POLYGON type, a closed POLYLINE whose first and
+    last points coincide is one, PS3.3 C.18.6.1.1; finding type cement leakage, finding site
+    its location, its area)."""
+    import numpy as np
+    from highdicom.sr import (
+        FindingSite,
+        ImageRegion,
+        Measurement,
+        MeasurementsAndQualitativeEvaluations,
+        PlanarROIMeasurementsAndQualitativeEvaluations,
+        QualitativeEvaluation,
+        TrackingIdentifier,
+    )
+
+    level = values.level
+    site = FindingSite(_code(sr_codes.VERTEBRA_CODES[level]))
+    timepoint = _time_point_context(content.annotations.timepoint)
+    ml = _code(sr_codes.UNITS["mL"])
+    measurements = [
+        Measurement(name=_code(name), value=value, unit=unit)
+        for name, value, unit in (
+            (sr_codes.CEMENT_VOLUME, values.cement_ml, ml),
+            (sr_codes.BODY_VOLUME_ESTIMATE, values.body_volume_ml, ml),
+            (sr_codes.CEMENT_FILL, values.fill_pct, _code(sr_codes.UNITS["%"])),
+        )
+        if value is not None
+    ]
+    evaluations = [
+        QualitativeEvaluation(_code(name), _code(sr_codes.YES if value else sr_codes.NO))
+        for name, value in ((sr_codes.CEMENT_LEAKAGE, values.leakage),
+                            (sr_codes.ENDPLATE_CONTACT, values.endplate_contact))
+        if value is not None
+    ]
+    groups: list[Any] = []
+    if measurements or evaluations:
+        groups.append(MeasurementsAndQualitativeEvaluations(
+            tracking_identifier=TrackingIdentifier(uid=_tracking_uid(film, f"{level} cement"),
+                                                   identifier=f"{level} cement"),
+            time_point_context=timepoint,
+            finding_sites=[site],
+            measurements=measurements or None,
+            qualitative_evaluations=evaluations or None,
+        ))
+    calibration = content.calibration
+    area_unit = "mm2" if calibration.is_calibrated else "px2"
+    for number, (location, points) in enumerate(values.leaks, start=1):
+        closed = np.array([*points, points[0]], dtype=np.float64) + _PIXEL_CORNER
+        mm = calibration.to_mm(points)
+        area = abs(sum(mm[i][0] * mm[(i + 1) % len(mm)][1] - mm[(i + 1) % len(mm)][0]
+                       * mm[i][1] for i in range(len(mm)))) / 2.0
+        groups.append(PlanarROIMeasurementsAndQualitativeEvaluations(
+            tracking_identifier=TrackingIdentifier(
+                uid=_tracking_uid(film, f"{level} leak {number}"),
+                identifier=f"{level} leak {number}"),
+            referenced_region=ImageRegion("POLYLINE", closed.astype(np.float32), source),
+            time_point_context=timepoint,
+            finding_type=_code(sr_codes.CEMENT_LEAKAGE),
+            finding_sites=[FindingSite(_code(sr_codes.LEAK_LOCATIONS[location]))],
+            measurements=[Measurement(name=_code(sr_codes.AREA), value=area,
+                                      unit=_code(sr_codes.UNITS[area_unit]))],
+        ))
+    return groups
+
+
 def _calibration_group(film: Dataset, calibration: Calibration) -> Any:
     """The manual calibration (row and column spacing), so an import measures the same."""
     from highdicom.sr import Measurement, MeasurementsAndQualitativeEvaluations, TrackingIdentifier
@@ -390,6 +476,8 @@ def build_measurement_sr(
     groups = [_group(film, content, values, source) for values in content.vertebrae]
     groups += [_tool_group(content.calibration, tool, number, source)
                for number, tool in enumerate(content.tools, start=1)]
+    for values in content.outcomes:
+        groups += _outcome_groups(film, content, values, source)
     if content.calibration.source is CalibrationSource.MANUAL:
         groups.append(_calibration_group(film, content.calibration))
     report = MeasurementReport(

@@ -136,3 +136,28 @@ TIMEPOINT_TYPES: dict[str, ValueCode] = {
 }
 #: The event a follow-up's interval counts from (TID 1502 Longitudinal Temporal Event Type).
 PROCEDURE_EVENT: ValueCode = ("PROCEDURE", PRIVATE_SCHEME, "Vertebral augmentation procedure")
+
+#: Follow-up outcomes (docs/clinical-reference.md §5a): one group per treated level
+#: ("L1 cement") and one planar ROI group per drawn leak (SCOORD POLYGON).
+CEMENT_VOLUME: ValueCode = ("CEMVOL", PRIVATE_SCHEME, "Injected bone cement volume")
+BODY_VOLUME_ESTIMATE: ValueCode = (
+    "BODYVOLEST", PRIVATE_SCHEME, "Estimated vertebral body volume (elliptic cylinder)")
+CEMENT_FILL: ValueCode = (
+    "CEMFILL", PRIVATE_SCHEME, "Cement volume as % of estimated body volume")
+CEMENT_LEAKAGE: ValueCode = ("CEMLEAK", PRIVATE_SCHEME, "Bone cement leakage")
+ENDPLATE_CONTACT: ValueCode = (
+    "CEMEPCON", PRIVATE_SCHEME, "Cement in contact with both endplates")
+LEAK_LOCATIONS: dict[str, ValueCode] = {
+    "disc": ("LEAKDISC", PRIVATE_SCHEME, "Cement leakage into the intervertebral disc"),
+    "paravertebral": ("LEAKPARA", PRIVATE_SCHEME,
+                      "Cement leakage into the paravertebral soft tissue"),
+    "foraminal_epidural": ("LEAKCANAL", PRIVATE_SCHEME,
+                           "Cement leakage into the foramen or epidural space"),
+    "venous": ("LEAKVEIN", PRIVATE_SCHEME, "Cement leakage into a vein"),
+}
+AREA: ValueCode = ("42798000", "SCT", "Area")
+UNITS.update({
+    "mL": ("mL", "UCUM", "milliliter"),
+    "mm2": ("mm2", "UCUM", "square millimeter"),
+    "px2": ("{pixels}", "UCUM", "pixels"),
+})

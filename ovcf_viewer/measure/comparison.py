@@ -96,6 +96,9 @@ class FilmMeasurement:
     calibration: Calibration
     calibration_note: str
     measurements: ImageMeasurements
+    #: Pain recorded at this film's timepoint (§5a): VAS 0–10, ODI 0–100 %; None = unknown.
+    pain_vas: float | None = None
+    odi_pct: float | None = None
 
     @property
     def label(self) -> str:
@@ -295,6 +298,8 @@ class TrendSeries:
     kyphosis_deg: dict[str, tuple[float | None, ...]]
     kyphosis_definition: str
     treated_levels: tuple[str, ...]
+    #: Pain VAS (0–10, §5a) per point; None where not recorded.
+    pain_vas: tuple[float | None, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -358,7 +363,8 @@ class CaseComparison:
             level: tuple(f.kyphosis_deg(level) for f in self.films)
             for level in self.treated_levels
         }
-        return TrendSeries(points, heights, kyphosis, self.cobb_definition, self.treated_levels)
+        return TrendSeries(points, heights, kyphosis, self.cobb_definition, self.treated_levels,
+                           tuple(f.pain_vas for f in self.films))
 
 
 # --------------------------------------------------------------------------- formulas
@@ -509,6 +515,7 @@ def compare(
             FilmMeasurement(
                 film.sop_instance_uid, film.timepoint, film.date,
                 _days_from_procedure(film, case.procedure_date), calibration, cal_note, measured,
+                film.pain.vas, film.pain.odi,
             )
         )
         for n in measured.notes:

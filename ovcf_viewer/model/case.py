@@ -16,7 +16,17 @@ Timepoints (§5)
     comparison uses), one on the day or up to :data:`POSTOP_WINDOW_DAYS` after is
     post-operative, a later one is a follow-up with its interval in days. The user confirms.
 
-Document (``{"format": "ovcf-case", "version": 1, ...}``)
+Outcomes (§5a)
+    Each film carries the pain score at its timepoint (:class:`~ovcf_viewer.model.outcomes.
+    PainScore`) and, on a post-operative film, the cement findings per level
+    (:class:`~ovcf_viewer.model.outcomes.CementFinding`, leaks drawn as regions); the case
+    carries the procedure record per treated level
+    (:class:`~ovcf_viewer.model.outcomes.LevelProcedure`). Unknown stays ``None``.
+
+Document (``{"format": "ovcf-case", "version": 2, ...}``)
+    Version 2 adds ``procedure.levels`` and each film's ``outcomes``; version 1 documents
+    (without them) still load.
+
     Human-readable JSON, written atomically. Each film keeps its file path *relative to the case
     document*, its SOP Instance UID, study date, timepoint and its annotations in the exchange
     format. When the folder moved, :func:`ovcf_viewer.io.case_files.relocate_films` finds the
@@ -45,6 +55,14 @@ from ovcf_viewer.model.landmarks import (
     check_document_header,
     level_index,
 )
+from ovcf_viewer.model.outcomes import (
+    APPROACHES,
+    CementFinding,
+    LeakRegion,
+    LevelProcedure,
+    OutcomeValueError,
+    PainScore,
+)
 from ovcf_viewer.util.atomic import atomic_write_text
 from ovcf_viewer.util.paths import data_dir
 
@@ -72,7 +90,9 @@ __all__ = [
 ]
 
 CASE_FORMAT_NAME = "ovcf-case"
-CASE_FORMAT_VERSION = 1
+CASE_FORMAT_VERSION = 2
+#: Older case document versions this program still reads.
+READABLE_CASE_VERSIONS = (1, 2)
 
 #: Procedures a case records (docs/clinical-reference.md §6): vertebroplasty, kyphoplasty,
 #: expandable
@@ -84,7 +104,6 @@ PROCEDURE_LABELS = {
     "expandable": "Expandable augmentation",
     "other": "Other procedure",
 }
-APPROACHES = ("unilateral", "bilateral")
 #: A film taken on the procedure day or up to this many days after is post-operative (§5).
 POSTOP_WINDOW_DAYS = 7
 
@@ -114,8 +133,15 @@ class CaseFilm:
     annotations: ImageAnnotations
     timepoint: Timepoint | None = None
     study_date: date | None = None
+    pain: PainScore = field(default_factory=PainScore)
+    cement: tuple[CementFinding, ...] = ()
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "cement", tuple(self.cement))
+        levels = [c.level for c in self.cement]
+        if len(set(levels)) != len(levels):
+            raise CaseFormatError(f"film {self.sop_instance_uid}: a level's cement findings "
+                                  "are recorded twice")
         if self.path is not None and not isinstance(self.path, Path):
             object.__setattr__(self, "path", Path(self.path))
         if self.annotations.sop_instance_uid != self.sop_instance_uid:
@@ -137,6 +163,10 @@ class CaseFilm:
         if self.timepoint is not None and self.timepoint.date is not None:
             return self.timepoint.date
         return self.study_date
+
+    def cement_at(self, level: str) -> CementFinding | None:
+        """The cement findings recorded at ``level`` on this film, or ``None``."""
+        return next((c for c in self.cement if c.level == level), None)
 
 
 @dataclass(frozen=True, eq=False)
@@ -164,6 +194,7 @@ class Case:
     notes: str = ""
     findings_problem: str = field(default="", compare=False)
     unread_findings: Any = field(default=None, compare=False)
+    level_procedures: tuple[LevelProcedure, ...] = ()
 
     def __post_init__(self) -> None:
         if not isinstance(self.findings, Findings):  # a findings document (a mapping)
@@ -188,6 +219,10 @@ class Case:
         uids = [f.sop_instance_uid for f in self.films]
         if len(set(uids)) != len(uids):
             raise CaseFormatError("the same film (SOP Instance UID) appears twice in the case")
+        records = sorted(self.level_procedures, key=lambda r: level_index(r.level))
+        if len({r.level for r in records}) != len(records):
+            raise CaseFormatError("a level's procedure record appears twice in the case")
+        object.__setattr__(self, "level_procedures", tuple(records))
 
     # -- reading ---------------------------------------------------------------------------
     def chronological_films(self) -> list[CaseFilm]:
@@ -247,7 +282,34 @@ class Case:
                     out[level] = film
         return dict(sorted(out.items(), key=lambda item: level_index(item[0])))
 
+    def level_procedure(self, level: str) -> LevelProcedure | None:
+        """The procedure record of ``level`` (§5a), or ``None`` when none is recorded."""
+        return next((r for r in self.level_procedures if r.level == level), None)
+
     # -- derived copies --------------------------------------------------------------------
+    def with_level_procedure(self, record: LevelProcedure) -> Case:
+        """A copy with ``record`` replacing the level's procedure record (or added)."""
+        others = tuple(r for r in self.level_procedures if r.level != record.level)
+        return replace(self, level_procedures=(*others, record))
+
+    def with_pain(self, sop_instance_uid: str, pain: PainScore) -> Case:
+        """A copy with the pain score at one film's timepoint replaced."""
+        return self.with_film(sop_instance_uid, pain=pain)
+
+    def with_cement(self, sop_instance_uid: str, finding: CementFinding) -> Case:
+        """A copy with one film's cement findings at ``finding.level`` replaced (or added)."""
+        film = self.film(sop_instance_uid)
+        others = tuple(c for c in film.cement if c.level != finding.level)
+        return self.with_film(sop_instance_uid, cement=(*others, finding))
+
+    def with_leak_region(self, sop_instance_uid: str, level: str, region: LeakRegion) -> Case:
+        """A copy with a drawn leak added to one film at ``level`` (leakage becomes yes)."""
+        film = self.film(sop_instance_uid)
+        old = film.cement_at(level) or CementFinding(level)
+        finding = replace(old, leakage=True, locations=(*old.locations, region.location),
+                          regions=(*old.regions, region))
+        return self.with_cement(sop_instance_uid, finding)
+
     def with_film(self, sop_instance_uid: str, **changes: Any) -> Case:
         """A copy with one film's fields replaced (``timepoint=…``, ``path=…``)."""
         self.film(sop_instance_uid)  # KeyError for a film not in the case
@@ -332,7 +394,7 @@ def _relative_file(path: Path | None, base: Path) -> str:
 
 
 def case_to_document(case: Case, base: Path) -> dict[str, Any]:
-    """The case document (version 1); film paths relative to the folder ``base``."""
+    """The case document (version 2); film paths relative to the folder ``base``."""
     films = []
     for film in case.films:
         annotations = film.annotations.to_json(partial=True)
@@ -347,6 +409,10 @@ def case_to_document(case: Case, base: Path) -> dict[str, Any]:
                 "study_date": film.study_date.isoformat() if film.study_date else None,
                 "timepoint": film.timepoint.to_json() if film.timepoint else None,
                 "annotations": annotations,
+                "outcomes": {
+                    "pain": film.pain.to_json(),
+                    "cement": [c.to_json() for c in film.cement],
+                },
             }
         )
     return {
@@ -359,6 +425,7 @@ def case_to_document(case: Case, base: Path) -> dict[str, Any]:
             "date": case.procedure_date.isoformat() if case.procedure_date else None,
             "treated_levels": list(case.treated_levels),
             "approach": case.approach,
+            "levels": [r.to_json() for r in case.level_procedures],
         },
         "films": films,
         "findings": _findings_document(case),
@@ -402,8 +469,11 @@ def case_from_document(doc: Any, base: Path, *, where: str = "case") -> Case:
     point at files that no longer exist: see :func:`missing_film_messages`). Findings that
     cannot be read leave the case with empty findings and ``findings_problem`` naming
     ``where`` (the case file) and the key."""
-    check_document_header(doc, CASE_FORMAT_NAME, CASE_FORMAT_VERSION, "case", "a case document",
-                          CaseFormatError)
+    version = doc.get("version") if isinstance(doc, Mapping) else None
+    check_document_header(
+        doc, CASE_FORMAT_NAME,
+        version if version in READABLE_CASE_VERSIONS else CASE_FORMAT_VERSION,
+        "case", "a case document", CaseFormatError)
     patient = doc.get("patient") or {}
     procedure = doc.get("procedure") or {}
     if not isinstance(patient, Mapping) or not isinstance(procedure, Mapping):
@@ -428,6 +498,7 @@ def case_from_document(doc: Any, base: Path, *, where: str = "case") -> Case:
         file = entry.get("file") or ""
         path = (base / file) if file else None
         annotations.file = file
+        pain, cement = _film_outcomes(entry.get("outcomes"), f"films[{i}].outcomes")
         films.append(
             CaseFilm(
                 path=path.resolve() if path is not None else None,
@@ -435,6 +506,8 @@ def case_from_document(doc: Any, base: Path, *, where: str = "case") -> Case:
                 annotations=annotations,
                 timepoint=timepoint,
                 study_date=_parse_date(entry.get("study_date"), f"films[{i}] study_date"),
+                pain=pain,
+                cement=cement,
             )
         )
     treated = procedure.get("treated_levels", []) or []
@@ -460,7 +533,47 @@ def case_from_document(doc: Any, base: Path, *, where: str = "case") -> Case:
         notes=str(doc.get("notes") or ""),
         findings_problem=problem,
         unread_findings=unread,
+        level_procedures=_level_procedures(procedure.get("levels")),
     )
+
+
+def _film_outcomes(doc: Any, where: str) -> tuple[PainScore, tuple[CementFinding, ...]]:
+    """A film's ``outcomes`` block (version 2); empty when absent (version 1)."""
+    if doc is None:
+        return PainScore(), ()
+    if not isinstance(doc, Mapping):
+        raise CaseFormatError(f"{where} must be an object")
+    extra = sorted(set(doc) - {"pain", "cement"})
+    if extra:
+        raise CaseFormatError(f"{where}.{extra[0]}: unknown key (expected pain, cement)")
+    try:
+        pain = PainScore.from_json(doc.get("pain") or {})
+    except OutcomeValueError as exc:
+        raise CaseFormatError(f"{where}.pain: {exc}") from None
+    cement_in = doc.get("cement") or []
+    if not isinstance(cement_in, list):
+        raise CaseFormatError(f"{where}.cement must be a list")
+    cement = []
+    for j, item in enumerate(cement_in):
+        try:
+            cement.append(CementFinding.from_json(item))
+        except OutcomeValueError as exc:
+            raise CaseFormatError(f"{where}.cement[{j}]: {exc}") from None
+    return pain, tuple(cement)
+
+
+def _level_procedures(doc: Any) -> tuple[LevelProcedure, ...]:
+    if doc is None:
+        return ()
+    if not isinstance(doc, list):
+        raise CaseFormatError("procedure.levels must be a list")
+    out = []
+    for j, item in enumerate(doc):
+        try:
+            out.append(LevelProcedure.from_json(item))
+        except OutcomeValueError as exc:
+            raise CaseFormatError(f"procedure.levels[{j}]: {exc}") from None
+    return tuple(out)
 
 
 def save_case(case: Case, path: str | os.PathLike[str], *, private: bool = False) -> None:
@@ -560,15 +673,24 @@ class CaseSession:
 
     ``autosave`` may be turned off (tests, read-only viewing). ``autosave_error`` holds the
     last write failure's message (a full disk, a read-only folder), ``""`` when fine.
+
+    Edits of the case facts and outcomes (:meth:`edit`, :meth:`update`, and the outcome
+    setters) are undoable: the case is frozen, so each edit keeps the case before and after
+    (a memento, like :class:`~ovcf_viewer.model.landmarks.EditCommand`); :meth:`undo` and
+    :meth:`redo` restore them and ``history_changed`` tells the Undo/Redo actions. Landmarks
+    keep their own undo stack per film.
     """
 
     changed = Signal()
+    history_changed = Signal()
 
     def __init__(self, case: Case, *, autosave: bool = True) -> None:
         self._case = case
         self.autosave_enabled = autosave
         self.autosave_error = ""
         self._connected: list[ImageAnnotations] = []
+        self._undo: list[tuple[str, Case, Case]] = []
+        self._redo: list[tuple[str, Case, Case]] = []
         self._connect_films()
         self._autosave()
 
@@ -587,15 +709,75 @@ class CaseSession:
         self._on_change()
 
     def update(self, **changes: Any) -> None:
-        """Replace case fields: ``update(procedure="PKP", treated_levels=("L1",))``."""
-        self.set_case(replace(self._case, **changes))
+        """Replace case fields, undoably: ``update(procedure="PKP", treated_levels=("L1",))``."""
+        self.edit(replace(self._case, **changes), "Edit case")
+
+    def edit(self, case: Case, description: str) -> None:
+        """Replace the case by an edited copy, recorded for :meth:`undo`."""
+        if case is self._case:
+            return
+        self._undo.append((description, self._case, case))
+        self._redo.clear()
+        self.set_case(case)
+        self.history_changed.emit()
+
+    # -- outcomes (§5a) --------------------------------------------------------------------
+    def set_pain(self, sop_instance_uid: str, pain: PainScore) -> None:
+        self.edit(self._case.with_pain(sop_instance_uid, pain), "Edit pain score")
+
+    def set_level_procedure(self, record: LevelProcedure) -> None:
+        self.edit(self._case.with_level_procedure(record), f"Edit {record.level} procedure")
+
+    def set_cement(self, sop_instance_uid: str, finding: CementFinding) -> None:
+        self.edit(self._case.with_cement(sop_instance_uid, finding),
+                  f"Edit {finding.level} cement findings")
+
+    def add_leak_region(self, sop_instance_uid: str, level: str, region: LeakRegion) -> None:
+        self.edit(self._case.with_leak_region(sop_instance_uid, level, region),
+                  f"Draw {level} leak")
+
+    # -- undo ------------------------------------------------------------------------------
+    @property
+    def undo_text(self) -> str:
+        """The description of the edit :meth:`undo` would revert, ``""`` when none."""
+        return self._undo[-1][0] if self._undo else ""
+
+    @property
+    def redo_text(self) -> str:
+        return self._redo[-1][0] if self._redo else ""
+
+    def undo(self) -> bool:
+        """Revert the last case edit; False when there is none."""
+        if not self._undo:
+            return False
+        entry = self._undo.pop()
+        self._redo.append(entry)
+        self._restore(entry[1])
+        return True
+
+    def redo(self) -> bool:
+        """Apply again the last undone case edit; False when there is none."""
+        if not self._redo:
+            return False
+        entry = self._redo.pop()
+        self._undo.append(entry)
+        self._restore(entry[2])
+        return True
+
+    def _restore(self, case: Case) -> None:
+        for film in case.films:  # the timepoint is mirrored into the film's annotations
+            with film.annotations.changed.blocked():
+                film.annotations.timepoint = film.timepoint
+        self.set_case(case)
+        self.history_changed.emit()
 
     def set_film_timepoint(self, sop_instance_uid: str, timepoint: Timepoint | None) -> None:
         """Confirm or change a film's timepoint; mirrors it into the film's annotations."""
         film = self._case.film(sop_instance_uid)
         with film.annotations.changed.blocked():
             film.annotations.timepoint = timepoint
-        self.set_case(self._case.with_film(sop_instance_uid, timepoint=timepoint))
+        self.edit(self._case.with_film(sop_instance_uid, timepoint=timepoint),
+                  "Change timepoint")
 
     def close(self) -> None:
         """Disconnect from the films' annotation models."""

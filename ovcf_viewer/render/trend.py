@@ -8,7 +8,8 @@ deformity cut-off (§3; the caller passes the one constant,
 ``ovcf_viewer.measure.measurements.DEFORMITY_PCT``). Bottom axes: each treated level's
 kyphosis (the angle the *setting* calls Cobb), with a band of ± the variability *setting*
 around the post-operative value: a follow-up point outside the band is a loss of correction
-beyond measurement variability.
+beyond measurement variability. When a pain score is recorded (§5a), a third axes under them
+shows the pain VAS (0–10) at each timepoint that has one, on the same time axis.
 
 The x axis is time, in days from the procedure (else from the first dated film). Pre- and
 post-operative films are days apart and follow-ups months, so beyond ±1 day the axis is
@@ -54,6 +55,9 @@ class TrendArtists:
     x_title: str = ""
     height_lines: dict[tuple[str, str], Any] = field(default_factory=dict)
     kyphosis_lines: dict[str, Any] = field(default_factory=dict)
+    #: Pain VAS (§5a): third axes and its line, only when a score is recorded.
+    pain_axes: Any = None
+    pain_line: Any = None
 
 
 def x_days(series: TrendSeries) -> tuple[list[float], str, bool]:
@@ -79,12 +83,18 @@ def draw_trend(
     variability_deg: float = 5.0,
     font_scale: float = 1.0,
 ) -> TrendArtists:
-    """Clear ``figure`` and draw ``series`` on two axes sharing the time axis (``None`` or
-    no points: an empty figure saying why). ``deformity_pct`` is the cut-off line, in % of
-    reference; ``variability_deg`` the half-width of the post-operative kyphosis band."""
+    """Clear ``figure`` and draw ``series`` on two axes sharing the time axis, three when a
+    pain VAS is recorded (§5a; ``None`` or no points: an empty figure saying why).
+    ``deformity_pct`` is the cut-off line, in % of reference; ``variability_deg`` the
+    half-width of the post-operative kyphosis band."""
     figure.clear()
-    ax_h, ax_k = figure.subplots(2, 1, sharex=True)
-    artists = TrendArtists(ax_h, ax_k)
+    pain = list(getattr(series, "pain_vas", ()) or ()) if series is not None else []
+    ax_p = None
+    if any(v is not None for v in pain):  # pain VAS recorded: a third axes (§5a)
+        ax_h, ax_k, ax_p = figure.subplots(3, 1, sharex=True, height_ratios=(3, 2, 1.4))
+    else:
+        ax_h, ax_k = figure.subplots(2, 1, sharex=True)
+    artists = TrendArtists(ax_h, ax_k, pain_axes=ax_p)
     small, label_size, title_size = 7 * font_scale, 8 * font_scale, 9 * font_scale
     ax_h.set_ylabel("height, % of reference", fontsize=label_size)
     ax_k.set_ylabel("kyphosis (°)", fontsize=label_size)
@@ -137,8 +147,31 @@ def draw_trend(
     ax_k.set_title(f"Kyphosis ({series.kyphosis_definition}), kyphosis positive",
                    fontsize=title_size)
     ax_k.grid(True, color=_GRID_COLOUR)
-    _time_axis(ax_k, ax_h, xs, x_title, is_time, series, small, label_size)
+    bottom = ax_k
+    if ax_p is not None:
+        _draw_pain(ax_p, xs, pain, artists, small, label_size, title_size)
+        ax_k.tick_params(axis="x", labelbottom=False)
+        bottom = ax_p
+    _time_axis(bottom, ax_h, xs, x_title, is_time, series, small, label_size)
     return artists
+
+
+def _draw_pain(ax_p: Any, xs: list[float], pain: list[float | None], artists: TrendArtists,
+               small: float, label_size: float, title_size: float) -> None:
+    """Pain VAS 0–10 at the timepoints where it was recorded (§5a), each value written."""
+    known = [(x, v) for x, v in zip(xs, pain, strict=True) if v is not None]
+    (artists.pain_line,) = ax_p.plot([x for x, _ in known], [v for _, v in known], "-",
+                                     color="#b35806", marker="v", markersize=4,
+                                     linewidth=1.2, label="pain VAS")
+    for x, v in known:
+        ax_p.annotate(f"{v:g}", (x, v), textcoords="offset points", xytext=(0, 3),
+                      ha="center", fontsize=small)
+    ax_p.set_ylim(0, 11)
+    ax_p.set_yticks([0, 5, 10])
+    ax_p.set_ylabel("pain VAS", fontsize=label_size)
+    ax_p.tick_params(labelsize=small)
+    ax_p.set_title("Pain, visual analogue scale 0–10", fontsize=title_size)
+    ax_p.grid(True, color=_GRID_COLOUR)
 
 
 def _time_axis(ax_k: Any, ax_h: Any, xs: list[float], title: str, is_time: bool,

@@ -13,6 +13,7 @@ from ovcf_viewer.report.sections.closing import ClosingSections
 from ovcf_viewer.report.sections.comparison import ComparisonSection
 from ovcf_viewer.report.sections.films import FilmSections
 from ovcf_viewer.report.sections.header import HeaderSections
+from ovcf_viewer.report.sections.outcomes import OutcomesSection
 from ovcf_viewer.report.sections.page import PageDecoration, _numbered_canvas_class
 from ovcf_viewer.report.sections.suitability import SuitabilitySection
 from ovcf_viewer.report.source import (
@@ -25,8 +26,8 @@ from ovcf_viewer.report.source import (
 from ovcf_viewer.report.styles import _register_fonts
 
 
-class _Builder(HeaderSections, FilmSections, ComparisonSection, SuitabilitySection,
-               ClosingSections, PageDecoration):
+class _Builder(HeaderSections, FilmSections, ComparisonSection, OutcomesSection,
+               SuitabilitySection, ClosingSections, PageDecoration):
     """All sections of one report."""
 
 
@@ -62,6 +63,7 @@ def build_report(
     builder.header_block()
     builder.summary()
     builder.comparison()
+    builder.outcomes()
     builder.film_sections()
     builder.suitability()
     builder.definitions()

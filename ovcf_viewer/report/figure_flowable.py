@@ -177,6 +177,10 @@ class FilmFigure(Flowable):
         if m is not None:
             for im in m.index_levels.values():
                 self._draw_segmental_lines(im)
+        leak = Color(1.0, 0.50, 0.05)
+        for _level, region in self.film.leaks:  # drawn cement leaks (§5a)
+            self._stroke([self.to_page(xy) for xy in region.points], leak, 1.1, closed=True,
+                         dash=(2.5, 1.5))
         self._draw_scale_bar()
         self._draw_anterior_marker(anterior)
 

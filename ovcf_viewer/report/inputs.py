@@ -98,10 +98,16 @@ def prepare_source(
             file_name=Path(film.path).name if film.path else "",
             missing_reason=missing.get(uid, ""),
             problem=problem,
+            leaks=[(c.level, r) for c in film.cement for r in c.regions],
         ))
         if image is None and film.path is not None:
             source.identifying_terms += [str(film.path), Path(film.path).name]
     source.comparison = comparison
+    if comparison is not None:
+        from ovcf_viewer.measure.outcomes import summarize_outcomes
+
+        source.outcomes = summarize_outcomes(case, comparison)
+        source.outcome_case = case
     source.patient, warning = _patient_of(case, source.films)
     if warning:
         source.warnings.append(warning)

@@ -47,6 +47,8 @@ class ReportFilm:
     file_name: str = ""
     missing_reason: str = ""  # non-empty: "film missing: …"
     problem: str = ""  # non-empty: measurements could not be computed
+    #: Cement leaks drawn on this film (§5a): ``(level, LeakRegion)``, outlined on the figure.
+    leaks: list[Any] = field(default_factory=list)
 
     @property
     def timepoint(self) -> Timepoint | None:
@@ -96,6 +98,9 @@ class ReportSource:
     suitability_warnings: list[Any] = field(default_factory=list)
     #: Clinic-words labels of the findings fields and measured inputs (name → label).
     suitability_labels: dict[str, str] = field(default_factory=dict)
+    #: Follow-up outcomes (§5a): a measure.outcomes.OutcomeSummary and the case they are of.
+    outcomes: Any = None
+    outcome_case: Any = None
     identifying_terms: list[str] = field(default_factory=list)  # extra terms to scrub
     warnings: list[str] = field(default_factory=list)
 

@@ -171,7 +171,10 @@ def _deformity_json(d: IncidentDeformity, comparison: CaseComparison) -> dict[st
 
 
 def comparison_to_json(case: Case, comparison: CaseComparison) -> dict[str, Any]:
-    """The ``ovcf-viewer compare --json`` document (§5, §6a)."""
+    """The ``ovcf-viewer compare --json`` document (§5, §6a; ``outcomes``: §5a, see
+    :func:`ovcf_viewer.services.outcomes.outcomes_document`)."""
+    from ovcf_viewer.services.outcomes import outcomes_document
+
     index_by_uid = {f.sop_instance_uid: list(f.annotations.index_levels) for f in case.films}
     warnings = [
         {**w.to_json(), "film": f.label, "sop_instance_uid": f.sop_instance_uid}
@@ -209,4 +212,6 @@ def comparison_to_json(case: Case, comparison: CaseComparison) -> dict[str, Any]
             "genant_reference": comparison.genant_reference,
         },
         "notes": list(comparison.notes),
+        # Added: follow-up outcomes (docs/clinical-reference.md §5a)
+        "outcomes": outcomes_document(case, comparison),
     }

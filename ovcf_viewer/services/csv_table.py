@@ -20,6 +20,7 @@ from ovcf_viewer.io.case_files import load_case_inputs
 from ovcf_viewer.model.case import Case, is_case_document
 from ovcf_viewer.model.settings import Settings
 from ovcf_viewer.services.compare import compare
+from ovcf_viewer.services.outcomes import OUTCOME_COLUMNS, outcome_cells, summarize_outcomes
 
 __all__ = ["COLUMNS", "case_rows", "cases_from_paths", "table_text"]
 
@@ -61,6 +62,7 @@ COLUMNS = (
     "hp_px",
     "level_status",
     "warnings",
+    *OUTCOME_COLUMNS,  # §5a, added after the measurement columns
 )
 
 _DECIMALS = 4
@@ -78,6 +80,7 @@ def case_rows(case: Any, settings: Settings) -> tuple[list[dict[str, Any]], list
     new_fractures = {(nf.level, nf.sop_instance_uid) for nf in comparison.new_fractures}
     first_marked = {nf.level: nf.sop_instance_uid for nf in comparison.new_fractures}
     order = [f.sop_instance_uid for f in comparison.films]
+    outcomes = summarize_outcomes(case, comparison)
     rows = []
     for film in comparison.films:
         case_film = case.film(film.sop_instance_uid)
@@ -133,6 +136,7 @@ def case_rows(case: Any, settings: Settings) -> tuple[list[dict[str, Any]], list
                     "sop_instance_uid": film.sop_instance_uid,
                     "file": str(case_film.path) if case_film.path else "",
                     "calibration_note": film.calibration_note,
+                    **outcome_cells(case, outcomes, film.sop_instance_uid, level),
                 }
             )
     notes = [n for n in comparison.notes if "calibration sources" not in n]

@@ -12,7 +12,7 @@ import io
 import os
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -141,6 +141,7 @@ def export_film_sr(
     target: str | os.PathLike[str],
     *,
     header: Dataset | None = None,
+    outcomes: tuple[Any, ...] = (),
 ) -> Path:
     """Write the SR of one film (``image`` a :class:`RadiographImage` read from a DICOM file)
     to ``target`` (a file, or a folder to write ``<film>-sr.dcm`` into); returns the path.
@@ -167,6 +168,8 @@ def export_film_sr(
         except SrFormatError as exc:
             raise SrExportError(str(exc)) from None
     content = sr_content(annotations, calibration, measurements, settings.physician)
+    if outcomes:  # leaks and volumes of a case's film (docs/clinical-reference.md §5a)
+        content = replace(content, outcomes=tuple(outcomes))
     try:
         dataset = build_measurement_sr(header, content)
     except ValueError as exc:
@@ -200,7 +203,7 @@ def export_sr(
     try:
         if len(paths) == 1 and _is_case(paths[0]):
             case = load_case(paths[0])
-            films = [_Film(f.path, _with_timepoint(f), f.label) for f in case.films]
+            films = _case_films(case, settings)
         else:
             # Each file as it is: its timepoint is written exactly as stored.
             for path in paths:
@@ -220,8 +223,32 @@ def export_case_sr(
 ) -> SrExportResult:
     """One SR per annotated film of an open :class:`~ovcf_viewer.model.case.Case` (the case
     window's *Export DICOM SR…*); ``images`` are films already loaded (SOP UID → image)."""
-    films = [_Film(f.path, _with_timepoint(f), f.label) for f in case.films]
+    films = _case_films(case, settings, images)
     return _export_films(films, out_dir, settings, dict(images or {}))
+
+
+def _case_films(case: Any, settings: Settings,
+                images: dict[str, Any] | None = None) -> list[_Film]:
+    """A case's films with the outcomes each one's SR carries (§5a)."""
+    from ovcf_viewer.services.compare import compare
+    from ovcf_viewer.services.outcomes import sr_outcome_values, summarize_outcomes
+
+    calibrations = {
+        uid: image.calibration(use_magnification=settings.use_magnification,
+                               manual=case.film(uid).annotations.manual_calibration)
+        for uid, image in (images or {}).items()
+    }
+    try:
+        comparison = compare(case, settings, calibrations)
+        summary = summarize_outcomes(case, comparison)
+    except ValueError:  # the films cannot be compared: the SRs carry the landmarks alone
+        return [_Film(f.path, _with_timepoint(f), f.label) for f in case.films]
+    return [
+        _Film(f.path, _with_timepoint(f), f.label,
+              sr_outcome_values(case, comparison, f.sop_instance_uid, summary)
+              if f.timepoint is not None else ())
+        for f in case.films
+    ]
 
 
 @dataclass(frozen=True)
@@ -229,6 +256,7 @@ class _Film:
     image_path: Path | None
     annotations: ImageAnnotations
     label: str
+    outcomes: tuple[Any, ...] = ()
 
 
 def _export_films(
@@ -259,7 +287,8 @@ def _export_films(
                 image = load_image(film.image_path)
             except ImageLoadError as exc:
                 raise SrExportError(f"{film.label}: film {exc}") from None
-        result.written.append(export_film_sr(image, film.annotations, settings, out))
+        result.written.append(export_film_sr(image, film.annotations, settings, out,
+                                             outcomes=film.outcomes))
     return result
 
 

@@ -121,7 +121,7 @@ def test_round_trip_keeps_everything_and_paths_are_relative(films_folder, tmp_pa
     target = study / "case.json"
     save_case(case, target)
     doc = json.loads(target.read_text(encoding="utf-8"))
-    assert doc["format"] == "ovcf-case" and doc["version"] == 1
+    assert doc["format"] == "ovcf-case" and doc["version"] == 2
     assert [f["file"] for f in doc["films"]] == ["pre.dcm", "sub/post.dcm", "sub/fu.dcm"]
     assert doc["films"][1]["annotations"]["format"] == "ovcf-annotations"
     assert doc["films"][1]["annotations"]["timepoint"]["kind"] == "postop"

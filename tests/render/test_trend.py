@@ -72,3 +72,19 @@ def test_pdf_svg_is_vector_with_the_same_drawing():
     svg = trend_svg(series(), deformity_pct=DEFORMITY_PCT, width_in=6.5, height_in=4.0)
     assert svg.startswith(b"<?xml") and b"<image" not in svg
     assert b"<path" in svg
+
+
+def test_pain_vas_gets_a_third_axes_on_the_same_days():
+    from dataclasses import replace
+
+    with_pain = replace(series(), pain_vas=(8.0, None, 2.0))  # post-op score not recorded
+    artists = draw_trend(Figure(), with_pain, deformity_pct=DEFORMITY_PCT)
+    line = artists.pain_line
+    assert list(line.get_xdata()) == [-3.0, 90.0]  # the unknown score is left out, not 0
+    assert list(line.get_ydata()) == [8.0, 2.0]
+    assert artists.pain_axes.get_ylim() == (0.0, 11.0)
+    assert artists.pain_axes.get_xscale() == "symlog"  # shares the time axis
+    assert "days from procedure" in artists.pain_axes.get_xlabel()
+    plain = draw_trend(Figure(), series(), deformity_pct=DEFORMITY_PCT)
+    assert plain.pain_axes is None and plain.pain_line is None
+    assert "days from procedure" in plain.kyphosis_axes.get_xlabel()

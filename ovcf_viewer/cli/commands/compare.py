@@ -97,6 +97,30 @@ def format_text(doc: dict) -> str:
                              f"{_num(x['loss_deg'], '°', True)}")
     lines.append(f"New deformities: {doc['new_deformities']['summary']}")
     lines += [f"New fracture: {nf['description']}" for nf in doc["new_fractures"]]
+    lines += _outcome_lines(doc.get("outcomes") or {})
     lines += [f"WARNING ({w['film']}): {w['message']}" for w in doc["warnings"]]
     lines += doc["notes"]
     return "\n".join(lines)
+
+
+def _outcome_lines(outcomes: dict) -> list[str]:
+    """Pain change, procedure record with the volume estimate, complications (§5a)."""
+    lines = []
+    for c in outcomes.get("pain_change", []):
+        name, unit = ("VAS", "") if c["measure"] == "vas" else ("ODI", " %")
+        pct = f", {c['pct']:+.1f} %" if c["pct"] is not None else ""
+        lines.append(f"Pain {name} {c['before']:g}{unit} → {c['after']:g}{unit} "
+                     f"({c['absolute']:+g}{unit}{pct}), {c['from']} → {c['to']}")
+    for lv in outcomes.get("levels", []):
+        volume = (f"estimated body volume {lv['body_volume_est_ml']:.1f} mL, cement "
+                  f"{_num(lv['cement_fill_pct'], ' %')} of it"
+                  if lv["body_volume_est_ml"] is not None
+                  else f"body volume unknown ({lv['volume_unknown_reason']})")
+        lines.append(f"{lv['level']} procedure: {lv['technique'] or 'technique –'}, "
+                     f"{lv['approach'] or 'approach –'}, viscosity {lv['viscosity'] or '–'}, "
+                     f"cement {_num(lv['cement_ml'], ' mL')}; {volume}")
+    if any(lv["body_volume_est_ml"] is not None for lv in outcomes.get("levels", [])):
+        lines.append(f"  ({outcomes['volume_formula']}; {outcomes['volume_limits']})")
+    lines += [f"Complication: {c['text']}" for c in outcomes.get("complications", [])
+              if c["kind"] == "leakage"]
+    return lines

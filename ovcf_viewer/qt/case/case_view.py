@@ -501,6 +501,9 @@ class FilmPane(QWidget):
         self.layer.on_moving = self._on_handle_moving
         self.layer.on_finished = self._on_handle_finished
         self.layer.on_cancelled = self._on_handle_cancelled
+        from ovcf_viewer.qt.case.leak_tool import LeakOverlay
+
+        self.leaks = LeakOverlay(self.view.scene())  # drawn cement leaks (§5a)
         self.film: CaseFilm | None = None
         self._calibration: Calibration = Calibration.none()
         #: The earlier case film whose landmarks this pane's film can take (set by the view).
@@ -577,6 +580,7 @@ class FilmPane(QWidget):
         self.carry_button.setVisible(source is not None and self.view.image() is not None)
         if source is not None:
             self.carry_button.setText(f"Carry forward from {source.label}")
+        self.leaks.sync([(c.level, r) for c in film.cement for r in c.regions] if film else [])
         if film is None:
             self.caption.setText("No film")
             return
@@ -1388,6 +1392,12 @@ class CaseWorkspace(QWidget):
         self.tabs.addTab(self.chart, "Trend")
         self.suitability = CaseSuitability(controller, self)
         self.tabs.addTab(self.suitability, "Suitability")
+        from ovcf_viewer.qt.case.outcomes_panel import OutcomesPanel
+
+        self.outcomes = OutcomesPanel(controller, self)  # pain, procedure, cement (§5a)
+        self.tabs.addTab(self.outcomes, "Outcomes")
+        self.outcomes.drawRequested.connect(self.start_leak_tool)
+        self.leak_tool: Any = None
         right = QSplitter(Qt.Orientation.Vertical, self)
         right.addWidget(self.details)
         right.addWidget(self.tabs)
@@ -1403,8 +1413,40 @@ class CaseWorkspace(QWidget):
         controller.comparisonChanged.connect(self._on_comparison)
         self._on_comparison(controller.comparison)
 
+    def start_leak_tool(self, uid: str, level: str, location: str) -> None:
+        """Show film ``uid`` in the right pane and draw a ``location`` leak at ``level`` on
+        it (click points, double-click or Enter closes, Esc cancels); the region is recorded
+        through the case session (undoable, autosaved)."""
+        from ovcf_viewer.qt.case.leak_tool import LeakDrawTool
+
+        if self.leak_tool is not None and self.leak_tool.active:
+            self.leak_tool.cancel()
+        left, right = self.case_view.pair()
+        if left == uid:  # keep the other film beside it
+            left = right if right != uid else None
+        self.case_view.show_pair(left, uid)
+        pane = self.case_view.right
+        session = self.controller.session
+
+        def finished(region: Any) -> None:
+            if session is not None:
+                session.add_leak_region(uid, level, region)
+            self.outcomes.message.setText("")
+
+        self.leak_tool = LeakDrawTool(pane.view, location, finished,
+                                      on_message=self.outcomes.message.setText)
+        self.outcomes.message.setText(
+            f"Drawing a leak at {level} on the {pane.film.label.lower() if pane.film else ''} "
+            "film: click its outline, double-click or Enter to close, Esc to cancel.")
+
     def _on_comparison(self, comparison: CaseComparison | None) -> None:
         case = self.controller.case
+        summary = None
+        if case is not None and comparison is not None:
+            from ovcf_viewer.measure.outcomes import summarize_outcomes
+
+            summary = summarize_outcomes(case, comparison)
+        self.outcomes.sync(case, summary)
         self.panel.show_comparison(comparison, case)
         self.chart.show_trend(comparison.trend() if comparison is not None else None,
                               comparison.variability_deg if comparison is not None else 5.0)
@@ -1460,9 +1502,22 @@ class CaseWindow(QMainWindow):
         menu.addSeparator()
         self.close_action = self._action(menu, "&Close", self.close,
                                          QKeySequence.StandardKey.Close)
+        edit = self.menuBar().addMenu("&Edit")  # case facts and outcomes (§5a)
+        self.undo_action = self._action(edit, "&Undo case edit", self.undo_case_edit,
+                                        QKeySequence.StandardKey.Undo)
+        self.redo_action = self._action(edit, "&Redo case edit", self.redo_case_edit,
+                                        QKeySequence.StandardKey.Redo)
         self.controller.caseChanged.connect(self._on_case_changed)
         self.controller.messagesChanged.connect(self._on_messages)
         self._on_case_changed(self.controller.case)
+
+    def undo_case_edit(self) -> bool:
+        session = self.controller.session
+        return session.undo() if session is not None else False
+
+    def redo_case_edit(self) -> bool:
+        session = self.controller.session
+        return session.redo() if session is not None else False
 
     def _action(self, menu, text: str, slot, shortcut=None) -> QAction:
         action = QAction(text, self)

@@ -243,7 +243,35 @@ class ComparisonPanel(QWidget):
             f"{f.label} {f.date.isoformat() if f.date else 'undated'} ({f.calibration.unit_tag})"
             for f in comparison.films
         )
-        return " · ".join(parts) + f"<br>Films: {films or 'none with a timepoint'}"
+        text = " · ".join(parts) + f"<br>Films: {films or 'none with a timepoint'}"
+        outcomes = self._outcomes_html(comparison, case) if case is not None else ""
+        return text + (f"<br>{outcomes}" if outcomes else "")
+
+    @staticmethod
+    def _outcomes_html(comparison: CaseComparison, case: Case) -> str:
+        """Pain change, procedure record with the volume estimate, and leaks (§5a)."""
+        from html import escape
+
+        from ovcf_viewer.measure.outcomes import pain_change_text, summarize_outcomes
+
+        summary = summarize_outcomes(case, comparison)
+        lines = [f"<b>Pain</b>: {escape(pain_change_text(c))}" for c in summary.pain_changes
+                 if c.measure == "vas"]
+        for v in summary.volumes:
+            r = v.record
+            if r is None:
+                continue
+            facts = [x for x in (r.technique, r.approach,
+                                 f"{r.viscosity} viscosity" if r.viscosity else None,
+                                 f"{r.cement_ml:g} mL cement" if r.cement_ml else None) if x]
+            volume = (f"est. body volume {v.volume_ml:.1f} mL, cement {v.fill_pct:.1f} % of it"
+                      if v.volume_ml is not None and v.fill_pct is not None
+                      else f"body volume unknown ({v.reason})" if v.reason else "")
+            lines.append(f"<b>{v.level}</b>: {escape(', '.join(facts) or 'not recorded')}"
+                         + (f"; {escape(volume)}" if volume else ""))
+        lines += [f"<span style='color:#b31e14'><b>Complication</b>: {escape(c.text)}</span>"
+                  for c in summary.complications if c.kind == "leakage"]
+        return "<br>".join(lines)
 
     def _notes_html(self, comparison: CaseComparison) -> str:
         lines = []

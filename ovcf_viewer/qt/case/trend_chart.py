@@ -18,7 +18,8 @@ __all__ = ["CAPTION", "TrendChart"]
 
 CAPTION = ("Heights (Ha, Hm, Hp: anterior, middle, posterior) as % of the reference height on "
            "each film (§4 reference; independent of magnification). Kyphosis positive, "
-           "lordosis negative (§3). Time in days from the procedure.")
+           "lordosis negative (§3). Pain on the visual analogue scale 0–10 where recorded "
+           "(§5a). Time in days from the procedure.")
 
 
 class TrendChart(QWidget):
@@ -47,6 +48,8 @@ class TrendChart(QWidget):
         self.series: TrendSeries | None = None
         self.heights_axes: Any = None
         self.kyphosis_axes: Any = None
+        self.pain_axes: Any = None
+        self.pain_line: Any = None
         self.height_lines: dict[tuple[str, str], Any] = {}
         self.kyphosis_lines: dict[str, Any] = {}
         self.show_trend(None)
@@ -59,5 +62,6 @@ class TrendChart(QWidget):
         self.heights_axes, self.kyphosis_axes = artists.heights_axes, artists.kyphosis_axes
         self.height_lines = artists.height_lines
         self.kyphosis_lines = artists.kyphosis_lines
+        self.pain_axes, self.pain_line = artists.pain_axes, artists.pain_line
         self.caption.setText(CAPTION if series is not None and series.points else "")
         self.canvas.draw_idle()

@@ -277,7 +277,9 @@ class ComparisonSection(_BuilderBase):
 
     def _trend_chart(self, comp: Any) -> list[Any]:
         trend = comp.trend()
-        drawing = _trend_drawing(trend, self.width, 105 * self.mm, comp.variability_deg)
+        pain = any(v is not None for v in trend.pain_vas)  # a third axes (§5a)
+        drawing = _trend_drawing(trend, self.width, (135 if pain else 105) * self.mm,
+                                 comp.variability_deg)
         return [
             self.p("Trend", "h2"),
             drawing,
@@ -286,7 +288,8 @@ class ComparisonSection(_BuilderBase):
                 "and the adjacent levels' anterior heights as % of reference on each film; the "
                 "dotted line is the deformity cut-off. Bottom: kyphosis (“Cobb” = "
                 f"{_cobb_name(trend.kyphosis_definition)}), degrees, with the post-operative "
-                "value ± the measurement variability. Time in days from the procedure — the "
+                "value ± the measurement variability. Last, when recorded: pain on the visual "
+                "analogue scale 0–10 (§5a). Time in days from the procedure — the "
                 "same figure as the case window's trend chart."), "note"),
         ]
 

@@ -20,6 +20,7 @@ from ovcf_viewer.report.formatting import (
 from ovcf_viewer.report.sections.base import _BuilderBase
 from ovcf_viewer.report.sections.closing import _cobb_name, _reference_name
 from ovcf_viewer.report.sections.comparison import _comparable_deformities, _same_unit
+from ovcf_viewer.report.sections.outcomes import outcome_key_lines
 from ovcf_viewer.report.source import DEIDENTIFIED, MISSING, REPORT_TITLE
 from ovcf_viewer.report.styles import _HEADER_FILL, _esc, _table
 
@@ -193,6 +194,7 @@ class HeaderSections(_BuilderBase):
                 if loss.within_variability:
                     text += " (within measurement variability)"
                 lines.append(text + ".")
+        lines += outcome_key_lines(self.source, self.t)  # pain, complications (§5a)
         deformities, _skipped = _comparable_deformities(comp)
         if deformities:
             for d in deformities:
