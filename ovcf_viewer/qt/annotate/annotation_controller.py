@@ -64,13 +64,16 @@ from PySide6.QtWidgets import (
 
 from ovcf_viewer.measure.measurements import ImageMeasurements, measure_image
 from ovcf_viewer.measure.placement import (
+    DRAG_THRESHOLD_PX,
     MODE_LABELS,
     PLACEMENT_MODES,
+    SNAPPING_TOOLS,
     PlacementState,
     PointerEvent,
     ToolDraft,
     apply_proposals,
     complete_two_clicks,
+    nearest_corner,
     next_level,
     nudge_step,
 )
@@ -96,8 +99,7 @@ _MODE_TEXT = {
     "calibration": ("Calibration line", "K",
                     "Draw along an object of known length, then enter its true length"),
 }
-#: Screen pixels the pointer must travel for a press-release to count as a drag.
-DRAG_THRESHOLD_PX = 3.0
+TOOL_MODES = ("ruler", "angle", "cobb", "calibration")
 
 
 class CarrySignals(QObject):
@@ -162,6 +164,8 @@ class AnnotationController(QObject):
         self._draft: ToolDraft | None = None
         self._placing: tuple[str, str, tuple[float, float], QPointF] | None = None
         self._placing_dragged = False
+        #: The landmark corner the last tool event snapped to, ``(level, name, xy)``.
+        self._snapped: tuple[str, str, tuple[float, float]] | None = None
         self.last_snap_mm: float | None = None
         #: Films of this patient whose landmarks can be carried forward (CarrySource), set
         #: by the window that knows the patient's films; the first is offered.
@@ -579,7 +583,7 @@ class AnnotationController(QObject):
         self.mode = mode
         if not self.mode_actions[mode].isChecked():
             self.mode_actions[mode].setChecked(True)
-        self._draft = ToolDraft(mode) if mode in ("ruler", "angle", "cobb", "calibration") else None
+        self._draft = ToolDraft(mode) if mode in TOOL_MODES else None
         self.view.set_interaction_handler(None if mode == "navigate" else self)
         self.modeChanged.emit(mode)
         self._update_prompt()
@@ -609,7 +613,10 @@ class AnnotationController(QObject):
         if self.mode == "landmarks":
             return self.placement.prompt(self.model)
         if self._draft is not None:
-            return self._draft.prompt()
+            text = self._draft.prompt()
+            if self._snapped is not None and self._draft.in_progress:
+                text += f" — on {self._snapped[0]} {self._snapped[1]}"
+            return text
         return "Navigate: drag to pan, drag a handle to move it, P to place landmarks."
 
     def _update_prompt(self) -> None:
@@ -777,20 +784,58 @@ class AnnotationController(QObject):
         return True
 
     # -- interaction handler (ImageView hook) ------------------------------------------------
+    def takes_press_over_items(self) -> bool:
+        """While a measuring tool is chosen, every left press draws it, even on a landmark
+        handle (a Cobb line starts on a corner); handles are moved in the other modes."""
+        return self.mode in TOOL_MODES
+
+    def _to_screen(self, xy: tuple[float, float]) -> tuple[float, float]:
+        p = self.view.image_to_view(*xy)
+        return (p.x(), p.y())
+
+    def _tool_event(self, kind: str, event: QMouseEvent, image_pos: QPointF,
+                    held: bool = False) -> PointerEvent:
+        """The pointer event for the tool being drawn: snapped to a landmark corner within
+        reach for an angle or Cobb, with the real screen position kept for the tolerances."""
+        screen = (event.position().x(), event.position().y())
+        xy = (image_pos.x(), image_pos.y())
+        self._snapped = None
+        if self.mode in SNAPPING_TOOLS and self.model is not None:
+            corner = nearest_corner(self.model, screen, self._to_screen)
+            if corner is not None:
+                self._snapped = corner
+                xy = corner[2]
+        return PointerEvent(kind, *xy, buttons_down=held, screen=screen)
+
+    def _feed_draft(self, pointer: PointerEvent) -> None:
+        done = self._draft.handle(pointer, DRAG_THRESHOLD_PX / max(self.view.zoom(), 1e-9),
+                                  self._to_screen)
+        self._show_draft()
+        if done:
+            self._finish_tool()
+
     def press(self, view, event: QMouseEvent, image_pos: QPointF) -> bool:
-        if self.model is None or event.button() != Qt.MouseButton.LeftButton:
+        if self.model is None:
+            return False
+        if event.button() == Qt.MouseButton.RightButton:
+            # A right click cancels a half-drawn tool or landmark (otherwise: window/level).
+            if self._placing is not None or (self._draft is not None
+                                             and self._draft.in_progress):
+                self._cancel_interaction()
+                self._update_prompt()
+                return True
+            return False
+        if event.button() != Qt.MouseButton.LeftButton:
             return False
         xy = (image_pos.x(), image_pos.y())
         if self.mode == "landmarks":
             return self._press_landmark(xy, event.position())
         if self._draft is not None:
-            if not self._inside(xy):
+            pointer = self._tool_event("press", event, image_pos)
+            if not self._inside(pointer.xy):
                 self._set_prompt("Click on the image.")
                 return True
-            done = self._draft.handle(PointerEvent("press", *xy))
-            self._show_draft()
-            if done:
-                self._finish_tool()
+            self._feed_draft(pointer)
             return True
         return False
 
@@ -807,7 +852,7 @@ class AnnotationController(QObject):
                 self.model.preview_point(level, name, xy)
             return True
         if self._draft is not None and self._draft.points:
-            self._draft.handle(PointerEvent("move", *xy, buttons_down=held))
+            self._draft.handle(self._tool_event("move", event, image_pos, held))
             self._show_draft()
             return held
         return False
@@ -820,12 +865,9 @@ class AnnotationController(QObject):
             self._release_landmark(xy)
             return True
         if self._draft is not None:
-            if self._draft.points and self._inside(xy):
-                tolerance = DRAG_THRESHOLD_PX / max(self.view.zoom(), 1e-9)
-                done = self._draft.handle(PointerEvent("release", *xy), tolerance)
-                self._show_draft()
-                if done:
-                    self._finish_tool()
+            pointer = self._tool_event("release", event, image_pos)
+            if self._draft.in_progress and self._inside(pointer.xy):
+                self._feed_draft(pointer)
             return True
         return False
 
@@ -1086,7 +1128,7 @@ class AnnotationController(QObject):
             if self.model is not None:
                 self.model.cancel_preview()
             cancelled = True
-        if self._draft is not None and self._draft.points:
+        if self._draft is not None and self._draft.in_progress:
             self._draft = ToolDraft(self._draft.kind)
             cancelled = True
         self.layer.show_draft(None, [])

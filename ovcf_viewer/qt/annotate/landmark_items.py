@@ -170,6 +170,14 @@ def _tool_value(tool: Tool, calibration: Calibration) -> str:
     return "Calibration " + format_length(calibration.distance(p[0], p[1]), calibration)
 
 
+def _passive(item: QGraphicsItem) -> QGraphicsItem:
+    """A drawn line that takes no mouse button: a click on an outline, a tool's line or the
+    rubber band under the cursor goes on to the tool or the view instead of being swallowed
+    by the scene (only handles take clicks)."""
+    item.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
+    return item
+
+
 class _Root(QGraphicsItem):
     """Invisible parent of every annotation item (hide/show all at once)."""
 
@@ -325,7 +333,7 @@ class LabelItem(QGraphicsItem):
         self._rect = QRectF()
         self._placed: QRectF | None = None
         # The leader is a child drawn behind the box, in the same screen-pixel coordinates.
-        self.leader = QGraphicsLineItem(self)
+        self.leader = _passive(QGraphicsLineItem(self))
         self.leader.setFlag(QGraphicsItem.GraphicsItemFlag.ItemStacksBehindParent, True)
         self.leader.setPen(_cosmetic_pen(colour, 1.2))
         self.leader.setVisible(False)
@@ -484,7 +492,7 @@ class AnnotationLayer(QObject):
         self._view_transform = QTransform()
         self._viewport: QRectF | None = None
         self._points: dict[str, dict[str, tuple[float, float]]] = {}
-        self.draft_path = QGraphicsPathItem(self.root)
+        self.draft_path = _passive(QGraphicsPathItem(self.root))
         self.draft_path.setPen(_cosmetic_pen(TOOL_COLOUR, 1.5, Qt.PenStyle.DashLine))
         self.draft_path.setZValue(12.0)
         self.draft_label = LabelItem(self.root, TOOL_COLOUR)
@@ -581,7 +589,7 @@ class AnnotationLayer(QObject):
             level = vertebra.level
             outline = self.outlines.get(level)
             if outline is None:
-                outline = self.outlines[level] = QGraphicsPathItem(self.root)
+                outline = self.outlines[level] = _passive(QGraphicsPathItem(self.root))
                 outline.setZValue(11.0)
                 self.labels[level] = LabelItem(self.root)
             is_index = level in index_levels
@@ -609,7 +617,7 @@ class AnnotationLayer(QObject):
         for tool in tools:
             path = self.tool_paths.get(tool.tool_id)
             if path is None:
-                path = self.tool_paths[tool.tool_id] = QGraphicsPathItem(self.root)
+                path = self.tool_paths[tool.tool_id] = _passive(QGraphicsPathItem(self.root))
                 path.setPen(_cosmetic_pen(TOOL_COLOUR))
                 path.setZValue(11.0)
                 self.tool_labels[tool.tool_id] = LabelItem(self.root, TOOL_COLOUR)
