@@ -73,13 +73,14 @@ from ovcf_viewer.measure.placement import (
     ToolDraft,
     apply_proposals,
     complete_two_clicks,
+    handle_name,
     nearest_corner,
     next_level,
     nudge_step,
 )
 from ovcf_viewer.model.calibration import Calibration, CalibrationSource
 from ovcf_viewer.model.landmarks import LEVELS, POINT_NAMES, ImageAnnotations, Tool
-from ovcf_viewer.model.settings import Settings, load_settings, save_settings
+from ovcf_viewer.model.settings import LABEL_MODES, Settings, load_settings, save_settings
 from ovcf_viewer.qt.annotate.landmark_items import AnnotationLayer, HandleKey, tool_label
 from ovcf_viewer.qt.annotate.measurements_panel import MeasurementsPanel
 from ovcf_viewer.qt.annotate.undo import AnnotationUndoStack, create_undo_actions
@@ -140,6 +141,7 @@ class AnnotationController(QObject):
     saveStatusChanged = Signal(str)
     modelChanged = Signal(object)  # the current ImageAnnotations (a new image)
     carryForwardFinished = Signal(object)  # levels proposed (list) or why not (str)
+    selectionNameChanged = Signal(str)  # "L1 sa — superior-anterior corner", or ""
 
     def __init__(
         self,
@@ -189,6 +191,9 @@ class AnnotationController(QObject):
         self.panel = MeasurementsPanel(self.settings)
         self.panel.settingsChanged.connect(self.apply_settings)
         self.save_status_label = QLabel("")
+        #: The selected handle's name, for the status bar.
+        self.selection_label = QLabel("")
+        self.selection_label.setObjectName("selected-handle")
         self.undo_group = QUndoGroup(self)
         self._build_actions()
 
@@ -218,7 +223,12 @@ class AnnotationController(QObject):
             else:
                 menu.addAction(action)
         menu.addAction(dock.toggleViewAction())
+        window.statusBar().addPermanentWidget(controller.selection_label)
         window.statusBar().addPermanentWidget(controller.save_status_label)
+        view_menu = next((a.menu() for a in window.menuBar().actions()
+                          if a.menu() is not None and a.text().replace("&", "") == "View"),
+                         None)
+        (view_menu or menu).addMenu(controller.create_labels_menu(window))
         window.imageOpened.connect(controller.set_image)
         window.annotationsLoaded.connect(controller.load_annotations)
         controller.undo_group.cleanChanged.connect(controller._on_clean_changed)
@@ -320,6 +330,28 @@ class AnnotationController(QObject):
             "Reject proposal", self.reject_current_proposal,
             tip="Remove the current level's proposed points (Shift+Delete)",
         )
+        # Vertebra labels: all / index levels only / off (handles kept), and compact.
+        self.label_mode_group = QActionGroup(self)
+        self.label_mode_group.setExclusive(True)
+        self.label_mode_actions: dict[str, QAction] = {}
+        for mode, text, key in (("all", "Labels: all vertebrae", "Alt+1"),
+                                ("index", "Labels: index levels only", "Alt+2"),
+                                ("off", "Labels: off (handles kept)", "Alt+3")):
+            action = QAction(text, self.view)
+            action.setShortcut(QKeySequence(key))
+            action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+            action.setCheckable(True)
+            action.setData(mode)
+            self.label_mode_group.addAction(action)
+            self.view.addAction(action)
+            self.label_mode_actions[mode] = action
+        self.label_mode_group.triggered.connect(
+            lambda action: self.set_label_mode(action.data()))
+        self.compact_labels_action = self._action(
+            "Compact labels", self.set_compact_labels, "Alt+4", checkable=True,
+            tip="One line per vertebra (level and Genant grade) in smaller type",
+        )
+        self._sync_label_actions()
 
     def create_toolbar(self, parent: QWidget | None = None) -> QToolBar:
         toolbar = QToolBar("Annotate", parent)
@@ -358,6 +390,38 @@ class AnnotationController(QObject):
         toolbar.addAction(self.hide_action)
         toolbar.addAction(self.magnification_action)
         return toolbar
+
+    def create_labels_menu(self, parent: QWidget | None = None):
+        """The View menu's "Vertebra labels" submenu."""
+        from PySide6.QtWidgets import QMenu
+
+        menu = QMenu("Vertebra &labels", parent)
+        for action in self.label_mode_actions.values():
+            menu.addAction(action)
+        menu.addSeparator()
+        menu.addAction(self.compact_labels_action)
+        return menu
+
+    def set_label_mode(self, mode: str) -> None:
+        """Show every vertebra's label, the index levels' only, or none (a setting)."""
+        if mode not in LABEL_MODES:
+            raise ValueError(f"label mode must be one of {LABEL_MODES}, got {mode!r}")
+        if mode != self.settings.label_mode:
+            self.apply_settings(replace(self.settings, label_mode=mode))
+
+    def set_compact_labels(self, compact: bool) -> None:
+        if bool(compact) != self.settings.compact_labels:
+            self.apply_settings(replace(self.settings, compact_labels=bool(compact)))
+
+    def _sync_label_actions(self) -> None:
+        for mode, action in self.label_mode_actions.items():
+            blocker = QSignalBlocker(action)
+            action.setChecked(mode == self.settings.label_mode)
+            blocker.unblock()
+        blocker = QSignalBlocker(self.compact_labels_action)
+        self.compact_labels_action.setChecked(self.settings.compact_labels)
+        blocker.unblock()
+        self.layer.set_label_options(self.settings.label_mode, self.settings.compact_labels)
 
     def menu_actions(self) -> list[QAction | None]:
         return [
@@ -495,6 +559,7 @@ class AnnotationController(QObject):
         blocker = QSignalBlocker(self.magnification_action)
         self.magnification_action.setChecked(settings.use_magnification)
         blocker.unblock()
+        self._sync_label_actions()
         self._on_model_changed()
 
     def _on_magnification_toggled(self, checked: bool) -> None:
@@ -649,6 +714,9 @@ class AnnotationController(QObject):
         blocker.unblock()
 
     def _on_selection_changed(self, key) -> None:
+        name = handle_name(key, self.model) if key is not None else ""
+        self.selection_label.setText(f"Selected: {name}" if name else "")
+        self.selectionNameChanged.emit(name)
         # In navigate mode a clicked point chooses its vertebra in the Level box, so what the
         # box shows is what X marks; while placing, the box follows the placement instead.
         if self.mode == "navigate" and key is not None and key.is_landmark:
