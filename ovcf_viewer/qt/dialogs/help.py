@@ -67,6 +67,9 @@ def shortcut_rows(window: QMainWindow) -> list[tuple[str, str, str]]:
             return
         seen.add(id(action))
         text = action.text().replace("&", "").rstrip("…").strip()
+        for verb in ("Undo", "Redo"):  # the undo actions name the last edit: not a key's name
+            if text.startswith(verb + " "):
+                text = verb
         rows.append((path, text, " or ".join(keys)))
 
     for top in window.menuBar().actions():
