@@ -682,10 +682,9 @@ class AnnotationLayer(QObject):
             label.set_point_size(COMPACT_LABEL_FONT_PT if self.compact_labels
                                  else LABEL_FONT_PT)
             label.set_content(
-                vertebra_label(vertebra, measurements, is_index, cobb_definition), colour,
                 vertebra_label(vertebra, measurements, is_index, cobb_definition,
                                compact=self.compact_labels),
-                INDEX_COLOUR if is_index else SUPERIOR_COLOUR,
+                colour,
             )
             self._points[level] = dict(vertebra.points)
         self._index_levels = index_levels
