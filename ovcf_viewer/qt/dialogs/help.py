@@ -37,6 +37,9 @@ POINTER_ROWS: tuple[tuple[str, str, str], ...] = (
     ("Keys on the film", "Delete the selected point", "Delete"),
     ("Keys on the film", "Delete the selected vertebra or tool", "Shift+Delete"),
     ("Keys on the film", "Deselect, cancel", "Esc"),
+    ("Keys on the film", "Accept the current level's carried-forward proposal", "Enter"),
+    ("Keys on the film", "Accept every proposal on the film", "Shift+Enter"),
+    ("Keys on the film", "Reject the current level's proposal", "Shift+Delete"),
 )
 
 

@@ -26,6 +26,9 @@ def window(qtbot):
     window.show()
     qtbot.waitExposed(window)
     yield window
+    for dialog in (getattr(window, "shortcut_sheet", None), getattr(window, "about_box", None)):
+        if dialog is not None:
+            dialog.close()  # a window-modal dialog left open would block the next test
     window.close()
     QApplication.processEvents()
 
