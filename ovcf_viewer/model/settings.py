@@ -11,7 +11,8 @@ from pathlib import Path
 from ovcf_viewer.util.atomic import atomic_write_text
 from ovcf_viewer.util.paths import config_dir
 
-__all__ = ["GENANT_REFERENCES", "COBB_DEFINITIONS", "Settings", "load_settings", "save_settings"]
+__all__ = ["GENANT_REFERENCES", "COBB_DEFINITIONS", "LABEL_MODES", "Settings", "load_settings",
+           "save_settings"]
 
 log = logging.getLogger(__name__)
 
@@ -20,6 +21,9 @@ GENANT_REFERENCES = ("adjacent", "own_posterior")
 #: superior endplate above to the inferior endplate below, or the index vertebra's own wedge.
 COBB_DEFINITIONS = ("segmental", "vertebral_wedge")
 PAGE_SIZES = ("A4", "Letter")
+#: Vertebra labels on the film: every vertebra, index (fractured) levels only, or none (the
+#: handles and outlines stay).
+LABEL_MODES = ("all", "index", "off")
 
 
 @dataclass(frozen=True)
@@ -38,6 +42,8 @@ class Settings:
     page_size: str = "A4"
     rules_file: str = ""  # a department's own suitability rules; empty = bundled
     bilateral_width_threshold_mm: float = 45.0
+    label_mode: str = "all"
+    compact_labels: bool = False  # one line per vertebra: level and Genant grade
 
     def __post_init__(self) -> None:
         if self.genant_reference not in GENANT_REFERENCES:
@@ -46,6 +52,8 @@ class Settings:
             raise ValueError(f"cobb_definition must be one of {COBB_DEFINITIONS}")
         if self.page_size not in PAGE_SIZES:
             raise ValueError(f"page_size must be one of {PAGE_SIZES}")
+        if self.label_mode not in LABEL_MODES:
+            raise ValueError(f"label_mode must be one of {LABEL_MODES}")
 
 
 def settings_path() -> Path:
