@@ -300,10 +300,17 @@ def resolve_calibration(
         mag = header.effective_magnification()
         if mag is not None and _plausible((detector[0] / mag[0], detector[1] / mag[0])):
             factor, origin = mag
-            return Calibration(
-                CalibrationSource.MAGNIFICATION,
-                detector[0] / factor,
-                detector[1] / factor,
-                f"÷ {factor:.4g} ({origin})",
+            row_mm, col_mm = detector[0] / factor, detector[1] / factor
+            if all(math.isfinite(v) and v > 0 for v in (row_mm, col_mm)):
+                return Calibration(
+                    CalibrationSource.MAGNIFICATION, row_mm, col_mm, f"÷ {factor:.4g} ({origin})"
+                )
+            # A factor so large the corrected spacing underflows to zero: a header error.
+            detector_detail = "; ".join(
+                part for part in (
+                    detector_detail,
+                    f"magnification correction not applied: {origin} {factor:.4g} would make "
+                    "the pixel spacing zero",
+                ) if part
             )
     return Calibration(CalibrationSource.DETECTOR, detector[0], detector[1], detector_detail)
