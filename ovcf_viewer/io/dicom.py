@@ -171,15 +171,18 @@ def _dcmread(
     for files whose first bytes already look like a preamble-less data set. ``defer_size``
     (bytes): top-level values longer than this are skipped, left for a deferred read."""
     try:
-        return pydicom.dcmread(
-            path,
-            stop_before_pixels=stop_before_pixels,
-            force=(kind == "dicom-raw"),
-            defer_size=defer_size,
-        )
+        with limits.BoundedFile(path) as handle:  # no read past the end (damaged lengths)
+            return pydicom.dcmread(
+                handle,
+                stop_before_pixels=stop_before_pixels,
+                force=(kind == "dicom-raw"),
+                defer_size=defer_size,
+            )
     except InvalidDicomError as exc:
         raise NotDicomError(path, "not a DICOM file") from exc
     except OSError as exc:
+        if exc.errno is None:  # pydicom's own "no tag to read": the file system is fine
+            raise CorruptHeaderError(path, f"damaged DICOM header ({_short(exc)})") from exc
         raise _unreadable(path, exc) from exc
     except Exception as exc:  # pydicom raises many types on damaged headers
         raise CorruptHeaderError(path, f"damaged DICOM header ({_short(exc)})") from exc
@@ -205,7 +208,8 @@ def load_image(path: str | os.PathLike[str], frame: int = 0) -> RadiographImage:
     path = Path(path)
     kind = sniff_file_kind(_read_head(path))
     if kind in ("png", "jpeg", "tiff"):
-        return _load_photo(path, frame)
+        with limits.decoder_failures(path, "image data"):
+            return _load_photo(path, frame)
     if kind == "empty":
         raise NotDicomError(path, "empty file")
     if kind == "unknown":

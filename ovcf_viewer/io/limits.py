@@ -26,6 +26,7 @@ from ovcf_viewer.model.errors import (
 )
 
 __all__ = [
+    "BoundedFile",
     "DEFAULT_MEMORY_BUDGET_MB",
     "MEMORY_BUDGET_ENV",
     "check_jp2_boxes",
@@ -204,6 +205,49 @@ def _bad_jp2(path: Path | None, box_type: bytes, length: int) -> CorruptPixelDat
         path, f"JPEG 2000 pixel data damaged: JP2 box {name!r} has length {length} "
         "before the codestream"
     )
+
+
+class BoundedFile:
+    """A binary file for pydicom whose ``read(n)`` never asks for more than the bytes left.
+
+    A damaged element length (0xFFFFFFFE) makes pydicom call ``read(4 GiB)``, and Python
+    allocates the whole buffer before it learns the file is 2 KB long: a memory error, or
+    under an address-space limit a crash. Reads here are capped at the file's size. pydicom
+    reopens the file for deferred reads with the same type (``BoundedFile(name, "rb")``),
+    so those are capped too.
+    """
+
+    def __init__(self, name: str | os.PathLike[str], mode: str = "rb") -> None:
+        if mode != "rb":
+            raise ValueError("BoundedFile is read-only binary")
+        self.name = os.fspath(name)
+        self._file = open(self.name, "rb")  # noqa: SIM115 - closed by close()/__exit__
+        self._size = os.fstat(self._file.fileno()).st_size
+
+    def read(self, size: int | None = -1) -> bytes:
+        remaining = max(0, self._size - self._file.tell())
+        if size is None or size < 0 or size > remaining:
+            size = remaining
+        return self._file.read(size)
+
+    def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
+        return self._file.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self._file.tell()
+
+    def close(self) -> None:
+        self._file.close()
+
+    @property
+    def closed(self) -> bool:
+        return self._file.closed
+
+    def __enter__(self) -> BoundedFile:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
 
 
 #: Exceptions that ask the program to stop: never turned into a load error.
