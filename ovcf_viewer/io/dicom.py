@@ -38,7 +38,7 @@ from pydicom.encaps import generate_fragments
 from pydicom.errors import InvalidDicomError
 from pydicom.uid import UID, JPEG2000TransferSyntaxes
 
-from ovcf_viewer.io import limits
+from ovcf_viewer.io import limits, safe_read
 from ovcf_viewer.model.calibration import CalibrationHeader
 from ovcf_viewer.model.errors import (
     CorruptHeaderError,
@@ -121,6 +121,12 @@ def _unreadable(path: Path, exc: OSError) -> UnreadableFileError:
 
 
 def _read_head(path: Path, size: int = 132) -> bytes:
+    try:  # a FIFO would block the open for ever, a device never ends: regular files only
+        safe_read.require_regular_file(path)
+    except safe_read.InputFileError as exc:
+        if isinstance(exc.__context__, PermissionError):
+            raise UnreadableFileError(path, "permission denied: cannot read the file") from exc
+        raise UnreadableFileError(path, exc.reason) from exc
     try:
         with open(path, "rb") as handle:
             return handle.read(size)

@@ -160,9 +160,11 @@ def _sample_cases(root: Path) -> list[TeachingCase]:
 
 
 def _user_case(folder: Path) -> TeachingCase:
+    from ovcf_viewer.util.safe_read import read_json
+
     manifest = folder / "case.json"
     try:
-        doc = json.loads(manifest.read_text(encoding="utf-8"))
+        doc = read_json(manifest)
     except (OSError, ValueError) as exc:
         raise TeachingCaseError(f"{manifest}: unreadable ({exc})") from None
     if not isinstance(doc, dict) or doc.get("format") != CASE_FORMAT:

@@ -71,11 +71,13 @@ def settings_path() -> Path:
 
 def load_settings(path: Path | None = None) -> Settings:
     """The saved settings; defaults for anything missing or invalid (logged, never fatal)."""
+    from ovcf_viewer.util.safe_read import read_json
+
     path = path or settings_path()
-    try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
+    if not path.exists():
         return Settings()
+    try:
+        raw = read_json(path)
     except (OSError, ValueError) as exc:
         log.warning("settings file %s unreadable (%s): using defaults", path, exc)
         return Settings()

@@ -67,11 +67,11 @@ def huge_frame_count(path: Path) -> Path:
 
 
 def ermf_underflow(path: Path) -> Path:
-    """A DX film whose Estimated Radiographic Magnification Factor is so large that Imager
-    Pixel Spacing divided by it underflows to 0 mm."""
+    """A DX film whose Estimated Radiographic Magnification Factor (1e300) is so large that
+    Imager Pixel Spacing divided by it is no pixel spacing (it underflows towards 0 mm)."""
     ds = make_dataset(
         np.zeros((8, 8), np.uint16),
-        ImagerPixelSpacing=[1e-300, 1e-300],
+        ImagerPixelSpacing=[0.14, 0.14],
         EstimatedRadiographicMagnificationFactor="1e300",
     )
     return save(ds, path)
