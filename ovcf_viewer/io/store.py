@@ -5,6 +5,12 @@ SQLite in the user's data directory gives atomic, durable writes (one transactio
 write-ahead log, ``synchronous=FULL``). When the disk refuses (read-only folder, full disk,
 I/O error) the edit stays in memory, :class:`Autosaver` reports it, and the next edit or
 :meth:`Autosaver.retry` writes everything still pending.
+
+One writer per image, across processes: every annotation record carries a version. A store
+remembers the version it read (or that there was none) and writes only if the record is still
+at that version, inside the ``BEGIN IMMEDIATE`` transaction that writes it; otherwise another
+window or program saved the image meanwhile and :class:`OpenElsewhereError` is raised — the
+edit stays in memory, nothing is overwritten (never last-writer-wins).
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ from pathlib import Path
 from ovcf_viewer.model.landmarks import AnnotationFormatError, ImageAnnotations
 from ovcf_viewer.util.paths import data_dir
 
-__all__ = ["AnnotationStore", "Autosaver", "SaveStatus", "StoreError"]
+__all__ = ["AnnotationStore", "Autosaver", "OpenElsewhereError", "SaveStatus", "StoreError"]
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +55,11 @@ class StoreError(OSError):
     """The store could not be opened or written; the message says why in plain words."""
 
 
+class OpenElsewhereError(StoreError):
+    """The image's saved annotations changed since this store read them: the image is open
+    in another window or program, whose edits must not be overwritten."""
+
+
 def _explain(exc: BaseException, path: Path) -> str:
     text = str(exc).lower()
     if "full" in text or "no space" in text:
@@ -64,6 +75,8 @@ class AnnotationStore:
     def __init__(self, path: str | Path | None = None) -> None:
         self.path = Path(path) if path is not None else data_dir() / "annotations.sqlite3"
         self._conn: sqlite3.Connection | None = None
+        #: the record version this store last read or wrote, per SOP Instance UID (0: none)
+        self._versions: dict[str, int] = {}
 
     def _connect(self) -> sqlite3.Connection:
         if self._conn is None:
@@ -73,6 +86,11 @@ class AnnotationStore:
                 conn.execute("PRAGMA journal_mode=WAL")
                 conn.execute("PRAGMA synchronous=FULL")
                 conn.executescript(_SCHEMA)
+                columns = {row[1] for row in conn.execute("PRAGMA table_info(annotations)")}
+                if "version" not in columns:  # a store written before versions existed
+                    conn.execute(
+                        "ALTER TABLE annotations ADD COLUMN version INTEGER NOT NULL DEFAULT 1"
+                    )
             except (sqlite3.Error, OSError) as exc:
                 raise StoreError(_explain(exc, self.path)) from exc
             self._conn = conn
@@ -81,7 +99,38 @@ class AnnotationStore:
     def save(self, model: ImageAnnotations) -> None:
         """Write ``model`` in one transaction; raises :class:`StoreError`."""
         document = json.dumps(model.to_json(partial=True), separators=(",", ":"))
-        self._upsert("annotations", model.sop_instance_uid, document)
+        uid = model.sop_instance_uid
+        expected = self._versions.get(uid, 0)
+        try:
+            conn = self._connect()
+            with conn:  # BEGIN ... COMMIT, rolled back on error
+                conn.execute("BEGIN IMMEDIATE")  # the write lock: check and write as one
+                row = conn.execute(
+                    "SELECT version FROM annotations WHERE sop_instance_uid = ?", (uid,)
+                ).fetchone()
+                current = int(row[0]) if row is not None else 0
+                if current != expected:
+                    raise OpenElsewhereError(
+                        "this image is open elsewhere: another window or program saved its "
+                        "landmarks after they were opened here, and they are not overwritten"
+                    )
+                conn.execute(
+                    "INSERT INTO annotations (sop_instance_uid, document, updated_at, version) "
+                    "VALUES (?, ?, ?, ?) ON CONFLICT(sop_instance_uid) DO UPDATE SET "
+                    "document = excluded.document, updated_at = excluded.updated_at, "
+                    "version = excluded.version",
+                    (uid, document, time.time(), current + 1),
+                )
+        except StoreError:
+            raise
+        except (sqlite3.Error, OSError) as exc:
+            self.close()
+            raise StoreError(_explain(exc, self.path)) from exc
+        self._versions[uid] = current + 1
+
+    def version(self, sop_instance_uid: str) -> int:
+        """The record version this store last read or wrote for the image (0: none)."""
+        return self._versions.get(sop_instance_uid, 0)
 
     def save_findings(self, sop_instance_uid: str, findings: dict[str, object]) -> None:
         """The clinician's findings for the suitability panel, kept with the image (§6)."""
@@ -161,7 +210,7 @@ class AnnotationStore:
             row = (
                 self._connect()
                 .execute(
-                    "SELECT document FROM annotations WHERE sop_instance_uid = ?",
+                    "SELECT document, version FROM annotations WHERE sop_instance_uid = ?",
                     (sop_instance_uid,),
                 )
                 .fetchone()
@@ -169,6 +218,7 @@ class AnnotationStore:
         except (sqlite3.Error, StoreError) as exc:
             log.warning("annotation store unreadable: %s", exc)
             return None
+        self._versions[sop_instance_uid] = int(row[1]) if row is not None else 0
         if row is None:
             return None
         try:
@@ -232,6 +282,10 @@ class Autosaver:
     def _write(self) -> None:
         try:
             self.store.save(self.model)
+        except OpenElsewhereError as exc:
+            self._set_status(SaveStatus(False, f"Edits kept in memory, not saved: {exc}",
+                                        pending=True))
+            return
         except StoreError as exc:
             self._set_status(
                 SaveStatus(False, f"Edits kept in memory, not yet saved: {exc}", pending=True)
