@@ -329,6 +329,11 @@ class Workstation(QObject):
             model = film.annotations
             if model is self.controller.model or id(model) in self._case_savers:
                 continue  # the shown image's model autosaves already
+            if store.version(model.sop_instance_uid) == 0:
+                try:  # a film from a case document: detect other writers from now on
+                    store.track(model.sop_instance_uid)
+                except OSError as exc:
+                    self.window.statusBar().showMessage(str(exc))
             self._case_savers[id(model)] = Autosaver(model, store)
 
     def stored_annotations(self) -> _StoredAnnotations:
@@ -403,7 +408,11 @@ class _StoredAnnotations:
         if shown is not None and shown.sop_instance_uid == sop_instance_uid:
             return shown
         store = self._workstation._store()
-        loaded = store.load(sop_instance_uid) if store is not None else None
+        try:
+            loaded = store.load(sop_instance_uid) if store is not None else None
+        except OSError as exc:  # the store cannot be read: the case starts without them
+            self._workstation.window.statusBar().showMessage(str(exc))
+            loaded = None
         return loaded if loaded is not None else default
 
 

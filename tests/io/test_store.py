@@ -228,3 +228,78 @@ def test_store_from_before_versions_is_upgraded(tmp_path):
     model.set_point("L1", "sa", (1, 1))
     store.save(model)
     assert AnnotationStore(path).load("3.3").vertebrae["L1"].points["sa"] == (1.0, 1.0)
+
+
+# ------------------------------------------------------------------ damaged store
+
+
+def _filled_store(path, count=40):
+    store = AnnotationStore(path)
+    for i in range(count):
+        model = ImageAnnotations(f"1.2.{i}")
+        model.set_point("L1", "sa", (i, i))
+        store.save(model)
+    store._connect().execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    store.close()
+
+
+def _damage(path, kind):
+    data = bytearray(path.read_bytes())
+    page = int.from_bytes(data[16:18], "big") or 65536
+    if kind == "header":
+        data[:16] = b"this is not SQL!"
+    elif kind == "truncated":
+        data = data[: len(data) // 2 + 100]
+    elif kind == "zeroed-page":
+        data[page * 2 : page * 3] = bytes(page)
+    elif kind == "garbage-page":
+        data[page * 2 : page * 3] = bytes((i * 37) % 256 for i in range(page))
+    elif kind == "schema-page":
+        data[100:page] = bytes((i * 91) % 256 for i in range(page - 100))
+    path.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize("kind", ["header", "truncated", "zeroed-page", "garbage-page",
+                                  "schema-page"])
+def test_damaged_store_is_moved_aside_and_recovered(tmp_path, kind):
+    path = tmp_path / "a.sqlite3"
+    _filled_store(path)
+    _damage(path, kind)
+    store = AnnotationStore(path)
+    model = ImageAnnotations("9.9.9")
+    saver = Autosaver(model, store)
+    model.set_point("L2", "sa", (1, 2))  # a new edit is saved into the fresh store
+    assert saver.status.ok, saver.status.message
+    assert store.recovery_note and "moved aside" in store.recovery_note
+    aside = [p for p in tmp_path.glob("a.sqlite3.damaged-*")
+             if not p.name.endswith(("-wal", "-shm"))]
+    assert aside and aside[0].stat().st_size > 0  # the damaged file is kept for the user
+    recovered = [uid for uid in (f"1.2.{i}" for i in range(40)) if store.load(uid) is not None]
+    assert f"{len(recovered)} image(s) were recovered" in store.recovery_note
+    if kind in ("zeroed-page", "garbage-page"):
+        assert recovered, "records on undamaged pages are recovered"
+    reopened = AnnotationStore(path)
+    assert reopened.load("9.9.9").vertebrae["L2"].points["sa"] == (1.0, 2.0)
+    assert reopened.recovery_note is None  # the fresh store is healthy
+
+
+def test_unreadable_store_is_said_not_shown_as_empty(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    store = AnnotationStore(blocker / "a.sqlite3")
+    with pytest.raises(StoreError, match="saved landmarks cannot be read"):
+        store.load("1.1")
+    model = ImageAnnotations("1.1")
+    saver = Autosaver(model, store)
+    assert not saver.status.ok and "could not be read" in saver.status.message
+    model.set_point("L1", "sa", (1, 1))
+    assert saver.pending and "not overwritten" in saver.status.message
+
+
+def test_missing_or_unusable_data_folder_does_not_raise(tmp_path, monkeypatch):
+    from ovcf_viewer.util.paths import config_dir, data_dir
+
+    blocker = tmp_path / "home"
+    blocker.write_text("a file where the folder should be")
+    monkeypatch.setenv("OVCF_VIEWER_HOME", str(blocker))
+    assert data_dir() == blocker / "data" and config_dir() == blocker / "config"

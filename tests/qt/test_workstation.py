@@ -94,19 +94,19 @@ def test_pending_edits_are_written_when_the_disk_recovers(window, monkeypatch):
 
     controller = window.annotation_controller
     store = controller.store()
-    real_upsert = store._upsert
+    real_save = store.save
 
     def full(*args):
         raise StoreError("the disk holding the data folder is full")
 
-    monkeypatch.setattr(store, "_upsert", full)
+    monkeypatch.setattr(store, "save", full)
     model = controller.model
     x, y = model.vertebrae["L2"].points["sa"]
     model.set_point("L2", "sa", (x + 3, y))
     assert controller.autosaver.pending
     assert "kept in memory" in controller.save_status_label.text()
     assert not window.workstation.retry_pending_edits()
-    monkeypatch.setattr(store, "_upsert", real_upsert)
+    monkeypatch.setattr(store, "save", real_save)
     assert window.workstation.retry_pending_edits()
     saved = AnnotationStore().load(model.sop_instance_uid)
     assert saved.vertebrae["L2"].points["sa"] == (x + 3, y)

@@ -107,6 +107,15 @@ class ScratchStore:
     def load(self, sop_instance_uid: str) -> ImageAnnotations | None:
         return None
 
+    def unread_reason(self, sop_instance_uid: str) -> str | None:
+        return None  # nothing is read, so nothing is unreadable
+
+    def version(self, sop_instance_uid: str) -> int:
+        return 0
+
+    def track(self, sop_instance_uid: str) -> None:
+        """Nothing to track: the attempt is never written where others could write."""
+
     def close(self) -> None:
         self.documents.clear()
 
