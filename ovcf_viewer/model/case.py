@@ -80,6 +80,7 @@ __all__ = [
     "PROCEDURES",
     "PROCEDURE_LABELS",
     "autosave_path",
+    "new_case_id",
     "autosaved_cases",
     "case_from_document",
     "case_to_document",
@@ -659,10 +660,22 @@ def _safe_id(case_id: str) -> str:
 
 
 def autosave_path(case_id: str) -> Path:
-    """``data_dir()/cases/<case_id>.json``: where a case open in the GUI is autosaved."""
+    """``data_dir()/cases/<case_id>.json``: where a case open in the GUI is autosaved. The
+    folder is created when possible; when not, writing there reports the failure."""
     folder = data_dir() / "cases"
-    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        pass  # the autosave itself fails and says why (CaseSession.autosave_error)
     return folder / f"{_safe_id(case_id)}.json"
+
+
+def new_case_id(today: date | None = None) -> str:
+    """A fresh case id, ``case-YYYYMMDD-xxxxxxxx``: a case is not a patient, and a second case
+    of the same patient must not share (and overwrite) the first one's autosave."""
+    import secrets
+
+    return f"case-{(today or date.today()):%Y%m%d}-{secrets.token_hex(4)}"
 
 
 def autosaved_cases() -> list[Path]:
@@ -680,7 +693,8 @@ class CaseSession:
     :func:`autosave_path` on every change (a killed process leaves the last complete save).
 
     ``autosave`` may be turned off (tests, read-only viewing). ``autosave_error`` holds the
-    last write failure's message (a full disk, a read-only folder), ``""`` when fine.
+    last write failure's message (a full disk, a read-only folder), ``""`` when fine; while it
+    is set, :attr:`pending` is true and :meth:`retry` writes the case again.
 
     Edits of the case facts and outcomes (:meth:`edit`, :meth:`update`, and the outcome
     setters) are undoable: the case is frozen, so each edit keeps the case before and after
@@ -804,6 +818,18 @@ class CaseSession:
         if not any(f.annotations.in_preview for f in self._case.films):
             self._autosave()
         self.changed.emit()
+
+    @property
+    def pending(self) -> bool:
+        """Whether the latest change is only in memory (the last autosave failed)."""
+        return bool(self.autosave_error)
+
+    def retry(self) -> bool:
+        """Write the case again if the last autosave failed; ``True`` when nothing is
+        pending."""
+        if self.pending:
+            self._autosave()
+        return not self.pending
 
     def _autosave(self) -> None:
         if not self.autosave_enabled:

@@ -372,9 +372,18 @@ class Workstation(QObject):
 
     # -- never lose work ---------------------------------------------------------------------
     def retry_pending_edits(self) -> bool:
-        """Write edits a refusing disk kept in memory; ``True`` when nothing is pending."""
+        """Write edits a refusing disk kept in memory — the shown image's, the case films'
+        and the open cases' autosaves; ``True`` when nothing is pending."""
         saver = self.controller.autosaver
-        return saver.retry() if saver is not None else True
+        done = saver.retry() if saver is not None else True
+        for case_saver in list(self._case_savers.values()):
+            done = case_saver.retry() and done
+        for window in self.case_windows:
+            try:
+                done = window.controller.retry_autosave() and done
+            except RuntimeError:  # a case window already deleted
+                continue
+        return done
 
     def confirm_close(self, event: QCloseEvent) -> bool:
         """Before the window closes with unsaved edits: try once more, then ask."""
@@ -384,7 +393,7 @@ class Workstation(QObject):
             self.window,
             "Edits not saved",
             "The latest edits could not be written to disk "
-            f"({self.controller.autosaver.status.message}).\n\n"
+            f"({self._pending_reason()}).\n\n"
             "Export them as an annotation file before closing?",
             QMessageBox.StandardButton.Save
             | QMessageBox.StandardButton.Discard
@@ -394,6 +403,16 @@ class Workstation(QObject):
             self.controller.choose_export_path()
             return True
         return answer == QMessageBox.StandardButton.Discard
+
+
+    def _pending_reason(self) -> str:
+        saver = self.controller.autosaver
+        if saver is not None and saver.pending:
+            return saver.status.message
+        for case_saver in self._case_savers.values():
+            if case_saver.pending:
+                return case_saver.status.message
+        return "a case autosave failed"
 
 
 class _StoredAnnotations:

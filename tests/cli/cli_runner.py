@@ -70,10 +70,13 @@ def _context():
     return _CONTEXT
 
 
-def run_cli(argv: list[str], home: Path, *, timeout: float = 10.0) -> Outcome:
-    """Run ``ovcf-viewer ARGV`` with ``OVCF_VIEWER_HOME=home``; stdout, stderr and status."""
-    home.mkdir(parents=True, exist_ok=True)
-    out, err = home / "stdout.txt", home / "stderr.txt"
+def run_cli(argv: list[str], home: Path, *, timeout: float = 10.0,
+            make_home: bool = True) -> Outcome:
+    """Run ``ovcf-viewer ARGV`` with ``OVCF_VIEWER_HOME=home``; stdout, stderr and status
+    (captured beside ``home``). ``make_home=False`` leaves ``home`` as the caller made it."""
+    if make_home:
+        home.mkdir(parents=True, exist_ok=True)
+    out, err = home.parent / f"{home.name}.stdout.txt", home.parent / f"{home.name}.stderr.txt"
     env = {"OVCF_VIEWER_HOME": str(home), "QT_QPA_PLATFORM": "offscreen",
            "RUST_BACKTRACE": "0"}
     process = _context().Process(target=_child, args=(argv, env, str(out), str(err)))

@@ -245,3 +245,19 @@ def test_hostile_settings_file_falls_back_to_defaults(tmp_path, kind):
     result = run_cli(["measure", inputs["image"], "--annotations", inputs["annotations"]], home)
     assert result.returncode == 0, result.stderr
     assert "Calibration" in result.stdout
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("command", sorted(COMMANDS))
+def test_every_command_runs_with_an_unusable_data_folder(tmp_path, command):
+    """A data/config location that cannot be created (a file stands where the folder should
+    be, as a read-only or vanished mount behaves): every command still does its work."""
+    inputs = _valid_inputs(tmp_path)
+    home = tmp_path / "home"
+    home.mkdir()
+    blocked = home / "blocked"
+    blocked.write_text("a file where the data folder should be")
+    args = [a.format(**inputs) for a in COMMANDS[command]]
+    outcome = cli_runner.run_cli(args, blocked, timeout=60, make_home=False)
+    assert outcome.returncode == 0, outcome.stderr[-2000:]
+    assert "Traceback" not in outcome.stderr
