@@ -8,13 +8,13 @@ Installed by :func:`ovcf_viewer.qt.app.build_main_window` after the annotation c
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QObject, QSignalBlocker, Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
-from PySide6.QtWidgets import QDockWidget, QFileDialog, QMainWindow, QMessageBox, QWidget
+from PySide6.QtWidgets import QDockWidget, QFileDialog, QMainWindow, QMenu, QMessageBox, QWidget
 
 from ovcf_viewer.model.settings import Settings
 
@@ -73,6 +73,9 @@ class Workstation(QObject):
             "Compare films of one patient: timepoints are proposed from the study dates"
         )
         self.new_case_action.triggered.connect(self.choose_case_films)
+        # Autosaved cases offered back (after a crash, or a case never saved elsewhere).
+        self.recover_menu = QMenu("Recover autosaved case", window)
+        self.recover_menu.aboutToShow.connect(self.refresh_recover_menu)
         self.import_annotations_action = QAction("Import annotations (JSON)…", window)
         self.import_annotations_action.setStatusTip(
             "Load an exchange-format annotation file onto the shown image (undoable)"
@@ -93,6 +96,7 @@ class Workstation(QObject):
             None,
             self.open_case_action,
             self.new_case_action,
+            self.recover_menu.menuAction(),
             None,
             self.report_action,
             None,
@@ -286,6 +290,29 @@ class Workstation(QObject):
         )
         if path:
             self.open_case(path)
+
+    def refresh_recover_menu(self) -> None:
+        """List the autosaved case documents, most recent first, each opening its case."""
+        from ovcf_viewer.model.case import autosaved_cases
+
+        self.recover_menu.clear()
+        try:
+            paths = autosaved_cases()
+        except OSError as exc:
+            paths = []
+            self.window.statusBar().showMessage(f"Autosaved cases cannot be listed: {exc}")
+        for path in paths[:20]:
+            stamp = datetime.fromtimestamp(path.stat().st_mtime).strftime("%Y-%m-%d %H:%M")
+            action = self.recover_menu.addAction(f"{path.stem} (autosaved {stamp})")
+            action.setData(str(path))
+            action.triggered.connect(self._recover_case)
+        if not paths:
+            self.recover_menu.addAction("No autosaved case").setEnabled(False)
+
+    def _recover_case(self) -> None:
+        action = self.sender()
+        if isinstance(action, QAction) and action.data():
+            self.open_case(action.data())
 
     def open_case(self, path: str | Path) -> QWidget:
         from ovcf_viewer.qt.case.case_view import open_case_window
