@@ -69,3 +69,23 @@ def test_deidentified_csv_keeps_measurements_and_drops_phi(tmp_path, capsys):
     # one film, one pseudonym; two films, two
     by_film = {(r["file"], r["sop_instance_uid"]) for r in clean_rows}
     assert len(by_film) == 2
+
+
+def _pdf_text(path: Path) -> str:
+    from pypdf import PdfReader
+
+    reader = PdfReader(path)
+    text = " ".join(page.extract_text() or "" for page in reader.pages)
+    meta = " ".join(str(v) for v in (reader.metadata or {}).values())
+    return text + " " + meta
+
+
+def test_deidentified_report_carries_no_phi_from_headers_free_text_or_paths(tmp_path):
+    inputs, secrets = _phi_case(tmp_path)
+    (inputs[0].parent / "post.dcm").unlink()  # a missing film: its path must not be printed
+    out = tmp_path / "r.pdf"
+    assert main(["report", *map(str, inputs), "-o", str(out), "--deidentify"]) == 0
+    text = _pdf_text(out)
+    assert "Calibration" in text  # the report is there
+    leaked = [s for s in secrets if s in text]
+    assert not leaked, leaked

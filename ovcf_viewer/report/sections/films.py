@@ -82,13 +82,14 @@ class FilmSections(_BuilderBase):
                    ("LINEBELOW", (0, -1), (-1, -1), 0.25, _color(_RULE))],
         ))
         out.append(Spacer(1, 4))
-        out.append(self.p(_esc(film.calibration.statement()), "small"))
+        statement = self.calibration_statement(film.calibration, missing=film.is_missing)
+        out.append(self.p(_esc(statement), "small"))
         if not film.calibration.is_calibrated:
             out.append(self.p("No calibration: lengths in pixels. Ratios, percentages and "
                               "angles are still valid.", "warning"))
         if film.missing_reason:
             out.append(Spacer(1, 3))
-            out.append(self.p(_esc(film.missing_reason), "warning"))
+            out.append(self.p(_esc(self.missing_text(film)), "warning"))
         if film.problem:
             out.append(Spacer(1, 3))
             out.append(self.p(_esc(film.problem), "warning"))
