@@ -197,3 +197,30 @@ def test_samples_still_open(tmp_path):
     root = Path(__file__).resolve().parents[2] / "sample_dicom"
     for path in sorted(root.rglob("*.dcm")):
         assert load_image(path).stored.size > 0
+
+
+def test_progressive_opening_applies_the_same_checks(tmp_path):
+    """The case window opens JPEG 2000 films progressively before the loader: a hostile file
+    must not hang or allocate there either; it is left to the loader, which refuses it."""
+    import os
+
+    from ovcf_viewer.io.progressive import open_progressive
+
+    jp2 = hostile_dicom.jp2_zero_length_box(tmp_path / "jp2.dcm")
+    start = time.perf_counter()
+    assert open_progressive(jp2, (800, 600)) is None
+    assert time.perf_counter() - start < 5.0
+    fifo = tmp_path / "pipe.dcm"
+    os.mkfifo(fifo)
+    assert open_progressive(fifo, (800, 600)) is None  # not opened: it would block
+    big = make_file(tmp_path / "big.dcm", np.zeros((64, 64), np.uint16))
+    import pydicom
+    from pydicom.uid import JPEG2000Lossless
+
+    ds = pydicom.dcmread(big)
+    ds.compress(JPEG2000Lossless)
+    ds.Rows = ds.Columns = 65535
+    ds.save_as(big)
+    assert open_progressive(big, (800, 600)) is None
+    with pytest.raises(ImageTooLargeError):
+        load_image(big)
