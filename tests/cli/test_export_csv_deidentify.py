@@ -30,6 +30,8 @@ def _phi_case(tmp_path: Path) -> tuple[list[Path], list[str]]:
         ds.PixelSpacingCalibrationType = "FIDUCIAL"
         ds.PixelSpacingCalibrationDescription = "ruler held by DOE JANE"
         ds.PixelSpacing = [0.139, 0.139]  # differs from Imager Pixel Spacing: "in the patient"
+        ds.WindowCenter, ds.WindowWidth = 2000, 4000
+        ds.WindowCenterWidthExplanation = "set for JANE DOE"
         ds.save_as(folder / f"{name}.dcm")
         uids.append(str(ds.SOPInstanceUID))
         shutil.copy(SAMPLE / f"{name}.json", folder / f"{name}.json")
@@ -37,7 +39,7 @@ def _phi_case(tmp_path: Path) -> tuple[list[Path], list[str]]:
         if doc.get("timepoint", {}).get("date"):
             dates.append(doc["timepoint"]["date"])
     secrets = [PHI["name"], "DOE", "JANE", PHI["id"], PHI["folder"], str(tmp_path), *uids,
-               *dates, "ruler held"]
+               *dates, "ruler held", "set for"]
     return [folder / "pre.json", folder / "post.json"], secrets
 
 

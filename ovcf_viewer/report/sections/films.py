@@ -72,7 +72,11 @@ class FilmSections(_BuilderBase):
             from ovcf_viewer.render.display import default_window
 
             window = default_window(film.image)
-            rows.append(("Display", getattr(window, "label", None) or "as stored (colour)"))
+            label = getattr(window, "label", None) or "as stored (colour)"
+            if self.deidentify and getattr(window, "explanation", ""):
+                # Window Center & Width Explanation is header free text: it can hold a name
+                label = f"Window (C {window.center:g} / W {window.width:g})"
+            rows.append(("Display", label))
             rows.append(("Image", f"{film.image.columns} × {film.image.rows} px"))
         rows.append(("Lengths in", film.calibration.unit_tag))
         out.append(_table(
