@@ -44,6 +44,9 @@ class Settings:
     bilateral_width_threshold_mm: float = 45.0
     label_mode: str = "all"
     compact_labels: bool = False  # one line per vertebra: level and Genant grade
+    # The most memory opening one image may take (MiB), checked against the header's claim
+    # before decoding (ovcf_viewer.io.limits); $OVCF_VIEWER_MEMORY_BUDGET_MB overrides it.
+    memory_budget_mb: int = 2048
 
     def __post_init__(self) -> None:
         if self.genant_reference not in GENANT_REFERENCES:
@@ -54,6 +57,12 @@ class Settings:
             raise ValueError(f"page_size must be one of {PAGE_SIZES}")
         if self.label_mode not in LABEL_MODES:
             raise ValueError(f"label_mode must be one of {LABEL_MODES}")
+        if (
+            isinstance(self.memory_budget_mb, bool)
+            or not isinstance(self.memory_budget_mb, int)
+            or self.memory_budget_mb < 64
+        ):
+            raise ValueError("memory_budget_mb must be a whole number of MiB, at least 64")
 
 
 def settings_path() -> Path:
@@ -62,11 +71,13 @@ def settings_path() -> Path:
 
 def load_settings(path: Path | None = None) -> Settings:
     """The saved settings; defaults for anything missing or invalid (logged, never fatal)."""
+    from ovcf_viewer.util.safe_read import read_json
+
     path = path or settings_path()
-    try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
+    if not path.exists():
         return Settings()
+    try:
+        raw = read_json(path)
     except (OSError, ValueError) as exc:
         log.warning("settings file %s unreadable (%s): using defaults", path, exc)
         return Settings()
