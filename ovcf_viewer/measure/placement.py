@@ -425,7 +425,7 @@ def handle_name(key: HandleKey, annotations: ImageAnnotations | None = None) -> 
     """What the status bar calls a handle: ``"L1 sa — superior-anterior corner"`` for a
     landmark, ``"cobb point 3 of 4"`` for a tool point (``"tool point 3"`` when the tool is
     not in ``annotations``)."""
-    if key.is_landmark:
+    if key.is_landmark and key.name is not None:
         return f"{key.level} {key.name} — {POINT_LABELS[key.name]}"
     number = (key.index or 0) + 1
     tool = next((t for t in annotations.tools if t.tool_id == key.tool_id), None) \

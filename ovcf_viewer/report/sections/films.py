@@ -69,11 +69,12 @@ class FilmSections(_BuilderBase):
         if not self.deidentify and film.file_name:
             rows.append(("File", film.file_name))
         if film.image is not None:
+            from ovcf_viewer.model.image import VoiWindow
             from ovcf_viewer.render.display import default_window
 
             window = default_window(film.image)
             label = getattr(window, "label", None) or "as stored (colour)"
-            if self.deidentify and getattr(window, "explanation", ""):
+            if self.deidentify and isinstance(window, VoiWindow) and window.explanation:
                 # Window Center & Width Explanation is header free text: it can hold a name
                 label = f"Window (C {window.center:g} / W {window.width:g})"
             rows.append(("Display", label))
