@@ -230,6 +230,11 @@ class DimseArchive(Archive):
             f"(no response within {self.timeout:g} s, or the connection was lost)"
         )
 
+    def _require(self, assoc: Any, what: str) -> None:
+        """Between requests on one association: the archive may have gone away."""
+        if not assoc.is_established:
+            raise self._lost(what)
+
     # -- C-ECHO ----------------------------------------------------------------------------
     def echo(self) -> None:
         ae = self._ae()
@@ -407,6 +412,7 @@ class DimseArchive(Archive):
             for ref in refs:
                 if cancel():
                     raise Cancelled
+                self._require(assoc, "C-GET")
                 responses = assoc.send_c_get(
                     self._retrieve_identifier(ref), StudyRootQueryRetrieveInformationModelGet
                 )
@@ -467,6 +473,7 @@ class DimseArchive(Archive):
                 for ref in refs:
                     if cancel():
                         raise Cancelled
+                    self._require(assoc, "C-MOVE")
                     responses = assoc.send_c_move(
                         self._retrieve_identifier(ref),
                         node.move_destination,
