@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ovcf_viewer.model.settings import ArchiveNode, Settings, load_settings
 from ovcf_viewer.io.archive import (
@@ -24,7 +25,11 @@ from ovcf_viewer.io.archive import (
     StudyQuery,
     open_archive,
 )
+from ovcf_viewer.io.archive.base import instance_path
 from ovcf_viewer.io.archive.cache import StudyCache
+
+if TYPE_CHECKING:
+    import numpy as np
 
 __all__ = [
     "NodeOptions",
@@ -36,6 +41,8 @@ __all__ = [
     "retrieve_study",
     "retrieve_to_cache",
     "send_files",
+    "series_thumbnail",
+    "thumbnail",
 ]
 
 DEFAULT_CALLING_AET = "OVCFVIEWER"
@@ -168,6 +175,61 @@ def retrieve_to_cache(
         return retrieve_study(node, study_uid, folder, progress, cancel, series_uid)
     finally:
         cache.evict(keep={study_uid})
+
+
+def series_thumbnail(
+    node: ArchiveNode,
+    study_uid: str,
+    series_uid: str,
+    settings: Settings,
+    size: int = 96,
+) -> np.ndarray | None:
+    """A small 8-bit grey picture of the series' first instance, or None when it has no
+    image. The instance is fetched into the study's cache folder, where a later retrieve of
+    the study finds it and does not fetch it again."""
+    archive = open_archive(node)
+    refs = archive.find_instances(study_uid, series_uid)
+    if not refs:
+        return None
+    folder = cache_for(settings).folder(study_uid)
+    path = instance_path(folder, refs[0].sop_instance_uid)
+    if not path.exists():
+        archive.fetch_instances(refs[:1], folder, _ignore, _no)
+    return thumbnail(path, size)
+
+
+def thumbnail(path: Path, size: int = 96) -> np.ndarray | None:
+    """First frame of a DICOM image as uint8 (0 black), at most ``size`` pixels on its long
+    side, windowed to the 1st–99th percentile; None when the file holds no image."""
+    import numpy as np
+    import pydicom
+
+    try:
+        ds = pydicom.dcmread(path)
+        if "PixelData" not in ds:
+            return None
+        pixels = ds.pixel_array
+    except Exception:  # any decoding problem: the list shows no picture, nothing more
+        return None
+    if pixels.ndim == 3 and int(ds.get("SamplesPerPixel", 1)) == 1:
+        pixels = pixels[0]
+    if pixels.ndim == 3:
+        pixels = pixels.mean(axis=2)
+    step = max(1, int(np.ceil(max(pixels.shape) / size)))
+    small = pixels[::step, ::step].astype(np.float64)
+    low, high = np.percentile(small, (1, 99))
+    scaled = np.clip((small - low) / max(high - low, 1e-9), 0.0, 1.0)
+    if str(ds.get("PhotometricInterpretation", "")) == "MONOCHROME1":
+        scaled = 1.0 - scaled
+    return np.ascontiguousarray((scaled * 255).round().astype(np.uint8))
+
+
+def _ignore(path: Path) -> None:
+    return None
+
+
+def _no() -> bool:
+    return False
 
 
 def send_files(node: ArchiveNode, paths: Sequence[Path]) -> list[SendResult]:

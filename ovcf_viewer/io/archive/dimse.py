@@ -81,6 +81,16 @@ RECEIVE_TRANSFER_SYNTAXES = (
 _UNCOMPRESSED = ("1.2.840.10008.1.2.1", "1.2.840.10008.1.2")
 _MAX_CONTEXTS = 128  # PS3.8 §9.3.2.2: odd context IDs 1..255
 
+# One C-MOVE receiver per port at a time in this process (a thumbnail and a retrieve would
+# otherwise both try to listen on it): the second waits for the first.
+_MOVE_PORT_LOCKS: dict[int, threading.Lock] = {}
+_MOVE_PORT_LOCKS_GUARD = threading.Lock()
+
+
+def _move_port_lock(port: int) -> threading.Lock:
+    with _MOVE_PORT_LOCKS_GUARD:
+        return _MOVE_PORT_LOCKS.setdefault(port, threading.Lock())
+
 # PS3.4 C.4.1.1.4, C.4.2.1.5, C.4.3.1.4 and B.2.3; PS3.7 C.
 _STATUS_TEXT = {
     0x0106: "invalid attribute value",
@@ -438,6 +448,16 @@ class DimseArchive(Archive):
         on_stored(path)
 
     def _fetch_by_move(
+        self,
+        refs: Sequence[InstanceRef],
+        folder: Path,
+        on_stored: Callable[[Path], None],
+        cancel: CancelCheck,
+    ) -> None:
+        with _move_port_lock(int(self.node.move_port)):
+            self._fetch_by_move_locked(refs, folder, on_stored, cancel)
+
+    def _fetch_by_move_locked(
         self,
         refs: Sequence[InstanceRef],
         folder: Path,

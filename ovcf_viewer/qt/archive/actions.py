@@ -1,0 +1,77 @@
+"""The archive's place in the main window: *File ▸ Query/Retrieve…* and *File ▸ Send to
+archive…*. A retrieved study opens straight into the viewer (the window's own
+``open_paths``, as for a folder the user opens)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, Qt
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import QMainWindow
+
+__all__ = ["ArchiveActions", "install_archive"]
+
+
+class ArchiveActions(QObject):
+    def __init__(self, window: QMainWindow) -> None:
+        super().__init__(window)
+        self.window = window
+        self.query_dialog: Any = None
+        self.send_dialog: Any = None
+        self.query_action = QAction("Query/&Retrieve…", window)
+        self.query_action.setShortcut("Ctrl+Shift+R")
+        self.query_action.setStatusTip("Search the archive (PACS) and retrieve a study")
+        self.query_action.triggered.connect(self.open_query)
+        self.send_action = QAction("Send to &archive…", window)
+        self.send_action.setStatusTip("Send the shown film (and other files) to the archive")
+        self.send_action.triggered.connect(self.open_send)
+        menu = _file_menu(window)
+        before = getattr(window, "quit_action", None)
+        for action in (self.query_action, self.send_action):
+            menu.insertAction(before, action)
+        menu.insertSeparator(before)
+
+    def open_query(self) -> None:
+        from ovcf_viewer.qt.archive.query_dialog import QueryRetrieveDialog
+
+        dialog = QueryRetrieveDialog(self.window)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, True)
+        dialog.studyRetrieved.connect(self.open_retrieved)
+        dialog.show()
+        self.query_dialog = dialog
+
+    def open_retrieved(self, folder: Path) -> None:
+        self.window.open_paths([folder])  # type: ignore[attr-defined]
+
+    def send_items(self) -> list[tuple[Path, str]]:
+        """What *Send* offers: the shown film's file when it is DICOM."""
+        image_of = getattr(self.window, "image", None)
+        image = image_of() if callable(image_of) else None
+        items: list[tuple[Path, str]] = []
+        if image is not None and image.path is not None and image.is_dicom:
+            items.append((Path(image.path), "film"))
+        return items
+
+    def open_send(self) -> None:
+        from ovcf_viewer.qt.archive.send_dialog import SendDialog
+
+        dialog = SendDialog(self.send_items(), self.window)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, True)
+        dialog.show()
+        self.send_dialog = dialog
+
+
+def _file_menu(window: QMainWindow) -> Any:
+    for action in window.menuBar().actions():
+        menu = action.menu()
+        if menu is not None and action.text().replace("&", "") == "File":
+            return menu
+    return window.menuBar().addMenu("&File")
+
+
+def install_archive(window: QMainWindow) -> ArchiveActions:
+    actions = ArchiveActions(window)
+    window.archive = actions  # type: ignore[attr-defined]
+    return actions
