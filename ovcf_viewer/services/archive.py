@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ovcf_viewer.model.settings import ArchiveNode, Settings, load_settings
 from ovcf_viewer.io.archive import (
     DEFAULT_FIND_LIMIT,
     ArchiveError,
@@ -27,6 +26,7 @@ from ovcf_viewer.io.archive import (
 )
 from ovcf_viewer.io.archive.base import instance_path
 from ovcf_viewer.io.archive.cache import StudyCache
+from ovcf_viewer.model.settings import ArchiveNode, Settings, load_settings
 
 if TYPE_CHECKING:
     import numpy as np

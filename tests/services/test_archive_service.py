@@ -9,9 +9,9 @@ from dataclasses import replace
 
 import pytest
 
-from ovcf_viewer.model.settings import ArchiveNode, Settings, load_settings, save_settings
 from ovcf_viewer.io.archive import ArchiveError, StudyQuery
 from ovcf_viewer.io.archive.cache import StudyCache
+from ovcf_viewer.model.settings import ArchiveNode, Settings, load_settings, save_settings
 from ovcf_viewer.services.archive import NodeOptions, resolve_node
 
 

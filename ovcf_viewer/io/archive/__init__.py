@@ -7,7 +7,6 @@ the kind of node it is given.
 
 from __future__ import annotations
 
-from ovcf_viewer.model.settings import ArchiveNode
 from ovcf_viewer.io.archive.base import (
     DEFAULT_FIND_LIMIT,
     Archive,
@@ -28,6 +27,7 @@ from ovcf_viewer.io.archive.errors import (
     SendRejectedError,
     TooManyMatchesError,
 )
+from ovcf_viewer.model.settings import ArchiveNode
 
 __all__ = [
     "DEFAULT_FIND_LIMIT",

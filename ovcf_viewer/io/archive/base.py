@@ -18,9 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ovcf_viewer.util.atomic import atomic_write_bytes
-from ovcf_viewer.model.settings import ArchiveNode
 from ovcf_viewer.io.archive.errors import ArchiveError, RetrieveInterruptedError
+from ovcf_viewer.model.settings import ArchiveNode
+from ovcf_viewer.util.atomic import atomic_write_bytes
 
 if TYPE_CHECKING:
     from pydicom import Dataset

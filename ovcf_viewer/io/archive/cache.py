@@ -14,8 +14,8 @@ import time
 from collections.abc import Iterable
 from pathlib import Path
 
-from ovcf_viewer.util.paths import data_dir
 from ovcf_viewer.io.archive.base import is_uid
+from ovcf_viewer.util.paths import data_dir
 
 __all__ = ["StudyCache"]
 

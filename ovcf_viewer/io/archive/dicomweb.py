@@ -20,7 +20,6 @@ from dicomweb_client import DICOMwebClient
 from pydicom import Dataset, dcmread
 from pydicom.errors import InvalidDicomError
 
-from ovcf_viewer.model.settings import ArchiveNode
 from ovcf_viewer.io.archive.base import (
     DEFAULT_FIND_LIMIT,
     Archive,
@@ -45,6 +44,7 @@ from ovcf_viewer.io.archive.errors import (
     AssociationRejectedError,
     TooManyMatchesError,
 )
+from ovcf_viewer.model.settings import ArchiveNode
 
 __all__ = ["DicomWebArchive"]
 

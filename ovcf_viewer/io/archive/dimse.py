@@ -33,7 +33,6 @@ from pynetdicom.sop_class import (
 )
 from pynetdicom.status import code_to_category
 
-from ovcf_viewer.model.settings import ArchiveNode
 from ovcf_viewer.io.archive.base import (
     DEFAULT_FIND_LIMIT,
     Archive,
@@ -58,6 +57,7 @@ from ovcf_viewer.io.archive.errors import (
     AssociationRejectedError,
     TooManyMatchesError,
 )
+from ovcf_viewer.model.settings import ArchiveNode
 
 __all__ = ["DimseArchive"]
 

@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ovcf_viewer.core.settings import ArchiveNode
+from ovcf_viewer.model.settings import ArchiveNode
 from ovcf_viewer.qt.archive.worker import ArchiveTask
 
 __all__ = ["ArchiveNodesEditor"]

@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ovcf_viewer.core.settings import ArchiveNode, Settings, load_settings
+from ovcf_viewer.model.settings import ArchiveNode, Settings, load_settings
 from ovcf_viewer.qt.archive.worker import ArchiveTask
 
 __all__ = ["SendDialog"]

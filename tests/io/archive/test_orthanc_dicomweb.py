@@ -10,7 +10,6 @@ import numpy as np
 import pydicom
 import pytest
 
-from ovcf_viewer.model.settings import ArchiveNode
 from ovcf_viewer.io.archive import (
     ArchiveProtocolError,
     ArchiveTimeoutError,
@@ -21,6 +20,7 @@ from ovcf_viewer.io.archive import (
     open_archive,
 )
 from ovcf_viewer.io.archive.base import present_instances
+from ovcf_viewer.model.settings import ArchiveNode
 from tests.dicom_builders import make_file
 from tests.io.archive.helpers import SilentServer, assert_same_pixels, originals_by_uid, sop_uid
 from tests.orthanc import SAMPLES, free_port

@@ -13,8 +13,8 @@ import pydicom
 import pytest
 from PySide6.QtCore import Qt
 
-from ovcf_viewer.core.settings import ArchiveNode, load_settings, save_settings
-from tests.core.dicom_builders import make_file
+from ovcf_viewer.model.settings import ArchiveNode, load_settings, save_settings
+from tests.dicom_builders import make_file
 from tests.io.archive.helpers import SilentServer, assert_same_pixels, originals_by_uid
 from tests.orthanc import SAMPLES, free_port
 
@@ -166,7 +166,7 @@ def test_send_shown_film_with_a_result_per_item(window, qtbot, empty_orthanc, tm
 
 
 def test_settings_nodes_test_connection_and_save(qtbot, orthanc):
-    from ovcf_viewer.qt.settings_dialog import SettingsDialog
+    from ovcf_viewer.qt.dialogs.settings_dialog import SettingsDialog
 
     dialog = SettingsDialog(load_settings())
     qtbot.addWidget(dialog)
@@ -195,7 +195,7 @@ def test_settings_nodes_test_connection_and_save(qtbot, orthanc):
 
 
 def test_settings_refuse_an_invalid_node(qtbot):
-    from ovcf_viewer.qt.settings_dialog import SettingsDialog
+    from ovcf_viewer.qt.dialogs.settings_dialog import SettingsDialog
 
     dialog = SettingsDialog(load_settings())
     qtbot.addWidget(dialog)
