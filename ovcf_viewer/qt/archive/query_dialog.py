@@ -306,8 +306,13 @@ class QueryRetrieveDialog(QDialog):
     def _on_retrieved(self, result: Any) -> None:
         self.last_folder = result.folder
         self.progress.setValue(result.total)
-        kept = f", {result.skipped} already here" if result.skipped else ""
-        self._info(f"Retrieved {result.received} instance(s){kept}; opening in the viewer.")
+        if result.received == 0:
+            done = f"All {result.total} instance(s) were already here"
+        elif result.skipped:
+            done = f"Retrieved {result.received} instance(s), {result.skipped} already here"
+        else:
+            done = f"Retrieved {result.received} instance(s)"
+        self._info(f"{done}; opening in the viewer.")
         self.studyRetrieved.emit(result.folder)
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt override)

@@ -90,9 +90,12 @@ class SendDialog(QDialog):
         row = self.table.rowCount()
         self.table.insertRow(row)
         self.table.setItem(row, 0, QTableWidgetItem(what))
-        self.table.setItem(row, 1, QTableWidgetItem(str(path)))
+        file_cell = QTableWidgetItem(Path(path).name)
+        file_cell.setToolTip(str(path))
+        self.table.setItem(row, 1, file_cell)
         self.table.setItem(row, 2, QTableWidgetItem("not sent"))
         self.table.resizeColumnToContents(0)
+        self.table.resizeColumnToContents(1)
         self._sync()
 
     def choose_files(self) -> None:

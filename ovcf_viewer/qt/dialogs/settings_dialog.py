@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QPushButton,
     QSpinBox,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -115,7 +116,7 @@ class SettingsDialog(QDialog):
         self.archive_cache_mb.setToolTip(
             "Retrieved studies are kept up to this size; the least recently used go first."
         )
-        archive_box = QGroupBox("Archive nodes (PACS)")
+        archive_box = QGroupBox("Archive nodes")
         archive_layout = QVBoxLayout(archive_box)
         archive_layout.addWidget(self.archive_nodes)
         cache_row = QFormLayout()
@@ -131,9 +132,13 @@ class SettingsDialog(QDialog):
         self.error_label.setStyleSheet("color: #b00020")
         self.error_label.setWordWrap(True)
 
+        general = QWidget()
+        general.setLayout(form)
+        self.tabs = QTabWidget()
+        self.tabs.addTab(general, "Measurement and report")
+        self.tabs.addTab(archive_box, "Archive (PACS)")
         layout = QVBoxLayout(self)
-        layout.addLayout(form)
-        layout.addWidget(archive_box)
+        layout.addWidget(self.tabs)
         layout.addWidget(self.error_label)
         layout.addWidget(buttons)
         self._mirror(settings)
