@@ -17,7 +17,9 @@ import json
 import os
 import shutil
 import socket
+import ssl
 import subprocess
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -86,8 +88,12 @@ def free_port() -> int:
 class Orthanc:
     """One Orthanc process with its own folder, ports and configuration."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, tls: tuple[Path, Path] | None = None) -> None:
+        """``tls``: (certificate, private key) PEM files; DICOM TLS then. (Orthanc 1.10's own
+        HTTPS crashes on the first request with Debian's OpenSSL 3, so HTTPS is tested
+        through :class:`TlsProxy` in front of its plain HTTP port.)"""
         self.folder = folder
+        self.tls = tls
         self.storage = folder / "storage"
         self.storage.mkdir(parents=True, exist_ok=True)
         self.dicom_port = free_port()
@@ -96,7 +102,15 @@ class Orthanc:
         self.process: subprocess.Popen[bytes] | None = None
         self.log_path = folder / "orthanc.log"
         self.config_path = folder / "orthanc.json"
-        self.config_path.write_text(json.dumps(self.configuration(), indent=2))
+        config = self.configuration()
+        if tls is not None:
+            certificate, key = tls
+            config.update({
+                "DicomTlsEnabled": True, "DicomTlsCertificate": str(certificate),
+                "DicomTlsPrivateKey": str(key), "DicomTlsTrustedCertificates": str(certificate),
+                "DicomTlsRemoteCertificateRequired": False,
+            })
+        self.config_path.write_text(json.dumps(config, indent=2))
 
     def configuration(self) -> dict[str, Any]:
         return {
@@ -212,6 +226,85 @@ class Orthanc:
         return ArchiveNode(**values)
 
 
+def self_signed_certificate(folder: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 (subjectAltName IP) and its key, made with openssl."""
+    openssl = shutil.which("openssl")
+    if not openssl:
+        missing("openssl is not installed (Debian package 'openssl')")
+    certificate, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(
+        [str(openssl), "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+         "-keyout", str(key), "-out", str(certificate), "-subj", "/CN=127.0.0.1",
+         "-addext", "subjectAltName=IP:127.0.0.1"],
+        check=True, capture_output=True, timeout=60,
+    )
+    return certificate, key
+
+
+class TlsProxy:
+    """HTTPS on a free loopback port, forwarded as plain HTTP to ``target_port``: an HTTPS
+    front for the DICOMweb tests. Threads end when the proxy is closed."""
+
+    def __init__(self, target_port: int, certificate: Path, key: Path) -> None:
+        self.target_port = target_port
+        self.context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        self.context.load_cert_chain(str(certificate), str(key))
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.sock.settimeout(0.2)
+        self.port = int(self.sock.getsockname()[1])
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def _serve(self) -> None:
+        while not self._stop.is_set():
+            try:
+                client, _ = self.sock.accept()
+            except OSError:
+                continue
+            threading.Thread(target=self._handle, args=(client,), daemon=True).start()
+
+    def _handle(self, client: socket.socket) -> None:
+        try:
+            client.settimeout(30)
+            secure = self.context.wrap_socket(client, server_side=True)
+        except (OSError, ssl.SSLError):
+            client.close()  # an untrusting client hung up during the handshake
+            return
+        try:
+            upstream = socket.create_connection(("127.0.0.1", self.target_port), timeout=30)
+        except OSError:
+            secure.close()
+            return
+        pump = threading.Thread(target=self._pump, args=(upstream, secure), daemon=True)
+        pump.start()
+        self._pump(secure, upstream)
+        pump.join(timeout=30)
+        for end in (secure, upstream):
+            with contextlib.suppress(OSError):
+                end.close()
+
+    def _pump(self, source: socket.socket, sink: socket.socket) -> None:
+        try:
+            while not self._stop.is_set():
+                data = source.recv(65536)
+                if not data:
+                    break
+                sink.sendall(data)
+        except (OSError, ssl.SSLError):
+            pass
+        with contextlib.suppress(OSError):
+            sink.shutdown(socket.SHUT_WR)
+
+    def url(self) -> str:
+        return f"https://127.0.0.1:{self.port}/dicom-web"
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+        self.sock.close()
+
+
 @pytest.fixture(scope="session")
 def orthanc_session(tmp_path_factory):
     """One Orthanc for the session, loaded with the sample films through its REST API."""
@@ -234,6 +327,25 @@ def orthanc(orthanc_session):
         for path in SAMPLES:
             orthanc_session.upload(path)
     return orthanc_session
+
+
+@pytest.fixture(scope="module")
+def tls_orthanc(tmp_path_factory):
+    """An Orthanc speaking only DICOM TLS, with a self-signed certificate, holding the sample
+    films, and an HTTPS front (``.https``) to its DICOMweb; ``.tls[0]`` is the certificate a
+    client must trust."""
+    folder = tmp_path_factory.mktemp("orthanc-tls")
+    certificate, key = self_signed_certificate(folder)
+    server = Orthanc(folder, tls=(certificate, key)).start()
+    proxy = TlsProxy(server.http_port, certificate, key)
+    server.https = proxy  # type: ignore[attr-defined]
+    try:
+        for path in SAMPLES:
+            server.upload(path)
+        yield server
+    finally:
+        proxy.close()
+        server.stop()
 
 
 @pytest.fixture

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import io
 import logging
+import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
 import requests
+import urllib3
 from dicomweb_client import DICOMwebClient
 from pydicom import Dataset, dcmread
 from pydicom.errors import InvalidDicomError
@@ -67,10 +69,22 @@ class DicomWebArchive(Archive):
         super().__init__(node)
         self.timeout = float(node.timeout_s)
         session = requests.Session()
+        # requests lets REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE override a session's own
+        # ``verify``; the node's certificate settings must win, so the environment is read
+        # here once (its proxies, and its CA bundle only when the node names none).
+        session.trust_env = False
+        session.proxies = requests.utils.get_environ_proxies(node.dicomweb_url)
         if node.tls_ca_file:
             session.verify = node.tls_ca_file
         elif not node.tls_verify:
             session.verify = False
+            # The user turned verification off for this node on purpose (a test archive);
+            # urllib3 would otherwise warn on every request.
+            urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
+        else:
+            session.verify = (
+                os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
+            )
         if node.tls_cert_file:
             session.cert = (
                 (node.tls_cert_file, node.tls_key_file) if node.tls_key_file
