@@ -46,12 +46,22 @@ class ArchiveActions(QObject):
         self.window.open_paths([folder])  # type: ignore[attr-defined]
 
     def send_items(self) -> list[tuple[Path, str]]:
-        """What *Send* offers: the shown film's file when it is DICOM."""
+        """What *Send* offers: the shown film's file when it is DICOM, and the measurement
+        SR of that film (the one lying beside it, and the one last exported), when the DICOM
+        SR actions are installed. Other files (a case's SRs, a report saved as Encapsulated
+        PDF) are added in the dialog."""
         image_of = getattr(self.window, "image", None)
         image = image_of() if callable(image_of) else None
         items: list[tuple[Path, str]] = []
         if image is not None and image.path is not None and image.is_dicom:
             items.append((Path(image.path), "film"))
+        sr_actions = getattr(self.window, "sr_actions", None)
+        for candidate in (getattr(sr_actions, "sr_beside", None),
+                          getattr(sr_actions, "last_written", None)):
+            if candidate is None or not Path(candidate).is_file():
+                continue
+            if all(Path(candidate).resolve() != path.resolve() for path, _what in items):
+                items.append((Path(candidate), "SR"))
         return items
 
     def open_send(self) -> None:
