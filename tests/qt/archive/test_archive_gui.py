@@ -49,10 +49,11 @@ def click_row(qtbot, table, row: int) -> None:
     qtbot.mouseClick(table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
 
 
-def open_query(window, qtbot):
+def open_query(window, qtbot, register: bool = True):
     window.archive.query_action.trigger()
     dialog = window.archive.query_dialog
-    qtbot.addWidget(dialog)
+    if register:  # not for a dialog the test closes (it deletes itself on close)
+        qtbot.addWidget(dialog)
     qtbot.waitExposed(dialog)
     return dialog
 
@@ -204,3 +205,28 @@ def test_settings_refuse_an_invalid_node(qtbot):
     dialog.accept()
     assert "called AE title must be 1 to 16 characters" in dialog.error_label.text()
     assert dialog.result() == 0 and load_settings().archive_nodes == ()
+
+
+def test_closing_mid_retrieve_cancels_then_a_new_retrieve_completes(window, qtbot, orthanc):
+    from ovcf_viewer.qt.archive import worker
+
+    save_nodes(orthanc.dimse_node(name="dept"))
+    dialog = open_query(window, qtbot, register=False)
+    row = search_for_pre_study(dialog, qtbot)
+    dialog.studies.selectRow(row)
+    click(qtbot, dialog.retrieve_button)
+    task = dialog._retrieve_task
+    dialog.close()  # deleted on close; the task stops after the instance under way
+    assert task.is_cancelled
+    qtbot.waitUntil(lambda: not worker._LIVE, timeout=WAIT_MS)
+    assert window.isVisible()  # the main window is unharmed
+    again = open_query(window, qtbot)
+    row = search_for_pre_study(again, qtbot)
+    again.studies.selectRow(row)
+    with qtbot.waitSignal(again.studyRetrieved, timeout=WAIT_MS) as retrieved:
+        click(qtbot, again.retrieve_button)
+    files = sorted(Path(retrieved.args[0]).glob("*.dcm"))
+    originals = originals_by_uid(SAMPLES)
+    assert len(files) == 2
+    for path in files:
+        assert_same_pixels(path, originals[path.stem])
