@@ -305,6 +305,15 @@ class TlsProxy:
         self.sock.close()
 
 
+def _sop_uid(path: Path) -> str:
+    import pydicom
+
+    return str(pydicom.dcmread(path, stop_before_pixels=True).SOPInstanceUID)
+
+
+_SAMPLE_UIDS = {_sop_uid(p) for p in SAMPLES}
+
+
 @pytest.fixture(scope="session")
 def orthanc_session(tmp_path_factory):
     """One Orthanc for the session, loaded with the sample films through its REST API."""
@@ -320,9 +329,8 @@ def orthanc_session(tmp_path_factory):
 @pytest.fixture
 def orthanc(orthanc_session):
     """The session's Orthanc, holding exactly the sample films when the test starts."""
-    expected = {str(p) for p in SAMPLES}
-    stored = orthanc_session.rest("/instances")
-    if len(stored) != len(expected):
+    stored = {i["MainDicomTags"]["SOPInstanceUID"] for i in orthanc_session.instances()}
+    if stored != _SAMPLE_UIDS:
         orthanc_session.clear()
         for path in SAMPLES:
             orthanc_session.upload(path)

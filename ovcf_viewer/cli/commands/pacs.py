@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import warnings
 from pathlib import Path
 
 NAME = "pacs"
@@ -83,6 +84,14 @@ def _fail(action: str, message: str) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
+    with warnings.catch_warnings():
+        # pydicom's remarks on an archive's odd values are no concern of the user here;
+        # every failure is one line (below).
+        warnings.simplefilter("ignore")
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
     from ovcf_viewer.io.archive import ArchiveError, StudyQuery
     from ovcf_viewer.services import archive as service
 
