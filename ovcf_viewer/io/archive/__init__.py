@@ -24,7 +24,6 @@ from ovcf_viewer.io.archive.errors import (
     ArchiveUnreachableError,
     AssociationRejectedError,
     RetrieveInterruptedError,
-    SendRejectedError,
     TooManyMatchesError,
 )
 from ovcf_viewer.model.settings import ArchiveNode
@@ -40,7 +39,6 @@ __all__ = [
     "InstanceRef",
     "RetrieveInterruptedError",
     "RetrieveResult",
-    "SendRejectedError",
     "SendResult",
     "SeriesMatch",
     "StudyMatch",

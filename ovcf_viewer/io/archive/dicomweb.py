@@ -3,7 +3,10 @@
 Every request carries a (connect, read) timeout from the node and is not retried (a retry
 loop would hide a dead archive behind minutes of waiting); HTTPS verifies the archive's
 certificate against the system store or the node's CA file unless told not to. HTTP and
-transport failures become the typed archive errors with one-line messages. The module imports
+transport failures become the typed archive errors with one-line messages. Studies are
+retrieved instance by instance (WADO-RS ``retrieve_instance``, each "as stored"), not with one
+``retrieve_study`` call: that gives progress, a cancel between instances and a resume that
+skips what an interrupted retrieve already wrote. The module imports
 requests and dicomweb-client: import it only when a DICOMweb node is used.
 """
 

@@ -15,7 +15,6 @@ __all__ = [
     "ArchiveUnreachableError",
     "AssociationRejectedError",
     "RetrieveInterruptedError",
-    "SendRejectedError",
     "TooManyMatchesError",
 ]
 
@@ -42,7 +41,10 @@ class ArchiveTimeoutError(ArchiveError):
 
 
 class ArchiveProtocolError(ArchiveError):
-    """The archive answered, but with a failure status or something we cannot use."""
+    """The archive answered, but with a failure status or something we cannot use.
+
+    (A file the archive refuses to store is not raised: a send reports each file's result,
+    :class:`~.base.SendResult`, so one refusal never hides what was stored.)"""
 
 
 class TooManyMatchesError(ArchiveError):
@@ -77,11 +79,3 @@ class RetrieveInterruptedError(ArchiveError):
             f"retrieve {why} after {done} of {total} instances; what arrived is kept in "
             f"{folder} and retrieving again fetches only the rest"
         )
-
-
-class SendRejectedError(ArchiveError):
-    """The archive refused one or more of the objects sent; ``results`` says which."""
-
-    def __init__(self, message: str, results: tuple[object, ...] = ()) -> None:
-        self.results = results
-        super().__init__(message)
