@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ovcf_viewer.io.archive import (
     DEFAULT_FIND_LIMIT,
@@ -79,7 +79,7 @@ def resolve_node(options: NodeOptions, settings: Settings | None = None) -> Arch
             "name the archive with exactly one of --node NAME, --host/--port/--called-aet, "
             "or --dicomweb URL"
         )
-    overrides: dict[str, object] = {}
+    overrides: dict[str, Any] = {}
     for key in ("calling_aet", "move_destination", "tls_ca_file", "tls_cert_file",
                 "tls_key_file"):
         value = getattr(options, key)
@@ -114,7 +114,7 @@ def resolve_node(options: NodeOptions, settings: Settings | None = None) -> Arch
         raise ArchiveError(str(exc)) from exc
 
 
-def _replace(node: ArchiveNode, overrides: dict[str, object]) -> ArchiveNode:
+def _replace(node: ArchiveNode, overrides: dict[str, Any]) -> ArchiveNode:
     from dataclasses import replace
 
     return replace(node, **overrides) if overrides else node

@@ -16,6 +16,7 @@ import io
 import logging
 import os
 from collections.abc import Callable, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -218,7 +219,8 @@ class DicomWebArchive(Archive):
                 raise Cancelled
             dataset = self._call(
                 "retrieve",
-                lambda ref=ref: self.client.retrieve_instance(
+                partial(
+                    self.client.retrieve_instance,
                     ref.study_instance_uid,
                     ref.series_instance_uid,
                     ref.sop_instance_uid,
@@ -250,9 +252,7 @@ class DicomWebArchive(Archive):
                 results.append(SendResult(path, "", False, "not a DICOM file"))
                 continue
             try:
-                response = self._call(
-                    "store", lambda dataset=dataset: self.client.store_instances([dataset])
-                )
+                response = self._call("store", partial(self.client.store_instances, [dataset]))
             except (ArchiveUnreachableError, ArchiveTimeoutError):
                 raise
             except ArchiveError as exc:

@@ -25,12 +25,6 @@ from pydicom import Dataset, dcmread
 from pydicom.errors import InvalidDicomError
 from pydicom.uid import UID
 from pynetdicom import AE, build_role, evt
-from pynetdicom.sop_class import (
-    StudyRootQueryRetrieveInformationModelFind,
-    StudyRootQueryRetrieveInformationModelGet,
-    StudyRootQueryRetrieveInformationModelMove,
-    Verification,
-)
 from pynetdicom.status import code_to_category
 
 from ovcf_viewer.io.archive.base import (
@@ -79,6 +73,11 @@ RECEIVE_TRANSFER_SYNTAXES = (
     "1.2.840.10008.1.2.4.51",  # JPEG Extended
 )
 _UNCOMPRESSED = ("1.2.840.10008.1.2.1", "1.2.840.10008.1.2")
+# SOP classes (PS3.4 A.4 Verification; C.6.2.1 Study Root Query/Retrieve FIND, MOVE, GET).
+Verification = "1.2.840.10008.1.1"
+StudyRootQueryRetrieveInformationModelFind = "1.2.840.10008.5.1.4.1.2.2.1"
+StudyRootQueryRetrieveInformationModelMove = "1.2.840.10008.5.1.4.1.2.2.2"
+StudyRootQueryRetrieveInformationModelGet = "1.2.840.10008.5.1.4.1.2.2.3"
 _MAX_CONTEXTS = 128  # PS3.8 §9.3.2.2: odd context IDs 1..255
 
 # One C-MOVE receiver per port at a time in this process (a thumbnail and a retrieve would
@@ -403,7 +402,7 @@ class DimseArchive(Archive):
         ae = self._ae()
         ae.add_requested_context(StudyRootQueryRetrieveInformationModelGet)
         sop_classes = sorted({ref.sop_class_uid for ref in refs if ref.sop_class_uid})
-        syntaxes = RECEIVE_TRANSFER_SYNTAXES
+        syntaxes: tuple[str, ...] = RECEIVE_TRANSFER_SYNTAXES
         if 1 + len(sop_classes) * len(syntaxes) > _MAX_CONTEXTS:
             syntaxes = _UNCOMPRESSED  # many SOP classes: let the archive transcode
         if 1 + len(sop_classes) * len(syntaxes) > _MAX_CONTEXTS:
@@ -486,6 +485,8 @@ class DimseArchive(Archive):
                 f"cannot receive C-MOVE on port {node.move_port}: {exc.strerror or exc} "
                 "(another program listening there?)"
             ) from exc
+        if server is None:  # start_server(block=False) always returns it
+            raise ArchiveError(f"cannot receive C-MOVE on port {node.move_port}")
         try:
             ae = self._ae()
             ae.add_requested_context(StudyRootQueryRetrieveInformationModelMove)
@@ -517,10 +518,10 @@ class DimseArchive(Archive):
         headers: list[tuple[Path, Dataset | None, str]] = []
         for path in paths:
             try:
-                ds = dcmread(path, stop_before_pixels=True)
-                sop_class = str(ds.SOPClassUID)
-                syntax = str(ds.file_meta.TransferSyntaxUID)
-                headers.append((path, ds, ""))
+                header = dcmread(path, stop_before_pixels=True)
+                if "SOPClassUID" not in header or "TransferSyntaxUID" not in header.file_meta:
+                    raise AttributeError("no SOP Class UID or transfer syntax")
+                headers.append((path, header, ""))
             except (OSError, InvalidDicomError, AttributeError, ValueError) as exc:
                 headers.append((path, None, _unreadable(exc)))
         contexts: list[tuple[str, str]] = []
