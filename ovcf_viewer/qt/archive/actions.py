@@ -46,22 +46,37 @@ class ArchiveActions(QObject):
         self.window.open_paths([folder])  # type: ignore[attr-defined]
 
     def send_items(self) -> list[tuple[Path, str]]:
-        """What *Send* offers: the shown film's file when it is DICOM, and the measurement
-        SR of that film (the one lying beside it, and the one last exported), when the DICOM
-        SR actions are installed. Other files (a case's SRs, a report saved as Encapsulated
-        PDF) are added in the dialog."""
+        """What *Send* offers: the shown film's file when it is DICOM; its measurement SR
+        (the one lying beside it, and the one last exported); the SRs last exported from
+        open case windows; and the report when it was last saved as an Encapsulated PDF
+        (``.dcm``). More files are added in the dialog."""
+        items: list[tuple[Path, str]] = []
+
+        def offer(path: object, what: str) -> None:
+            if path is None or not Path(str(path)).is_file():
+                return
+            candidate = Path(str(path))
+            if all(candidate.resolve() != known.resolve() for known, _what in items):
+                items.append((candidate, what))
+
         image_of = getattr(self.window, "image", None)
         image = image_of() if callable(image_of) else None
-        items: list[tuple[Path, str]] = []
         if image is not None and image.path is not None and image.is_dicom:
-            items.append((Path(image.path), "film"))
+            offer(image.path, "film")
         sr_actions = getattr(self.window, "sr_actions", None)
-        for candidate in (getattr(sr_actions, "sr_beside", None),
-                          getattr(sr_actions, "last_written", None)):
-            if candidate is None or not Path(candidate).is_file():
+        offer(getattr(sr_actions, "sr_beside", None), "SR")
+        offer(getattr(sr_actions, "last_written", None), "SR")
+        workstation = getattr(self.window, "workstation", None)
+        for case_window in list(getattr(workstation, "case_windows", [])):
+            try:
+                written = getattr(getattr(case_window, "sr_action", None), "last_written", [])
+            except RuntimeError:  # a case window closed meanwhile
                 continue
-            if all(Path(candidate).resolve() != path.resolve() for path, _what in items):
-                items.append((Path(candidate), "SR"))
+            for path in written or []:
+                offer(path, "case SR")
+        report = getattr(getattr(workstation, "report_action", None), "last_written", None)
+        if report is not None and Path(str(report)).suffix.lower() == ".dcm":
+            offer(report, "report (Encapsulated PDF)")
         return items
 
     def open_send(self) -> None:
