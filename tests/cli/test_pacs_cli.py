@@ -120,6 +120,13 @@ def test_failures_are_one_line_exit_2(orthanc, capsys):
     assert "exactly one of" in _one_line_failure(capsys, "echo")
     assert main(["pacs", "retrieve", "1.2.3.4", "-o", "x", "--host", "h"]) == 2
     assert "--port" in _one_line_failure(capsys, "retrieve")
+    assert main(["pacs", "retrieve", "../etc", "-o", "x", *_dimse(orthanc)]) == 2
+    assert "not a Study Instance UID" in _one_line_failure(capsys, "retrieve")
+
+
+def test_retrieve_unknown_study(orthanc, tmp_path, capsys):
+    assert main(["pacs", "retrieve", "1.2.3.4.5", "-o", str(tmp_path), *_dimse(orthanc)]) == 2
+    assert "has no instances for study 1.2.3.4.5" in _one_line_failure(capsys, "retrieve")
 
 
 def test_silent_server_times_out(capsys):

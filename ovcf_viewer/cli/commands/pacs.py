@@ -150,6 +150,10 @@ def _find(args, node, service, study_query) -> int:  # noqa: ANN001 (lazy import
 
 
 def _retrieve(args, node, service) -> int:  # noqa: ANN001
+    from ovcf_viewer.io.archive.base import is_uid
+
+    if not is_uid(args.study_uid):
+        raise ValueError(f"not a Study Instance UID: {args.study_uid!r}")
     folder = Path(args.output)
     try:
         folder.mkdir(parents=True, exist_ok=True)

@@ -206,6 +206,12 @@ class DimseArchive(Archive):
                     f"archive {node.name} not reachable at {where}: no answer within "
                     f"{self.timeout:g} s (check host, port and firewall)"
                 )
+            if node.tls:  # pynetdicom reports a refused port and a failed handshake alike
+                return ArchiveUnreachableError(
+                    f"archive {node.name} not reachable at {where} over DICOM TLS: connection "
+                    "refused or TLS handshake failed (is the archive's certificate trusted — "
+                    "CA file — and does it speak TLS on this port?)"
+                )
             return ArchiveUnreachableError(
                 f"archive {node.name} not reachable at {where}: connection refused "
                 "(is it running, and are host and port right?)"

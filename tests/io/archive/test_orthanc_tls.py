@@ -27,10 +27,10 @@ def test_dicom_tls_find_and_retrieve_with_the_ca_file(tls_orthanc, tmp_path):
 
 
 def test_dicom_tls_untrusted_certificate_is_refused(tls_orthanc):
-    with pytest.raises(ArchiveError) as caught:
+    with pytest.raises(ArchiveUnreachableError) as caught:
         open_archive(tls_orthanc.dimse_node(tls=True)).echo()  # system CAs only
-    assert "\n" not in caught.value.message
-    assert "TLS" in caught.value.message or "not reachable" in caught.value.message
+    assert "over DICOM TLS" in caught.value.message
+    assert "TLS handshake failed" in caught.value.message
     open_archive(tls_orthanc.dimse_node(tls=True, tls_verify=False)).echo()
 
 
