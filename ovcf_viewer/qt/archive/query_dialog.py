@@ -140,7 +140,7 @@ class QueryRetrieveDialog(QDialog):
         self.cancel_button.clicked.connect(self.cancel_retrieve)
         self.close_button.clicked.connect(self.close)
         if not self.settings.archive_nodes:
-            self._error("No archive node yet: add one in Settings ▸ Archive nodes.")
+            self._error("No archive node yet: add one in Settings ▸ Archive (PACS).")
         self._sync_buttons()
 
     # -- state -----------------------------------------------------------------------------

@@ -82,7 +82,7 @@ class SendDialog(QDialog):
         for path, what in items:
             self.add_item(path, what)
         if not self.settings.archive_nodes:
-            self._error("No archive node yet: add one in Settings ▸ Archive nodes.")
+            self._error("No archive node yet: add one in Settings ▸ Archive (PACS).")
         self._sync()
 
     def add_item(self, path: Path, what: str) -> None:
