@@ -138,3 +138,21 @@ def test_silent_server_times_out(capsys):
         server.close()
     assert code == 2
     assert "did not answer within 1 s" in _one_line_failure(capsys, "find")
+
+
+def test_network_libraries_stay_off_the_start_up_path():
+    import subprocess
+    import sys
+
+    script = (
+        "import sys\n"
+        "from ovcf_viewer.cli import _command_modules, build_parser\n"
+        "build_parser(_command_modules())\n"
+        "import ovcf_viewer.services.archive, ovcf_viewer.io.archive\n"
+        "heavy = [m for m in ('pynetdicom', 'dicomweb_client', 'requests') if m in sys.modules]\n"
+        "print(heavy)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
