@@ -13,3 +13,7 @@ def _isolated_home(tmp_path_factory, monkeypatch):
     home = tmp_path_factory.mktemp("ovcf-home")
     monkeypatch.setenv("OVCF_VIEWER_HOME", str(home))
     return home
+
+
+# The archive tests' Orthanc (started on demand, only by the tests that use it).
+pytest_plugins = ("tests.orthanc",)

@@ -49,6 +49,9 @@ def build_main_window() -> MainWindow:
     from ovcf_viewer.qt.dialogs.sr_actions import install_sr_actions  # DICOM SR export/import
 
     install_sr_actions(window)
+    from ovcf_viewer.qt.archive.actions import install_archive  # Query/Retrieve, Send
+
+    install_archive(window)
     from ovcf_viewer.qt.dialogs.help import install_help_menu  # shortcut sheet, About (last)
 
     install_help_menu(window)
