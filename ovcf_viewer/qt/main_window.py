@@ -40,7 +40,7 @@ from ovcf_viewer.io.recent import add_recent, clear_recent, load_recent
 from ovcf_viewer.model.calibration import Calibration
 from ovcf_viewer.model.errors import ImageLoadError
 from ovcf_viewer.model.image import RadiographImage, VoiLutTable, VoiWindow
-from ovcf_viewer.model.settings import load_settings
+from ovcf_viewer.model.settings import Settings
 from ovcf_viewer.qt.viewer.image_view import ImageView
 from ovcf_viewer.qt.viewer.loupe import Loupe
 from ovcf_viewer.qt.viewer.study_browser import StudyBrowser
@@ -49,6 +49,7 @@ from ovcf_viewer.render import display
 if TYPE_CHECKING:  # the scanner (and pydicom) load on first open, not at start-up
     from ovcf_viewer.io.progressive import Preview
     from ovcf_viewer.io.study_scan import ScanImage
+    from ovcf_viewer.model.landmarks import ImageAnnotations
 
 __all__ = ["MainWindow", "cursor_status"]
 
@@ -115,22 +116,24 @@ class MainWindow(QMainWindow):
 
     ``imageOpened(image)`` after an image is shown; ``annotationsLoaded(model)`` after
     :meth:`open_annotations` read an exchange-format file (the landmark layer listens).
+
+    This is the viewer on its own; the application's window,
+    :class:`~ovcf_viewer.qt.application_window.ApplicationWindow`, adds the other parts.
+    ``settings`` is the application's one instance (defaults when the viewer stands alone).
     """
 
     imageOpened = Signal(object)
     annotationsLoaded = Signal(object)
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, settings: Settings | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("OVCF Viewer")
         self.setAcceptDrops(True)
-        self._settings = load_settings()
+        self.settings = settings if settings is not None else Settings()
         self._image: RadiographImage | None = None
         self._error_box: QMessageBox | None = None
         self._cursor: tuple[float, float] | None = None
-        self.annotations: object | None = None
-        #: The landmark/measurement layer, when installed (``qt.app.build_main_window``).
-        self.annotation_controller: object | None = None
+        self.annotations: ImageAnnotations | None = None
 
         self.view = ImageView(self)
         self.setCentralWidget(self.view)
@@ -221,7 +224,7 @@ class MainWindow(QMainWindow):
 
     def _build_menus(self) -> None:
         bar = self.menuBar()
-        file_menu = bar.addMenu("&File")
+        self.file_menu = file_menu = bar.addMenu("&File")
         file_menu.addAction(self.open_files_action)
         file_menu.addAction(self.open_folder_action)
         self.recent_menu = QMenu("&Recent files", self)
@@ -231,7 +234,7 @@ class MainWindow(QMainWindow):
         file_menu.addAction(self.quit_action)
         self._fill_recent_menu()
 
-        view_menu = bar.addMenu("&View")
+        self.view_menu = view_menu = bar.addMenu("&View")
         for action in (self.fit_action, self.actual_size_action, self.zoom_in_action,
                        self.zoom_out_action):
             view_menu.addAction(action)
@@ -397,7 +400,7 @@ class MainWindow(QMainWindow):
         """Display an already loaded image (default window, fitted, as stored); ``preview``
         is painted while a progressively opened image decodes."""
         self._image = image
-        calibration = image.calibration(use_magnification=self._settings.use_magnification)
+        calibration = image.calibration(use_magnification=self.settings.use_magnification)
         self.view.set_image(image, calibration=calibration, preview=preview)
         name = image.path.name if image.path is not None else image.sop_instance_uid
         self.setWindowTitle(f"{name} — OVCF Viewer")
@@ -633,10 +636,6 @@ class MainWindow(QMainWindow):
         self.position_label.clear()
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
-        workstation = getattr(self, "workstation", None)
-        if workstation is not None and not workstation.confirm_close(event):
-            event.ignore()  # edits only in memory and the user chose to stay
-            return
         if self._error_box is not None:
             self._error_box.close()
         super().closeEvent(event)

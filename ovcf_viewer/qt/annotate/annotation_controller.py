@@ -30,15 +30,16 @@ annotations (H alone is the view's horizontal flip).
 Every edit goes through the model, so it is one undo step (:mod:`ovcf_viewer.qt.annotate.undo`) and
 is autosaved (:class:`~ovcf_viewer.io.store.Autosaver`) as it happens.
 
-The main window installs all of this with :meth:`AnnotationController.install`.
+The application window (:class:`~ovcf_viewer.qt.application_window.ApplicationWindow`) builds
+one and places its toolbar, menu actions, panel and status label.
 """
 
 from __future__ import annotations
 
 import logging
 import math
-from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import (
     QEvent,
@@ -54,10 +55,8 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QAction, QActionGroup, QKeyEvent, QKeySequence, QMouseEvent, QUndoGroup
 from PySide6.QtWidgets import (
     QComboBox,
-    QDockWidget,
     QInputDialog,
     QLabel,
-    QMainWindow,
     QToolBar,
     QWidget,
 )
@@ -76,11 +75,15 @@ from ovcf_viewer.measure.placement import (
 )
 from ovcf_viewer.model.calibration import Calibration, CalibrationSource
 from ovcf_viewer.model.landmarks import LEVELS, POINT_NAMES, ImageAnnotations, Tool
-from ovcf_viewer.model.settings import Settings, load_settings, save_settings
+from ovcf_viewer.model.settings import Settings
 from ovcf_viewer.qt.annotate.landmark_items import AnnotationLayer, HandleKey, tool_label
 from ovcf_viewer.qt.annotate.measurements_panel import MeasurementsPanel
 from ovcf_viewer.qt.annotate.undo import AnnotationUndoStack, create_undo_actions
+from ovcf_viewer.qt.settings_link import follow_settings
 from ovcf_viewer.render import format as fmt
+
+if TYPE_CHECKING:
+    from ovcf_viewer.qt.viewer.study_browser import StudyBrowser
 
 __all__ = ["AnnotationController", "MODES"]
 
@@ -142,14 +145,16 @@ class AnnotationController(QObject):
     def __init__(
         self,
         view,
-        settings: Settings | None = None,
+        settings: Settings,
         parent: QObject | None = None,
         *,
         store=None,
+        browser: StudyBrowser | None = None,
     ) -> None:
         super().__init__(parent)
         self.view = view
-        self.settings = settings if settings is not None else load_settings()
+        #: The application's one settings instance (followed, never replaced).
+        self.settings = settings
         self._store = store
         self.image = None
         self.model: ImageAnnotations | None = None
@@ -170,7 +175,7 @@ class AnnotationController(QObject):
         #: shape two-click placement copies first.
         self.previous_film: tuple[ImageAnnotations, tuple[float, float]] | None = None
         self._carry_workers: list[CarryWorker] = []
-        self._browser = None  # the window's study browser: which films share the patient
+        self._browser = browser  # the window's study browser: which films share the patient
         #: Asks the true length (mm) of a calibration line; replaceable in tests.
         self.ask_true_length = self._ask_true_length
         #: Asks the new level for a relabel; replaceable in tests.
@@ -186,42 +191,15 @@ class AnnotationController(QObject):
         self.panel.settingsChanged.connect(self.apply_settings)
         self.save_status_label = QLabel("")
         self.undo_group = QUndoGroup(self)
+        self.undo_group.cleanChanged.connect(self._on_clean_changed)
         self._build_actions()
+        follow_settings(settings, self._on_settings_changed)
 
         view.installEventFilter(self)
         view.viewChanged.connect(self._on_view_changed)
         view.orientationChanged.connect(self._on_view_changed)
         self._on_view_changed()
         self._update_prompt()
-
-    # -- installation ------------------------------------------------------------------------
-    @classmethod
-    def install(cls, window: QMainWindow) -> AnnotationController:
-        """Add the annotation toolbar, the Annotate menu and the measurements dock to the
-        main window and follow its ``imageOpened``/``annotationsLoaded`` signals."""
-        controller = cls(window.view, parent=window)
-        controller._browser = getattr(window, "browser", None)
-        window.addToolBar(Qt.ToolBarArea.TopToolBarArea, controller.create_toolbar(window))
-        dock = QDockWidget("Measurements", window)
-        dock.setObjectName("measurements-dock")
-        dock.setWidget(controller.panel)
-        window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
-        controller.dock = dock
-        menu = window.menuBar().addMenu("&Annotate")
-        for action in controller.menu_actions():
-            if action is None:
-                menu.addSeparator()
-            else:
-                menu.addAction(action)
-        menu.addAction(dock.toggleViewAction())
-        window.statusBar().addPermanentWidget(controller.save_status_label)
-        window.imageOpened.connect(controller.set_image)
-        window.annotationsLoaded.connect(controller.load_annotations)
-        controller.undo_group.cleanChanged.connect(controller._on_clean_changed)
-        controller.promptChanged.connect(window.statusBar().showMessage)
-        if window.image() is not None:
-            controller.set_image(window.image())
-        return controller
 
     def _action(self, text: str, slot, shortcut: str | None = None, checkable: bool = False,
                 tip: str = "") -> QAction:
@@ -481,20 +459,19 @@ class AnnotationController(QObject):
 
     # -- settings and calibration ------------------------------------------------------------
     def apply_settings(self, settings: Settings) -> None:
-        """Use and persist new settings (from the panel or the toolbar)."""
-        self.settings = settings
-        try:
-            save_settings(settings)
-        except OSError as exc:
-            self._set_prompt(f"Settings not saved: {exc}")
-        self.panel.set_settings(settings)
-        blocker = QSignalBlocker(self.magnification_action)
-        self.magnification_action.setChecked(settings.use_magnification)
-        blocker.unblock()
+        """Take the choices of ``settings`` (from the panel) into the one instance; the views
+        follow its events and its owner saves it."""
+        self.settings.update_from(settings)
+
+    def _on_settings_changed(self) -> None:
+        """Mirror the settings in the panel and the toolbar, and measure again."""
+        self.panel.set_settings(self.settings)
+        with QSignalBlocker(self.magnification_action):
+            self.magnification_action.setChecked(self.settings.use_magnification)
         self._on_model_changed()
 
     def _on_magnification_toggled(self, checked: bool) -> None:
-        self.apply_settings(replace(self.settings, use_magnification=checked))
+        self.settings.use_magnification = checked
 
     def header_calibration(self) -> Calibration:
         """The image's own calibration (no manual line), per the magnification setting."""

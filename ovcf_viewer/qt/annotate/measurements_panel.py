@@ -1,7 +1,7 @@
 """The measurements panel: per-vertebra heights, ratios, wedge angle and Genant grade, and
 per index level the segmental kyphosis and LOVBH (docs/clinical-reference.md §3, §4), with the
 settings that change them (Genant reference, which angle is "Cobb", magnification
-correction, edge assist), persisted with :func:`~ovcf_viewer.model.settings.save_settings`.
+correction, edge assist), applied to the application's one settings instance.
 
 Every length column header carries the calibration's unit tag ("Ha (mm at detector)") and
 the panel's first line states the calibration source (§1). Values are shown to 0.01 mm and
@@ -18,7 +18,7 @@ nothing back except the settings it owns, emitted as ``settingsChanged(Settings)
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from PySide6.QtCore import QSignalBlocker, QSize, Qt, Signal
 from PySide6.QtGui import QBrush, QColor
@@ -192,8 +192,7 @@ class MeasurementsPanel(QWidget):
         del blockers
 
     def _on_settings_edited(self) -> None:
-        self._settings = replace(
-            self._settings,
+        self._settings = self._settings.replace(
             genant_reference=self.genant_combo.currentData(),
             cobb_definition=self.cobb_combo.currentData(),
             use_magnification=self.magnification_check.isChecked(),

@@ -98,8 +98,9 @@ from ovcf_viewer.model.landmarks import (
     Timepoint,
     level_index,
 )
-from ovcf_viewer.model.settings import Settings, load_settings
+from ovcf_viewer.model.settings import Settings
 from ovcf_viewer.qt.annotate.landmark_items import AnnotationLayer, HandleKey
+from ovcf_viewer.qt.settings_link import follow_settings
 from ovcf_viewer.qt.viewer.image_view import ImageView
 from ovcf_viewer.services.compare import compare
 from ovcf_viewer.services.suitability import (
@@ -157,13 +158,15 @@ class CaseController(QObject):
 
     def __init__(
         self,
-        settings: Settings | None = None,
+        settings: Settings,
         parent: QObject | None = None,
         *,
         autosave: bool = True,
     ) -> None:
         super().__init__(parent)
-        self.settings = settings if settings is not None else load_settings()
+        #: The application's one settings instance: followed, so a change measures again.
+        self.settings = settings
+        follow_settings(settings, self._recompute)
         self.autosave = autosave
         self.session: CaseSession | None = None
         self.images: dict[str, RadiographImage] = {}
@@ -349,8 +352,8 @@ class CaseController(QObject):
         self.findingsChanged.emit(self.case)
 
     def set_settings(self, settings: Settings) -> None:
-        self.settings = settings
-        self._recompute()
+        """Take the choices of ``settings`` into the instance this case follows."""
+        self.settings.update_from(settings)
 
     def close_case(self) -> None:
         if self.session is not None:
@@ -1279,7 +1282,7 @@ class CaseSuitability(QWidget):
         from ovcf_viewer.qt.suitability.suitability_panel import SuitabilityPanel
 
         self.controller = controller
-        self._settings = controller.settings
+        self._settings = controller.settings.model_copy()  # what the rules were read for
         self._findings_problem = ""
         rules, problem = self._rules_for(controller.settings)
         self.rules = rules
@@ -1321,7 +1324,7 @@ class CaseSuitability(QWidget):
     # -- model → view ------------------------------------------------------------------------
     def _on_comparison(self, comparison: CaseComparison | None) -> None:
         """Re-fill the measured inputs (a landmark moved, a film or the settings changed)."""
-        if self.controller.settings is not self._settings:
+        if self.controller.settings != self._settings:
             self._apply_settings(self.controller.settings)
         measured, why = self.controller.suitability_inputs(self.rules)
         self._why = why
@@ -1346,7 +1349,7 @@ class CaseSuitability(QWidget):
             self._findings_problem))))
 
     def _apply_settings(self, settings: Settings) -> None:
-        self._settings = settings
+        self._settings = settings.model_copy()
         self.rules, problem = self._rules_for(settings)
         self.panel.set_rules(self.rules, problem)
 
@@ -1489,7 +1492,8 @@ class CaseWindow(QMainWindow):
         self.export_action = self._action(menu, "&Export table (CSV)…", self.choose_csv_path)
         from ovcf_viewer.qt.dialogs.report_action import ExportReportAction
 
-        self.report_action = ExportReportAction(self, self.report_case, self.report_images)
+        self.report_action = ExportReportAction(self, self.report_case, self.report_images,
+                                                settings=self.controller.settings)
         self.report_action.setText("Export &report…")
         # Connected after the action's own slot, so it runs once the report is written.
         self.report_action.triggered.connect(self._on_report_exported)
@@ -1642,7 +1646,7 @@ def open_case_window(
     case_path: str | os.PathLike[str] | None = None,
     image_paths: Sequence[str | os.PathLike[str]] = (),
     procedure_date: date | None = None,
-    settings: Settings | None = None,
+    settings: Settings,
     annotations: Any = None,
 ) -> CaseWindow:
     """Open a case window, on a case document or on image files (timepoints proposed from

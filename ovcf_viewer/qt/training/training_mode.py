@@ -20,7 +20,7 @@ The window holds an :class:`~ovcf_viewer.qt.viewer.image_view.ImageView` and a s
    (matplotlib, imported on first use), and *Export CSV…* of every resident's attempts.
 
 :func:`save_as_teaching_case` is the main window's "Save as teaching case…" action;
-:func:`install_training` adds both to the main window's *Training* menu.
+:class:`TrainingActions` holds both; the application window places them in its *Training* menu.
 """
 
 from __future__ import annotations
@@ -29,8 +29,8 @@ import logging
 import math
 import time
 from collections.abc import Sequence
-from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QPointF, QRectF, QSignalBlocker, Qt, Signal
 from PySide6.QtGui import QAction, QColor, QPainter, QPainterPath, QPen
@@ -70,9 +70,13 @@ from ovcf_viewer.measure.scoring import AttemptScore, score_attempt
 from ovcf_viewer.model.calibration import Calibration
 from ovcf_viewer.model.image import RadiographImage
 from ovcf_viewer.model.landmarks import POINT_NAMES, ImageAnnotations
-from ovcf_viewer.model.settings import Settings, load_settings
+from ovcf_viewer.model.settings import Settings
 from ovcf_viewer.qt.viewer.image_view import ImageView
 from ovcf_viewer.render import format as fmt
+
+if TYPE_CHECKING:
+    from ovcf_viewer.qt.annotate.annotation_controller import AnnotationController
+    from ovcf_viewer.qt.main_window import MainWindow
 
 __all__ = [
     "FeedbackOverlay",
@@ -80,7 +84,6 @@ __all__ = [
     "ScratchStore",
     "TrainingActions",
     "TrainingWindow",
-    "install_training",
     "save_as_teaching_case",
 ]
 
@@ -350,8 +353,10 @@ class TrainingWindow(QMainWindow):
                 history = TrainingHistory(Path(tempfile.mkdtemp()) / "training.sqlite3")
         self.history = history
         self.films = list(films) if films is not None else practice_films()
-        # Edge assist would move the resident's clicks: off, without touching saved settings.
-        self.settings = replace(settings or load_settings(), edge_assist=False)
+        # Edge assist would move the resident's clicks: off, in a copy of the application's
+        # settings taken when practice starts (one attempt is scored under one set of choices;
+        # nothing here is saved).
+        self.settings = (settings or Settings()).replace(edge_assist=False)
         self.film: PracticeFilm | None = None
         self.image: RadiographImage | None = None
         self.reference: ImageAnnotations | None = None
@@ -776,11 +781,15 @@ def _notify(parent: QWidget, text: str, icon: QMessageBox.Icon) -> QMessageBox:
 class TrainingActions(QObject):
     """The main window's *Training* menu: "Practise landmark placement…" opens a
     :class:`TrainingWindow`; "Save as teaching case…" stores the current film with the
-    landmarks placed on it (the expert's) in the teaching library."""
+    landmarks placed on it (the expert's) in the teaching library. The window places
+    :meth:`menu_actions` in its menu."""
 
-    def __init__(self, window: QMainWindow) -> None:
+    def __init__(self, window: MainWindow, controller: AnnotationController,
+                 settings: Settings) -> None:
         super().__init__(window)
         self.window = window
+        self.controller = controller
+        self.settings = settings
         self.training_window: TrainingWindow | None = None
         self.practise_action = QAction("&Practise landmark placement…", window)
         self.practise_action.setToolTip("Training mode: place landmarks on a teaching case "
@@ -791,9 +800,12 @@ class TrainingActions(QObject):
                                          "landmarks as a reference in the teaching library")
         self.save_case_action.triggered.connect(self.save_current_as_teaching_case)
 
+    def menu_actions(self) -> list[QAction]:
+        return [self.practise_action, self.save_case_action]
+
     def open_training(self) -> TrainingWindow:
         if self.training_window is None:
-            self.training_window = TrainingWindow(parent=None)
+            self.training_window = TrainingWindow(settings=self.settings, parent=None)
             self.training_window.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, False)
         else:
             self.training_window.films = practice_films()
@@ -804,22 +816,10 @@ class TrainingActions(QObject):
 
     def save_current_as_teaching_case(self, checked: bool = False, *,
                                       title: str | None = None) -> TeachingCase | None:
-        image = self.window.image() if hasattr(self.window, "image") else None
-        controller = getattr(self.window, "annotation_controller", None)
-        model = controller.model if controller is not None else None
+        image = self.window.image()
+        model = self.controller.model
         if image is None or image.path is None or model is None:
             _notify(self.window, "Open a DICOM film and place its landmarks first.",
                     QMessageBox.Icon.Information)
             return None
         return save_as_teaching_case(self.window, [(image.path, model)], title=title)
-
-
-def install_training(window: QMainWindow) -> TrainingActions:
-    """Add the *Training* menu to the main window (expects ``window.image()`` and
-    ``window.annotation_controller`` as :func:`ovcf_viewer.qt.app.build_main_window` sets)."""
-    actions = TrainingActions(window)
-    menu = window.menuBar().addMenu("&Training")
-    menu.addAction(actions.practise_action)
-    menu.addAction(actions.save_case_action)
-    window.training_actions = actions
-    return actions
