@@ -16,11 +16,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from ovcf_viewer.model.landmarks import AnnotationFormatError, ImageAnnotations
 from ovcf_viewer.util.paths import data_dir
 
-__all__ = ["AnnotationStore", "Autosaver", "SaveStatus", "StoreError"]
+__all__ = ["AnnotationSink", "AnnotationStore", "Autosaver", "SaveStatus", "StoreError"]
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +57,15 @@ def _explain(exc: BaseException, path: Path) -> str:
     if "readonly" in text or "read-only" in text or "permission" in text:
         return f"{path.parent} is read-only"
     return f"cannot write {path} ({exc})"
+
+
+class AnnotationSink(Protocol):
+    """Where an image's annotations are kept: the :class:`AnnotationStore`, or a stand-in
+    that keeps them in memory (training mode)."""
+
+    def save(self, model: ImageAnnotations) -> None: ...
+
+    def load(self, sop_instance_uid: str) -> ImageAnnotations | None: ...
 
 
 class AnnotationStore:
@@ -206,7 +216,7 @@ class Autosaver:
     Keep a reference to the autosaver for as long as the model is edited: psygnal holds its
     slot weakly, as Qt does for destroyed receivers."""
 
-    def __init__(self, model: ImageAnnotations, store: AnnotationStore) -> None:
+    def __init__(self, model: ImageAnnotations, store: AnnotationSink) -> None:
         self.model = model
         self.store = store
         self.pending = False

@@ -16,7 +16,7 @@ import logging
 import typing
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, ValidationError
 
@@ -54,8 +54,8 @@ class Settings(EventedModel):
     genant_reference: GenantReference = "adjacent"
     cobb_definition: CobbDefinition = "segmental"
     use_magnification: bool = False
-    variability_deg: float = Field(5.0, ge=0)
-    variability_mm: float = Field(2.0, ge=0)
+    variability_deg: Annotated[float, Field(ge=0)] = 5.0
+    variability_mm: Annotated[float, Field(ge=0)] = 2.0
     # Off by default: on the samples' ground truth it moves a correctly placed corner by
     # 0.4 mm on average (it locks onto the stronger of a double contour), so the clinician's
     # own placement stands unless they ask for the snap.
@@ -64,7 +64,7 @@ class Settings(EventedModel):
     physician: str = ""
     page_size: PageSize = "A4"
     rules_file: str = ""  # a department's own suitability rules; empty = bundled
-    bilateral_width_threshold_mm: float = Field(45.0, gt=0)
+    bilateral_width_threshold_mm: Annotated[float, Field(gt=0)] = 45.0
 
     def replace(self, **changes: Any) -> Settings:
         """A validated copy with ``changes`` (a new instance: its own events, no listeners)."""
@@ -90,9 +90,8 @@ def _expected(name: str) -> str:
     annotation = Settings.model_fields[name].annotation
     if typing.get_origin(annotation) is Literal:
         return "one of " + ", ".join(json.dumps(v) for v in typing.get_args(annotation))
-    return {bool: "true or false", float: "a number", str: "text"}.get(
-        annotation, str(annotation)  # type: ignore[call-overload]
-    )
+    names: dict[object, str] = {bool: "true or false", float: "a number", str: "text"}
+    return names.get(annotation, str(annotation))
 
 
 def read_settings(path: Path | None = None) -> tuple[Settings, list[str]]:

@@ -302,17 +302,17 @@ class MainWindow(QMainWindow):
         first image. Returns whether an image is shown. Problems are listed, never raised."""
         from ovcf_viewer.io.study_scan import scan_paths
 
-        paths = [Path(p) for p in paths]
-        if not paths:
+        given = [Path(p) for p in paths]
+        if not given:
             return False
-        self.statusBar().showMessage("Scanning " + ", ".join(p.name or str(p) for p in paths))
+        self.statusBar().showMessage("Scanning " + ", ".join(p.name or str(p) for p in given))
         try:
-            result = self.browser.set_scan(scan_paths(paths), explicit=paths)
+            result = self.browser.set_scan(scan_paths(given), explicit=given)
         except Exception as exc:  # a scanner bug must not take the window down
-            log.exception("scanning %s failed", paths)
-            self.show_error(f"Could not scan {', '.join(map(str, paths))}: {exc}")
+            log.exception("scanning %s failed", given)
+            self.show_error(f"Could not scan {', '.join(map(str, given))}: {exc}")
             return False
-        for path in paths:
+        for path in given:
             if path.exists():
                 add_recent(path)
         images, errors = result
@@ -320,9 +320,9 @@ class MainWindow(QMainWindow):
             if errors:
                 self.show_error(self.browser.error_summary(), modal_box=True)
             else:
-                self.show_error("No images found in " + ", ".join(map(str, paths)))
+                self.show_error("No images found in " + ", ".join(map(str, given)))
             return False
-        first = self._first_image_under(paths[0]) or self.browser.first_image()
+        first = self._first_image_under(given[0]) or self.browser.first_image()
         shown = first is not None and self.open_image(first.path)
         if errors:
             self.statusBar().showMessage(
@@ -425,7 +425,7 @@ class MainWindow(QMainWindow):
         from ovcf_viewer.model.landmarks import AnnotationFormatError, load_annotations
 
         try:
-            model = load_annotations(path)
+            model = load_annotations(Path(path))
         except (AnnotationFormatError, OSError, ValueError) as exc:
             self.show_error(f"Annotations not loaded: {exc}", modal_box=True)
             return False

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import weakref
 from collections.abc import Callable
+from types import MethodType
 from typing import Any
 
 import shiboken6
@@ -20,10 +21,12 @@ from ovcf_viewer.model.settings import Settings
 __all__ = ["follow_settings"]
 
 
-def follow_settings(settings: Settings, slot: Callable[[], None]) -> None:
+def follow_settings(settings: Settings, slot: Callable[[], object]) -> None:
     """Call ``slot`` (a bound method of a QObject) after every change of ``settings``, until
     the object is deleted."""
-    method = weakref.WeakMethod(slot)  # type: ignore[arg-type]
+    if not isinstance(slot, MethodType):
+        raise TypeError("follow_settings takes a bound method (held weakly)")
+    method = weakref.WeakMethod(slot)
 
     def relay(*_info: Any) -> None:
         bound = method()

@@ -17,6 +17,7 @@ from PySide6.QtCore import QObject, QSignalBlocker, Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
+from ovcf_viewer.io.store import AnnotationStore
 from ovcf_viewer.model.settings import Settings
 from ovcf_viewer.qt.settings_link import follow_settings
 from ovcf_viewer.qt.suitability.suitability_panel import SuitabilityPanel
@@ -100,11 +101,14 @@ class Workstation(QObject):
         ]
 
     # -- suitability -------------------------------------------------------------------------
-    def _store(self) -> Any:
+    def _store(self) -> AnnotationStore | None:
+        """The user's annotation store (findings are kept there too); ``None`` if it cannot
+        be opened."""
         try:
-            return self.controller.store()
+            store = self.controller.store()
         except OSError:
             return None
+        return store if isinstance(store, AnnotationStore) else None
 
     def _on_model_changed(self, model: Any) -> None:
         """A new image: show the findings saved with it (without echoing them back)."""
@@ -259,7 +263,7 @@ class Workstation(QObject):
             patient_id=image.patient.patient_id,
             films=(film,),
             treated_levels=tuple(model.index_levels),
-            findings=self.suitability.findings().to_dict(),
+            findings=self.suitability.findings(),
         )
 
     def current_images(self) -> dict[str, Any]:

@@ -80,9 +80,13 @@ from ovcf_viewer.qt.annotate.landmark_items import AnnotationLayer, HandleKey, t
 from ovcf_viewer.qt.annotate.measurements_panel import MeasurementsPanel
 from ovcf_viewer.qt.annotate.undo import AnnotationUndoStack, create_undo_actions
 from ovcf_viewer.qt.settings_link import follow_settings
+from ovcf_viewer.qt.viewer.image_view import ImageView
 from ovcf_viewer.render import format as fmt
 
 if TYPE_CHECKING:
+    from ovcf_viewer.io.store import AnnotationSink, Autosaver, SaveStatus
+    from ovcf_viewer.measure.carry_forward import CarryForwardResult
+    from ovcf_viewer.model.image import RadiographImage
     from ovcf_viewer.qt.viewer.study_browser import StudyBrowser
 
 __all__ = ["AnnotationController", "MODES"]
@@ -144,11 +148,11 @@ class AnnotationController(QObject):
 
     def __init__(
         self,
-        view,
+        view: ImageView,
         settings: Settings,
         parent: QObject | None = None,
         *,
-        store=None,
+        store: AnnotationSink | None = None,
         browser: StudyBrowser | None = None,
     ) -> None:
         super().__init__(parent)
@@ -156,12 +160,13 @@ class AnnotationController(QObject):
         #: The application's one settings instance (followed, never replaced).
         self.settings = settings
         self._store = store
-        self.image = None
+        self.image: RadiographImage | None = None
         self.model: ImageAnnotations | None = None
         self.undo_stack: AnnotationUndoStack | None = None
-        self.autosaver = None
+        self.autosaver: Autosaver | None = None
         self.measurements: ImageMeasurements | None = None
         self.calibration = Calibration.none()
+        self._calibration_stale = True  # a new image: give the view ours even if equal
         self.mode = "navigate"
         self.placement = PlacementState("L1")
         self._draft: ToolDraft | None = None
@@ -352,7 +357,7 @@ class AnnotationController(QObject):
             self._store = AnnotationStore()
         return self._store
 
-    def set_image(self, image) -> None:
+    def set_image(self, image: RadiographImage | None) -> None:
         """Show the annotations of ``image`` (a :class:`RadiographImage`), restored from the
         autosave store when it has them."""
         self._detach()
@@ -360,18 +365,17 @@ class AnnotationController(QObject):
         # The view was given the window's idea of the calibration; always replace it with the
         # one every number here uses (manual line, magnification setting), even when it
         # happens to equal the previous image's.
-        self.calibration = None
+        self._calibration_stale = True
         if image is None:
             self.model = None
             self._on_model_changed()
             return
         model = None
         try:
-            store = self.store()
-            model = store.load(image.sop_instance_uid) if store is not None else None
+            model = self.store().load(image.sop_instance_uid)
         except OSError as exc:
             self._set_save_status(f"Annotation store unavailable: {exc}")
-        file = image.path.name if getattr(image, "path", None) is not None else ""
+        file = image.path.name if image.path is not None else ""
         if model is None:
             model = ImageAnnotations(image.sop_instance_uid, file,
                                      rows=image.rows, columns=image.columns)
@@ -387,6 +391,8 @@ class AnnotationController(QObject):
         from ovcf_viewer.services.carry_forward import find_sources
 
         self.previous_film = None
+        if self.image is None:
+            return
         scan = self._browser.scan_result() if self._browser is not None else None
         try:
             sources = find_sources(scan, self.image.sop_instance_uid, self.store())
@@ -401,12 +407,11 @@ class AnnotationController(QObject):
         self.undo_stack = AnnotationUndoStack(model, self)
         self.undo_group.addStack(self.undo_stack)
         self.undo_group.setActiveStack(self.undo_stack)
-        if self.store() is not None:
-            from ovcf_viewer.io.store import Autosaver
+        from ovcf_viewer.io.store import Autosaver
 
-            self.autosaver = Autosaver(model, self.store())
-            self.autosaver.on_status(self._on_save_status)
-            self._set_save_status(self.autosaver.status.message)
+        self.autosaver = Autosaver(model, self.store())
+        self.autosaver.on_status(self._on_save_status)
+        self._set_save_status(self.autosaver.status.message)
         self._offer_level()
         self.modelChanged.emit(model)
         self._on_model_changed()
@@ -415,6 +420,8 @@ class AnnotationController(QObject):
         """After opening or loading: continue a partly placed vertebra, else offer the
         level below (or above) the last complete one."""
         model = self.model
+        if model is None:
+            return
         partial = next((v.level for v in model.ordered_vertebrae() if not v.is_complete), None)
         if partial is not None:
             self.set_level(partial)
@@ -519,8 +526,9 @@ class AnnotationController(QObject):
     # -- reacting to the model ---------------------------------------------------------------
     def _on_model_changed(self) -> None:
         calibration = self.current_calibration()
-        if self.calibration is None or calibration != self.calibration:
+        if self._calibration_stale or calibration != self.calibration:
             self.calibration = calibration
+            self._calibration_stale = False
             if self.image is not None:
                 self.view.set_calibration(calibration)
         error = ""
@@ -537,7 +545,7 @@ class AnnotationController(QObject):
         self._update_prompt()
         self.measurementsChanged.emit(measurements)
 
-    def _on_save_status(self, status) -> None:
+    def _on_save_status(self, status: SaveStatus) -> None:
         self._set_save_status(status.message)
 
     def _set_save_status(self, message: str) -> None:
@@ -600,7 +608,7 @@ class AnnotationController(QObject):
         """The vertebra the level actions apply to: the selected point's, else the level
         being placed."""
         selected = self.layer.selected
-        if selected is not None and selected.is_landmark:
+        if selected is not None and selected.level is not None:
             return selected.level
         return self.placement.level
 
@@ -650,6 +658,8 @@ class AnnotationController(QObject):
             self.relabel(old, new)
 
     def relabel(self, old: str, new: str) -> bool:
+        if self.model is None:
+            return False
         try:
             self.model.relabel(old, new)
         except (ValueError, KeyError) as exc:
@@ -668,16 +678,16 @@ class AnnotationController(QObject):
         key = self.layer.selected
         if self.model is None or key is None:
             return
-        if key.is_landmark:
-            self.model.remove_point(key.level, key.name)
-        else:
+        if (landmark := key.landmark()) is not None:
+            self.model.remove_point(*landmark)
+        elif key.tool_id is not None:
             self.model.remove_tool(key.tool_id)
 
     def delete_current_vertebra(self) -> None:
         key = self.layer.selected
         if self.model is None:
             return
-        if key is not None and not key.is_landmark:
+        if key is not None and key.tool_id is not None:  # a tool: remove it whole
             self.model.remove_tool(key.tool_id)
             return
         level = self.current_level()
@@ -693,27 +703,33 @@ class AnnotationController(QObject):
 
     # -- handles -----------------------------------------------------------------------------
     def _on_handle_pressed(self, key: HandleKey) -> None:
-        if key.is_landmark and self.placement.level != key.level:
+        if key.level is not None and self.placement.level != key.level:
             self.set_level(key.level)
 
     def _on_handle_moving(self, key: HandleKey, xy: tuple[float, float]) -> None:
+        model = self.model
+        if model is None:
+            return
         try:
-            if key.is_landmark:
-                self.model.preview_point(key.level, key.name, xy)
-            else:
-                self.model.preview_tool_point(key.tool_id, key.index, xy)
+            if (landmark := key.landmark()) is not None:
+                model.preview_point(*landmark, xy)
+            elif (tool_point := key.tool_point()) is not None:
+                model.preview_tool_point(*tool_point, xy)
         except ValueError:
             pass  # off the image: the handle stays at its last valid place
 
     def _on_handle_finished(self, key: HandleKey, xy: tuple[float, float]) -> None:
         # A point the user dragged by hand is never edge-assisted.
+        model = self.model
+        if model is None:
+            return
         try:
-            if key.is_landmark:
-                self.model.set_point(key.level, key.name, xy)
-            else:
-                self.model.move_tool_point(key.tool_id, key.index, xy)
+            if (landmark := key.landmark()) is not None:
+                model.set_point(*landmark, xy)
+            elif (tool_point := key.tool_point()) is not None:
+                model.move_tool_point(*tool_point, xy)
         except ValueError as exc:
-            self.model.cancel_preview()
+            model.cancel_preview()
             self._set_prompt(f"Not moved: {exc}")
 
     def _on_handle_cancelled(self, key: HandleKey) -> None:
@@ -742,12 +758,14 @@ class AnnotationController(QObject):
         image_step = inverse.map(QPointF(screen_dx, screen_dy))
         dx, dy = image_step.x() * step, image_step.y() * step
         try:
-            if key.is_landmark:
-                x, y = self.model.vertebrae[key.level].points[key.name]
-                self.model.set_point(key.level, key.name, (x + dx, y + dy))
-            else:
-                x, y = self.model.tool(key.tool_id).points[key.index]
-                self.model.move_tool_point(key.tool_id, key.index, (x + dx, y + dy))
+            if (landmark := key.landmark()) is not None:
+                level, name = landmark
+                x, y = self.model.vertebrae[level].points[name]
+                self.model.set_point(level, name, (x + dx, y + dy))
+            elif (tool_point := key.tool_point()) is not None:
+                tool_id, index = tool_point
+                x, y = self.model.tool(tool_id).points[index]
+                self.model.move_tool_point(tool_id, index, (x + dx, y + dy))
         except (ValueError, KeyError) as exc:
             self._set_prompt(f"Not moved: {exc}")
             return False
@@ -759,7 +777,7 @@ class AnnotationController(QObject):
             return False
         xy = (image_pos.x(), image_pos.y())
         if self.mode == "landmarks":
-            return self._press_landmark(xy, event.position())
+            return self._press_landmark(self.model, xy, event.position())
         if self._draft is not None:
             if not self._inside(xy):
                 self._set_prompt("Click on the image.")
@@ -767,7 +785,7 @@ class AnnotationController(QObject):
             done = self._draft.handle(PointerEvent("press", *xy))
             self._show_draft()
             if done:
-                self._finish_tool()
+                self._finish_tool(self.model, self._draft)
             return True
         return False
 
@@ -794,7 +812,7 @@ class AnnotationController(QObject):
             return False
         xy = (image_pos.x(), image_pos.y())
         if self._placing is not None:
-            self._release_landmark(xy)
+            self._release_landmark(self.model, self._placing, xy)
             return True
         if self._draft is not None:
             if self._draft.points and self._inside(xy):
@@ -802,19 +820,20 @@ class AnnotationController(QObject):
                 done = self._draft.handle(PointerEvent("release", *xy), tolerance)
                 self._show_draft()
                 if done:
-                    self._finish_tool()
+                    self._finish_tool(self.model, self._draft)
             return True
         return False
 
     def _inside(self, xy: tuple[float, float]) -> bool:
         return self.image is not None and self.image.contains(*xy)
 
-    def _press_landmark(self, xy: tuple[float, float], view_pos: QPointF) -> bool:
-        target = self.placement.target(self.model)
+    def _press_landmark(self, model: ImageAnnotations, xy: tuple[float, float],
+                        view_pos: QPointF) -> bool:
+        target = self.placement.target(model)
         if target is None:
-            self.placement.after_placement(self.model)
+            self.placement.after_placement(model)
             self.set_level(self.placement.level)
-            target = self.placement.target(self.model)
+            target = self.placement.target(model)
             if target is None:
                 self._set_prompt(f"{self.placement.level} is complete; choose another level.")
                 return True
@@ -822,48 +841,50 @@ class AnnotationController(QObject):
             self._set_prompt("Click on the image. " + self.prompt())
             return True
         level, name = target
-        self.model.preview_point(level, name, xy)
+        model.preview_point(level, name, xy)
         self._placing = (level, name, xy, QPointF(view_pos))
         self._placing_dragged = False
         self.layer.select(HandleKey(level=level, name=name))
         return True
 
-    def _release_landmark(self, xy: tuple[float, float]) -> None:
-        level, name, press_xy, _ = self._placing
+    def _release_landmark(self, model: ImageAnnotations,
+                          placing: tuple[str, str, tuple[float, float], QPointF],
+                          xy: tuple[float, float]) -> None:
+        level, name, press_xy, _ = placing
         self._placing = None
         dragged = self._placing_dragged
         final = xy if dragged and self._inside(xy) else press_xy
         self.last_snap_mm = None
         if not dragged and self.settings.edge_assist and self.image is not None:
-            final = self._edge_assist(final, name)
-        with self.model.edit(f"Place {level} {name}"):
-            vertebra = self.model.vertebrae.get(level)
+            final = self._edge_assist(self.image, final, name)
+        with model.edit(f"Place {level} {name}"):
+            vertebra = model.vertebrae.get(level)
             if self.placement.mode == "four_corner" and (
                     vertebra is None or set(vertebra.points) <= {name}):
-                self.model.set_vertebra_mode(level, "four_corner")
-            self.model.set_point(level, name, final)
-        if self.placement.wants_proposal(self.model):
-            self._propose_two_clicks(level)
-        offered = self.placement.after_placement(self.model)
+                model.set_vertebra_mode(level, "four_corner")
+            model.set_point(level, name, final)
+        if self.placement.wants_proposal(model):
+            self._propose_two_clicks(model, level)
+        offered = self.placement.after_placement(model)
         if offered is not None:
             self.set_level(offered)
             self._set_prompt(f"{level} complete. " + self.prompt())
-        elif self.placement.target(self.model) is None:
+        elif self.placement.target(model) is None:
             self._set_prompt(f"{level} complete; no level left in this direction.")
 
-    def _propose_two_clicks(self, level: str) -> None:
+    def _propose_two_clicks(self, model: ImageAnnotations, level: str) -> None:
         previous, spacing = self.previous_film if self.previous_film else (None, None)
-        calibration = self.calibration or Calibration.none()
+        calibration = self.calibration
         try:
             where = complete_two_clicks(
-                self.model, level, previous, col_mm=calibration.col_mm,
+                model, level, previous, col_mm=calibration.col_mm,
                 row_mm=calibration.row_mm, previous_spacing=spacing,
             )
         except ValueError as exc:
             self._set_prompt(f"{level}: no proposal ({exc})")
             return
         self._set_prompt(f"{level}: the other points proposed from {where}. "
-                         + self.placement.prompt(self.model))
+                         + self.placement.prompt(model))
 
     # -- placement modes and proposals -------------------------------------------------------
     def set_placement_mode(self, mode: str) -> None:
@@ -901,7 +922,7 @@ class AnnotationController(QObject):
 
     def accept_current_proposal(self) -> None:
         level = self._proposal_level()
-        if level is not None:
+        if level is not None and self.model is not None:
             self.model.accept_proposal(level)
             self._set_prompt(f"{level} accepted. " + self.prompt())
 
@@ -917,7 +938,7 @@ class AnnotationController(QObject):
 
     def reject_current_proposal(self) -> None:
         level = self._proposal_level()
-        if level is not None:
+        if level is not None and self.model is not None:
             self.model.remove_vertebra(level)
             self._set_prompt(f"{level}: proposal rejected. " + self.prompt())
 
@@ -962,7 +983,7 @@ class AnnotationController(QObject):
         QThreadPool.globalInstance().start(worker)
         return True
 
-    def _on_carry_finished(self, target_uid: str, result: object) -> None:
+    def _on_carry_finished(self, target_uid: str, result: CarryForwardResult | str) -> None:
         from ovcf_viewer.services.carry_forward import proposals_of
 
         self._carry_workers = [w for w in self._carry_workers
@@ -992,15 +1013,16 @@ class AnnotationController(QObject):
         self._set_prompt(message)
         self.carryForwardFinished.emit(levels)
 
-    def _edge_assist(self, xy: tuple[float, float], name: str) -> tuple[float, float]:
+    def _edge_assist(self, image: RadiographImage, xy: tuple[float, float],
+                     name: str) -> tuple[float, float]:
         from ovcf_viewer.measure.edge_assist import snap_corner
         from ovcf_viewer.model.errors import ImageLoadError
 
         try:
             # Edge assist reads pixel values: a film opened progressively is snapped on its
             # full resolution only (normally long arrived by the first click).
-            self.image.wait_for_pixels()
-            snapped, moved = snap_corner(self.image.stored, xy, name, self.calibration)
+            image.wait_for_pixels()
+            snapped, moved = snap_corner(image.stored, xy, name, self.calibration)
         except ImageLoadError as exc:
             log.warning("edge assist skipped: %s", exc)
             return xy
@@ -1022,8 +1044,7 @@ class AnnotationController(QObject):
         self.layer.show_draft(draft.kind, points, text)
         self._update_prompt()
 
-    def _finish_tool(self) -> None:
-        draft = self._draft
+    def _finish_tool(self, model: ImageAnnotations, draft: ToolDraft) -> None:
         self._draft = ToolDraft(draft.kind)
         self.layer.show_draft(None, [])
         points = draft.points[: draft.needed]
@@ -1037,7 +1058,7 @@ class AnnotationController(QObject):
                 manual = self.calibrate(points[0], points[1], length)
                 self._set_prompt(manual.statement())
             else:
-                self.model.add_tool(Tool(draft.kind, points))
+                model.add_tool(Tool(draft.kind, points))
                 self._update_prompt()
         except ValueError as exc:
             self._set_prompt(f"Not added: {exc}")
@@ -1073,7 +1094,8 @@ class AnnotationController(QObject):
 
     # -- keys --------------------------------------------------------------------------------
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt override)
-        if watched is self.view and event.type() == QEvent.Type.KeyPress:
+        if watched is self.view and isinstance(event, QKeyEvent) \
+                and event.type() == QEvent.Type.KeyPress:
             return self._key_press(event)
         return super().eventFilter(watched, event)
 
@@ -1100,8 +1122,8 @@ class AnnotationController(QObject):
             else:
                 self.delete_selected()
             return True
-        arrows = {Qt.Key.Key_Left: (-1, 0), Qt.Key.Key_Right: (1, 0),
-                  Qt.Key.Key_Up: (0, -1), Qt.Key.Key_Down: (0, 1)}
+        arrows = {Qt.Key.Key_Left.value: (-1, 0), Qt.Key.Key_Right.value: (1, 0),
+                  Qt.Key.Key_Up.value: (0, -1), Qt.Key.Key_Down.value: (0, 1)}
         if key in arrows and self.layer.selected is not None:
             dx, dy = arrows[key]
             step = 10.0 if shift else 1.0
@@ -1132,7 +1154,7 @@ class AnnotationController(QObject):
             self._set_prompt("Open an image first.")
             return
         suggested = Path(self.model.file or "annotations").with_suffix(".json").name
-        if self.image is not None and getattr(self.image, "path", None) is not None:
+        if self.image is not None and self.image.path is not None:
             suggested = str(self.image.path.with_suffix(".json"))
         path, _ = QFileDialog.getSaveFileName(self.view, "Export annotations", suggested,
                                               "Annotations (*.json)")

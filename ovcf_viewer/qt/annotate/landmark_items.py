@@ -115,7 +115,7 @@ def vertebra_label(
         return (vertebra.level + ("  (index)" if is_index else "")
                 + f"  {len(vertebra.points)}/{needed}")
     m = measurements.vertebrae.get(vertebra.level) if measurements else None
-    if m is None:
+    if measurements is None or m is None:
         return vertebra.level + ("  (index)" if is_index else "")
     unit = measurements.calibration.unit_tag
     if m.treated:  # cemented: a Genant grade would read as "no fracture" or a new one (§5)

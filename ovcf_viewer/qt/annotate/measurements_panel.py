@@ -249,8 +249,7 @@ class MeasurementsPanel(QWidget):
 
     @staticmethod
     def _set_headers_if_changed(table: QTableWidget, labels: list[str]) -> None:
-        current = [table.horizontalHeaderItem(c).text() if table.horizontalHeaderItem(c)
-                   else "" for c in range(table.columnCount())]
+        current = [_text(table.horizontalHeaderItem(c)) for c in range(table.columnCount())]
         if current != labels:
             table.setHorizontalHeaderLabels(labels)
 
@@ -338,10 +337,15 @@ class MeasurementsPanel(QWidget):
     @staticmethod
     def _cell(table: QTableWidget, columns: tuple[str, ...], level: str, column: str) -> str:
         for row in range(table.rowCount()):
-            if table.item(row, 0).text() == level:
-                return table.item(row, columns.index(column)).text()
+            if _text(table.item(row, 0)) == level:
+                return _text(table.item(row, columns.index(column)))
         raise KeyError(level)
 
     def header_text(self, table: QTableWidget, column: int) -> str:
         """A column header on one line (headers wrap the unit onto a second line)."""
-        return table.horizontalHeaderItem(column).text().replace("\n", " ")
+        return _text(table.horizontalHeaderItem(column)).replace("\n", " ")
+
+
+def _text(item: QTableWidgetItem | None) -> str:
+    """A table cell's or header's text; "" where there is none."""
+    return item.text() if item is not None else ""

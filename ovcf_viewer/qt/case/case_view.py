@@ -120,6 +120,7 @@ from ovcf_viewer.suitability import (
 
 if TYPE_CHECKING:
     from ovcf_viewer.io.progressive import Preview
+    from ovcf_viewer.measure.carry_forward import CarryForwardResult
 
 __all__ = [
     "CaseController",
@@ -274,7 +275,7 @@ class CaseController(QObject):
 
     def relocate(self, search_root: str | os.PathLike[str]) -> list[str]:
         """Look for missing films under ``search_root`` (the user picked a folder)."""
-        if self.case is None:
+        if self.case is None or self.session is None:
             return []
         report = relocate_films(self.case, search_root)
         self.session.set_case(report.case)
@@ -387,13 +388,14 @@ class CaseController(QObject):
                 del self.previews[uid]
         for film, (loaded, error) in zip(todo, self._open_films(todo), strict=True):
             uid = film.sop_instance_uid
-            if error is not None:
+            if error is not None or loaded is None:
                 self.messages.append(f"{film.label}: {error}")
                 continue
             image, preview = loaded
             if image.sop_instance_uid != uid:
+                name = film.path.name if film.path is not None else "the file"
                 self.messages.append(
-                    f"{film.label}: {film.path.name} is another image (SOP Instance UID "
+                    f"{film.label}: {name} is another image (SOP Instance UID "
                     f"{image.sop_instance_uid}), not shown")
                 continue
             keep[uid] = image
@@ -406,7 +408,9 @@ class CaseController(QObject):
         """Full resolution arrived (any thread): the preview is no longer needed."""
         self.previews.pop(uid, None)
 
-    def _open_films(self, films: Sequence[CaseFilm]) -> list[tuple[tuple | None, Exception | None]]:
+    def _open_films(
+        self, films: Sequence[CaseFilm],
+    ) -> list[tuple[tuple[RadiographImage, Preview | None] | None, Exception | None]]:
         """``((image, preview or None), None)`` or ``(None, ImageLoadError)`` per film, in
         order, opened in parallel."""
         if not films:
@@ -664,18 +668,20 @@ class FilmPane(QWidget):
 
     # -- handles -----------------------------------------------------------------------------
     def _on_handle_moving(self, key: HandleKey, xy: tuple[float, float]) -> None:
-        if self.film is None or not key.is_landmark:
+        landmark = key.landmark()
+        if self.film is None or landmark is None:
             return
         try:
-            self.film.annotations.preview_point(key.level, key.name, xy)
+            self.film.annotations.preview_point(*landmark, xy)
         except ValueError:
             pass  # off the image: the handle stays where it was last valid
 
     def _on_handle_finished(self, key: HandleKey, xy: tuple[float, float]) -> None:
-        if self.film is None or not key.is_landmark:
+        landmark = key.landmark()
+        if self.film is None or landmark is None:
             return
         try:
-            self.film.annotations.set_point(key.level, key.name, xy)
+            self.film.annotations.set_point(*landmark, xy)
         except ValueError:
             self.film.annotations.cancel_preview()
 
@@ -690,11 +696,12 @@ class FilmPane(QWidget):
             return []
         model = self.film.annotations
         selected = self.layer.selected
-        if selected is not None and selected.is_landmark:
-            vertebra = model.vertebrae.get(selected.level)
+        level = selected.level if selected is not None else None
+        if level is not None:
+            vertebra = model.vertebrae.get(level)
             if vertebra is not None and vertebra.has_proposal:
-                model.accept_proposal(selected.level)
-                return [selected.level]
+                model.accept_proposal(level)
+                return [level]
         levels = [v.level for v in model.ordered_vertebrae() if v.has_proposal]
         if levels:
             with model.edit("Accept all proposals"):
@@ -705,13 +712,14 @@ class FilmPane(QWidget):
     def reject_selected_proposal(self) -> str | None:
         """Remove the selected level when it is a proposal (Shift+Delete); returns it."""
         selected = self.layer.selected
-        if self.film is None or selected is None or not selected.is_landmark:
+        level = selected.level if selected is not None else None
+        if self.film is None or level is None:
             return None
-        vertebra = self.film.annotations.vertebrae.get(selected.level)
+        vertebra = self.film.annotations.vertebrae.get(level)
         if vertebra is None or not vertebra.has_proposal:
             return None
-        self.film.annotations.remove_vertebra(selected.level)
-        return selected.level
+        self.film.annotations.remove_vertebra(level)
+        return level
 
     def _on_chosen(self, index: int) -> None:
         uid = self.chooser.itemData(index)
@@ -757,7 +765,7 @@ class CaseView(QWidget):
         panes.setSpacing(4)
         panes.addWidget(self.left, 1)
         panes.addWidget(self.right, 1)
-        layout = QVBoxLayout(self)
+        self._layout = layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(bar)
         layout.addLayout(panes, 1)
@@ -830,7 +838,7 @@ class CaseView(QWidget):
     def _show(self, pane: FilmPane, uid: str | None) -> None:
         film = self._film(uid)
         image = self.controller.images.get(uid) if uid else None
-        calibration = self.controller.calibration_for(uid) if film else Calibration.none()
+        calibration = self.controller.calibration_for(uid) if film and uid else Calibration.none()
         pane.carry_source = self._carry_source(film)
         preview = self.controller.previews.get(uid) if uid else None
         pane.show_film(film, image, calibration, self.controller.comparison, preview)
@@ -883,7 +891,7 @@ class CaseView(QWidget):
     def _on_right_carry(self) -> None:
         self.carry_forward(self.right)
 
-    def _on_carry_finished(self, target_uid: str, result: object) -> None:
+    def _on_carry_finished(self, target_uid: str, result: CarryForwardResult | str) -> None:
         from ovcf_viewer.measure.placement import apply_proposals
         from ovcf_viewer.services.carry_forward import proposals_of
 
@@ -933,7 +941,7 @@ class CaseView(QWidget):
                 self.single_check.setChecked(True)
             self.right.hide()
             self._single_showing_right = False
-            self.layout().activate()  # the left view takes the full width now
+            self._layout.activate()  # the left view takes the full width now
         self._single_showing_right = not self._single_showing_right
         uid = right_uid if self._single_showing_right else left_uid
         self._syncing = True
@@ -1168,8 +1176,8 @@ class CaseDetailsForm(QGroupBox):
             combo.addItem("— unassigned —", None)
             for kind in TIMEPOINT_KINDS:
                 combo.addItem(_KIND_NAMES[kind], kind)
-            kind = film.timepoint.kind if film.timepoint else None
-            combo.setCurrentIndex(max(0, combo.findData(kind)))
+            current_kind = film.timepoint.kind if film.timepoint else None
+            combo.setCurrentIndex(max(0, combo.findData(current_kind)))
             combo.setProperty("sop_instance_uid", film.sop_instance_uid)
             combo.activated.connect(self._on_timepoint_combo)
             self.films.setCellWidget(row, 2, combo)
@@ -1190,12 +1198,12 @@ class CaseDetailsForm(QGroupBox):
         return self.controller.session
 
     def _on_procedure(self, index: int) -> None:
-        if self._session():
-            self._session().update(procedure=self.procedure.itemData(index))
+        if (session := self._session()) is not None:
+            session.update(procedure=self.procedure.itemData(index))
 
     def _on_approach(self, index: int) -> None:
-        if self._session():
-            self._session().update(approach=self.approach.itemData(index))
+        if (session := self._session()) is not None:
+            session.update(approach=self.approach.itemData(index))
 
     def _on_procedure_date(self) -> None:
         session = self._session()
@@ -1468,11 +1476,10 @@ class CaseWindow(QMainWindow):
 
     FILE_FILTER = "OVCF case (*.json);;All files (*)"
 
-    def __init__(self, controller: CaseController | None = None,
-                 parent: QWidget | None = None) -> None:
+    def __init__(self, controller: CaseController, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("OVCF Viewer — case")
-        self.controller = controller if controller is not None else CaseController(parent=self)
+        self.controller = controller
         if self.controller.parent() is None:
             self.controller.setParent(self)
         self.workspace = CaseWorkspace(self.controller, self)

@@ -126,8 +126,9 @@ def export_report(
         if isinstance(case_or_inputs, str | os.PathLike) or (
             isinstance(case_or_inputs, Sequence) and not isinstance(case_or_inputs, str)
         ):
-            paths = [case_or_inputs] if isinstance(case_or_inputs, str | os.PathLike) \
+            given = [case_or_inputs] if isinstance(case_or_inputs, str | os.PathLike) \
                 else list(case_or_inputs)
+            paths = [Path(p) for p in given]
             source = prepare_report_from_paths(paths, settings)
         else:
             source = prepare_report(case_or_inputs, settings, findings=findings,

@@ -75,6 +75,9 @@ from ovcf_viewer.qt.viewer.image_view import ImageView
 from ovcf_viewer.render import format as fmt
 
 if TYPE_CHECKING:
+    from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
+    from matplotlib.figure import Figure
+
     from ovcf_viewer.qt.annotate.annotation_controller import AnnotationController
     from ovcf_viewer.qt.main_window import MainWindow
 
@@ -258,8 +261,8 @@ class ProgressChart(QWidget):
         self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.placeholder.setWordWrap(True)
         self._layout.addWidget(self.placeholder)
-        self.canvas = None
-        self.figure = None
+        self.canvas: FigureCanvasQTAgg | None = None
+        self.figure: Figure | None = None
         self.series: list[ProgressPoint] = []
 
     def set_series(self, resident: str, points: Sequence[ProgressPoint]) -> None:
@@ -269,7 +272,7 @@ class ProgressChart(QWidget):
             if self.canvas is not None:
                 self.canvas.setVisible(False)
             return
-        if self.canvas is None:
+        if self.canvas is None or self.figure is None:
             from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
             from matplotlib.figure import Figure
 
@@ -279,10 +282,9 @@ class ProgressChart(QWidget):
             self._layout.addWidget(self.canvas)
         self.placeholder.setVisible(False)
         self.canvas.setVisible(True)
-        self._draw(resident)
+        self._draw(resident, self.figure, self.canvas)
 
-    def _draw(self, resident: str) -> None:
-        fig = self.figure
+    def _draw(self, resident: str, fig: Figure, canvas: FigureCanvasQTAgg) -> None:
         fig.clear()
         error_axes, agreement_axes = fig.subplots(2, 1, sharex=True)
         numbers = list(range(1, len(self.series) + 1))
@@ -316,7 +318,7 @@ class ProgressChart(QWidget):
         agreement_axes.set_xticklabels(
             [f"{n}\n{p.timestamp.astimezone().strftime('%d %b')}"
              for n, p in zip(numbers, self.series, strict=True)], fontsize=7)
-        self.canvas.draw_idle()
+        canvas.draw_idle()
 
 
 # -- the window ----------------------------------------------------------------------------
@@ -397,7 +399,9 @@ class TrainingWindow(QMainWindow):
         self.resident_combo = QComboBox(panel)
         self.resident_combo.setEditable(True)
         self.resident_combo.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
-        self.resident_combo.lineEdit().setPlaceholderText("your name")
+        line_edit = self.resident_combo.lineEdit()  # an editable combo box has one
+        if line_edit is not None:
+            line_edit.setPlaceholderText("your name")
         self.resident_combo.currentTextChanged.connect(self._on_resident_changed)
         form.addRow("Resident", self.resident_combo)
         self.film_combo = QComboBox(panel)
@@ -595,7 +599,8 @@ class TrainingWindow(QMainWindow):
     def submit(self) -> AttemptScore | None:
         """Score the placed landmarks, store the attempt and show the feedback."""
         model = self.controller.model
-        if self.film is None or self.reference is None or model is None:
+        if (self.film is None or self.reference is None or self.calibration is None
+                or model is None):
             self._message("Start a case first.")
             return None
         placed = [lv for lv in self.levels if lv in model.vertebrae]
@@ -692,10 +697,11 @@ class TrainingWindow(QMainWindow):
                                       "is within 4 % of the vertebral depth. Well placed.")
         self.prompt_label.setText("Submitted. Start another case, or press Random case.")
         # Overlay: the expert's and the resident's points with error vectors.
-        self.controller.layer.set_visible(False)
-        self.overlay = FeedbackOverlay(self.reference, attempt, self.levels)
-        self.view.scene().addItem(self.overlay)
-        self.focus_on(self.overlay.data_rect())
+        if self.reference is not None:  # always, once a film is started
+            self.controller.layer.set_visible(False)
+            self.overlay = FeedbackOverlay(self.reference, attempt, self.levels)
+            self.view.scene().addItem(self.overlay)
+            self.focus_on(self.overlay.data_rect())
         self.tabs.setCurrentIndex(0)
 
     def focus_on(self, rect: QRectF, margin: float = 0.25) -> None:
