@@ -34,9 +34,11 @@ import numpy as np
 import pydicom
 from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset
+from pydicom.encaps import generate_fragments
 from pydicom.errors import InvalidDicomError
-from pydicom.uid import UID
+from pydicom.uid import UID, JPEG2000TransferSyntaxes
 
+from ovcf_viewer.io import limits, safe_read
 from ovcf_viewer.model.calibration import CalibrationHeader
 from ovcf_viewer.model.errors import (
     CorruptHeaderError,
@@ -119,6 +121,12 @@ def _unreadable(path: Path, exc: OSError) -> UnreadableFileError:
 
 
 def _read_head(path: Path, size: int = 132) -> bytes:
+    try:  # a FIFO would block the open for ever, a device never ends: regular files only
+        safe_read.require_regular_file(path)
+    except safe_read.InputFileError as exc:
+        if isinstance(exc.__context__, PermissionError):
+            raise UnreadableFileError(path, "permission denied: cannot read the file") from exc
+        raise UnreadableFileError(path, exc.reason) from exc
     try:
         with open(path, "rb") as handle:
             return handle.read(size)
@@ -169,15 +177,18 @@ def _dcmread(
     for files whose first bytes already look like a preamble-less data set. ``defer_size``
     (bytes): top-level values longer than this are skipped, left for a deferred read."""
     try:
-        return pydicom.dcmread(
-            path,
-            stop_before_pixels=stop_before_pixels,
-            force=(kind == "dicom-raw"),
-            defer_size=defer_size,
-        )
+        with limits.BoundedFile(path) as handle:  # no read past the end (damaged lengths)
+            return pydicom.dcmread(
+                handle,
+                stop_before_pixels=stop_before_pixels,
+                force=(kind == "dicom-raw"),
+                defer_size=defer_size,
+            )
     except InvalidDicomError as exc:
         raise NotDicomError(path, "not a DICOM file") from exc
     except OSError as exc:
+        if exc.errno is None:  # pydicom's own "no tag to read": the file system is fine
+            raise CorruptHeaderError(path, f"damaged DICOM header ({_short(exc)})") from exc
         raise _unreadable(path, exc) from exc
     except Exception as exc:  # pydicom raises many types on damaged headers
         raise CorruptHeaderError(path, f"damaged DICOM header ({_short(exc)})") from exc
@@ -203,13 +214,15 @@ def load_image(path: str | os.PathLike[str], frame: int = 0) -> RadiographImage:
     path = Path(path)
     kind = sniff_file_kind(_read_head(path))
     if kind in ("png", "jpeg", "tiff"):
-        return _load_photo(path, frame)
+        with limits.decoder_failures(path, "image data"):
+            return _load_photo(path, frame)
     if kind == "empty":
         raise NotDicomError(path, "empty file")
     if kind == "unknown":
         raise NotDicomError(path, "not a DICOM file, nor a PNG, JPEG or TIFF image")
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), limits.header_failures(path):
         # pydicom warns about many harmless header oddities; they are not the user's concern.
+        # Anything untyped escaping (a deferred element converted late) is a damaged header.
         warnings.simplefilter("ignore")
         ds = _dcmread(path, kind, stop_before_pixels=False, defer_size=_MAP_MIN_BYTES)
         mapped = _map_native_frame(ds, path, frame)
@@ -701,7 +714,9 @@ def image_from_dataset(
     ds: Dataset, frame: int = 0, path: str | os.PathLike[str] | None = None
 ) -> RadiographImage:
     """Build a :class:`RadiographImage` from a data set read with its pixel data."""
-    return _image_from_dataset(ds, frame, Path(path) if path is not None else None, None)
+    path = Path(path) if path is not None else None
+    with limits.header_failures(path):
+        return _image_from_dataset(ds, frame, path, None)
 
 
 def image_from_decoded(
@@ -739,15 +754,16 @@ def _image_from_dataset(
     missing = [k for k in ("Rows", "Columns", "BitsAllocated") if _get(ds, k) is None]
     if missing:
         raise CorruptHeaderError(path, f"image description incomplete: no {', '.join(missing)}")
-    rows, columns = int(ds.Rows), int(ds.Columns)
-    bits_allocated = int(ds.BitsAllocated)
-    bits_stored = int(_get(ds, "BitsStored", bits_allocated))
+    # One integer each, in range, before anything is sized from them (ovcf_viewer.io.limits).
+    rows, columns = limits.header_int(ds, "Rows", path), limits.header_int(ds, "Columns", path)
+    bits_allocated = limits.header_int(ds, "BitsAllocated", path)
+    bits_stored = limits.header_int(ds, "BitsStored", path, default=bits_allocated)
     if not 1 <= bits_stored <= bits_allocated:
         notes.append(f"Bits Stored {bits_stored} invalid: using Bits Allocated")
         bits_stored = bits_allocated
         ds.BitsStored = bits_stored
-    pixel_representation = int(_get(ds, "PixelRepresentation", 0))
-    samples = int(_get(ds, "SamplesPerPixel", 1))
+    pixel_representation = limits.header_int(ds, "PixelRepresentation", path, default=0)
+    samples = limits.header_int(ds, "SamplesPerPixel", path, default=1)
     photometric = _text(ds, "PhotometricInterpretation").upper()
     if not photometric:
         photometric = "MONOCHROME2" if samples == 1 else "RGB"
@@ -774,12 +790,19 @@ def _image_from_dataset(
         )
 
     ts = _transfer_syntax(ds)
+    limits.check_pixel_budget(
+        path, rows, columns, samples, bits_allocated,
+        compressed=mapped is None and ts.is_transfer_syntax and ts.is_compressed,
+    )
     if mapped is not None:
         arr, decoded_photometric = mapped, photometric
     else:
-        arr, decoded_photometric = _decode_frame(
-            ds, ts, frame, path, bits_allocated, bits_stored
-        )
+        with limits.decoder_failures(path, f"{ts.name} pixel data"):
+            if ts in JPEG2000TransferSyntaxes:
+                limits.check_jp2_boxes(generate_fragments(ds.PixelData), path)
+            arr, decoded_photometric = _decode_frame(
+                ds, ts, frame, path, bits_allocated, bits_stored
+            )
     if arr.ndim == 3 and arr.shape[2] == 1:
         arr = arr[:, :, 0]
     if arr.ndim not in (2, 3) or arr.shape[:2] != (rows, columns):
@@ -1056,7 +1079,7 @@ def read_header(path: str | os.PathLike[str]) -> HeaderSummary:
         raise NotDicomError(path, "empty file")
     if kind == "unknown":
         raise NotDicomError(path, "not a DICOM file, nor a PNG, JPEG or TIFF image")
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), limits.header_failures(path):
         warnings.simplefilter("ignore")
         ds = _dcmread(path, kind, stop_before_pixels=True)
         return _dicom_header(path, ds)

@@ -167,8 +167,11 @@ def _prepare(path: Path, frame: int):
     import pydicom
     from pydicom.encaps import get_frame
 
+    from ovcf_viewer.io import limits
     from ovcf_viewer.io.dicom import image_from_decoded
+    from ovcf_viewer.util.safe_read import require_regular_file
 
+    require_regular_file(path)  # a FIFO would block the open: the loader says what it is
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         with open(path, "rb") as handle:
@@ -197,9 +200,15 @@ def _prepare(path: Path, frame: int):
         rows, columns = int(ds.Rows), int(ds.Columns)
         dtype = np.dtype(("i" if representation else "u") + str(bits_allocated // 8))
         # All zeros, read-only, no memory: a stride-0 view of one value.
+        # The loader's checks before any decode: a header claiming more than the memory
+        # budget, or JP2 boxes that never reach the codestream, go to the normal loader,
+        # which refuses them with its message.
+        limits.check_pixel_budget(path, rows, columns, samples, bits_allocated,
+                                  compressed=True)
         placeholder = np.broadcast_to(np.zeros((), dtype), (rows, columns))
         image = image_from_decoded(ds, frame, path, placeholder)
         codestream = get_frame(ds.PixelData, frame, number_of_frames=frames)
+        limits.check_jp2_boxes([bytes(codestream)], path)
     return ds, image, bytes(codestream)
 
 

@@ -25,11 +25,13 @@ def recent_path() -> Path:
 
 def load_recent(path: Path | None = None) -> list[str]:
     """Recent paths, most recent first (at most :data:`MAX_RECENT`)."""
+    from ovcf_viewer.util.safe_read import read_json
+
     path = path or recent_path()
-    try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
+    if not path.exists():
         return []
+    try:
+        raw = read_json(path)
     except (OSError, ValueError) as exc:
         log.warning("recent-files list %s unreadable (%s): starting empty", path, exc)
         return []

@@ -5,12 +5,19 @@ SQLite in the user's data directory gives atomic, durable writes (one transactio
 write-ahead log, ``synchronous=FULL``). When the disk refuses (read-only folder, full disk,
 I/O error) the edit stays in memory, :class:`Autosaver` reports it, and the next edit or
 :meth:`Autosaver.retry` writes everything still pending.
+
+One writer per image, across processes: every annotation record carries a version. A store
+remembers the version it read (or that there was none) and writes only if the record is still
+at that version, inside the ``BEGIN IMMEDIATE`` transaction that writes it; otherwise another
+window or program saved the image meanwhile and :class:`OpenElsewhereError` is raised — the
+edit stays in memory, nothing is overwritten (never last-writer-wins).
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
 import sqlite3
 import time
 from collections.abc import Callable
@@ -21,7 +28,14 @@ from typing import Protocol
 from ovcf_viewer.model.landmarks import AnnotationFormatError, ImageAnnotations
 from ovcf_viewer.util.paths import data_dir
 
-__all__ = ["AnnotationSink", "AnnotationStore", "Autosaver", "SaveStatus", "StoreError"]
+__all__ = [
+    "AnnotationSink",
+    "AnnotationStore",
+    "Autosaver",
+    "OpenElsewhereError",
+    "SaveStatus",
+    "StoreError",
+]
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +64,50 @@ class StoreError(OSError):
     """The store could not be opened or written; the message says why in plain words."""
 
 
+class OpenElsewhereError(StoreError):
+    """The image's saved annotations changed since this store read them: the image is open
+    in another window or program, whose edits must not be overwritten."""
+
+
+def _is_damage(exc: sqlite3.Error) -> bool:
+    text = str(exc).lower()
+    return any(word in text for word in ("malformed", "not a database", "corrupt", "integrity",
+                                         "disk image"))
+
+
+def _salvage(path: Path) -> list[tuple[str, str, str, float]]:
+    """Every ``(table, uid, document, updated_at)`` row still readable in a damaged store
+    (read-only; reading stops at the first damaged page of each table)."""
+    rows: list[tuple[str, str, str, float]] = []
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    except sqlite3.Error:
+        return rows
+    try:
+        for table in ("annotations", "findings"):
+            try:
+                cursor = conn.execute(f"SELECT sop_instance_uid, document, updated_at FROM {table}")
+                while True:
+                    try:
+                        row = cursor.fetchone()
+                    except sqlite3.Error:
+                        break
+                    if row is None:
+                        break
+                    uid, document, updated_at = row
+                    if isinstance(uid, str) and isinstance(document, str):
+                        try:
+                            json.loads(document)
+                        except ValueError:
+                            continue
+                        rows.append((table, uid, document, float(updated_at or 0.0)))
+            except sqlite3.Error:
+                continue
+    finally:
+        conn.close()
+    return rows
+
+
 def _explain(exc: BaseException, path: Path) -> str:
     text = str(exc).lower()
     if "full" in text or "no space" in text:
@@ -67,6 +125,8 @@ class AnnotationSink(Protocol):
 
     def load(self, sop_instance_uid: str) -> ImageAnnotations | None: ...
 
+    def unread_reason(self, sop_instance_uid: str) -> str | None: ...
+
 
 class AnnotationStore:
     """Annotation documents (exchange format, partial vertebrae kept) by SOP Instance UID."""
@@ -74,24 +134,137 @@ class AnnotationStore:
     def __init__(self, path: str | Path | None = None) -> None:
         self.path = Path(path) if path is not None else data_dir() / "annotations.sqlite3"
         self._conn: sqlite3.Connection | None = None
+        #: the record version this store last read or wrote, per SOP Instance UID (0: none)
+        self._versions: dict[str, int] = {}
+        #: images whose saved record could not be read: never overwritten from here
+        self._unread: dict[str, str] = {}
+        #: set when a damaged store was moved aside on opening: what happened, in words
+        self.recovery_note: str | None = None
+        self._salvaged: list[tuple[str, str, str, float]] = []
 
     def _connect(self) -> sqlite3.Connection:
         if self._conn is None:
             try:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
-                conn = sqlite3.connect(self.path, timeout=5.0, isolation_level=None)
-                conn.execute("PRAGMA journal_mode=WAL")
-                conn.execute("PRAGMA synchronous=FULL")
-                conn.executescript(_SCHEMA)
+                try:
+                    conn = self._open()
+                except sqlite3.DatabaseError as exc:
+                    if isinstance(exc, sqlite3.OperationalError) and not _is_damage(exc):
+                        raise  # locked, read-only, full: not damage
+                    self._move_aside_and_recover(exc)
+                    conn = self._open()
             except (sqlite3.Error, OSError) as exc:
                 raise StoreError(_explain(exc, self.path)) from exc
             self._conn = conn
+            if self._salvaged:
+                self._write_salvaged(conn)
         return self._conn
+
+    def _open(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.path, timeout=5.0, isolation_level=None)
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=FULL")
+            conn.executescript(_SCHEMA)
+            columns = {row[1] for row in conn.execute("PRAGMA table_info(annotations)")}
+            if "version" not in columns:  # a store written before versions existed
+                conn.execute(
+                    "ALTER TABLE annotations ADD COLUMN version INTEGER NOT NULL DEFAULT 1"
+                )
+            check = conn.execute("PRAGMA quick_check").fetchone()
+            if check is None or check[0] != "ok":
+                raise sqlite3.DatabaseError(f"integrity check failed: {check}")
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+    def _move_aside_and_recover(self, damage: BaseException) -> None:
+        """Rename the damaged store (and its WAL) aside, keep every record still readable in
+        it for the fresh store, and leave :attr:`recovery_note` for the window to show."""
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        aside = self.path.with_name(f"{self.path.name}.damaged-{stamp}")
+        for suffix in ("", "-wal", "-shm"):
+            source = Path(f"{self.path}{suffix}")
+            if source.exists():
+                os.replace(source, Path(f"{aside}{suffix}"))
+        self._salvaged = _salvage(aside)
+        count = len({uid for table, uid, *_ in self._salvaged if table == "annotations"})
+        self.recovery_note = (
+            f"The annotation store was damaged ({damage}); it was moved aside to {aside.name} "
+            f"and the landmarks of {count} image(s) were recovered from it"
+        )
+        log.warning("%s", self.recovery_note)
+
+    def _write_salvaged(self, conn: sqlite3.Connection) -> None:
+        with conn:
+            conn.execute("BEGIN IMMEDIATE")
+            for table, uid, document, updated_at in self._salvaged:
+                version = ", version" if table == "annotations" else ""
+                conn.execute(
+                    f"INSERT OR IGNORE INTO {table} (sop_instance_uid, document, updated_at"
+                    f"{version}) VALUES (?, ?, ?{', 1' if version else ''})",
+                    (uid, document, updated_at),
+                )
+        self._salvaged = []
 
     def save(self, model: ImageAnnotations) -> None:
         """Write ``model`` in one transaction; raises :class:`StoreError`."""
         document = json.dumps(model.to_json(partial=True), separators=(",", ":"))
-        self._upsert("annotations", model.sop_instance_uid, document)
+        uid = model.sop_instance_uid
+        if uid in self._unread:
+            raise StoreError(
+                f"the landmarks saved earlier for this image could not be read "
+                f"({self._unread[uid]}), so they are not overwritten; reopen the image"
+            )
+        expected = self._versions.get(uid, 0)
+        try:
+            conn = self._connect()
+            with conn:  # BEGIN ... COMMIT, rolled back on error
+                conn.execute("BEGIN IMMEDIATE")  # the write lock: check and write as one
+                row = conn.execute(
+                    "SELECT version FROM annotations WHERE sop_instance_uid = ?", (uid,)
+                ).fetchone()
+                current = int(row[0]) if row is not None else 0
+                if current != expected:
+                    raise OpenElsewhereError(
+                        "this image is open elsewhere: another window or program saved its "
+                        "landmarks after they were opened here, and they are not overwritten"
+                    )
+                conn.execute(
+                    "INSERT INTO annotations (sop_instance_uid, document, updated_at, version) "
+                    "VALUES (?, ?, ?, ?) ON CONFLICT(sop_instance_uid) DO UPDATE SET "
+                    "document = excluded.document, updated_at = excluded.updated_at, "
+                    "version = excluded.version",
+                    (uid, document, time.time(), current + 1),
+                )
+        except StoreError:
+            raise
+        except (sqlite3.Error, OSError) as exc:
+            self.close()
+            raise StoreError(_explain(exc, self.path)) from exc
+        self._versions[uid] = current + 1
+
+    def track(self, sop_instance_uid: str) -> None:
+        """Start checking writes of an image whose model did not come from :meth:`load`
+        (a case document's film): from now on a write by anyone else is detected. Raises
+        :class:`StoreError` when the store cannot be read."""
+        try:
+            row = self._connect().execute(
+                "SELECT version FROM annotations WHERE sop_instance_uid = ?", (sop_instance_uid,)
+            ).fetchone()
+        except sqlite3.Error as exc:
+            raise StoreError(_explain(exc, self.path)) from exc
+        self._versions[sop_instance_uid] = int(row[0]) if row is not None else 0
+        self._unread.pop(sop_instance_uid, None)
+
+    def unread_reason(self, sop_instance_uid: str) -> str | None:
+        """Why the image's saved landmarks could not be read when it was opened, or ``None``."""
+        return self._unread.get(sop_instance_uid)
+
+    def version(self, sop_instance_uid: str) -> int:
+        """The record version this store last read or wrote for the image (0: none)."""
+        return self._versions.get(sop_instance_uid, 0)
 
     def save_findings(self, sop_instance_uid: str, findings: dict[str, object]) -> None:
         """The clinician's findings for the suitability panel, kept with the image (§6)."""
@@ -165,20 +338,27 @@ class AnnotationStore:
             raise StoreError(_explain(exc, self.path)) from exc
 
     def load(self, sop_instance_uid: str) -> ImageAnnotations | None:
-        """The saved annotations for an image, or ``None``. A damaged record is logged and
-        skipped rather than stopping the image from opening."""
+        """The saved annotations for an image, or ``None`` when it has none. A damaged record
+        is logged and skipped rather than stopping the image from opening. A store that cannot
+        be read at all raises :class:`StoreError` (the caller must say so: an empty image
+        would otherwise look as if nothing had been saved), and the image's record is then
+        never overwritten by this store."""
         try:
             row = (
                 self._connect()
                 .execute(
-                    "SELECT document FROM annotations WHERE sop_instance_uid = ?",
+                    "SELECT document, version FROM annotations WHERE sop_instance_uid = ?",
                     (sop_instance_uid,),
                 )
                 .fetchone()
             )
         except (sqlite3.Error, StoreError) as exc:
-            log.warning("annotation store unreadable: %s", exc)
-            return None
+            reason = str(exc) if isinstance(exc, StoreError) else _explain(exc, self.path)
+            log.warning("annotation store unreadable: %s", reason)
+            self._unread[sop_instance_uid] = reason
+            raise StoreError(f"saved landmarks cannot be read: {reason}") from exc
+        self._unread.pop(sop_instance_uid, None)
+        self._versions[sop_instance_uid] = int(row[1]) if row is not None else 0
         if row is None:
             return None
         try:
@@ -221,6 +401,15 @@ class Autosaver:
         self.store = store
         self.pending = False
         self.status = SaveStatus(True, "All edits saved")
+        note = getattr(store, "recovery_note", None)
+        if note:
+            self.status = SaveStatus(True, f"All edits saved. {note}")
+        unread = store.unread_reason(model.sop_instance_uid)
+        if unread is not None:
+            self.status = SaveStatus(
+                False, f"Landmarks saved earlier could not be read ({unread}); new edits are "
+                "kept in memory"
+            )
         self._listeners: list[Callable[[SaveStatus], None]] = []
         model.changed.connect(self._on_changed)
 
@@ -242,6 +431,10 @@ class Autosaver:
     def _write(self) -> None:
         try:
             self.store.save(self.model)
+        except OpenElsewhereError as exc:
+            self._set_status(SaveStatus(False, f"Edits kept in memory, not saved: {exc}",
+                                        pending=True))
+            return
         except StoreError as exc:
             self._set_status(
                 SaveStatus(False, f"Edits kept in memory, not yet saved: {exc}", pending=True)

@@ -65,6 +65,30 @@ class TeachingCaseError(ValueError):
     """A teaching case that cannot be saved or read; the message is one line."""
 
 
+class BurnedInAnnotationError(TeachingCaseError):
+    """A film whose header says its pixels carry burned-in text (Burned In Annotation
+    (0028,0301) YES): de-identification cannot remove it, so the film is refused unless the
+    user confirms, after looking at it, that the text identifies no one."""
+
+
+def _burned_in(path: Path) -> str:
+    """Burned In Annotation (0028,0301) of a DICOM file, upper case, ``""`` when absent."""
+    import warnings
+
+    import pydicom
+
+    from ovcf_viewer.io.limits import BoundedFile
+
+    try:
+        with warnings.catch_warnings(), BoundedFile(path) as handle:
+            warnings.simplefilter("ignore")
+            ds = pydicom.dcmread(handle, stop_before_pixels=True,
+                                 specific_tags=["BurnedInAnnotation"])
+        return str(ds.get("BurnedInAnnotation", "") or "").strip().upper()
+    except Exception:  # the de-identification read below reports an unreadable file
+        return ""
+
+
 def samples_dir() -> Path | None:
     """The bundled sample studies (package ``ovcf_viewer.samples``, ``sample_dicom/`` in a
     source checkout), or ``None`` if the installation lacks them."""
@@ -160,9 +184,11 @@ def _sample_cases(root: Path) -> list[TeachingCase]:
 
 
 def _user_case(folder: Path) -> TeachingCase:
+    from ovcf_viewer.util.safe_read import read_json
+
     manifest = folder / "case.json"
     try:
-        doc = json.loads(manifest.read_text(encoding="utf-8"))
+        doc = read_json(manifest)
     except (OSError, ValueError) as exc:
         raise TeachingCaseError(f"{manifest}: unreadable ({exc})") from None
     if not isinstance(doc, dict) or doc.get("format") != CASE_FORMAT:
@@ -244,6 +270,7 @@ def save_teaching_case(
     title: str = "",
     notes: str = "",
     retain_patient_characteristics: bool = True,
+    burned_in_confirmed: bool = False,
 ) -> TeachingCase:
     """De-identify ``image_paths`` (DICOM only) and store them with the expert's landmarks as
     a new case in :func:`teaching_dir`.
@@ -255,6 +282,8 @@ def save_teaching_case(
     timepoint date is shifted like the film's dates. Patient sex and age are kept by default
     (Retain Patient Characteristics Option) because they matter for teaching osteoporosis.
     ``title`` and ``notes`` are stored as typed: they must not contain identifying text.
+    A film whose Burned In Annotation is YES raises :class:`BurnedInAnnotationError` unless
+    ``burned_in_confirmed`` (the user looked at it and confirmed the text identifies no one).
 
     Raises :class:`TeachingCaseError` (one line) for a missing reference, a non-DICOM file or
     a file that cannot be read; nothing is left behind then.
@@ -279,6 +308,11 @@ def save_teaching_case(
         if not header.is_dicom:
             raise TeachingCaseError(
                 f"{path.name}: only DICOM films can be de-identified for the teaching library"
+            )
+        if not burned_in_confirmed and _burned_in(path) == "YES":
+            raise BurnedInAnnotationError(
+                f"{path.name}: Burned In Annotation is YES: text in the pixels cannot be "
+                "removed; look at the film and confirm it identifies no one"
             )
         if isinstance(annotations, Mapping):
             ref = annotations.get(header.sop_instance_uid)

@@ -24,7 +24,8 @@ Landmarks are placed six per vertebral body in the order ``sa, sm, sp, ia, im, i
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 
 from ovcf_viewer.model.landmarks import (
     CORNER_NAMES,
@@ -37,15 +38,21 @@ from ovcf_viewer.model.landmarks import (
 )
 
 __all__ = [
+    "CORNER_NAMES",
     "DEFAULT_HIT_TOLERANCE_PX",
     "DIRECTIONS",
+    "DRAG_THRESHOLD_PX",
+    "SNAPPING_TOOLS",
+    "SNAP_TOLERANCE_PX",
     "HandleKey",
     "Hit",
     "PLACEMENT_MODES",
     "PlacementState",
     "PointerEvent",
     "ToolDraft",
+    "handle_name",
     "hit_test",
+    "nearest_corner",
     "next_level",
     "nudge_step",
     "placement_prompt",
@@ -67,20 +74,32 @@ MODE_LABELS = {
     "two_click": "Two clicks (sa and ip, the rest proposed)",
 }
 TWO_CLICK_ORDER = ("sa", "ip")
+#: Screen pixels the pointer must travel between press and release for a drag.
+DRAG_THRESHOLD_PX = 3.0
+#: How close (screen pixels) a tool point must be clicked to a landmark corner to snap to it,
+#: and to the tool's last point for a press there to continue the line from it.
+SNAP_TOLERANCE_PX = 8.0
+#: Tools whose points snap to landmark corners (endplate lines for Cobb, arms for an angle).
+SNAPPING_TOOLS = ("angle", "cobb")
 
 Point = tuple[float, float]
+
+
+ToScreen = Callable[[Point], Point]
 
 
 @dataclass(frozen=True)
 class PointerEvent:
     """A mouse event reduced to what the logic needs: ``kind`` is ``press``, ``move`` or
     ``release``; ``x``, ``y`` image coordinates; ``buttons_down`` whether the left button
-    is held (a drag) during a move."""
+    is held (a drag) during a move; ``screen`` where the pointer really was, in viewport
+    pixels (``x``, ``y`` may have been snapped), when the caller knows it."""
 
     kind: str
     x: float
     y: float
     buttons_down: bool = False
+    screen: Point | None = None
 
     @property
     def xy(self) -> Point:
@@ -414,6 +433,43 @@ def hit_test(
     return best
 
 
+def handle_name(key: HandleKey, annotations: ImageAnnotations | None = None) -> str:
+    """What the status bar calls a handle: ``"L1 sa — superior-anterior corner"`` for a
+    landmark, ``"cobb point 3 of 4"`` for a tool point (``"tool point 3"`` when the tool is
+    not in ``annotations``)."""
+    if key.is_landmark and key.name is not None:
+        return f"{key.level} {key.name} — {POINT_LABELS[key.name]}"
+    number = (key.index or 0) + 1
+    tool = next((t for t in annotations.tools if t.tool_id == key.tool_id), None) \
+        if annotations is not None else None
+    if tool is None:
+        return f"tool point {number}"
+    return f"{tool.kind} point {number} of {TOOL_KINDS[tool.kind]}"
+
+
+def nearest_corner(
+    annotations: ImageAnnotations,
+    screen_xy: Point,
+    to_screen: ToScreen,
+    tolerance_px: float = SNAP_TOLERANCE_PX,
+) -> tuple[str, str, Point] | None:
+    """The landmark corner (``CORNER_NAMES``) nearest the pointer at ``screen_xy`` (viewport
+    pixels) within ``tolerance_px`` *screen* pixels, as ``(level, name, image point)``;
+    ``to_screen`` maps an image point to viewport pixels (zoom, rotation, flip and the pixel
+    aspect all included, so the tolerance is the same on screen on any film)."""
+    best: tuple[float, tuple[str, str, Point]] | None = None
+    for vertebra in annotations.ordered_vertebrae():
+        for name in CORNER_NAMES:
+            xy = vertebra.points.get(name)
+            if xy is None:
+                continue
+            sx, sy = to_screen(xy)
+            d = math.hypot(sx - screen_xy[0], sy - screen_xy[1])
+            if d <= tolerance_px and (best is None or d < best[0]):
+                best = (d, (vertebra.level, name, xy))
+    return best[1] if best is not None else None
+
+
 # -- tool drawing ------------------------------------------------------------------------------
 
 
@@ -422,16 +478,24 @@ class ToolDraft:
     """Drawing state machine for a ruler (2 points), angle (3, vertex second), two-line Cobb
     (4: line one, then line two) or calibration line (2).
 
-    Each click adds a point; a press-drag-release adds the press point and the release
-    point (so a line can be drawn with one drag). ``floating`` is the pointer position shown
-    as a rubber band to the next point. ``drag_tolerance`` (image pixels) separates a click
-    from a drag; the Qt layer passes ``screen_to_image_tolerance(3, zoom)``.
+    Click-click and press-drag-release both work, and mix:
+
+    * a press adds a point where it is (the caller has already snapped it);
+    * a release after a drag (farther than ``DRAG_THRESHOLD_PX`` on screen, or
+      ``drag_tolerance`` image pixels when no screen position is known) adds the release
+      point, so one drag draws a line; a release without a drag adds nothing (a click);
+    * a press on the last point placed (within ``SNAP_TOLERANCE_PX`` on screen) adds nothing
+      and continues from it, so an angle's second arm can be dragged out of its vertex and a
+      click there does not make a zero-length arm — except where a new line starts (a
+      Cobb's third point may sit on the end of the first line).
+
+    ``floating`` is the pointer position shown as a rubber band to the next point.
     """
 
     kind: str
     points: list[Point] = field(default_factory=list)
     floating: Point | None = None
-    _press: Point | None = None
+    _press: PointerEvent | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in TOOL_KINDS:
@@ -445,32 +509,64 @@ class ToolDraft:
     def is_complete(self) -> bool:
         return len(self.points) >= self.needed
 
+    @property
+    def in_progress(self) -> bool:
+        """Some points are placed (or a press is held) and the tool is not complete."""
+        return (bool(self.points) or self._press is not None) and not self.is_complete
+
+    def starts_new_line(self) -> bool:
+        """Whether the next point starts a line of its own (a Cobb's second line)."""
+        return self.kind == "cobb" and len(self.points) == 2
+
     def preview_points(self) -> list[Point]:
         """Placed points plus the floating one (what the rubber band draws)."""
         if self.floating is not None and not self.is_complete and self.points:
+            if self.starts_new_line() and self._press is None:
+                return list(self.points)  # no band from line one's end to the pointer
             return [*self.points, self.floating]
         return list(self.points)
 
-    def handle(self, event: PointerEvent, drag_tolerance: float = 0.5) -> bool:
-        """Feed one pointer event; return ``True`` when the tool has all its points."""
+    def handle(self, event: PointerEvent, drag_tolerance: float = 0.5,
+               to_screen: ToScreen | None = None) -> bool:
+        """Feed one pointer event; return ``True`` when the tool has all its points.
+        ``to_screen`` (image point → viewport pixels) lets the tolerances be measured on
+        screen when the events carry ``screen`` positions."""
         if self.is_complete:
             return True
         if event.kind == "press":
-            self.points.append(event.xy)
-            self._press = event.xy
+            self._press = event
             self.floating = event.xy
+            if self.points and not self.starts_new_line() and self._near(
+                    self.points[-1], event, drag_tolerance, to_screen):
+                self._press = replace(event, kind="continue")
+                self.floating = self.points[-1]
+            else:
+                self.points.append(event.xy)
         elif event.kind == "move":
             self.floating = event.xy
         elif event.kind == "release":
             press, self._press = self._press, None
-            if press is not None and math.hypot(event.x - press[0], event.y - press[1]) > (
-                drag_tolerance
-            ):
+            if press is not None and self._dragged(press, event, drag_tolerance):
                 self.points.append(event.xy)
             self.floating = event.xy
         else:
             raise ValueError(f"unknown pointer event {event.kind!r}")
         return self.is_complete
+
+    @staticmethod
+    def _near(point: Point, event: PointerEvent, tolerance: float,
+              to_screen: ToScreen | None) -> bool:
+        if to_screen is not None and event.screen is not None:
+            sx, sy = to_screen(point)
+            return math.hypot(sx - event.screen[0], sy - event.screen[1]) <= SNAP_TOLERANCE_PX
+        return math.hypot(point[0] - event.x, point[1] - event.y) <= tolerance
+
+    @staticmethod
+    def _dragged(press: PointerEvent, release: PointerEvent, tolerance: float) -> bool:
+        if press.screen is not None and release.screen is not None:
+            return math.hypot(release.screen[0] - press.screen[0],
+                              release.screen[1] - press.screen[1]) > DRAG_THRESHOLD_PX
+        return math.hypot(release.x - press.x, release.y - press.y) > tolerance
 
     def prompt(self) -> str:
         """What to click next, for the status line."""

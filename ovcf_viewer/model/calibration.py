@@ -298,12 +298,20 @@ def resolve_calibration(
 
     if use_magnification:
         mag = header.effective_magnification()
-        if mag is not None and _plausible((detector[0] / mag[0], detector[1] / mag[0])):
+        if mag is not None:
             factor, origin = mag
-            return Calibration(
-                CalibrationSource.MAGNIFICATION,
-                detector[0] / factor,
-                detector[1] / factor,
-                f"÷ {factor:.4g} ({origin})",
+            row_mm, col_mm = detector[0] / factor, detector[1] / factor
+            if _plausible((row_mm, col_mm)):
+                return Calibration(
+                    CalibrationSource.MAGNIFICATION, row_mm, col_mm, f"÷ {factor:.4g} ({origin})"
+                )
+            # A factor so large the corrected spacing is no pixel spacing (it may underflow
+            # to zero): a header error, said beside the detector-plane calibration used.
+            detector_detail = "; ".join(
+                part for part in (
+                    detector_detail,
+                    f"magnification correction not applied: {origin} {factor:.4g} would give "
+                    "an implausible pixel spacing",
+                ) if part
             )
     return Calibration(CalibrationSource.DETECTOR, detector[0], detector[1], detector_detail)

@@ -48,6 +48,7 @@ from psygnal import Signal
 
 from ovcf_viewer.model.findings import Findings, FindingsError, findings_from_dict
 from ovcf_viewer.model.landmarks import (
+    MAX_INTERVAL_DAYS,
     TIMEPOINT_KINDS,
     AnnotationFormatError,
     ImageAnnotations,
@@ -65,6 +66,7 @@ from ovcf_viewer.model.outcomes import (
 )
 from ovcf_viewer.util.atomic import atomic_write_text
 from ovcf_viewer.util.paths import data_dir
+from ovcf_viewer.util.safe_read import expect
 
 __all__ = [
     "APPROACHES",
@@ -78,6 +80,7 @@ __all__ = [
     "PROCEDURES",
     "PROCEDURE_LABELS",
     "autosave_path",
+    "new_case_id",
     "autosaved_cases",
     "case_from_document",
     "case_to_document",
@@ -458,8 +461,14 @@ def _timepoint(value: Any, where: str) -> Timepoint | None:
     if not isinstance(value, Mapping):
         raise CaseFormatError(f"{where} must be an object")
     interval = value.get("interval_days")
-    if interval is not None and (not isinstance(interval, int) or isinstance(interval, bool)):
-        raise CaseFormatError(f"{where} interval_days must be a whole number")
+    if interval is not None and (
+        not isinstance(interval, int) or isinstance(interval, bool)
+        or not -MAX_INTERVAL_DAYS <= interval <= MAX_INTERVAL_DAYS
+    ):
+        raise CaseFormatError(
+            f"{where}.interval_days must be a whole number of days within "
+            f"±{MAX_INTERVAL_DAYS}, not {interval!r}"[:200]
+        )
     return Timepoint(str(value.get("kind")), _parse_date(value.get("date"), f"{where} date"),
                      interval)
 
@@ -495,7 +504,7 @@ def case_from_document(doc: Any, base: Path, *, where: str = "case") -> Case:
         if uid != annotations.sop_instance_uid:
             raise CaseFormatError(f"films[{i}]: SOP Instance UID differs from its annotations")
         annotations.timepoint = timepoint
-        file = entry.get("file") or ""
+        file = expect(entry.get("file") or "", str, f"films[{i}].file", CaseFormatError)
         path = (base / file) if file else None
         annotations.file = file
         pain, cement = _film_outcomes(entry.get("outcomes"), f"films[{i}].outcomes")
@@ -586,21 +595,19 @@ def save_case(case: Case, path: str | os.PathLike[str], *, private: bool = False
 
 
 def _read_json(path: Path) -> Any:
+    from ovcf_viewer.util.safe_read import InputFileError, read_json
+
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise CaseFormatError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise CaseFormatError(f"{path}: is a folder, not a case or annotation file") from None
-    except OSError as exc:
-        raise CaseFormatError(f"{path}: cannot read ({exc.strerror or exc})") from None
-    except UnicodeDecodeError:
-        raise CaseFormatError(
-            f"{path.name}: not a text file: give a case document or the films' annotation "
-            "files (.json), not the images"
-        ) from None
-    except ValueError as exc:
-        raise CaseFormatError(f"{path.name}: not valid JSON ({exc})") from None
+        return read_json(path)
+    except InputFileError as exc:
+        if "not a UTF-8 text file" in str(exc):
+            raise CaseFormatError(
+                f"{path.name}: not a text file: give a case document or the films' annotation "
+                "files (.json), not the images"
+            ) from None
+        if "a folder" in exc.reason:
+            raise CaseFormatError(f"{path}: is a folder, not a case or annotation file") from None
+        raise CaseFormatError(str(exc)) from None
 
 
 def load_case(path: str | os.PathLike[str]) -> Case:
@@ -617,8 +624,10 @@ def load_case(path: str | os.PathLike[str]) -> Case:
 
 def is_case_document(path: str | os.PathLike[str]) -> bool:
     """Whether ``path`` is a JSON file whose ``format`` is ``ovcf-case`` (False when unreadable)."""
+    from ovcf_viewer.util.safe_read import read_json
+
     try:
-        doc = json.loads(Path(path).read_text(encoding="utf-8"))
+        doc = read_json(path)
     except (OSError, ValueError):
         return False
     return isinstance(doc, Mapping) and doc.get("format") == CASE_FORMAT_NAME
@@ -651,10 +660,22 @@ def _safe_id(case_id: str) -> str:
 
 
 def autosave_path(case_id: str) -> Path:
-    """``data_dir()/cases/<case_id>.json``: where a case open in the GUI is autosaved."""
+    """``data_dir()/cases/<case_id>.json``: where a case open in the GUI is autosaved. The
+    folder is created when possible; when not, writing there reports the failure."""
     folder = data_dir() / "cases"
-    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        pass  # the autosave itself fails and says why (CaseSession.autosave_error)
     return folder / f"{_safe_id(case_id)}.json"
+
+
+def new_case_id(today: date | None = None) -> str:
+    """A fresh case id, ``case-YYYYMMDD-xxxxxxxx``: a case is not a patient, and a second case
+    of the same patient must not share (and overwrite) the first one's autosave."""
+    import secrets
+
+    return f"case-{(today or date.today()):%Y%m%d}-{secrets.token_hex(4)}"
 
 
 def autosaved_cases() -> list[Path]:
@@ -672,7 +693,8 @@ class CaseSession:
     :func:`autosave_path` on every change (a killed process leaves the last complete save).
 
     ``autosave`` may be turned off (tests, read-only viewing). ``autosave_error`` holds the
-    last write failure's message (a full disk, a read-only folder), ``""`` when fine.
+    last write failure's message (a full disk, a read-only folder), ``""`` when fine; while it
+    is set, :attr:`pending` is true and :meth:`retry` writes the case again.
 
     Edits of the case facts and outcomes (:meth:`edit`, :meth:`update`, and the outcome
     setters) are undoable: the case is frozen, so each edit keeps the case before and after
@@ -796,6 +818,18 @@ class CaseSession:
         if not any(f.annotations.in_preview for f in self._case.films):
             self._autosave()
         self.changed.emit()
+
+    @property
+    def pending(self) -> bool:
+        """Whether the latest change is only in memory (the last autosave failed)."""
+        return bool(self.autosave_error)
+
+    def retry(self) -> bool:
+        """Write the case again if the last autosave failed; ``True`` when nothing is
+        pending."""
+        if self.pending:
+            self._autosave()
+        return not self.pending
 
     def _autosave(self) -> None:
         if not self.autosave_enabled:

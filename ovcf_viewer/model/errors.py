@@ -16,6 +16,7 @@ __all__ = [
     "CorruptPixelDataError",
     "FrameOutOfRangeError",
     "ImageLoadError",
+    "ImageTooLargeError",
     "NoPixelDataError",
     "NotDicomError",
     "UnreadableFileError",
@@ -102,3 +103,8 @@ class UnreadableFileError(ImageLoadError):
 
 class FrameOutOfRangeError(ImageLoadError):
     """A frame index outside ``0 .. number_of_frames - 1`` was asked for."""
+
+
+class ImageTooLargeError(ImageLoadError):
+    """An image whose header claims more pixels than the memory budget allows decoding
+    (``memory_budget_mb`` setting), refused before anything is allocated."""

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from ovcf_viewer.util.safe_read import InputFileError, json_depth, read_text
+
 FINDINGS_FORMAT = "ovcf-findings"
 FINDINGS_VERSION = 1
 OF_TYPES: tuple[str, ...] = ("OF1", "OF2", "OF3", "OF4", "OF5")
@@ -216,9 +218,11 @@ def load_findings(path: str | Path) -> Findings:
     """Read a findings file; :class:`FindingsError` names the file on any problem."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8-sig")  # tolerate a BOM (Notepad)
-    except (OSError, UnicodeDecodeError) as exc:
-        raise FindingsError(f"{path}: cannot read findings: {exc}") from exc
+        text = read_text(path)  # a leading BOM (Notepad) is dropped
+    except InputFileError as exc:
+        raise FindingsError(f"{path}: cannot read findings: {exc.reason}") from None
+    if json_depth(text) > 16:  # findings are one object of flat values
+        raise FindingsError(f"{path}: nested too deep to be a findings file")
     return findings_from_json(text, where=str(path))
 
 

@@ -27,6 +27,7 @@ from typing import Any
 from psygnal import Signal
 
 from ovcf_viewer.model.calibration import Calibration, CalibrationSource
+from ovcf_viewer.util.safe_read import describe_type, expect, expect_number
 
 __all__ = [
     "AnnotationFormatError",
@@ -73,6 +74,8 @@ CORNER_NAMES: tuple[str, ...] = ("sa", "sp", "ia", "ip")
 #: so Hm, the biconcavity ratio and the biconcave Genant type are unavailable for it).
 LANDMARK_MODES: tuple[str, ...] = ("six_point", "four_corner")
 TIMEPOINT_KINDS = ("preop", "postop", "followup")
+#: The longest follow-up interval accepted (days): a century.
+MAX_INTERVAL_DAYS = 36_500
 #: General tools and how many points each takes.
 TOOL_KINDS: dict[str, int] = {"ruler": 2, "angle": 3, "cobb": 4, "calibration": 2}
 
@@ -516,11 +519,15 @@ class ImageAnnotations:
         check_document_header(doc, FORMAT_NAME, FORMAT_VERSION, "annotation",
                               "an annotation file", AnnotationFormatError)
         image = doc.get("image")
+        if image is not None:
+            expect(image, dict, "image", AnnotationFormatError)
         if not isinstance(image, Mapping) or not isinstance(image.get("sop_instance_uid"), str):
             raise AnnotationFormatError('"image.sop_instance_uid" is missing')
+        file = image.get("file", "")
+        expect(file if file is not None else "", str, "image.file", AnnotationFormatError)
         model = cls(
             image["sop_instance_uid"],
-            str(image.get("file", "")),
+            file or "",
             rows=_optional_int(image, "rows"),
             columns=_optional_int(image, "columns"),
         )
@@ -538,13 +545,17 @@ class ImageAnnotations:
             model.vertebrae[vertebra.level] = vertebra
         index_levels = doc.get("index_levels", [])
         if not isinstance(index_levels, list):
-            raise AnnotationFormatError('"index_levels" must be a list of levels')
-        for level in index_levels:
+            raise AnnotationFormatError(
+                f"index_levels must be a list of levels, not {describe_type(index_levels)}")
+        for i, level in enumerate(index_levels):
+            expect(level, str, f"index_levels[{i}]", AnnotationFormatError)
             level_index(level)
             if level not in model.vertebrae:
                 raise AnnotationFormatError(f"index level {level} has no landmarks")
         model.index_levels = sorted(set(index_levels), key=level_index)
-        for i, entry in enumerate(doc.get("tools", []) or []):
+        tools = doc.get("tools") or []
+        expect(tools, list, "tools", AnnotationFormatError)
+        for i, entry in enumerate(tools):
             model.tools.append(_tool_from_json(entry, i))
         return model
 
@@ -605,15 +616,16 @@ def _vertebra_to_json(v: Vertebra) -> dict[str, Any]:
 
 
 def _vertebra_from_json(entry: Any, i: int, *, partial: bool) -> Vertebra:
-    if not isinstance(entry, Mapping):
-        raise AnnotationFormatError(f"vertebrae[{i}] is not an object")
+    expect(entry, dict, f"vertebrae[{i}]", AnnotationFormatError)
     level = entry.get("level")
-    if not isinstance(level, str):
+    if level is None:
         raise AnnotationFormatError(f'vertebrae[{i}] has no "level"')
+    expect(level, str, f"vertebrae[{i}].level", AnnotationFormatError)
     level_index(level)
     points_in = entry.get("points")
     if not isinstance(points_in, Mapping):
-        raise AnnotationFormatError(f'{level} has no "points" object')
+        raise AnnotationFormatError(
+            f'vertebrae[{i}].points ({level}) must be an object, not {describe_type(points_in)}')
     unknown = set(points_in) - set(POINT_NAMES)
     if unknown:
         raise AnnotationFormatError(
@@ -634,7 +646,10 @@ def _vertebra_from_json(entry: Any, i: int, *, partial: bool) -> Vertebra:
     missing = [n for n in required if n not in points_in]
     if missing and not partial:
         raise AnnotationFormatError(f"{level} is missing landmark(s) {', '.join(missing)}")
-    points = {n: _parse_point(points_in[n], f"{level} {n}") for n in POINT_NAMES if n in points_in}
+    points = {
+        n: _parse_point(points_in[n], f"vertebrae[{i}].points.{n}: {level} {n}")
+        for n in POINT_NAMES if n in points_in
+    }
     proposed = entry.get("proposed", [])
     if not isinstance(proposed, list) or not set(proposed) <= set(points):
         raise AnnotationFormatError(f'{level}: "proposed" must list some of its points')
@@ -657,8 +672,17 @@ def _timepoint_from_json(value: Any) -> Timepoint:
         except ValueError:
             raise AnnotationFormatError(f"timepoint date {when!r} is not a valid date") from None
     interval = value.get("interval_days")
-    if interval is not None and not isinstance(interval, int):
-        raise AnnotationFormatError("timepoint interval_days must be a whole number")
+    if interval is not None and (
+        not isinstance(interval, int) or isinstance(interval, bool)
+        or not -MAX_INTERVAL_DAYS <= interval <= MAX_INTERVAL_DAYS
+    ):
+        raise AnnotationFormatError(
+            f"timepoint.interval_days must be a whole number of days within "
+            f"±{MAX_INTERVAL_DAYS}, not {interval!r}"[:160]
+        )
+    kind = value.get("kind")
+    if kind is not None:
+        expect(kind, str, "timepoint.kind", AnnotationFormatError)
     return Timepoint(str(value.get("kind")), parsed, interval)
 
 
@@ -686,13 +710,20 @@ def _calibration_from_json(value: Any) -> Calibration:
 
 
 def _tool_from_json(entry: Any, i: int) -> Tool:
-    if not isinstance(entry, Mapping) or entry.get("kind") not in TOOL_KINDS:
-        raise AnnotationFormatError(f"tools[{i}] has an unknown kind")
-    kind = entry["kind"]
-    points = [_parse_point(p, f"tools[{i}] point") for p in entry.get("points", [])]
+    expect(entry, dict, f"tools[{i}]", AnnotationFormatError)
+    kind = entry.get("kind")
+    if not isinstance(kind, str) or kind not in TOOL_KINDS:
+        raise AnnotationFormatError(f"tools[{i}].kind {kind!r} is not one of "
+                                    f"{', '.join(TOOL_KINDS)}"[:200])
+    points_in = entry.get("points", [])
+    expect(points_in, list, f"tools[{i}].points", AnnotationFormatError)
+    points = [_parse_point(p, f"tools[{i}].points[{j}]") for j, p in enumerate(points_in)]
     if len(points) != TOOL_KINDS[kind]:
         raise AnnotationFormatError(f"tools[{i}] ({kind}) needs {TOOL_KINDS[kind]} points")
     length = entry.get("true_length_mm")
+    if length is not None:
+        length = expect_number(length, f"tools[{i}].true_length_mm", AnnotationFormatError,
+                               low=0.0, high=10_000.0)
     tool_id = entry.get("id")
     tool_id = tool_id if isinstance(tool_id, int) and tool_id > 0 else i + 1
     return Tool(kind, points, float(length) if length is not None else None, tool_id)
@@ -701,15 +732,13 @@ def _tool_from_json(entry: Any, i: int) -> Tool:
 def load_annotations(path: str | Path, *, partial: bool = False) -> ImageAnnotations:
     """Read an exchange-format file; errors are :class:`AnnotationFormatError` naming the
     file and the problem in one line."""
+    from ovcf_viewer.util.safe_read import InputFileError, read_json
+
     path = Path(path)
     try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise AnnotationFormatError(f"{path}: no such file") from None
-    except OSError as exc:
-        raise AnnotationFormatError(f"{path}: cannot read ({exc.strerror or exc})") from None
-    except ValueError as exc:
-        raise AnnotationFormatError(f"{path}: not valid JSON ({exc})") from None
+        doc = read_json(path)
+    except InputFileError as exc:
+        raise AnnotationFormatError(str(exc)) from None
     try:
         return ImageAnnotations.from_json(doc, partial=partial)
     except AnnotationFormatError as exc:

@@ -27,6 +27,7 @@ from ovcf_viewer.util.paths import config_dir
 __all__ = [
     "COBB_DEFINITIONS",
     "GENANT_REFERENCES",
+    "LABEL_MODES",
     "PAGE_SIZES",
     "Settings",
     "SettingsKeeper",
@@ -43,9 +44,13 @@ GenantReference = Literal["adjacent", "own_posterior"]
 #: superior endplate above to the inferior endplate below, or the index vertebra's own wedge.
 CobbDefinition = Literal["segmental", "vertebral_wedge"]
 PageSize = Literal["A4", "Letter"]
+#: Vertebra labels on the film: every vertebra, index (fractured) levels only, or none (the
+#: handles and outlines stay).
+LabelMode = Literal["all", "index", "off"]
 GENANT_REFERENCES: tuple[str, ...] = typing.get_args(GenantReference)
 COBB_DEFINITIONS: tuple[str, ...] = typing.get_args(CobbDefinition)
 PAGE_SIZES: tuple[str, ...] = typing.get_args(PageSize)
+LABEL_MODES: tuple[str, ...] = typing.get_args(LabelMode)
 
 
 class Settings(EventedModel):
@@ -65,6 +70,12 @@ class Settings(EventedModel):
     page_size: PageSize = "A4"
     rules_file: str = ""  # a department's own suitability rules; empty = bundled
     bilateral_width_threshold_mm: Annotated[float, Field(gt=0)] = 45.0
+    label_mode: LabelMode = "all"
+    compact_labels: bool = False  # one line per vertebra: level and Genant grade
+    # The most memory opening one image may take (MiB), checked against the header's claim
+    # before decoding (ovcf_viewer.io.limits); $OVCF_VIEWER_MEMORY_BUDGET_MB overrides it.
+    # Strict: a whole number (not true/false, not 2048.5), at least 64.
+    memory_budget_mb: Annotated[int, Field(ge=64, strict=True)] = 2048
 
     def replace(self, **changes: Any) -> Settings:
         """A validated copy with ``changes`` (a new instance: its own events, no listeners)."""
@@ -90,21 +101,28 @@ def _expected(name: str) -> str:
     annotation = Settings.model_fields[name].annotation
     if typing.get_origin(annotation) is Literal:
         return "one of " + ", ".join(json.dumps(v) for v in typing.get_args(annotation))
-    names: dict[object, str] = {bool: "true or false", float: "a number", str: "text"}
+    names: dict[object, str] = {
+        bool: "true or false", float: "a number", int: "a whole number", str: "text",
+    }
     return names.get(annotation, str(annotation))
 
 
 def read_settings(path: Path | None = None) -> tuple[Settings, list[str]]:
     """The saved settings and what was wrong with the file, one line per problem.
 
-    A missing file gives the defaults silently; an unreadable one the defaults. Unknown keys
-    (a newer or older version's) are dropped and a key of the wrong type or out of range
+    A missing file gives the defaults silently; an unreadable one the defaults. The file is
+    read through the guarded reader (regular files only, size and nesting capped). Unknown
+    keys (a newer or older version's) are dropped and a key of the wrong type or out of range
     keeps its default, each named with the file, the key and what it should be: a user's file
     always loads.
     """
+    from ovcf_viewer.util.safe_read import read_json
+
     path = path or settings_path()
+    if not path.exists():
+        return Settings(), []
     try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
+        raw = read_json(path)
     except FileNotFoundError:
         return Settings(), []
     except (OSError, ValueError) as exc:

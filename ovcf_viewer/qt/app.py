@@ -32,7 +32,8 @@ def create_application(argv: Sequence[str] | None = None) -> QApplication:
 def build_main_window(settings: Settings | None = None) -> ApplicationWindow:
     """The application's main window
     (:class:`~ovcf_viewer.qt.application_window.ApplicationWindow`: the viewer, landmark
-    placement and measurements, training, suitability, cases, report, settings and DICOM SR),
+    placement and measurements, training, suitability, cases, report, settings, DICOM SR and
+    Help),
     sharing ``settings`` — the run's one instance, read from the settings file when not given.
     """
     from ovcf_viewer.qt.application_window import ApplicationWindow

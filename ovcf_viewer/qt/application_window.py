@@ -5,12 +5,15 @@ File, View and Window menus, the study browser, the image view) plus, each const
 with what it needs and kept as a typed attribute:
 
 - ``annotation_controller`` — landmarks, measuring tools, undo, autosave: its toolbar, the
-  *Annotate* menu, the measurements dock and its save-status label are placed here;
+  *Annotate* menu, the measurements dock, the *View ▸ Vertebra labels* submenu and its
+  selected-handle and save-status labels are placed here;
 - ``training_actions`` — the *Training* menu;
 - ``workstation`` — the suitability dock, cases, the report and the settings dialog: its
-  actions go into the File menu above *Quit*;
+  actions go into the File menu above *Quit* (with *Recover autosaved case*); the window's
+  close asks it first (edits or a case autosave only in memory);
 - ``sr_actions`` — DICOM SR export and import, and the SR beside an opened film: its entries
-  go into the File menu above *Export report…*.
+  go into the File menu above *Export report…*;
+- ``help_actions`` — the *Help* menu (shortcut sheet on ``F1``, About), the last menu.
 
 All of them share the one :class:`~ovcf_viewer.model.settings.Settings` instance given to the
 window, which a :class:`~ovcf_viewer.model.settings.SettingsKeeper` saves on every change.
@@ -24,6 +27,7 @@ from PySide6.QtWidgets import QDockWidget, QMenu, QWidget
 
 from ovcf_viewer.model.settings import Settings, SettingsKeeper
 from ovcf_viewer.qt.annotate.annotation_controller import AnnotationController
+from ovcf_viewer.qt.dialogs.help import HelpActions
 from ovcf_viewer.qt.dialogs.sr_actions import SrActions
 from ovcf_viewer.qt.main_window import MainWindow
 from ovcf_viewer.qt.training.training_mode import TrainingActions
@@ -48,6 +52,8 @@ class ApplicationWindow(MainWindow):
         self.annotate_menu = self.menuBar().addMenu("&Annotate")
         _fill(self.annotate_menu, controller.menu_actions())
         self.annotate_menu.addAction(self.measurements_dock.toggleViewAction())
+        self.view_menu.addMenu(controller.create_labels_menu(self))  # Alt+1..4
+        self.statusBar().addPermanentWidget(controller.selection_label)
         self.statusBar().addPermanentWidget(controller.save_status_label)
         self.imageOpened.connect(controller.set_image)
         self.annotationsLoaded.connect(controller.load_annotations)
@@ -77,6 +83,11 @@ class ApplicationWindow(MainWindow):
                 self.file_menu.insertAction(self.workstation.report_action, entry)
         # After the controller's own slot (connected above): its model is the new film's.
         self.imageOpened.connect(self.sr_actions.on_image_opened)
+
+        self.help_actions = HelpActions(self)  # the last menu
+        self.help_menu = self.menuBar().addMenu("&Help")
+        _fill(self.help_menu, self.help_actions.menu_actions())
+        self.addAction(self.help_actions.sheet_action)  # F1 with the menu closed
 
     def _add_dock(self, title: str, name: str, widget: QWidget) -> QDockWidget:
         dock = QDockWidget(title, self)

@@ -9,13 +9,13 @@ panel in a dock and :meth:`Workstation.file_actions` in its File menu.
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, QSignalBlocker, Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
-from PySide6.QtWidgets import QFileDialog, QMessageBox
+from PySide6.QtWidgets import QFileDialog, QMenu, QMessageBox
 
 from ovcf_viewer.io.store import AnnotationStore
 from ovcf_viewer.model.settings import Settings
@@ -79,6 +79,9 @@ class Workstation(QObject):
             "Compare films of one patient: timepoints are proposed from the study dates"
         )
         self.new_case_action.triggered.connect(self.choose_case_films)
+        # Autosaved cases offered back (after a crash, or a case never saved elsewhere).
+        self.recover_menu = QMenu("Recover autosaved case", window)
+        self.recover_menu.aboutToShow.connect(self.refresh_recover_menu)
         self.import_annotations_action = QAction("Import annotations (JSON)…", window)
         self.import_annotations_action.setStatusTip(
             "Load an exchange-format annotation file onto the shown image (undoable)"
@@ -97,7 +100,8 @@ class Workstation(QObject):
         """The File menu's entries, in order (``None`` for a separator)."""
         return [
             self.import_annotations_action, None, self.open_case_action,
-            self.new_case_action, None, self.report_action, None, self.settings_action, None,
+            self.new_case_action, self.recover_menu.menuAction(), None, self.report_action,
+            None, self.settings_action, None,
         ]
 
     # -- suitability -------------------------------------------------------------------------
@@ -284,6 +288,29 @@ class Workstation(QObject):
         if path:
             self.open_case(path)
 
+    def refresh_recover_menu(self) -> None:
+        """List the autosaved case documents, most recent first, each opening its case."""
+        from ovcf_viewer.model.case import autosaved_cases
+
+        self.recover_menu.clear()
+        try:
+            paths = autosaved_cases()
+        except OSError as exc:
+            paths = []
+            self.window.statusBar().showMessage(f"Autosaved cases cannot be listed: {exc}")
+        for path in paths[:20]:
+            stamp = datetime.fromtimestamp(path.stat().st_mtime).strftime("%Y-%m-%d %H:%M")
+            action = self.recover_menu.addAction(f"{path.stem} (autosaved {stamp})")
+            action.setData(str(path))
+            action.triggered.connect(self._recover_case)
+        if not paths:
+            self.recover_menu.addAction("No autosaved case").setEnabled(False)
+
+    def _recover_case(self) -> None:
+        action = self.sender()
+        if isinstance(action, QAction) and action.data():
+            self.open_case(action.data())
+
     def open_case(self, path: str | Path) -> CaseWindow:
         from ovcf_viewer.qt.case.case_view import open_case_window
 
@@ -326,6 +353,11 @@ class Workstation(QObject):
             model = film.annotations
             if model is self.controller.model or id(model) in self._case_savers:
                 continue  # the shown image's model autosaves already
+            if store.version(model.sop_instance_uid) == 0:
+                try:  # a film from a case document: detect other writers from now on
+                    store.track(model.sop_instance_uid)
+                except OSError as exc:
+                    self.window.statusBar().showMessage(str(exc))
             self._case_savers[id(model)] = Autosaver(model, store)
 
     def stored_annotations(self) -> _StoredAnnotations:
@@ -373,9 +405,18 @@ class Workstation(QObject):
 
     # -- never lose work ---------------------------------------------------------------------
     def retry_pending_edits(self) -> bool:
-        """Write edits a refusing disk kept in memory; ``True`` when nothing is pending."""
+        """Write edits a refusing disk kept in memory — the shown image's, the case films'
+        and the open cases' autosaves; ``True`` when nothing is pending."""
         saver = self.controller.autosaver
-        return saver.retry() if saver is not None else True
+        done = saver.retry() if saver is not None else True
+        for case_saver in list(self._case_savers.values()):
+            done = case_saver.retry() and done
+        for window in self.case_windows:
+            try:
+                done = window.controller.retry_autosave() and done
+            except RuntimeError:  # a case window already deleted
+                continue
+        return done
 
     def confirm_close(self, event: QCloseEvent) -> bool:
         """Before the window closes with unsaved edits: try once more, then ask."""
@@ -398,7 +439,12 @@ class Workstation(QObject):
 
     def _pending_reason(self) -> str:
         saver = self.controller.autosaver
-        return saver.status.message if saver is not None else ""
+        if saver is not None and saver.pending:
+            return saver.status.message
+        for case_saver in self._case_savers.values():
+            if case_saver.pending:
+                return case_saver.status.message
+        return "a case autosave failed"
 
 
 class _StoredAnnotations:
@@ -413,5 +459,9 @@ class _StoredAnnotations:
         if shown is not None and shown.sop_instance_uid == sop_instance_uid:
             return shown
         store = self._workstation._store()
-        loaded = store.load(sop_instance_uid) if store is not None else None
+        try:
+            loaded = store.load(sop_instance_uid) if store is not None else None
+        except OSError as exc:  # the store cannot be read: the case starts without them
+            self._workstation.window.statusBar().showMessage(str(exc))
+            loaded = None
         return loaded if loaded is not None else default

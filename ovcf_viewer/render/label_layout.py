@@ -31,6 +31,14 @@ HANDLE_COVER_COST_PX = 60.0
 LEADER_CROSSING_COST_PX = 80.0
 #: Layout cost of a label beside the posterior wall (the anterior side covers no bone).
 POSTERIOR_SIDE_COST_PX = 2.0
+#: Layout cost of a label over a posterior wall and the canal behind it (the region read for
+#: retropulsion, docs/clinical-reference.md §6), per vertebra covered.
+POSTERIOR_WALL_COVER_COST_PX = 30.0
+#: The posterior-wall region of a vertebra, as fractions of its anterior–posterior wall
+#: distance ``d``: from ``0.15 d`` in front of the posterior wall to ``0.5 d`` behind it, over
+#: ``d`` along the spine centred on the wall (a body is about as tall as it is deep).
+WALL_REGION_FRONT = 0.15
+WALL_REGION_BACK = 0.5
 #: Layout cost of letting labels choose their side one by one (one column reads easier).
 MIXED_SIDES_COST_PX = 120.0
 #: Handle radius and grab radius in screen pixels.
@@ -149,6 +157,13 @@ def plan_label_layout(
     one column reads easier); the cheapest wins. A label that ends farther than
     ``LEADER_DISTANCE_PX``
     from its wall gets a leader line. A label with no room anywhere is left out.
+
+    Labels are kept off the posterior walls and the canal behind them (the region read for
+    retropulsion): when every label fits beside the anterior walls covering no handle and no
+    posterior-wall region (``WALL_REGION_FRONT``/``WALL_REGION_BACK``), that arrangement is
+    taken whatever it costs in distance; otherwise each label avoids those regions where it
+    can (each one covered costs ``POSTERIOR_WALL_COVER_COST_PX`` when its slot is chosen), so
+    a label beside the posterior wall sits beyond the canal when there is room there.
     """
     if not requests:
         return {}
@@ -172,6 +187,16 @@ def plan_label_layout(
     def xy_rect(u0: float, v0: float, u1: float, v1: float) -> ScreenRect:
         return (v0, u0, v1, u1) if vertical else (u0, v0, u1, v1)
 
+    walls: list[ScreenRect] = []  # posterior-wall regions, (u0, v0, u1, v1)
+    for r in requests:
+        if r.posterior is None:
+            continue
+        (au, av), (pu, pv) = uv(r.anterior), uv(r.posterior)
+        d = math.hypot(au - pu, av - pv)
+        front = pv + anterior_sign * WALL_REGION_FRONT * d
+        back = pv - anterior_sign * WALL_REGION_BACK * d
+        walls.append((pu - d / 2, min(front, back), pu + d / 2, max(front, back)))
+
     u_low, v_low, u_high, v_high = uv_rect(bounds)
     obstacles = [uv_rect(r) for r in keep_out]
     handle_uv = [uv(h) for h in handles]
@@ -179,8 +204,8 @@ def plan_label_layout(
     reach = HANDLE_RADIUS_PX + 1.0
 
     def place(request: LabelRequest, sides: tuple[float, ...], placed: list[ScreenRect]
-              ) -> tuple[float, LabelPlacement] | None:
-        best: tuple[float, LabelPlacement] | None = None
+              ) -> tuple[float, LabelPlacement, bool, float] | None:
+        best: tuple[float, LabelPlacement, bool, float] | None = None
         width, height = request.size
         length, depth = (height, width) if vertical else (width, height)
         for side in sides:
@@ -192,7 +217,7 @@ def plan_label_layout(
             if v_high - v_low < depth:
                 continue
             starts = {min(max(want_v, v_low), v_high - depth), v_low, v_high - depth}
-            for p in placed + obstacles:  # next to a placed label or a corner overlay
+            for p in placed + obstacles + walls:  # next to a label, an overlay, a wall region
                 starts.update((p[3] + spacing, p[1] - spacing - depth))
             # Just clear of the handles beside the wall (corners stick out past its midpoint).
             beside = [hv for hu, hv in handle_uv
@@ -212,6 +237,8 @@ def plan_label_layout(
                               if u0 - reach < hu < u0 + length + reach
                               and v0 - reach < hv < v0 + depth + reach)
                 box_uv = (u0, v0, u0 + length, v0 + depth)
+                on_walls = sum(1 for w in walls if w[0] < box_uv[2] and w[2] > box_uv[0]
+                               and w[1] < box_uv[3] and w[3] > box_uv[1])
                 nearest = (min(max(au, box_uv[0]), box_uv[2]),
                            min(max(av, box_uv[1]), box_uv[3]))
                 leader = math.hypot(nearest[0] - au, nearest[1] - av) > LEADER_DISTANCE_PX
@@ -220,25 +247,32 @@ def plan_label_layout(
                 cost = (abs(u0 - want_u) + 0.5 * abs(v0 - want_v)
                         + HANDLE_COVER_COST_PX * covered
                         + LEADER_CROSSING_COST_PX * crossings
+                        + POSTERIOR_WALL_COVER_COST_PX * on_walls
                         + (0.0 if side == anterior_sign else POSTERIOR_SIDE_COST_PX))
                 if best is None or cost < best[0]:
-                    best = (cost, LabelPlacement(request.level, wall, xy_rect(*box_uv), leader))
+                    best = (cost, LabelPlacement(request.level, wall, xy_rect(*box_uv), leader),
+                            covered == 0 and on_walls == 0 and not leader,
+                            POSTERIOR_WALL_COVER_COST_PX * on_walls)
         return best
 
     ordered = sorted(requests, key=lambda r: uv(r.anterior)[0])
     plans: list[tuple[float, dict[str, LabelPlacement]]] = []
     for sides in ((anterior_sign,), (-anterior_sign,), (anterior_sign, -anterior_sign)):
-        total, result = 0.0, {}
+        total, result, clean = 0.0, {}, True
         placed_uv: list[ScreenRect] = []
         for request in ordered:
             found = place(request, sides, placed_uv)
             if found is None:
                 total += 1e6
+                clean = False
                 continue
-            total += found[0]
+            total += found[0] - found[3]  # the wall cost chooses slots, not the side
             result[request.level] = found[1]
+            clean = clean and found[2]
             placed_uv.append(uv_rect(found[1].box))
         if len(sides) > 1:
             total += MIXED_SIDES_COST_PX
+        if sides == (anterior_sign,) and clean:
+            return result  # room on the anterior side: the posterior walls stay clear
         plans.append((total, result))
     return min(plans, key=lambda plan: plan[0])[1]

@@ -22,7 +22,8 @@ from ovcf_viewer.model.settings import Settings
 from ovcf_viewer.services.compare import compare
 from ovcf_viewer.services.outcomes import OUTCOME_COLUMNS, outcome_cells, summarize_outcomes
 
-__all__ = ["COLUMNS", "case_rows", "cases_from_paths", "table_text"]
+__all__ = ["COLUMNS", "FREE_TEXT_REMOVED", "case_rows", "cases_from_paths", "deidentify_rows",
+           "table_text"]
 
 #: Column order of the table.
 COLUMNS = (
@@ -143,13 +144,55 @@ def case_rows(case: Any, settings: Settings) -> tuple[list[dict[str, Any]], list
     return rows, [f"{case.case_id}: {n}" for n in notes]
 
 
-def table_text(cases: list[Any], settings: Settings) -> tuple[str, int, list[str]]:
+#: What replaces free text (calibration notes carry header descriptions) when de-identifying.
+FREE_TEXT_REMOVED = "[free text removed]"
+
+
+def deidentify_rows(
+    case_number: int, rows: list[dict[str, Any]], salt: bytes
+) -> list[dict[str, Any]]:
+    """``rows`` of one case with nothing that identifies the patient: ``case_id`` becomes
+    ``case-<n>``, ``patient_id`` and ``date`` are emptied (``interval_days`` keeps the timing
+    relative to the procedure), each SOP Instance UID becomes a ``2.25.`` UID derived from it
+    and the export's random ``salt`` (consistent within the export, not reversible by hashing
+    known UIDs), ``file`` becomes ``film-<k>``, and non-empty free text a fixed phrase."""
+    import hashlib
+
+    films: dict[str, int] = {}
+    out = []
+    for row in rows:
+        uid = str(row["sop_instance_uid"])
+        films.setdefault(uid, len(films) + 1)
+        digest = hashlib.sha256(salt + uid.encode()).digest()[:16]
+        out.append(row | {
+            "case_id": f"case-{case_number}",
+            "patient_id": "",
+            "date": "",
+            "sop_instance_uid": "2.25." + str(int.from_bytes(digest, "big")),
+            "file": f"film-{films[uid]}",
+            "calibration_note": FREE_TEXT_REMOVED if row["calibration_note"] else "",
+        })
+    return out
+
+
+def table_text(
+    cases: list[Any], settings: Settings, *, deidentify: bool = False
+) -> tuple[str, int, list[str]]:
     """The CSV text for ``cases`` (header + one row per case × timepoint × level), the number
-    of rows and the notes to show (the GUI's File > Export table uses this too)."""
+    of rows and the notes to show (the GUI's File > Export table uses this too). With
+    ``deidentify`` the rows go through :func:`deidentify_rows` and the notes name the cases
+    by their pseudonyms only."""
+    import secrets
+
+    salt = secrets.token_bytes(16)
     rows: list[dict[str, Any]] = []
     notes: list[str] = []
-    for case in cases:
+    for number, case in enumerate(cases, start=1):
         case_rows_, case_notes = case_rows(case, settings)
+        if deidentify:
+            case_rows_ = deidentify_rows(number, case_rows_, salt)
+            case_notes = [f"case-{number}: note withheld from a de-identified export"
+                          for _ in case_notes[:1]]
         rows.extend(case_rows_)
         notes.extend(case_notes)
     buffer = io.StringIO()

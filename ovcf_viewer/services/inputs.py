@@ -5,7 +5,6 @@ for bad input."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -16,6 +15,7 @@ from ovcf_viewer.suitability import FilmMeasurements
 
 if TYPE_CHECKING:
     from ovcf_viewer.model.case import Case
+from ovcf_viewer.util.safe_read import InputFileError, read_json
 
 __all__ = ["InputError", "read_inputs"]
 
@@ -28,13 +28,9 @@ class InputError(ValueError):
 
 def _read_json(path: Path) -> Any:
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError(f"{path}: no such file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path}: cannot read ({exc})") from None
-    except ValueError as exc:
-        raise InputError(f"{path}: not valid JSON ({exc})") from None
+        return read_json(path)
+    except InputFileError as exc:
+        raise InputError(str(exc)) from None
 
 
 def read_inputs(

@@ -40,6 +40,7 @@ from ovcf_viewer.suitability.common import (
     _suggest,
 )
 from ovcf_viewer.suitability.conditions import _RULES
+from ovcf_viewer.util.safe_read import InputFileError, read_toml
 
 if TYPE_CHECKING:  # only for annotations: keeps this module light to import
     from ovcf_viewer.model.settings import Settings
@@ -436,9 +437,9 @@ def load_rules(path: str | Path | None = None) -> Rules:
     """
     path = Path(path) if path else BUNDLED_RULES_PATH
     try:
-        text = path.read_text(encoding="utf-8-sig")  # tolerate a BOM (Notepad)
-    except (OSError, UnicodeDecodeError) as exc:
-        raise RulesError(path, None, "", f"cannot read the rules file: {exc}") from exc
+        text = read_toml(path)  # a leading BOM (Notepad) is dropped
+    except InputFileError as exc:
+        raise RulesError(path, None, "", f"cannot read the rules file: {exc.reason}") from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

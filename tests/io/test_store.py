@@ -8,7 +8,7 @@ import textwrap
 
 import pytest
 
-from ovcf_viewer.io.store import AnnotationStore, Autosaver, StoreError
+from ovcf_viewer.io.store import AnnotationStore, Autosaver, OpenElsewhereError, StoreError
 from ovcf_viewer.model.landmarks import ImageAnnotations
 
 SIX = {
@@ -143,3 +143,163 @@ def test_findings_are_kept_per_image(tmp_path):
     store.save_findings("1.2", {"mri_oedema": True, "t_score": -3.2})
     store.save_findings("1.2", {"mri_oedema": False})
     assert AnnotationStore(tmp_path / "a.sqlite3").load_findings("1.2") == {"mri_oedema": False}
+
+
+# ------------------------------------------------------------------ one writer per image
+
+
+def test_second_writer_is_detected_not_last_writer_wins(tmp_path):
+    """Two instances open the same film and both edit it: the first to save wins, the second
+    is told the image is open elsewhere and keeps its edits in memory; nothing is lost."""
+    path = tmp_path / "a.sqlite3"
+    first, second = AnnotationStore(path), AnnotationStore(path)
+    model_a = first.load("1.2.3") or ImageAnnotations("1.2.3")
+    model_b = second.load("1.2.3") or ImageAnnotations("1.2.3")
+    saver_a, saver_b = Autosaver(model_a, first), Autosaver(model_b, second)
+    model_a.set_point("L1", "sa", (1, 1))
+    assert saver_a.status.ok
+    model_b.set_point("L2", "sa", (2, 2))
+    assert not saver_b.status.ok and saver_b.pending
+    assert "open elsewhere" in saver_b.status.message
+    assert model_b.vertebrae["L2"].points["sa"] == (2.0, 2.0)  # kept in memory
+    model_a.set_point("L1", "sm", (3, 3))  # the first instance goes on saving
+    assert saver_a.status.ok
+    saved = AnnotationStore(path).load("1.2.3")
+    assert set(saved.vertebrae["L1"].points) == {"sa", "sm"} and "L2" not in saved.vertebrae
+    with pytest.raises(OpenElsewhereError):
+        second.save(model_b)
+
+
+def test_reopening_adopts_the_saved_version(tmp_path):
+    path = tmp_path / "a.sqlite3"
+    store = AnnotationStore(path)
+    model = ImageAnnotations("7.7")
+    store.save(model)
+    store.save(model)
+    assert store.version("7.7") == 2
+    other = AnnotationStore(path)
+    reopened = other.load("7.7")
+    other.save(reopened)  # it read version 2: its write is not a conflict
+    assert other.version("7.7") == 3
+    with pytest.raises(OpenElsewhereError):
+        store.save(model)
+
+
+def test_writer_in_another_process_is_detected(tmp_path):
+    path = tmp_path / "a.sqlite3"
+    here = AnnotationStore(path)
+    model = here.load("5.5") or ImageAnnotations("5.5")
+    saver = Autosaver(model, here)
+    model.set_point("L3", "sa", (4, 4))
+    assert saver.status.ok
+    code = textwrap.dedent(f"""
+        from ovcf_viewer.io.store import AnnotationStore
+        store = AnnotationStore({str(path)!r})
+        model = store.load("5.5")
+        model.set_point("L4", "sa", (9, 9))
+        store.save(model)
+    """)
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+    model.set_point("L3", "sm", (5, 5))
+    assert not saver.status.ok and "open elsewhere" in saver.status.message
+    saved = AnnotationStore(path).load("5.5")
+    assert "L4" in saved.vertebrae  # the other process's edit was not overwritten
+    assert model.vertebrae["L3"].points["sm"] == (5.0, 5.0)  # ours is still in memory
+
+
+def test_store_from_before_versions_is_upgraded(tmp_path):
+    import sqlite3
+
+    path = tmp_path / "old.sqlite3"
+    conn = sqlite3.connect(path)
+    conn.executescript(
+        "CREATE TABLE annotations (sop_instance_uid TEXT PRIMARY KEY, document TEXT NOT NULL,"
+        " updated_at REAL NOT NULL);"
+    )
+    import json
+
+    conn.execute("INSERT INTO annotations VALUES (?, ?, 0)",
+                 ("3.3", json.dumps(ImageAnnotations("3.3").to_json(partial=True))))
+    conn.commit()
+    conn.close()
+    store = AnnotationStore(path)
+    model = store.load("3.3")
+    assert store.version("3.3") == 1
+    model.set_point("L1", "sa", (1, 1))
+    store.save(model)
+    assert AnnotationStore(path).load("3.3").vertebrae["L1"].points["sa"] == (1.0, 1.0)
+
+
+# ------------------------------------------------------------------ damaged store
+
+
+def _filled_store(path, count=40):
+    store = AnnotationStore(path)
+    for i in range(count):
+        model = ImageAnnotations(f"1.2.{i}")
+        model.set_point("L1", "sa", (i, i))
+        store.save(model)
+    store._connect().execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    store.close()
+
+
+def _damage(path, kind):
+    data = bytearray(path.read_bytes())
+    page = int.from_bytes(data[16:18], "big") or 65536
+    if kind == "header":
+        data[:16] = b"this is not SQL!"
+    elif kind == "truncated":
+        data = data[: len(data) // 2 + 100]
+    elif kind == "zeroed-page":
+        data[page * 2 : page * 3] = bytes(page)
+    elif kind == "garbage-page":
+        data[page * 2 : page * 3] = bytes((i * 37) % 256 for i in range(page))
+    elif kind == "schema-page":
+        data[100:page] = bytes((i * 91) % 256 for i in range(page - 100))
+    path.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize("kind", ["header", "truncated", "zeroed-page", "garbage-page",
+                                  "schema-page"])
+def test_damaged_store_is_moved_aside_and_recovered(tmp_path, kind):
+    path = tmp_path / "a.sqlite3"
+    _filled_store(path)
+    _damage(path, kind)
+    store = AnnotationStore(path)
+    model = ImageAnnotations("9.9.9")
+    saver = Autosaver(model, store)
+    model.set_point("L2", "sa", (1, 2))  # a new edit is saved into the fresh store
+    assert saver.status.ok, saver.status.message
+    assert store.recovery_note and "moved aside" in store.recovery_note
+    aside = [p for p in tmp_path.glob("a.sqlite3.damaged-*")
+             if not p.name.endswith(("-wal", "-shm"))]
+    assert aside and aside[0].stat().st_size > 0  # the damaged file is kept for the user
+    recovered = [uid for uid in (f"1.2.{i}" for i in range(40)) if store.load(uid) is not None]
+    assert f"{len(recovered)} image(s) were recovered" in store.recovery_note
+    if kind in ("zeroed-page", "garbage-page"):
+        assert recovered, "records on undamaged pages are recovered"
+    reopened = AnnotationStore(path)
+    assert reopened.load("9.9.9").vertebrae["L2"].points["sa"] == (1.0, 2.0)
+    assert reopened.recovery_note is None  # the fresh store is healthy
+
+
+def test_unreadable_store_is_said_not_shown_as_empty(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    store = AnnotationStore(blocker / "a.sqlite3")
+    with pytest.raises(StoreError, match="saved landmarks cannot be read"):
+        store.load("1.1")
+    model = ImageAnnotations("1.1")
+    saver = Autosaver(model, store)
+    assert not saver.status.ok and "could not be read" in saver.status.message
+    model.set_point("L1", "sa", (1, 1))
+    assert saver.pending and "not overwritten" in saver.status.message
+
+
+def test_missing_or_unusable_data_folder_does_not_raise(tmp_path, monkeypatch):
+    from ovcf_viewer.util.paths import config_dir, data_dir
+
+    blocker = tmp_path / "home"
+    blocker.write_text("a file where the folder should be")
+    monkeypatch.setenv("OVCF_VIEWER_HOME", str(blocker))
+    assert data_dir() == blocker / "data" and config_dir() == blocker / "config"

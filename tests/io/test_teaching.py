@@ -126,3 +126,21 @@ def test_missing_reference_or_non_dicom_is_refused_and_leaves_nothing(tmp_path):
     with pytest.raises(TeachingCaseError):
         save_teaching_case([tmp_path / "missing.dcm"], [load_annotations(CASE / "pre.json")])
     assert list(teaching_dir().iterdir()) == []
+
+
+@needs_samples
+def test_burned_in_annotation_yes_is_refused_unless_confirmed(tmp_path):
+    from ovcf_viewer.io.teaching import BurnedInAnnotationError
+
+    ds = dcmread(CASE / "pre.dcm")
+    ds.BurnedInAnnotation = "YES"
+    burned = tmp_path / "burned.dcm"
+    ds.save_as(burned)
+    ref = load_annotations(CASE / "pre.json")
+    before = sorted(p.name for p in teaching_dir().iterdir()) if teaching_dir().exists() else []
+    with pytest.raises(BurnedInAnnotationError, match="Burned In Annotation is YES"):
+        save_teaching_case([burned], [ref], title="burned")
+    after = sorted(p.name for p in teaching_dir().iterdir()) if teaching_dir().exists() else []
+    assert after == before  # nothing left behind
+    case = save_teaching_case([burned], [ref], title="burned", burned_in_confirmed=True)
+    assert case.films and any("burned-in" in w for w in case.warnings)

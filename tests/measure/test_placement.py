@@ -117,3 +117,74 @@ def test_cobb_takes_two_dragged_lines_and_angle_three_clicks():
     assert angle.is_complete and angle.points[1] == (0, 0)
     with pytest.raises(ValueError):
         ToolDraft("protractor")
+
+
+def test_angle_by_dragging_each_arm_continues_from_the_vertex():
+    from ovcf_viewer.measure.placement import ToolDraft as Draft
+
+    angle = Draft("angle")
+    angle.handle(PointerEvent("press", 0, 0, screen=(0, 0)))
+    assert not angle.handle(PointerEvent("release", 10, 10, screen=(100, 100)))
+    assert angle.points == [(0, 0), (10, 10)]
+
+    def to_screen(xy):
+        return (xy[0] * 10, xy[1] * 10)
+
+    # A press on the vertex adds nothing (no zero-length arm) ...
+    angle.handle(PointerEvent("press", 10.2, 10, screen=(102, 100)), to_screen=to_screen)
+    assert angle.points == [(0, 0), (10, 10)]
+    assert angle.in_progress
+    # ... and the drag out of it ends the second arm.
+    assert angle.handle(PointerEvent("release", 20, 0, screen=(200, 0)), to_screen=to_screen)
+    assert angle.points == [(0, 0), (10, 10), (20, 0)]
+
+
+def test_a_click_on_the_vertex_adds_nothing_but_cobb_line_two_may_start_there():
+    angle = ToolDraft("angle")
+    for kind, x, y in [("press", 0, 0), ("release", 0, 0), ("press", 5, 5), ("release", 5, 5),
+                       ("press", 5.1, 5), ("release", 5.1, 5)]:
+        angle.handle(PointerEvent(kind, x, y), drag_tolerance=0.5)
+    assert angle.points == [(0, 0), (5, 5)]  # the third click on the vertex was no point
+
+    cobb = ToolDraft("cobb")
+    for kind, x, y in [("press", 0, 0), ("release", 9, 0), ("press", 9, 0), ("release", 9, 0)]:
+        cobb.handle(PointerEvent(kind, x, y), drag_tolerance=0.5)
+    assert cobb.points == [(0, 0), (9, 0), (9, 0)]  # line two starts on line one's end
+
+
+def test_drag_threshold_is_measured_on_screen_when_known():
+    ruler = ToolDraft("ruler")
+    ruler.handle(PointerEvent("press", 0, 0, screen=(50, 50)))
+    # 2 screen pixels is a click however far apart the image points are (zoomed out).
+    assert not ruler.handle(PointerEvent("release", 8, 0, screen=(52, 50)))
+    assert ruler.handle(PointerEvent("press", 40, 0, screen=(90, 50)))
+
+
+def test_nearest_corner_uses_screen_pixels_and_only_corners():
+    from ovcf_viewer.measure.placement import SNAP_TOLERANCE_PX, nearest_corner
+
+    model = ImageAnnotations("1.2.3", rows=500, columns=500)
+    for name, xy in {"sa": (100, 100), "sm": (150, 95), "sp": (200, 100),
+                     "ia": (100, 150), "im": (150, 155), "ip": (200, 150)}.items():
+        model.set_point("L1", name, xy)
+
+    def to_screen(xy):  # zoom 2 on columns, rows twice as tall again (aspect 2)
+        return (xy[0] * 2.0, xy[1] * 4.0)
+
+    assert nearest_corner(model, (203.0, 398.0), to_screen) == ("L1", "sa", (100, 100))
+    assert nearest_corner(model, (300.0, 380.0), to_screen) is None  # sm is no corner
+    just_out = 200.0 + SNAP_TOLERANCE_PX + 0.5
+    assert nearest_corner(model, (just_out, 400.0), to_screen) is None
+    assert nearest_corner(model, (401.0, 601.0), to_screen)[1] == "ip"
+
+
+def test_handle_names_for_the_status_bar():
+    from ovcf_viewer.measure.placement import HandleKey, handle_name
+    from ovcf_viewer.model.landmarks import Tool
+
+    assert handle_name(HandleKey(level="L1", name="sa")) == "L1 sa — superior-anterior corner"
+    model = ImageAnnotations("1.2.3", rows=500, columns=500)
+    tool = model.add_tool(Tool("cobb", [(0, 0), (9, 0), (0, 5), (9, 6)]))
+    tool_id = tool.tool_id if tool is not None else model.tools[-1].tool_id
+    assert handle_name(HandleKey(tool_id=tool_id, index=2), model) == "cobb point 3 of 4"
+    assert handle_name(HandleKey(tool_id=99, index=0)) == "tool point 1"

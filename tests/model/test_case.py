@@ -331,3 +331,25 @@ def test_case_findings_given_as_a_document_are_validated():
     assert Case("c", findings={"pregnancy": False}).findings == Findings(pregnancy=False)
     with pytest.raises(ValueError, match="'vas_under_analgesia' = 12 is outside 0..10"):
         Case("c", findings={"vas_under_analgesia": 12})
+
+
+def test_new_case_ids_are_unique_and_not_the_patient():
+    from ovcf_viewer.model.case import new_case_id
+
+    ids = {new_case_id() for _ in range(50)}
+    assert len(ids) == 50 and all(i.startswith("case-") for i in ids)
+
+
+def test_failed_case_autosave_is_pending_and_retried(tmp_path, monkeypatch):
+    from ovcf_viewer.model import case as case_module
+
+    blocker = tmp_path / "blocked"
+    blocker.write_text("not a folder")
+    target = blocker / "cases" / "c.json"
+    monkeypatch.setattr(case_module, "autosave_path", lambda case_id: target)
+    session = CaseSession(Case("c-1"))
+    assert session.pending and "case autosave failed" in session.autosave_error
+    assert not session.retry()
+    blocker.unlink()
+    target.parent.mkdir(parents=True)
+    assert session.retry() and not session.pending and target.is_file()

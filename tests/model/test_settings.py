@@ -32,7 +32,11 @@ def test_a_file_written_by_the_dataclass_version_loads_unchanged(tmp_path):
     path.write_text(json.dumps(old, indent=2), encoding="utf-8")
     settings, problems = read_settings(path)
     assert problems == []
-    assert settings.model_dump() == {**old, "bilateral_width_threshold_mm": 40.0}
+    assert settings.model_dump() == {
+        **old, "bilateral_width_threshold_mm": 40.0,
+        # added since that version: their defaults
+        "label_mode": "all", "compact_labels": False, "memory_budget_mb": 2048,
+    }
     save_settings(settings, path)
     assert json.loads(path.read_text(encoding="utf-8")) == settings.model_dump()
     assert load_settings(path) == settings
@@ -121,3 +125,23 @@ def test_the_keeper_writes_every_change_and_reports_a_refusing_disk(tmp_path):
     settings.institution = "Clinic Y"
     assert keeper.problem.startswith("Settings not saved") and problems == [keeper.problem]
     assert settings.institution == "Clinic Y"  # the choice stands in memory
+
+
+def test_label_and_memory_settings_keep_the_dataclass_versions_rules(tmp_path):
+    """label_mode one of all/index/off, compact_labels a flag, memory_budget_mb a whole
+    number of MiB of at least 64 (not true/false, not a fraction), as the dataclass checked."""
+    path = tmp_path / "settings.json"
+    good = {"label_mode": "index", "compact_labels": True, "memory_budget_mb": 512}
+    path.write_text(json.dumps(good), encoding="utf-8")
+    settings, problems = read_settings(path)
+    assert problems == []
+    assert (settings.label_mode, settings.compact_labels, settings.memory_budget_mb) == (
+        "index", True, 512)
+    for key, bad in [("label_mode", "some"), ("memory_budget_mb", 63),
+                     ("memory_budget_mb", True), ("memory_budget_mb", 100.5)]:
+        path.write_text(json.dumps({key: bad}), encoding="utf-8")
+        settings, problems = read_settings(path)
+        assert getattr(settings, key) == getattr(Settings(), key)
+        assert len(problems) == 1 and key in problems[0], (key, bad, problems)
+        with pytest.raises(ValidationError):
+            Settings().replace(**{key: bad})

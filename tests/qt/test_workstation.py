@@ -95,19 +95,19 @@ def test_pending_edits_are_written_when_the_disk_recovers(window, monkeypatch):
 
     controller = window.annotation_controller
     store = controller.store()
-    real_upsert = store._upsert
+    real_save = store.save
 
     def full(*args):
         raise StoreError("the disk holding the data folder is full")
 
-    monkeypatch.setattr(store, "_upsert", full)
+    monkeypatch.setattr(store, "save", full)
     model = controller.model
     x, y = model.vertebrae["L2"].points["sa"]
     model.set_point("L2", "sa", (x + 3, y))
     assert controller.autosaver.pending
     assert "kept in memory" in controller.save_status_label.text()
     assert not window.workstation.retry_pending_edits()
-    monkeypatch.setattr(store, "_upsert", real_upsert)
+    monkeypatch.setattr(store, "save", real_save)
     assert window.workstation.retry_pending_edits()
     saved = AnnotationStore().load(model.sop_instance_uid)
     assert saved.vertebrae["L2"].points["sa"] == (x + 3, y)
@@ -161,7 +161,7 @@ def test_new_case_window_shows_both_films_whole_and_centred(window, qtbot):
 
 def test_menus_in_their_order(window):
     titles = [a.text() for a in window.menuBar().actions()]
-    assert titles == ["&File", "&View", "&Window", "&Annotate", "&Training"]
+    assert titles == ["&File", "&View", "&Window", "&Annotate", "&Training", "&Help"]
     assert window.file_menu.actions()[-1] is window.quit_action
     assert window.suitability_dock.toggleViewAction() in window.view_menu.actions()
     assert window.measurements_dock.toggleViewAction() in window.annotate_menu.actions()
@@ -204,3 +204,28 @@ def test_a_closed_case_window_stops_following_the_settings(window, qtbot):
     window.settings.genant_reference = "own_posterior"  # must not call into the deleted one
     assert window.annotation_controller.measurements.vertebrae["L1"].genant.reference \
         == "own_posterior"
+
+
+def test_two_cases_of_one_patient_keep_separate_autosaves_and_are_offered_back(window, qtbot):
+    films = [str(SAMPLE / "pre.dcm"), str(SAMPLE / "post.dcm")]
+    first = window.workstation.new_case(films)
+    second = window.workstation.new_case(films)
+    qtbot.addWidget(first)
+    qtbot.addWidget(second)
+    a, b = first.controller.session, second.controller.session
+    assert a.case.case_id != b.case.case_id  # not the Patient ID
+    assert a.autosave_file != b.autosave_file
+    assert a.autosave_file.is_file() and b.autosave_file.is_file()
+    window.workstation.refresh_recover_menu()
+    offered = [act.data() for act in window.workstation.recover_menu.actions()]
+    assert str(a.autosave_file) in offered and str(b.autosave_file) in offered
+    recovered_action = next(act for act in window.workstation.recover_menu.actions()
+                            if act.data() == str(a.autosave_file))
+    count = len(window.workstation.case_windows)
+    recovered_action.trigger()
+    assert len(window.workstation.case_windows) == count + 1
+    recovered = window.workstation.case_windows[-1]
+    qtbot.addWidget(recovered)
+    assert recovered.controller.case.case_id == a.case.case_id
+    assert [f.sop_instance_uid for f in recovered.controller.case.films] == [
+        f.sop_instance_uid for f in a.case.films]

@@ -36,7 +36,9 @@ def test_plan_takes_the_posterior_side_when_the_anterior_has_no_room():
     plan = plan_label_layout(requests, (0.0, 0.0, 500.0, 600.0), [], handles)
     for request in requests:
         left, top, right, bottom = plan[request.level].box
-        assert left == pytest.approx(210.0) and right == pytest.approx(360.0)
+        # Beyond the posterior wall and the canal behind it (half the 100 px wall distance),
+        # with the 4 px label spacing, since there is room there.
+        assert left == pytest.approx(200.0 + 50.0 + 4.0) and right == pytest.approx(404.0)
         assert plan[request.level].anchor == request.posterior
 
 
@@ -69,3 +71,32 @@ def test_plan_leaves_out_a_label_with_no_room_rather_than_overlap():
                        size=(90.0, 50.0))
     plan = plan_label_layout(requests, (0.0, 0.0, 100.0, 60.0), [], [])
     assert len(plan) == 1
+
+
+def test_plan_keeps_off_the_posterior_walls_when_the_anterior_side_has_room():
+    """Anterior corners stick out 10 px in front of the wall midpoints (a tilted body), so
+    the anterior labels must sit 6 px farther out than the 10 px gap — that costs more than
+    the posterior side's small penalty, yet the anterior side has room (no handle covered, no
+    leader), so the posterior walls and the canal stay clear."""
+    requests = _column(4, anterior_x=300.0, posterior_x=400.0)
+    handles = [(x, r.anterior[1] + dy) for r in requests
+               for x in (290.0, 400.0) for dy in (-20.0, 20.0)]
+    plan = plan_label_layout(requests, (0.0, 0.0, 800.0, 600.0), [], handles)
+    for request in requests:
+        placement = plan[request.level]
+        assert placement.anchor == request.anterior
+        left, top, right, bottom = placement.box
+        assert right <= 290.0 - 5.0  # clear of the protruding corners' handles
+        assert not placement.leader
+
+
+def test_posterior_labels_stay_at_the_wall_when_the_canal_side_has_no_room():
+    """No room anteriorly and only 170 px behind the posterior wall: a 150 px label cannot
+    clear the canal and still fit, so it sits beside the wall rather than be left out."""
+    requests = _column(3, anterior_x=100.0, posterior_x=200.0)
+    handles = [(x, r.anterior[1] + dy) for r in requests
+               for x in (100.0, 150.0, 200.0) for dy in (-20.0, 20.0)]
+    plan = plan_label_layout(requests, (0.0, 0.0, 370.0, 600.0), [], handles)
+    for request in requests:
+        assert plan[request.level].anchor == request.posterior
+        assert plan[request.level].box[0] == pytest.approx(210.0)

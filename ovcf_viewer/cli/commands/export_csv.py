@@ -45,6 +45,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--magnification", action=argparse.BooleanOptionalAction, default=None,
         help="divide Imager Pixel Spacing by the magnification factor",
     )
+    parser.add_argument(
+        "--deidentify", action="store_true",
+        help="pseudonymous case, film and UID columns; no patient ID, dates, paths or free text",
+    )
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -68,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         settings = _settings(args)
         cases = cases_from_paths([Path(p) for p in args.inputs])
-        text, count, notes = table_text(cases, settings)
+        text, count, notes = table_text(cases, settings, deidentify=args.deidentify)
     except (CaseFormatError, ValueError) as exc:
         print(f"ovcf-viewer export-csv: {' '.join(str(exc).split())}", file=sys.stderr)
         return 2

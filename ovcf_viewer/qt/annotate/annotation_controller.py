@@ -57,25 +57,30 @@ from PySide6.QtWidgets import (
     QComboBox,
     QInputDialog,
     QLabel,
+    QMenu,
     QToolBar,
     QWidget,
 )
 
 from ovcf_viewer.measure.measurements import ImageMeasurements, measure_image
 from ovcf_viewer.measure.placement import (
+    DRAG_THRESHOLD_PX,
     MODE_LABELS,
     PLACEMENT_MODES,
+    SNAPPING_TOOLS,
     PlacementState,
     PointerEvent,
     ToolDraft,
     apply_proposals,
     complete_two_clicks,
+    handle_name,
+    nearest_corner,
     next_level,
     nudge_step,
 )
 from ovcf_viewer.model.calibration import Calibration, CalibrationSource
 from ovcf_viewer.model.landmarks import LEVELS, POINT_NAMES, ImageAnnotations, Tool
-from ovcf_viewer.model.settings import Settings
+from ovcf_viewer.model.settings import LABEL_MODES, Settings
 from ovcf_viewer.qt.annotate.landmark_items import AnnotationLayer, HandleKey, tool_label
 from ovcf_viewer.qt.annotate.measurements_panel import MeasurementsPanel
 from ovcf_viewer.qt.annotate.undo import AnnotationUndoStack, create_undo_actions
@@ -103,8 +108,7 @@ _MODE_TEXT = {
     "calibration": ("Calibration line", "K",
                     "Draw along an object of known length, then enter its true length"),
 }
-#: Screen pixels the pointer must travel for a press-release to count as a drag.
-DRAG_THRESHOLD_PX = 3.0
+TOOL_MODES = ("ruler", "angle", "cobb", "calibration")
 
 
 class CarrySignals(QObject):
@@ -145,6 +149,7 @@ class AnnotationController(QObject):
     saveStatusChanged = Signal(str)
     modelChanged = Signal(object)  # the current ImageAnnotations (a new image)
     carryForwardFinished = Signal(object)  # levels proposed (list) or why not (str)
+    selectionNameChanged = Signal(str)  # "L1 sa — superior-anterior corner", or ""
 
     def __init__(
         self,
@@ -172,6 +177,8 @@ class AnnotationController(QObject):
         self._draft: ToolDraft | None = None
         self._placing: tuple[str, str, tuple[float, float], QPointF] | None = None
         self._placing_dragged = False
+        #: The landmark corner the last tool event snapped to, ``(level, name, xy)``.
+        self._snapped: tuple[str, str, tuple[float, float]] | None = None
         self.last_snap_mm: float | None = None
         #: Films of this patient whose landmarks can be carried forward (CarrySource), set
         #: by the window that knows the patient's films; the first is offered.
@@ -195,6 +202,9 @@ class AnnotationController(QObject):
         self.panel = MeasurementsPanel(self.settings)
         self.panel.settingsChanged.connect(self.apply_settings)
         self.save_status_label = QLabel("")
+        #: The selected handle's name, for the status bar.
+        self.selection_label = QLabel("")
+        self.selection_label.setObjectName("selected-handle")
         self.undo_group = QUndoGroup(self)
         self.undo_group.cleanChanged.connect(self._on_clean_changed)
         self._build_actions()
@@ -299,6 +309,28 @@ class AnnotationController(QObject):
             "Reject proposal", self.reject_current_proposal,
             tip="Remove the current level's proposed points (Shift+Delete)",
         )
+        # Vertebra labels: all / index levels only / off (handles kept), and compact.
+        self.label_mode_group = QActionGroup(self)
+        self.label_mode_group.setExclusive(True)
+        self.label_mode_actions: dict[str, QAction] = {}
+        for mode, text, key in (("all", "Labels: all vertebrae", "Alt+1"),
+                                ("index", "Labels: index levels only", "Alt+2"),
+                                ("off", "Labels: off (handles kept)", "Alt+3")):
+            action = QAction(text, self.view)
+            action.setShortcut(QKeySequence(key))
+            action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+            action.setCheckable(True)
+            action.setData(mode)
+            self.label_mode_group.addAction(action)
+            self.view.addAction(action)
+            self.label_mode_actions[mode] = action
+        self.label_mode_group.triggered.connect(
+            lambda action: self.set_label_mode(action.data()))
+        self.compact_labels_action = self._action(
+            "Compact labels", self.set_compact_labels, "Alt+4", checkable=True,
+            tip="One line per vertebra (level and Genant grade) in smaller type",
+        )
+        self._sync_label_actions()
 
     def create_toolbar(self, parent: QWidget | None = None) -> QToolBar:
         toolbar = QToolBar("Annotate", parent)
@@ -337,6 +369,36 @@ class AnnotationController(QObject):
         toolbar.addAction(self.hide_action)
         toolbar.addAction(self.magnification_action)
         return toolbar
+
+    def create_labels_menu(self, parent: QWidget | None = None) -> QMenu:
+        """The View menu's "Vertebra labels" submenu."""
+        menu = QMenu("Vertebra &labels", parent)
+        for action in self.label_mode_actions.values():
+            menu.addAction(action)
+        menu.addSeparator()
+        menu.addAction(self.compact_labels_action)
+        return menu
+
+    def set_label_mode(self, mode: str) -> None:
+        """Show every vertebra's label, the index levels' only, or none (a setting)."""
+        if mode not in LABEL_MODES:
+            raise ValueError(f"label mode must be one of {LABEL_MODES}, got {mode!r}")
+        if mode != self.settings.label_mode:
+            self.apply_settings(self.settings.replace(label_mode=mode))
+
+    def set_compact_labels(self, compact: bool) -> None:
+        if bool(compact) != self.settings.compact_labels:
+            self.apply_settings(self.settings.replace(compact_labels=bool(compact)))
+
+    def _sync_label_actions(self) -> None:
+        for mode, action in self.label_mode_actions.items():
+            blocker = QSignalBlocker(action)
+            action.setChecked(mode == self.settings.label_mode)
+            blocker.unblock()
+        blocker = QSignalBlocker(self.compact_labels_action)
+        self.compact_labels_action.setChecked(self.settings.compact_labels)
+        blocker.unblock()
+        self.layer.set_label_options(self.settings.label_mode, self.settings.compact_labels)
 
     def menu_actions(self) -> list[QAction | None]:
         return [
@@ -466,15 +528,17 @@ class AnnotationController(QObject):
 
     # -- settings and calibration ------------------------------------------------------------
     def apply_settings(self, settings: Settings) -> None:
-        """Take the choices of ``settings`` (from the panel) into the one instance; the views
-        follow its events and its owner saves it."""
+        """Take the choices of ``settings`` (from the panel or the toolbar) into the one
+        instance; the views follow its events and its owner saves it."""
         self.settings.update_from(settings)
 
     def _on_settings_changed(self) -> None:
-        """Mirror the settings in the panel and the toolbar, and measure again."""
+        """Mirror the settings in the panel, the toolbar and the label menu, and measure
+        again."""
         self.panel.set_settings(self.settings)
         with QSignalBlocker(self.magnification_action):
             self.magnification_action.setChecked(self.settings.use_magnification)
+        self._sync_label_actions()
         self._on_model_changed()
 
     def _on_magnification_toggled(self, checked: bool) -> None:
@@ -564,7 +628,7 @@ class AnnotationController(QObject):
         self.mode = mode
         if not self.mode_actions[mode].isChecked():
             self.mode_actions[mode].setChecked(True)
-        self._draft = ToolDraft(mode) if mode in ("ruler", "angle", "cobb", "calibration") else None
+        self._draft = ToolDraft(mode) if mode in TOOL_MODES else None
         self.view.set_interaction_handler(None if mode == "navigate" else self)
         self.modeChanged.emit(mode)
         self._update_prompt()
@@ -594,7 +658,10 @@ class AnnotationController(QObject):
         if self.mode == "landmarks":
             return self.placement.prompt(self.model)
         if self._draft is not None:
-            return self._draft.prompt()
+            text = self._draft.prompt()
+            if self._snapped is not None and self._draft.in_progress:
+                text += f" — on {self._snapped[0]} {self._snapped[1]}"
+            return text
         return "Navigate: drag to pan, drag a handle to move it, P to place landmarks."
 
     def _update_prompt(self) -> None:
@@ -627,6 +694,9 @@ class AnnotationController(QObject):
         blocker.unblock()
 
     def _on_selection_changed(self, key) -> None:
+        name = handle_name(key, self.model) if key is not None else ""
+        self.selection_label.setText(f"Selected: {name}" if name else "")
+        self.selectionNameChanged.emit(name)
         # In navigate mode a clicked point chooses its vertebra in the Level box, so what the
         # box shows is what X marks; while placing, the box follows the placement instead.
         if self.mode == "navigate" and key is not None and key.is_landmark:
@@ -772,20 +842,59 @@ class AnnotationController(QObject):
         return True
 
     # -- interaction handler (ImageView hook) ------------------------------------------------
+    def takes_press_over_items(self) -> bool:
+        """While a measuring tool is chosen, every left press draws it, even on a landmark
+        handle (a Cobb line starts on a corner); handles are moved in the other modes."""
+        return self.mode in TOOL_MODES
+
+    def _to_screen(self, xy: tuple[float, float]) -> tuple[float, float]:
+        p = self.view.image_to_view(*xy)
+        return (p.x(), p.y())
+
+    def _tool_event(self, kind: str, event: QMouseEvent, image_pos: QPointF,
+                    held: bool = False) -> PointerEvent:
+        """The pointer event for the tool being drawn: snapped to a landmark corner within
+        reach for an angle or Cobb, with the real screen position kept for the tolerances."""
+        screen = (event.position().x(), event.position().y())
+        xy = (image_pos.x(), image_pos.y())
+        self._snapped = None
+        if self.mode in SNAPPING_TOOLS and self.model is not None:
+            corner = nearest_corner(self.model, screen, self._to_screen)
+            if corner is not None:
+                self._snapped = corner
+                xy = corner[2]
+        return PointerEvent(kind, *xy, buttons_down=held, screen=screen)
+
+    def _feed_draft(self, model: ImageAnnotations, draft: ToolDraft,
+                    pointer: PointerEvent) -> None:
+        done = draft.handle(pointer, DRAG_THRESHOLD_PX / max(self.view.zoom(), 1e-9),
+                            self._to_screen)
+        self._show_draft()
+        if done:
+            self._finish_tool(model, draft)
+
     def press(self, view, event: QMouseEvent, image_pos: QPointF) -> bool:
-        if self.model is None or event.button() != Qt.MouseButton.LeftButton:
+        if self.model is None:
+            return False
+        if event.button() == Qt.MouseButton.RightButton:
+            # A right click cancels a half-drawn tool or landmark (otherwise: window/level).
+            if self._placing is not None or (self._draft is not None
+                                             and self._draft.in_progress):
+                self._cancel_interaction()
+                self._update_prompt()
+                return True
+            return False
+        if event.button() != Qt.MouseButton.LeftButton:
             return False
         xy = (image_pos.x(), image_pos.y())
         if self.mode == "landmarks":
             return self._press_landmark(self.model, xy, event.position())
         if self._draft is not None:
-            if not self._inside(xy):
+            pointer = self._tool_event("press", event, image_pos)
+            if not self._inside(pointer.xy):
                 self._set_prompt("Click on the image.")
                 return True
-            done = self._draft.handle(PointerEvent("press", *xy))
-            self._show_draft()
-            if done:
-                self._finish_tool(self.model, self._draft)
+            self._feed_draft(self.model, self._draft, pointer)
             return True
         return False
 
@@ -802,7 +911,7 @@ class AnnotationController(QObject):
                 self.model.preview_point(level, name, xy)
             return True
         if self._draft is not None and self._draft.points:
-            self._draft.handle(PointerEvent("move", *xy, buttons_down=held))
+            self._draft.handle(self._tool_event("move", event, image_pos, held))
             self._show_draft()
             return held
         return False
@@ -815,12 +924,9 @@ class AnnotationController(QObject):
             self._release_landmark(self.model, self._placing, xy)
             return True
         if self._draft is not None:
-            if self._draft.points and self._inside(xy):
-                tolerance = DRAG_THRESHOLD_PX / max(self.view.zoom(), 1e-9)
-                done = self._draft.handle(PointerEvent("release", *xy), tolerance)
-                self._show_draft()
-                if done:
-                    self._finish_tool(self.model, self._draft)
+            pointer = self._tool_event("release", event, image_pos)
+            if self._draft.in_progress and self._inside(pointer.xy):
+                self._feed_draft(self.model, self._draft, pointer)
             return True
         return False
 
@@ -1084,7 +1190,7 @@ class AnnotationController(QObject):
             if self.model is not None:
                 self.model.cancel_preview()
             cancelled = True
-        if self._draft is not None and self._draft.points:
+        if self._draft is not None and self._draft.in_progress:
             self._draft = ToolDraft(self._draft.kind)
             cancelled = True
         self.layer.show_draft(None, [])

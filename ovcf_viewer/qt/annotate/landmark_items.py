@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from typing import TypeVar
 
 from PySide6.QtCore import QObject, QPointF, QRectF, QSizeF, Qt, Signal
 from PySide6.QtGui import (
@@ -47,11 +48,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ovcf_viewer.measure.endplates import segmental_endplate_lines
 from ovcf_viewer.measure.geometry import angle_at_vertex_deg, line_angle_deg
 from ovcf_viewer.measure.measurements import ImageMeasurements
 from ovcf_viewer.measure.placement import HandleKey
 from ovcf_viewer.model.calibration import Calibration
 from ovcf_viewer.model.landmarks import POINT_NAMES, ImageAnnotations, Tool, Vertebra
+from ovcf_viewer.model.settings import LABEL_MODES
+from ovcf_viewer.qt.viewer.loupe import LOUPE_RENDERING
 from ovcf_viewer.render import format as fmt
 from ovcf_viewer.render.label_layout import (
     HANDLE_RADIUS_PX,
@@ -80,6 +84,8 @@ __all__ = [
 #: Label text size (points, constant on screen): the corner overlays' size, so a label of
 #: seven vertebrae fits beside the spine of a fitted film in a narrow view.
 LABEL_FONT_PT = 9.0
+#: Compact labels (one line per vertebra) in a smaller size.
+COMPACT_LABEL_FONT_PT = 8.0
 GRAB_RADIUS_PX = 8.0
 
 SUPERIOR_COLOUR = QColor(0, 220, 255)
@@ -92,6 +98,8 @@ OUTLINE_COLOUR = QColor(0, 220, 255, 200)
 #: a proposal the program asks the reader to check is drawn in this colour.
 PROPOSAL_COLOUR = QColor(200, 200, 255)
 CHECK_COLOUR = QColor(255, 60, 220)
+#: The segmental-kyphosis endplate lines, the colour the PDF figure draws them in.
+ENDPLATE_COLOUR = QColor(255, 235, 77)
 
 
 def format_length(value: float, calibration: Calibration) -> str:
@@ -101,10 +109,11 @@ def format_length(value: float, calibration: Calibration) -> str:
 
 def vertebra_label(
     vertebra: Vertebra, measurements: ImageMeasurements | None, is_index: bool,
-    cobb_definition: str = "segmental",
+    cobb_definition: str = "segmental", compact: bool = False,
 ) -> str:
     """The text shown beside a vertebral body: level, heights with unit tag, Genant grade
-    and type, and for an index level the kyphosis with its endplates (§3, §4)."""
+    and type, and for an index level the kyphosis with its endplates (§3, §4). ``compact``:
+    the level and Genant grade on one line (and an index level's kyphosis), warnings kept."""
     if vertebra.has_proposal:
         lines = [f"{vertebra.level}  ·  proposed: Enter accepts"]
         if vertebra.check_reason:
@@ -124,6 +133,13 @@ def vertebra_label(
         genant = f"Genant {m.genant.grade}"
         if m.genant.grade:
             genant += f" {m.genant.type}"
+    index = measurements.index_levels.get(vertebra.level) if is_index else None
+    if compact:
+        line = f"{vertebra.level} · {genant}"
+        if index is not None and index.segmental_kyphosis_deg is not None:
+            line += f" · kyph. {fmt.signed_angle(index.segmental_kyphosis_deg)}"
+        return "\n".join([line, *(f"⚠ {w.short}" for w in
+                                   measurements.warnings_for(vertebra.level))])
     # Short lines (the widest is about 165 screen pixels at 9 pt): the label has to fit
     # beside the spine in a narrow, fitted view without covering the handles.
     lines = [
@@ -134,7 +150,6 @@ def vertebra_label(
         + f"Hp {fmt.length(m.posterior_height_mm)}",
         unit,
     ]
-    index = measurements.index_levels.get(vertebra.level) if is_index else None
     if is_index:
         if index is not None and index.segmental_kyphosis_deg is not None:
             lines.append(f"Index: kyphosis {fmt.signed_angle(index.segmental_kyphosis_deg)}")
@@ -168,6 +183,32 @@ def _tool_value(tool: Tool, calibration: Calibration) -> str:
     if tool.true_length_mm is not None:
         return f"Calibration {tool.true_length_mm:g} mm (manual)"
     return "Calibration " + format_length(calibration.distance(p[0], p[1]), calibration)
+
+
+def _in_loupe(item: QGraphicsItem) -> bool:
+    """Whether the scene is being drawn into the loupe (text there is cut and magnified into
+    fragments; the loupe shows the film, the handles and the lines)."""
+    scene = item.scene()
+    return scene is not None and bool(scene.property(LOUPE_RENDERING))
+
+
+class _LeaderItem(QGraphicsLineItem):
+    """A label's leader line (not drawn in the loupe, like the label)."""
+
+    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem,
+              widget: QWidget | None = None) -> None:
+        if not _in_loupe(self):
+            super().paint(painter, option, widget)
+
+
+_ItemT = TypeVar("_ItemT", bound=QGraphicsItem)
+
+def _passive(item: _ItemT) -> _ItemT:
+    """A drawn line that takes no mouse button: a click on an outline, a tool's line or the
+    rubber band under the cursor goes on to the tool or the view instead of being swallowed
+    by the scene (only handles take clicks)."""
+    item.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
+    return item
 
 
 class _Root(QGraphicsItem):
@@ -325,13 +366,19 @@ class LabelItem(QGraphicsItem):
         self._rect = QRectF()
         self._placed: QRectF | None = None
         # The leader is a child drawn behind the box, in the same screen-pixel coordinates.
-        self.leader = QGraphicsLineItem(self)
+        self.leader = _passive(_LeaderItem(self))
         self.leader.setFlag(QGraphicsItem.GraphicsItemFlag.ItemStacksBehindParent, True)
         self.leader.setPen(_cosmetic_pen(colour, 1.2))
         self.leader.setVisible(False)
 
     def text(self) -> str:
         return self._text
+
+    def set_point_size(self, points: float) -> None:
+        if self._font.pointSizeF() != points:
+            self.prepareGeometryChange()
+            self._font.setPointSizeF(points)
+            self._layout()
 
     def set_content(self, text: str, colour: QColor) -> None:
         if text == self._text and colour == self._colour:
@@ -398,7 +445,7 @@ class LabelItem(QGraphicsItem):
 
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem,
               widget: QWidget | None = None) -> None:
-        if not self._text:
+        if not self._text or _in_loupe(self):
             return
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
         painter.setPen(QPen(QColor(self._colour.red(), self._colour.green(),
@@ -484,10 +531,21 @@ class AnnotationLayer(QObject):
         self._view_transform = QTransform()
         self._viewport: QRectF | None = None
         self._points: dict[str, dict[str, tuple[float, float]]] = {}
-        self.draft_path = QGraphicsPathItem(self.root)
+        self.draft_path = _passive(QGraphicsPathItem(self.root))
         self.draft_path.setPen(_cosmetic_pen(TOOL_COLOUR, 1.5, Qt.PenStyle.DashLine))
         self.draft_path.setZValue(12.0)
         self.draft_label = LabelItem(self.root, TOOL_COLOUR)
+        #: The segmental-kyphosis endplate lines of the index levels (shown with the labels).
+        self.endplate_lines: list[QGraphicsLineItem] = []
+        #: The selected handle's name ("L1 sa") in a small tag beside it.
+        self.selection_tag = LabelItem(self.root, SELECTED_COLOUR)
+        self.selection_tag.setZValue(25.0)
+        self.selection_tag.set_point_size(COMPACT_LABEL_FONT_PT)
+        self.selection_tag.setVisible(False)
+        self.label_mode = "all"
+        self.compact_labels = False
+        self._index_levels: set[str] = set()
+        self._last_sync: tuple | None = None
         self.on_pressed: Callable[[HandleKey], None] | None = None
         self.on_moving: Callable[[HandleKey, tuple[float, float]], None] | None = None
         self.on_finished: Callable[[HandleKey, tuple[float, float]], None] | None = None
@@ -507,7 +565,41 @@ class AnnotationLayer(QObject):
         for k in (previous, key):
             if k is not None and k in self.handles:
                 self.handles[k].update()
+        self._place_selection_tag()
         self.selectionChanged.emit(key)
+
+    def _place_selection_tag(self) -> None:
+        """The tag beside the selected handle: ``"L1 sa"``, or the tool point's number."""
+        key = self.selected
+        handle = self.handles.get(key) if key is not None else None
+        if key is None or handle is None:
+            self.selection_tag.setVisible(False)
+            return
+        landmark, tool_point = key.landmark(), key.tool_point()
+        if landmark is not None:
+            text = f"{landmark[0]} {landmark[1]}"
+        elif tool_point is not None:
+            text = f"point {tool_point[1] + 1}"
+        else:
+            text = ""
+        self.selection_tag.set_content(text, SELECTED_COLOUR)
+        self.selection_tag.setPos(handle.pos())
+        self.selection_tag.set_direction(1.0, 1.0)  # below-right of the handle on screen
+        self.selection_tag.setVisible(True)
+
+    def set_label_options(self, mode: str, compact: bool) -> None:
+        """Which vertebra labels show (``all``, ``index`` levels only, ``off``: handles and
+        outlines stay) and whether they are compact (one line, smaller type). The
+        segmental-kyphosis endplate lines show whenever labels do."""
+        if mode not in LABEL_MODES:
+            raise ValueError(f"label mode must be one of {LABEL_MODES}, got {mode!r}")
+        self.label_mode, self.compact_labels = mode, bool(compact)
+        if self._last_sync is not None:
+            self.sync(*self._last_sync)
+
+    def shown_labels(self) -> dict[str, LabelItem]:
+        """The vertebra labels currently visible, by level."""
+        return {level: label for level, label in self.labels.items() if label.isVisible()}
 
     def dragging_handle(self) -> HandleItem | None:
         return next((h for h in self.handles.values() if h.is_dragging), None)
@@ -540,6 +632,7 @@ class AnnotationLayer(QObject):
     ) -> None:
         """Create, move or remove items so the scene shows ``model``; the dragged handle is
         moved, never recreated (it holds the mouse grab)."""
+        self._last_sync = (model, measurements, calibration, cobb_definition)
         wanted: dict[HandleKey, tuple[float, float]] = {}
         proposals: dict[HandleKey, str] = {}
         vertebrae = model.ordered_vertebrae() if model is not None else []
@@ -581,7 +674,7 @@ class AnnotationLayer(QObject):
             level = vertebra.level
             outline = self.outlines.get(level)
             if outline is None:
-                outline = self.outlines[level] = QGraphicsPathItem(self.root)
+                outline = self.outlines[level] = _passive(QGraphicsPathItem(self.root))
                 outline.setZValue(11.0)
                 self.labels[level] = LabelItem(self.root)
             is_index = level in index_levels
@@ -595,10 +688,17 @@ class AnnotationLayer(QObject):
                                              2.0 if is_index else 1.2))
             outline.setPath(_outline_path(vertebra.points))
             label = self.labels[level]
+            label.set_point_size(COMPACT_LABEL_FONT_PT if self.compact_labels
+                                 else LABEL_FONT_PT)
             label.set_content(
-                vertebra_label(vertebra, measurements, is_index, cobb_definition), colour,
+                vertebra_label(vertebra, measurements, is_index, cobb_definition,
+                               compact=self.compact_labels),
+                colour,
             )
             self._points[level] = dict(vertebra.points)
+        self._index_levels = index_levels
+        self._sync_endplate_lines(model, measurements)
+        self._place_selection_tag()
 
 
         ids = {t.tool_id for t in tools}
@@ -609,7 +709,7 @@ class AnnotationLayer(QObject):
         for tool in tools:
             path = self.tool_paths.get(tool.tool_id)
             if path is None:
-                path = self.tool_paths[tool.tool_id] = QGraphicsPathItem(self.root)
+                path = self.tool_paths[tool.tool_id] = _passive(QGraphicsPathItem(self.root))
                 path.setPen(_cosmetic_pen(TOOL_COLOUR))
                 path.setZValue(11.0)
                 self.tool_labels[tool.tool_id] = LabelItem(self.root, TOOL_COLOUR)
@@ -620,6 +720,24 @@ class AnnotationLayer(QObject):
             label.set_direction(0.0, -1.0)
 
         self._place_labels()  # after the tools: vertebra labels keep off the tools' labels
+
+    def _sync_endplate_lines(self, model: ImageAnnotations | None,
+                             measurements: ImageMeasurements | None) -> None:
+        """The endplates each index level's segmental kyphosis is measured between (the
+        superior endplate of the vertebra above, the inferior endplate of the one below,
+        docs/clinical-reference.md §3), dashed and extended as in the PDF figure."""
+        lines = segmental_endplate_lines(model, measurements) if model is not None else []
+        while len(self.endplate_lines) > len(lines):
+            self._remove(self.endplate_lines.pop())
+        while len(self.endplate_lines) < len(lines):
+            item = _passive(QGraphicsLineItem(self.root))
+            item.setPen(_cosmetic_pen(ENDPLATE_COLOUR, 1.5, Qt.PenStyle.DashLine))
+            item.setZValue(11.5)
+            self.endplate_lines.append(item)
+        for item, line in zip(self.endplate_lines, lines, strict=True):
+            item.setLine(line.start[0], line.start[1], line.end[0], line.end[1])
+            item.setData(0, f"{line.level} {line.endplate}")
+            item.setVisible(self.label_mode != "off")
 
     def show_draft(self, kind: str | None, points: list[tuple[float, float]], text: str = ""
                    ) -> None:
@@ -681,6 +799,8 @@ class AnnotationLayer(QObject):
         for level, points in self._points.items():
             on_screen = [screen(xy) for xy in points.values()]
             handles.extend(on_screen)
+            if not self._label_wanted(level):
+                continue
             if not any(inside.contains(QPointF(*xy)) for xy in on_screen):
                 continue
             anterior, posterior = _wall_midpoints(points)
@@ -709,6 +829,9 @@ class AnnotationLayer(QObject):
         """No view to lay out in (a scene rendered on its own): each label beside its
         anterior wall, pointing anteriorly on screen."""
         for level, points in self._points.items():
+            if not self._label_wanted(level):
+                self.labels[level].setVisible(False)
+                continue
             anterior, posterior = _wall_midpoints(points)
             if posterior is None:
                 direction = (1.0, 0.0)
@@ -720,6 +843,11 @@ class AnnotationLayer(QObject):
             label.setPos(QPointF(*anterior))
             label.set_direction(dx, dy)
             label.setVisible(True)
+
+    def _label_wanted(self, level: str) -> bool:
+        if self.label_mode == "off":
+            return False
+        return self.label_mode == "all" or level in self._index_levels
 
     def _remove(self, item: QGraphicsItem) -> None:
         if item.scene() is not None:

@@ -49,9 +49,10 @@ from PySide6.QtCore import (
     QSignalBlocker,
     Qt,
     QThreadPool,
+    QTimer,
     Signal,
 )
-from PySide6.QtGui import QAction, QGuiApplication, QKeyEvent, QKeySequence
+from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeyEvent, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -65,6 +66,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QMainWindow,
+    QMessageBox,
     QPushButton,
     QSplitter,
     QTableWidget,
@@ -87,6 +89,7 @@ from ovcf_viewer.model.case import (
     CaseSession,
     load_case,
     missing_film_messages,
+    new_case_id,
     propose_timepoints,
     save_case,
 )
@@ -179,6 +182,10 @@ class CaseController(QObject):
         self.preview_viewport: tuple[int, int] | None = None
         self.comparison: CaseComparison | None = None
         self.messages: list[str] = []
+        # A failed case autosave is retried until it succeeds (space freed, drive back).
+        self._retry_timer = QTimer(self)
+        self._retry_timer.setInterval(5000)
+        self._retry_timer.timeout.connect(self.retry_autosave)
         self.path: Path | None = None  # where the case was opened from / last saved
         self._storing_findings = False
 
@@ -325,7 +332,7 @@ class CaseController(QObject):
                                   header.study_date))
         if not films:
             raise CaseFormatError("no film could be read: " + "; ".join(messages))
-        case = Case(case_id or patient_id or "case", patient_name=name, patient_id=patient_id,
+        case = Case(case_id or new_case_id(), patient_name=name, patient_id=patient_id,
                     procedure_date=procedure_date, films=tuple(films))
         if procedure_date is not None:
             case = case.with_proposed_timepoints()
@@ -438,7 +445,24 @@ class CaseController(QObject):
         except ImageLoadError as exc:
             return None, exc
 
+    def retry_autosave(self) -> bool:
+        """Write the case again after a failed autosave; ``True`` when nothing is pending."""
+        session = self.session
+        if session is None or session.retry():
+            if self._retry_timer.isActive():
+                self._retry_timer.stop()
+                self.messagesChanged.emit(["All case edits saved"])
+            return True
+        return False
+
     def _on_session_changed(self) -> None:
+        session = self.session
+        if session is not None and session.autosave_error:
+            # where the user looks: the case window's status bar, until a retry succeeds
+            self.messagesChanged.emit(
+                [f"Edits kept in memory, not yet saved: {session.autosave_error}"])
+            if not self._retry_timer.isActive():
+                self._retry_timer.start()
         if self._storing_findings:
             return  # only the findings changed: the comparison stands (see set_findings)
         self._recompute()
@@ -1631,6 +1655,27 @@ class CaseWindow(QMainWindow):
                                               "CSV table (*.csv)")
         if path:
             self.export_csv(path)
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
+        """Closing with case edits only in memory: try once more, then ask."""
+        if self.controller.retry_autosave():
+            super().closeEvent(event)
+            return
+        session = self.controller.session
+        reason = session.autosave_error if session is not None else "no case open"
+        answer = QMessageBox.warning(
+            self, "Case edits not saved",
+            f"The latest case edits could not be written ({reason}).\n\n"
+            "Save the case somewhere else before closing?",
+            QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard
+            | QMessageBox.StandardButton.Cancel,
+        )
+        if answer == QMessageBox.StandardButton.Save:
+            self.choose_save_path()
+        if answer == QMessageBox.StandardButton.Cancel:
+            event.ignore()
+            return
+        super().closeEvent(event)
 
     # -- model → view ------------------------------------------------------------------------
     def _on_case_changed(self, case: Case | None) -> None:

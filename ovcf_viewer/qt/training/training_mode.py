@@ -57,6 +57,7 @@ from PySide6.QtWidgets import (
 )
 
 from ovcf_viewer.io.teaching import (
+    BurnedInAnnotationError,
     PracticeFilm,
     TeachingCase,
     TeachingCaseError,
@@ -112,6 +113,15 @@ class ScratchStore:
 
     def load(self, sop_instance_uid: str) -> ImageAnnotations | None:
         return None
+
+    def unread_reason(self, sop_instance_uid: str) -> str | None:
+        return None  # nothing is read, so nothing is unreadable
+
+    def version(self, sop_instance_uid: str) -> int:
+        return 0
+
+    def track(self, sop_instance_uid: str) -> None:
+        """Nothing to track: the attempt is never written where others could write."""
 
     def close(self) -> None:
         self.documents.clear()
@@ -763,7 +773,21 @@ def save_as_teaching_case(
             return None
         title = text
     try:
-        case = save_teaching_case([p for p, _ in films], [a for _, a in films], title=title)
+        try:
+            case = save_teaching_case([p for p, _ in films], [a for _, a in films], title=title)
+        except BurnedInAnnotationError as exc:
+            answer = QMessageBox.question(
+                parent, "Burned-in text",
+                f"{exc}.\n\nHave you looked at the film, and does its burned-in text "
+                "identify no one?",
+                QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+                QMessageBox.StandardButton.No,
+            )
+            if answer != QMessageBox.StandardButton.Yes:
+                _notify(parent, f"Not saved: {exc}", QMessageBox.Icon.Warning)
+                return None
+            case = save_teaching_case([p for p, _ in films], [a for _, a in films], title=title,
+                                      burned_in_confirmed=True)
     except (TeachingCaseError, OSError) as exc:
         _notify(parent, f"Not saved: {exc}", QMessageBox.Icon.Warning)
         return None

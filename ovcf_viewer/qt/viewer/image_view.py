@@ -112,6 +112,10 @@ class InteractionHandler(Protocol):
 
     def release(self, view: ImageView, event: QMouseEvent, image_pos: QPointF) -> bool: ...
 
+    # Optional: ``takes_press_over_items() -> bool``, the handler gets left presses even on
+    # scene items (a measuring tool drawn from a landmark handle). A right press is offered
+    # to ``press`` first (a tool cancels a half-drawn line); ``False`` leaves window/level.
+
 
 def box_reduce(stored: np.ndarray, factor: int | tuple[int, int]) -> np.ndarray:
     """Stored values reduced by integer factors ``(row_factor, col_factor)`` (one ``int`` =
@@ -990,6 +994,11 @@ class ImageView(QGraphicsView):
             return
         button = event.button()
         pos = event.position()
+        if (button == Qt.MouseButton.RightButton and self._handler is not None
+                and self._handler.press(self, event, self.view_to_image(pos))):
+            self._drag = "handled"  # its release is taken too
+            event.accept()
+            return
         if button == Qt.MouseButton.RightButton and self._image is not None:
             self._start_drag("window", pos)
             event.accept()
@@ -1001,7 +1010,8 @@ class ImageView(QGraphicsView):
             event.accept()
             return
         if button == Qt.MouseButton.LeftButton:
-            if self._scene_item_wants(event):
+            takes_all = getattr(self._handler, "takes_press_over_items", None)
+            if not (takes_all is not None and takes_all()) and self._scene_item_wants(event):
                 super().mousePressEvent(event)
                 return
             if self._handler is not None and self._handler.press(

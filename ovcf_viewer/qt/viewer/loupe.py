@@ -15,7 +15,11 @@ from PySide6.QtWidgets import QWidget
 
 from ovcf_viewer.qt.viewer.image_view import MAX_ZOOM, ImageView
 
-__all__ = ["Loupe"]
+__all__ = ["LOUPE_RENDERING", "Loupe"]
+
+
+#: Scene property set while the loupe draws the scene: text items leave themselves out.
+LOUPE_RENDERING = "ovcfLoupeRendering"
 
 
 class Loupe(QWidget):
@@ -118,7 +122,13 @@ class Loupe(QWidget):
             source = inverse.mapRect(QRectF(self.rect()))
             painter.setTransform(transform)
             # Target equals source: the scene's own mapping is the identity and ours applies.
-            self._view.scene().render(painter, source, source)
+            # Labels skip painting while LOUPE_RENDERING is set (no magnified text fragments).
+            scene = self._view.scene()
+            scene.setProperty(LOUPE_RENDERING, True)
+            try:
+                scene.render(painter, source, source)
+            finally:
+                scene.setProperty(LOUPE_RENDERING, False)
             painter.resetTransform()
         centre = QPointF(self.width() / 2.0, self.height() / 2.0)
         gap, arm = 4.0, 14.0

@@ -11,6 +11,9 @@ from ovcf_viewer.model.settings import Settings
 from ovcf_viewer.report.source import ReportSource
 from ovcf_viewer.report.styles import _esc, _styles
 
+#: What replaces free text copied from headers when de-identifying (never word-scrubbed).
+FREE_TEXT_REMOVED = "[free text removed]"
+
 
 class _BuilderBase:
     """Assembles the story (list of flowables) of one report; each section is a mixin."""
@@ -54,6 +57,30 @@ class _BuilderBase:
         for term in self.scrub_terms:
             out = _replace_ci(out, term, "[removed]")
         return _esc(out)
+
+    def calibration_statement(self, calibration: Any, *, missing: bool = False) -> str:
+        """The calibration's one-line statement; when de-identifying, a detail copied from
+        the header or typed by a user (Pixel Spacing Calibration Description, a manual
+        calibration's note) is replaced by :data:`FREE_TEXT_REMOVED`, never word-scrubbed.
+        Details the program writes itself (magnification factor, detector plane) stay."""
+        from dataclasses import replace
+
+        from ovcf_viewer.model.calibration import CalibrationSource
+
+        if self.deidentify and calibration.detail and missing:
+            calibration = replace(calibration, detail="image file not found, path withheld")
+        elif self.deidentify and calibration.detail and calibration.source in (
+            CalibrationSource.PIXEL_SPACING, CalibrationSource.MANUAL
+        ):
+            calibration = replace(calibration, detail=FREE_TEXT_REMOVED)
+        return calibration.statement()
+
+    def missing_text(self, film: Any) -> str:
+        """Why a film is missing; when de-identifying, without its path (folder and file
+        names often carry the patient's name)."""
+        if self.deidentify and film.missing_reason:
+            return "film missing: the image file was not found (path withheld)"
+        return film.missing_reason
 
     def heading(self, text: str) -> Any:
         from reportlab.platypus import Paragraph

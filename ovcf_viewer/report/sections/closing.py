@@ -31,9 +31,9 @@ class ClosingSections(_BuilderBase):
             cal = film.calibration
             spacing = (f"{cal.row_mm:.4g} × {cal.col_mm:.4g} mm/px"
                        if cal.is_calibrated else "none (pixels)")
-            statement = cal.statement()
+            statement = self.calibration_statement(cal, missing=film.is_missing)
             if film.is_missing:
-                statement += f". {film.missing_reason}"
+                statement += f". {self.missing_text(film)}"
             rows.append([
                 self.p(_esc(film.timepoint.label if film.timepoint else "Film"), "cell"),
                 self.p(_esc(cal.unit_tag), "cell"),

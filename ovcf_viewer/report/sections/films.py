@@ -69,10 +69,15 @@ class FilmSections(_BuilderBase):
         if not self.deidentify and film.file_name:
             rows.append(("File", film.file_name))
         if film.image is not None:
+            from ovcf_viewer.model.image import VoiWindow
             from ovcf_viewer.render.display import default_window
 
             window = default_window(film.image)
-            rows.append(("Display", getattr(window, "label", None) or "as stored (colour)"))
+            label = getattr(window, "label", None) or "as stored (colour)"
+            if self.deidentify and isinstance(window, VoiWindow) and window.explanation:
+                # Window Center & Width Explanation is header free text: it can hold a name
+                label = f"Window (C {window.center:g} / W {window.width:g})"
+            rows.append(("Display", label))
             rows.append(("Image", f"{film.image.columns} × {film.image.rows} px"))
         rows.append(("Lengths in", film.calibration.unit_tag))
         out.append(_table(
@@ -82,13 +87,14 @@ class FilmSections(_BuilderBase):
                    ("LINEBELOW", (0, -1), (-1, -1), 0.25, _color(_RULE))],
         ))
         out.append(Spacer(1, 4))
-        out.append(self.p(_esc(film.calibration.statement()), "small"))
+        statement = self.calibration_statement(film.calibration, missing=film.is_missing)
+        out.append(self.p(_esc(statement), "small"))
         if not film.calibration.is_calibrated:
             out.append(self.p("No calibration: lengths in pixels. Ratios, percentages and "
                               "angles are still valid.", "warning"))
         if film.missing_reason:
             out.append(Spacer(1, 3))
-            out.append(self.p(_esc(film.missing_reason), "warning"))
+            out.append(self.p(_esc(self.missing_text(film)), "warning"))
         if film.problem:
             out.append(Spacer(1, 3))
             out.append(self.p(_esc(film.problem), "warning"))
