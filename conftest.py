@@ -26,6 +26,10 @@ def _isolated_home(tmp_path_factory, monkeypatch):
     return home
 
 
+# The archive tests' Orthanc (started on demand, only by the tests that use it).
+pytest_plugins = ("tests.orthanc",)
+
+
 def pytest_collection_modifyitems(config, items):
     for item in items:
         if _QT_TESTS in Path(str(item.path)).parents:

@@ -15,10 +15,11 @@ import json
 import logging
 import typing
 from collections.abc import Callable
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, ValidationError
+from pydantic import Field, ValidationError, field_validator
 
 from ovcf_viewer.model.base import EventedModel
 from ovcf_viewer.util.atomic import atomic_write_text
@@ -28,6 +29,7 @@ __all__ = [
     "COBB_DEFINITIONS",
     "GENANT_REFERENCES",
     "LABEL_MODES",
+    "ArchiveNode",
     "PAGE_SIZES",
     "Settings",
     "SettingsKeeper",
@@ -51,6 +53,90 @@ GENANT_REFERENCES: tuple[str, ...] = typing.get_args(GenantReference)
 COBB_DEFINITIONS: tuple[str, ...] = typing.get_args(CobbDefinition)
 PAGE_SIZES: tuple[str, ...] = typing.get_args(PageSize)
 LABEL_MODES: tuple[str, ...] = typing.get_args(LabelMode)
+_AE_TITLE_MAX = 16  # DICOM PS3.5 Table 6.2-1 (AE VR): at most 16 characters
+
+
+def _check_ae_title(value: str, what: str) -> None:
+    if not value.strip() or len(value) > _AE_TITLE_MAX or "\\" in value:
+        raise ValueError(f"{what} must be 1 to 16 characters without a backslash: {value!r}")
+    if not value.isascii() or not value.isprintable():
+        raise ValueError(f"{what} must be plain ASCII: {value!r}")
+
+
+@dataclass(frozen=True)
+class ArchiveNode:
+    """A department archive (PACS) the viewer can query, retrieve from and send to.
+
+    DIMSE: ``host``, ``port``, ``called_aet`` (the archive's AE title) and ``calling_aet``
+    (this workstation's, which the archive must know for C-FIND/C-GET/C-MOVE); ``tls`` turns
+    on DICOM TLS (PS3.15 Annex B). DICOMweb: ``dicomweb_url`` (the service's base URL, e.g.
+    ``https://pacs.example.org/dicom-web``); HTTPS certificates are verified unless
+    ``tls_verify`` is off. ``tls_ca_file`` (trusted CA bundle) and ``tls_cert_file`` /
+    ``tls_key_file`` (a client certificate) serve both. ``move_destination`` set means
+    retrieve by C-MOVE to that AE title, received by a storage SCP this viewer runs on
+    ``move_port`` (the archive must know the AE title with this machine's address and port);
+    empty means C-GET. ``timeout_s`` bounds every network wait.
+    """
+
+    name: str
+    host: str = ""
+    port: int = 104
+    called_aet: str = ""
+    calling_aet: str = "OVCFVIEWER"
+    dicomweb_url: str = ""
+    tls: bool = False
+    tls_verify: bool = True
+    tls_ca_file: str = ""
+    tls_cert_file: str = ""
+    tls_key_file: str = ""
+    move_destination: str = ""
+    move_port: int = 11113
+    move_bind_address: str = ""  # "" = every interface (the archive connects from outside)
+    timeout_s: float = 30.0
+
+    def __post_init__(self) -> None:
+        if not self.name.strip():
+            raise ValueError("an archive node needs a name")
+        if self.timeout_s <= 0:
+            raise ValueError(f"node {self.name!r}: timeout_s must be positive")
+        if self.dicomweb_url:
+            if not self.dicomweb_url.startswith(("http://", "https://")):
+                raise ValueError(
+                    f"node {self.name!r}: the DICOMweb URL must start with http:// or https://"
+                )
+            return
+        if not self.host.strip():
+            raise ValueError(f"node {self.name!r}: give a host (DIMSE) or a DICOMweb URL")
+        if not 1 <= int(self.port) <= 65535:
+            raise ValueError(f"node {self.name!r}: port must be 1 to 65535")
+        _check_ae_title(self.called_aet, f"node {self.name!r}: called AE title")
+        _check_ae_title(self.calling_aet, f"node {self.name!r}: calling AE title")
+        if self.move_destination:
+            _check_ae_title(self.move_destination, f"node {self.name!r}: move destination")
+            if not 1 <= int(self.move_port) <= 65535:
+                raise ValueError(f"node {self.name!r}: move port must be 1 to 65535")
+
+    @property
+    def is_dicomweb(self) -> bool:
+        return bool(self.dicomweb_url)
+
+    def describe(self) -> str:
+        """One line naming where the node points, for messages."""
+        if self.is_dicomweb:
+            return f"{self.name} ({self.dicomweb_url})"
+        return f"{self.name} ({self.called_aet}@{self.host}:{self.port})"
+
+    @classmethod
+    def from_dict(cls, raw: object) -> ArchiveNode:
+        """A node from its JSON form; unknown keys (a newer version's) are ignored."""
+        if not isinstance(raw, dict):
+            raise ValueError(f"an archive node must be a JSON object, not {raw!r}")
+        known = {f.name for f in fields(cls)}
+        values = {key: value for key, value in raw.items() if key in known}
+        try:
+            return cls(**values)
+        except TypeError as exc:
+            raise ValueError(f"archive node {raw.get('name')!r}: {exc}") from exc
 
 
 class Settings(EventedModel):
@@ -76,6 +162,25 @@ class Settings(EventedModel):
     # before decoding (ovcf_viewer.io.limits); $OVCF_VIEWER_MEMORY_BUDGET_MB overrides it.
     # Strict: a whole number (not true/false, not 2048.5), at least 64.
     memory_budget_mb: Annotated[int, Field(ge=64, strict=True)] = 2048
+    archive_nodes: tuple[ArchiveNode, ...] = ()
+    #: Retrieved studies are cached under the data folder up to this size; oldest go first.
+    archive_cache_mb: Annotated[int, Field(ge=0, strict=True)] = 2048
+
+    @field_validator("archive_nodes", mode="before")
+    @classmethod
+    def _nodes(cls, value: object) -> object:
+        """Settings files hold nodes as JSON objects; accept both forms, keep a tuple of
+        uniquely named nodes (each checked by :class:`ArchiveNode` itself)."""
+        if not isinstance(value, (list, tuple)):
+            return value
+        nodes = tuple(
+            node if isinstance(node, ArchiveNode) else ArchiveNode.from_dict(node)
+            for node in value
+        )
+        names = [node.name for node in nodes]
+        if len(set(names)) != len(names):
+            raise ValueError("archive node names must be unique")
+        return nodes
 
     def replace(self, **changes: Any) -> Settings:
         """A validated copy with ``changes`` (a new instance: its own events, no listeners)."""
@@ -135,6 +240,8 @@ def read_settings(path: Path | None = None) -> tuple[Settings, list[str]]:
     if unknown:
         problems.append(f"settings file {path}: unknown setting(s) {', '.join(unknown)} ignored")
     values = {key: value for key, value in raw.items() if key in known}
+    if isinstance(values.get("archive_nodes"), list):  # a bad node is dropped, not the list
+        values["archive_nodes"] = _valid_nodes(values["archive_nodes"], path, problems)
     try:
         return Settings(**values), problems
     except ValidationError as exc:
@@ -156,6 +263,22 @@ def load_settings(path: Path | None = None) -> Settings:
     for problem in problems:
         log.warning("%s", problem)
     return settings
+
+
+def _valid_nodes(raw_nodes: list[object], path: Path,
+                 problems: list[str]) -> tuple[ArchiveNode, ...]:
+    """The nodes that parse; a bad one (or a repeated name) is reported and dropped, never
+    the whole list."""
+    nodes: list[ArchiveNode] = []
+    for raw in raw_nodes:
+        try:
+            node = ArchiveNode.from_dict(raw)
+        except (TypeError, ValueError) as exc:
+            problems.append(f"settings file {path}: archive node ignored: {exc}")
+            continue
+        if all(existing.name != node.name for existing in nodes):
+            nodes.append(node)
+    return tuple(nodes)
 
 
 def save_settings(settings: Settings, path: Path | None = None) -> None:

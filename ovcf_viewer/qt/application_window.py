@@ -13,6 +13,8 @@ with what it needs and kept as a typed attribute:
   close asks it first (edits or a case autosave only in memory);
 - ``sr_actions`` — DICOM SR export and import, and the SR beside an opened film: its entries
   go into the File menu above *Export report…*;
+- ``archive`` — *Query/Retrieve…* and *Send to archive…* (PACS), in the File menu above
+  *Quit*;
 - ``help_actions`` — the *Help* menu (shortcut sheet on ``F1``, About), the last menu.
 
 All of them share the one :class:`~ovcf_viewer.model.settings.Settings` instance given to the
@@ -27,6 +29,7 @@ from PySide6.QtWidgets import QDockWidget, QMenu, QWidget
 
 from ovcf_viewer.model.settings import Settings, SettingsKeeper
 from ovcf_viewer.qt.annotate.annotation_controller import AnnotationController
+from ovcf_viewer.qt.archive.actions import ArchiveActions
 from ovcf_viewer.qt.dialogs.help import HelpActions
 from ovcf_viewer.qt.dialogs.sr_actions import SrActions
 from ovcf_viewer.qt.main_window import MainWindow
@@ -83,6 +86,13 @@ class ApplicationWindow(MainWindow):
                 self.file_menu.insertAction(self.workstation.report_action, entry)
         # After the controller's own slot (connected above): its model is the new film's.
         self.imageOpened.connect(self.sr_actions.on_image_opened)
+
+        self.archive = ArchiveActions(self, self.sr_actions, self.workstation)
+        for action in self.archive.file_actions():
+            if action is None:
+                self.file_menu.insertSeparator(self.quit_action)
+            else:
+                self.file_menu.insertAction(self.quit_action, action)
 
         self.help_actions = HelpActions(self)  # the last menu
         self.help_menu = self.menuBar().addMenu("&Help")

@@ -14,4 +14,5 @@ COMMAND_MODULES = (
     "report",
     "export_sr",
     "import_sr",
+    "pacs",
 )

@@ -16,10 +16,13 @@ from PySide6.QtWidgets import (
     QDoubleSpinBox,
     QFileDialog,
     QFormLayout,
+    QGroupBox,
     QHBoxLayout,
     QLabel,
     QLineEdit,
     QPushButton,
+    QSpinBox,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -31,6 +34,7 @@ from ovcf_viewer.model.settings import (
     Settings,
     save_settings,
 )
+from ovcf_viewer.qt.archive.nodes_editor import ArchiveNodesEditor
 
 __all__ = ["SettingsDialog"]
 
@@ -109,6 +113,18 @@ class SettingsDialog(QDialog):
         rules_row.addWidget(browse)
         form.addRow("Department suitability rules:", rules_row)
 
+        self.archive_nodes = ArchiveNodesEditor(settings.archive_nodes)
+        self.archive_cache_mb = QSpinBox(minimum=0, maximum=1_000_000, suffix=" MB")
+        self.archive_cache_mb.setToolTip(
+            "Retrieved studies are kept up to this size; the least recently used go first."
+        )
+        archive_box = QGroupBox("Archive nodes")
+        archive_layout = QVBoxLayout(archive_box)
+        archive_layout.addWidget(self.archive_nodes)
+        cache_row = QFormLayout()
+        cache_row.addRow("Cache of retrieved studies:", self.archive_cache_mb)
+        archive_layout.addLayout(cache_row)
+
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
         )
@@ -118,8 +134,13 @@ class SettingsDialog(QDialog):
         self.error_label.setStyleSheet("color: #b00020")
         self.error_label.setWordWrap(True)
 
+        general = QWidget()
+        general.setLayout(form)
+        self.tabs = QTabWidget()
+        self.tabs.addTab(general, "Measurement and report")
+        self.tabs.addTab(archive_box, "Archive (PACS)")
         layout = QVBoxLayout(self)
-        layout.addLayout(form)
+        layout.addWidget(self.tabs)
         layout.addWidget(self.error_label)
         layout.addWidget(buttons)
         self._mirror(settings)
@@ -136,6 +157,7 @@ class SettingsDialog(QDialog):
         self.physician.setText(s.physician)
         self.page_size.setCurrentText(s.page_size)
         self.rules_file.setText(s.rules_file)
+        self.archive_cache_mb.setValue(s.archive_cache_mb)
 
     def settings(self) -> Settings:
         """The settings as the form shows them."""
@@ -151,6 +173,8 @@ class SettingsDialog(QDialog):
             physician=self.physician.text().strip(),
             page_size=self.page_size.currentText(),
             rules_file=self.rules_file.text().strip(),
+            archive_nodes=self.archive_nodes.nodes(),
+            archive_cache_mb=self.archive_cache_mb.value(),
         )
 
     def _browse_rules(self) -> None:
@@ -161,7 +185,11 @@ class SettingsDialog(QDialog):
             self.rules_file.setText(path)
 
     def accept(self) -> None:
-        new = self.settings()
+        try:
+            new = self.settings()
+        except ValueError as exc:  # an archive node the form cannot make valid
+            self.error_label.setText(f"Archive node: {exc}")
+            return
         try:
             save_settings(new)
         except OSError as exc:

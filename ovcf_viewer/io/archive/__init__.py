@@ -1,0 +1,59 @@
+"""PACS access: one small :class:`Archive` interface over DIMSE (pynetdicom) and DICOMweb
+(dicomweb-client), typed errors with one-line messages, and the local study cache.
+
+Importing this package loads neither pynetdicom nor requests; :func:`open_archive` does, for
+the kind of node it is given.
+"""
+
+from __future__ import annotations
+
+from ovcf_viewer.io.archive.base import (
+    DEFAULT_FIND_LIMIT,
+    Archive,
+    InstanceRef,
+    RetrieveResult,
+    SendResult,
+    SeriesMatch,
+    StudyMatch,
+    StudyQuery,
+)
+from ovcf_viewer.io.archive.errors import (
+    ArchiveError,
+    ArchiveProtocolError,
+    ArchiveTimeoutError,
+    ArchiveUnreachableError,
+    AssociationRejectedError,
+    RetrieveInterruptedError,
+    TooManyMatchesError,
+)
+from ovcf_viewer.model.settings import ArchiveNode
+
+__all__ = [
+    "DEFAULT_FIND_LIMIT",
+    "Archive",
+    "ArchiveError",
+    "ArchiveProtocolError",
+    "ArchiveTimeoutError",
+    "ArchiveUnreachableError",
+    "AssociationRejectedError",
+    "InstanceRef",
+    "RetrieveInterruptedError",
+    "RetrieveResult",
+    "SendResult",
+    "SeriesMatch",
+    "StudyMatch",
+    "StudyQuery",
+    "TooManyMatchesError",
+    "open_archive",
+]
+
+
+def open_archive(node: ArchiveNode) -> Archive:
+    """The DIMSE or DICOMweb implementation for ``node``."""
+    if node.is_dicomweb:
+        from ovcf_viewer.io.archive.dicomweb import DicomWebArchive
+
+        return DicomWebArchive(node)
+    from ovcf_viewer.io.archive.dimse import DimseArchive
+
+    return DimseArchive(node)
