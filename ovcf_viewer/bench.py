@@ -132,7 +132,8 @@ def measure_window_level(path: Path, runs: int) -> dict[str, float]:
     _repaint(view.viewport())
     _settle(view)  # steady state: the zoomed-out film is drawn from its box-filtered copy
     _repaint(view.viewport())
-    base = view.voi_window() or VoiWindow(2048.0, 4096.0)
+    shown = view.voi_window()  # a VOI LUT table has no centre and width to vary
+    base = shown if isinstance(shown, VoiWindow) else VoiWindow(2048.0, 4096.0)
     windows = [
         VoiWindow(base.center + delta, max(1.0, base.width * factor))
         for delta, factor in ((0.0, 1.0), (37.0, 0.9), (-53.0, 1.1), (11.0, 0.95))
@@ -219,8 +220,7 @@ def measure_progressive(paths: list[Path], runs: int) -> dict[str, float]:
         show(view, path)
         _repaint(view.viewport())
         first = time.perf_counter() - start
-        image = view.image()
-        wait_all([image])
+        wait_all([image for image in [view.image()] if image is not None])
         _process_events()  # the arrival signal: the preview is dropped
         _repaint(view.viewport())
         return first, time.perf_counter() - start
@@ -252,7 +252,7 @@ def measure_progressive(paths: list[Path], runs: int) -> dict[str, float]:
                 pane.set_image(result[0], preview=result[1])
         _repaint(panes)
         elapsed = time.perf_counter() - start
-        wait_all([v.image() for v in views])
+        wait_all([image for image in (v.image() for v in views) if image is not None])
         for pane in views:
             _settle(pane)
         return elapsed

@@ -9,7 +9,10 @@ import os
 import subprocess
 import sys
 
+import pytest
 
+
+@pytest.mark.qt  # the benchmark drives the Qt view (offscreen)
 def test_bench_json_reports_all_figures(tmp_path):
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
     result = subprocess.run(

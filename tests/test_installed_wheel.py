@@ -25,7 +25,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 FINDINGS = ROOT / "docs" / "examples" / "case-0001-preop-findings.json"
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.qt]  # the installed program starts the GUI
 
 
 def _run(cmd: list[str | Path], **kwargs) -> subprocess.CompletedProcess[str]:

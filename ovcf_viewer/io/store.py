@@ -23,11 +23,19 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from ovcf_viewer.model.landmarks import AnnotationFormatError, ImageAnnotations
 from ovcf_viewer.util.paths import data_dir
 
-__all__ = ["AnnotationStore", "Autosaver", "OpenElsewhereError", "SaveStatus", "StoreError"]
+__all__ = [
+    "AnnotationSink",
+    "AnnotationStore",
+    "Autosaver",
+    "OpenElsewhereError",
+    "SaveStatus",
+    "StoreError",
+]
 
 log = logging.getLogger(__name__)
 
@@ -107,6 +115,17 @@ def _explain(exc: BaseException, path: Path) -> str:
     if "readonly" in text or "read-only" in text or "permission" in text:
         return f"{path.parent} is read-only"
     return f"cannot write {path} ({exc})"
+
+
+class AnnotationSink(Protocol):
+    """Where an image's annotations are kept: the :class:`AnnotationStore`, or a stand-in
+    that keeps them in memory (training mode)."""
+
+    def save(self, model: ImageAnnotations) -> None: ...
+
+    def load(self, sop_instance_uid: str) -> ImageAnnotations | None: ...
+
+    def unread_reason(self, sop_instance_uid: str) -> str | None: ...
 
 
 class AnnotationStore:
@@ -377,7 +396,7 @@ class Autosaver:
     Keep a reference to the autosaver for as long as the model is edited: psygnal holds its
     slot weakly, as Qt does for destroyed receivers."""
 
-    def __init__(self, model: ImageAnnotations, store: AnnotationStore) -> None:
+    def __init__(self, model: ImageAnnotations, store: AnnotationSink) -> None:
         self.model = model
         self.store = store
         self.pending = False

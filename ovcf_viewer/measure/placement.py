@@ -390,6 +390,18 @@ class HandleKey:
     def is_landmark(self) -> bool:
         return self.level is not None
 
+    def landmark(self) -> tuple[str, str] | None:
+        """``(level, name)`` of a landmark handle; ``None`` for a tool point."""
+        if self.level is None or self.name is None:
+            return None
+        return self.level, self.name
+
+    def tool_point(self) -> tuple[int, int] | None:
+        """``(tool_id, index)`` of a tool point's handle; ``None`` for a landmark."""
+        if self.tool_id is None or self.index is None:
+            return None
+        return self.tool_id, self.index
+
 
 @dataclass(frozen=True)
 class Hit(HandleKey):

@@ -10,9 +10,10 @@ from typing import TYPE_CHECKING
 from PySide6.QtWidgets import QApplication
 
 from ovcf_viewer import __version__
+from ovcf_viewer.model.settings import Settings, load_settings, read_settings
 
 if TYPE_CHECKING:
-    from ovcf_viewer.qt.main_window import MainWindow
+    from ovcf_viewer.qt.application_window import ApplicationWindow
 
 __all__ = ["build_main_window", "create_application", "run_gui"]
 
@@ -28,34 +29,16 @@ def create_application(argv: Sequence[str] | None = None) -> QApplication:
     return app  # type: ignore[return-value]
 
 
-def build_main_window() -> MainWindow:
-    """The application's main window with everything installed on it: the viewer itself
-    plus landmark placement, measuring tools and the measurements panel
-    (:meth:`ovcf_viewer.qt.annotate.annotation_controller.AnnotationController.install`), the
-    Training menu, the suitability panel, cases, report and settings
-    (:func:`ovcf_viewer.qt.workstation.install_workstation`), and DICOM SR export/import
-    (:func:`ovcf_viewer.qt.dialogs.sr_actions.install_sr_actions`)."""
-    from ovcf_viewer.qt.annotate.annotation_controller import AnnotationController
-    from ovcf_viewer.qt.main_window import MainWindow
+def build_main_window(settings: Settings | None = None) -> ApplicationWindow:
+    """The application's main window
+    (:class:`~ovcf_viewer.qt.application_window.ApplicationWindow`: the viewer, landmark
+    placement and measurements, training, suitability, cases, report, settings, DICOM SR and
+    Help),
+    sharing ``settings`` — the run's one instance, read from the settings file when not given.
+    """
+    from ovcf_viewer.qt.application_window import ApplicationWindow
 
-    window = MainWindow()
-    window.annotation_controller = AnnotationController.install(window)
-    from ovcf_viewer.qt.training.training_mode import install_training  # Training menu
-
-    install_training(window)
-    from ovcf_viewer.qt.workstation import install_workstation  # suitability, cases, report
-
-    install_workstation(window)
-    from ovcf_viewer.qt.dialogs.sr_actions import install_sr_actions  # DICOM SR export/import
-
-    install_sr_actions(window)
-    from ovcf_viewer.qt.archive.actions import install_archive  # Query/Retrieve, Send
-
-    install_archive(window)
-    from ovcf_viewer.qt.dialogs.help import install_help_menu  # shortcut sheet, About (last)
-
-    install_help_menu(window)
-    return window
+    return ApplicationWindow(settings if settings is not None else load_settings())
 
 
 def run_gui(paths: Sequence[str], annotations: str | None = None) -> int:
@@ -66,9 +49,12 @@ def run_gui(paths: Sequence[str], annotations: str | None = None) -> int:
     normal close).
     """
     app = create_application()
-    window = build_main_window()
+    settings, problems = read_settings()  # the run's one settings instance
+    window = build_main_window(settings)
     window.resize(1400, 900)
     window.show()
+    if problems:
+        window.statusBar().showMessage("; ".join(problems))
     if paths:
         window.open_paths(list(paths))
     if annotations:

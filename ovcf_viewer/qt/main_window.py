@@ -40,7 +40,7 @@ from ovcf_viewer.io.recent import add_recent, clear_recent, load_recent
 from ovcf_viewer.model.calibration import Calibration
 from ovcf_viewer.model.errors import ImageLoadError
 from ovcf_viewer.model.image import RadiographImage, VoiLutTable, VoiWindow
-from ovcf_viewer.model.settings import load_settings
+from ovcf_viewer.model.settings import Settings
 from ovcf_viewer.qt.viewer.image_view import ImageView
 from ovcf_viewer.qt.viewer.loupe import Loupe
 from ovcf_viewer.qt.viewer.study_browser import StudyBrowser
@@ -49,6 +49,7 @@ from ovcf_viewer.render import display
 if TYPE_CHECKING:  # the scanner (and pydicom) load on first open, not at start-up
     from ovcf_viewer.io.progressive import Preview
     from ovcf_viewer.io.study_scan import ScanImage
+    from ovcf_viewer.model.landmarks import ImageAnnotations
 
 __all__ = ["MainWindow", "cursor_status"]
 
@@ -115,22 +116,24 @@ class MainWindow(QMainWindow):
 
     ``imageOpened(image)`` after an image is shown; ``annotationsLoaded(model)`` after
     :meth:`open_annotations` read an exchange-format file (the landmark layer listens).
+
+    This is the viewer on its own; the application's window,
+    :class:`~ovcf_viewer.qt.application_window.ApplicationWindow`, adds the other parts.
+    ``settings`` is the application's one instance (defaults when the viewer stands alone).
     """
 
     imageOpened = Signal(object)
     annotationsLoaded = Signal(object)
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, settings: Settings | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("OVCF Viewer")
         self.setAcceptDrops(True)
-        self._settings = load_settings()
+        self.settings = settings if settings is not None else Settings()
         self._image: RadiographImage | None = None
         self._error_box: QMessageBox | None = None
         self._cursor: tuple[float, float] | None = None
-        self.annotations: object | None = None
-        #: The landmark/measurement layer, when installed (``qt.app.build_main_window``).
-        self.annotation_controller: object | None = None
+        self.annotations: ImageAnnotations | None = None
 
         self.view = ImageView(self)
         self.setCentralWidget(self.view)
@@ -221,7 +224,7 @@ class MainWindow(QMainWindow):
 
     def _build_menus(self) -> None:
         bar = self.menuBar()
-        file_menu = bar.addMenu("&File")
+        self.file_menu = file_menu = bar.addMenu("&File")
         file_menu.addAction(self.open_files_action)
         file_menu.addAction(self.open_folder_action)
         self.recent_menu = QMenu("&Recent files", self)
@@ -231,7 +234,7 @@ class MainWindow(QMainWindow):
         file_menu.addAction(self.quit_action)
         self._fill_recent_menu()
 
-        view_menu = bar.addMenu("&View")
+        self.view_menu = view_menu = bar.addMenu("&View")
         for action in (self.fit_action, self.actual_size_action, self.zoom_in_action,
                        self.zoom_out_action):
             view_menu.addAction(action)
@@ -299,17 +302,17 @@ class MainWindow(QMainWindow):
         first image. Returns whether an image is shown. Problems are listed, never raised."""
         from ovcf_viewer.io.study_scan import scan_paths
 
-        paths = [Path(p) for p in paths]
-        if not paths:
+        given = [Path(p) for p in paths]
+        if not given:
             return False
-        self.statusBar().showMessage("Scanning " + ", ".join(p.name or str(p) for p in paths))
+        self.statusBar().showMessage("Scanning " + ", ".join(p.name or str(p) for p in given))
         try:
-            result = self.browser.set_scan(scan_paths(paths), explicit=paths)
+            result = self.browser.set_scan(scan_paths(given), explicit=given)
         except Exception as exc:  # a scanner bug must not take the window down
-            log.exception("scanning %s failed", paths)
-            self.show_error(f"Could not scan {', '.join(map(str, paths))}: {exc}")
+            log.exception("scanning %s failed", given)
+            self.show_error(f"Could not scan {', '.join(map(str, given))}: {exc}")
             return False
-        for path in paths:
+        for path in given:
             if path.exists():
                 add_recent(path)
         images, errors = result
@@ -317,9 +320,9 @@ class MainWindow(QMainWindow):
             if errors:
                 self.show_error(self.browser.error_summary(), modal_box=True)
             else:
-                self.show_error("No images found in " + ", ".join(map(str, paths)))
+                self.show_error("No images found in " + ", ".join(map(str, given)))
             return False
-        first = self._first_image_under(paths[0]) or self.browser.first_image()
+        first = self._first_image_under(given[0]) or self.browser.first_image()
         shown = first is not None and self.open_image(first.path)
         if errors:
             self.statusBar().showMessage(
@@ -397,7 +400,7 @@ class MainWindow(QMainWindow):
         """Display an already loaded image (default window, fitted, as stored); ``preview``
         is painted while a progressively opened image decodes."""
         self._image = image
-        calibration = image.calibration(use_magnification=self._settings.use_magnification)
+        calibration = image.calibration(use_magnification=self.settings.use_magnification)
         self.view.set_image(image, calibration=calibration, preview=preview)
         name = image.path.name if image.path is not None else image.sop_instance_uid
         self.setWindowTitle(f"{name} — OVCF Viewer")
@@ -422,7 +425,7 @@ class MainWindow(QMainWindow):
         from ovcf_viewer.model.landmarks import AnnotationFormatError, load_annotations
 
         try:
-            model = load_annotations(path)
+            model = load_annotations(Path(path))
         except (AnnotationFormatError, OSError, ValueError) as exc:
             self.show_error(f"Annotations not loaded: {exc}", modal_box=True)
             return False
@@ -633,10 +636,6 @@ class MainWindow(QMainWindow):
         self.position_label.clear()
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
-        workstation = getattr(self, "workstation", None)
-        if workstation is not None and not workstation.confirm_close(event):
-            event.ignore()  # edits only in memory and the user chose to stay
-            return
         if self._error_box is not None:
             self._error_box.close()
         super().closeEvent(event)

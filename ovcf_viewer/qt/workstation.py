@@ -2,7 +2,8 @@
 image (fed by the landmarks, findings kept with the image), cases, the PDF report, the
 settings dialog, and the retry of edits a refusing disk has kept in memory.
 
-Installed by :func:`ovcf_viewer.qt.app.build_main_window` after the annotation controller.
+Built by :class:`~ovcf_viewer.qt.application_window.ApplicationWindow`, which places the
+panel in a dock and :meth:`Workstation.file_actions` in its File menu.
 """
 
 from __future__ import annotations
@@ -10,41 +11,46 @@ from __future__ import annotations
 import json
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, QSignalBlocker, Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
-from PySide6.QtWidgets import QDockWidget, QFileDialog, QMainWindow, QMenu, QMessageBox, QWidget
+from PySide6.QtWidgets import QFileDialog, QMenu, QMessageBox
 
+from ovcf_viewer.io.store import AnnotationStore
 from ovcf_viewer.model.settings import Settings
+from ovcf_viewer.qt.settings_link import follow_settings
+from ovcf_viewer.qt.suitability.suitability_panel import SuitabilityPanel
 
-__all__ = ["Workstation", "install_workstation"]
+if TYPE_CHECKING:
+    from ovcf_viewer.qt.annotate.annotation_controller import AnnotationController
+    from ovcf_viewer.qt.case.case_view import CaseWindow
+    from ovcf_viewer.qt.dialogs.settings_dialog import SettingsDialog
+    from ovcf_viewer.qt.main_window import MainWindow
+
+__all__ = ["Workstation"]
 
 #: How often edits kept in memory (disk full, read-only) are tried again, ms.
 RETRY_INTERVAL_MS = 5000
 
 
 class Workstation(QObject):
-    """The main window's suitability dock, case and report actions, and settings."""
+    """The suitability panel, case and report actions, and settings of the main window."""
 
-    def __init__(self, window: QMainWindow) -> None:
+    def __init__(self, window: MainWindow, controller: AnnotationController,
+                 settings: Settings) -> None:
         super().__init__(window)
-        from ovcf_viewer.qt.suitability.suitability_panel import SuitabilityPanel
-
         self.window = window
-        self.controller = window.annotation_controller  # type: ignore[attr-defined]
-        self.case_windows: list[QWidget] = []
+        self.controller = controller
+        #: The application's one settings instance.
+        self.settings = settings
+        self.case_windows: list[CaseWindow] = []
         self._case_savers: dict[int, Any] = {}  # id(film model) → its Autosaver
+        self.settings_dialog: SettingsDialog | None = None
 
-        self.suitability = SuitabilityPanel(settings=self.controller.settings)
-        self.suitability_dock = QDockWidget("Procedure suitability", window)
-        self.suitability_dock.setObjectName("suitability-dock")
-        self.suitability_dock.setWidget(self.suitability)
-        window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.suitability_dock)
-        measurements_dock = getattr(self.controller, "dock", None)
-        if measurements_dock is not None:
-            window.tabifyDockWidget(measurements_dock, self.suitability_dock)
-            measurements_dock.raise_()
+        self.suitability = SuitabilityPanel(settings=settings)
+        self._rules_for = (settings.rules_file, settings.bilateral_width_threshold_mm)
+        follow_settings(settings, self._on_settings_changed)
 
         self.controller.modelChanged.connect(self._on_model_changed)
         self.controller.measurementsChanged.connect(self._on_measurements_changed)
@@ -60,7 +66,7 @@ class Workstation(QObject):
         if self.controller.measurements is not None:
             self._on_measurements_changed(self.controller.measurements)
 
-    # -- menus -------------------------------------------------------------------------------
+    # -- actions -----------------------------------------------------------------------------
     def _build_actions(self) -> None:
         from ovcf_viewer.qt.dialogs.report_action import ExportReportAction
 
@@ -82,40 +88,31 @@ class Workstation(QObject):
         )
         self.import_annotations_action.triggered.connect(self.choose_annotations)
         self.report_action = ExportReportAction(
-            window, self.current_film_case, self.current_images
+            window, self.current_film_case, self.current_images, settings=self.settings
         )
         self.report_action.setShortcut(QKeySequence("Ctrl+P"))
         self.settings_action = QAction("Settings…", window)
         self.settings_action.setShortcut(QKeySequence(QKeySequence.StandardKey.Preferences))
         self.settings_action.triggered.connect(self.edit_settings)
 
-        file_menu = _menu_titled(window, "File")
-        quit_action = getattr(window, "quit_action", None)
-        for action in (
-            self.import_annotations_action,
-            None,
-            self.open_case_action,
-            self.new_case_action,
-            self.recover_menu.menuAction(),
-            None,
-            self.report_action,
-            None,
-            self.settings_action,
-            None,
-        ):
-            if action is None:
-                file_menu.insertSeparator(quit_action)
-            else:
-                file_menu.insertAction(quit_action, action)
-        view_menu = _menu_titled(window, "View")
-        view_menu.addAction(self.suitability_dock.toggleViewAction())
+
+    def file_actions(self) -> list[QAction | None]:
+        """The File menu's entries, in order (``None`` for a separator)."""
+        return [
+            self.import_annotations_action, None, self.open_case_action,
+            self.new_case_action, self.recover_menu.menuAction(), None, self.report_action,
+            None, self.settings_action, None,
+        ]
 
     # -- suitability -------------------------------------------------------------------------
-    def _store(self) -> Any:
+    def _store(self) -> AnnotationStore | None:
+        """The user's annotation store (findings are kept there too); ``None`` if it cannot
+        be opened."""
         try:
-            return self.controller.store()
+            store = self.controller.store()
         except OSError:
             return None
+        return store if isinstance(store, AnnotationStore) else None
 
     def _on_model_changed(self, model: Any) -> None:
         """A new image: show the findings saved with it (without echoing them back)."""
@@ -270,7 +267,7 @@ class Workstation(QObject):
             patient_id=image.patient.patient_id,
             films=(film,),
             treated_levels=tuple(model.index_levels),
-            findings=self.suitability.findings().to_dict(),
+            findings=self.suitability.findings(),
         )
 
     def current_images(self) -> dict[str, Any]:
@@ -282,7 +279,7 @@ class Workstation(QObject):
             self.window, "Import annotations", "", "OVCF annotations (*.json);;All files (*)"
         )
         if path:
-            self.window.open_annotations(path)  # type: ignore[attr-defined]
+            self.window.open_annotations(path)
 
     def choose_case(self) -> None:
         path, _ = QFileDialog.getOpenFileName(
@@ -314,10 +311,10 @@ class Workstation(QObject):
         if isinstance(action, QAction) and action.data():
             self.open_case(action.data())
 
-    def open_case(self, path: str | Path) -> QWidget:
+    def open_case(self, path: str | Path) -> CaseWindow:
         from ovcf_viewer.qt.case.case_view import open_case_window
 
-        window = open_case_window(None, case_path=path, settings=self.controller.settings)
+        window = open_case_window(None, case_path=path, settings=self.settings)
         return self._track_case_window(window)
 
     def choose_case_films(self) -> None:
@@ -327,15 +324,15 @@ class Workstation(QObject):
         if paths:
             self.new_case(paths)
 
-    def new_case(self, paths: list[str], procedure_date: date | None = None) -> QWidget:
+    def new_case(self, paths: list[str], procedure_date: date | None = None) -> CaseWindow:
         from ovcf_viewer.qt.case.case_view import open_case_window
 
         window = open_case_window(None, image_paths=paths, procedure_date=procedure_date,
-                                  settings=self.controller.settings,
+                                  settings=self.settings,
                                   annotations=self.stored_annotations())
         return self._track_case_window(window)
 
-    def _track_case_window(self, window: Any) -> QWidget:
+    def _track_case_window(self, window: CaseWindow) -> CaseWindow:
         """Landmarks moved in a case window are the image's landmarks: write them through to
         the annotation store, so the main window shows them when the film is opened again."""
         self.case_windows.append(window)
@@ -379,23 +376,32 @@ class Workstation(QObject):
 
     # -- settings ----------------------------------------------------------------------------
     def edit_settings(self) -> None:
+        """The settings dialog on a copy of the one instance; OK applies it."""
         from ovcf_viewer.qt.dialogs.settings_dialog import SettingsDialog
 
-        dialog = SettingsDialog(self.controller.settings, self.window)
-        dialog.settingsChanged.connect(self.apply_settings)
+        dialog = SettingsDialog(self.settings, self.window)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, True)
         dialog.open()
         self.settings_dialog = dialog
 
     def apply_settings(self, settings: Settings) -> None:
-        """New settings reach the measurements, their labels and the suitability rules."""
+        """Take the choices of ``settings`` into the one instance: the measurements, their
+        labels, open cases and the suitability rules follow it, and it is saved."""
+        self.settings.update_from(settings)
+
+    def _on_settings_changed(self) -> None:
+        """Read the suitability rules again when a setting they depend on changed."""
         from ovcf_viewer.services.suitability import rules_or_fallback
 
-        self.controller.apply_settings(settings)
-        rules, problem = rules_or_fallback(settings)
+        wanted = (self.settings.rules_file, self.settings.bilateral_width_threshold_mm)
+        if wanted == self._rules_for:
+            return
+        self._rules_for = wanted
+        rules, problem = rules_or_fallback(self.settings)
         if problem:
             self.window.statusBar().showMessage(problem)
         self.suitability.set_rules(rules, problem)
+        self._on_measurements_changed(self.controller.measurements)
 
     # -- never lose work ---------------------------------------------------------------------
     def retry_pending_edits(self) -> bool:
@@ -431,7 +437,6 @@ class Workstation(QObject):
             return True
         return answer == QMessageBox.StandardButton.Discard
 
-
     def _pending_reason(self) -> str:
         saver = self.controller.autosaver
         if saver is not None and saver.pending:
@@ -460,17 +465,3 @@ class _StoredAnnotations:
             self._workstation.window.statusBar().showMessage(str(exc))
             loaded = None
         return loaded if loaded is not None else default
-
-
-def _menu_titled(window: QMainWindow, title: str) -> Any:
-    for action in window.menuBar().actions():
-        menu = action.menu()
-        if menu is not None and action.text().replace("&", "") == title:
-            return menu
-    return window.menuBar().addMenu(f"&{title}")
-
-
-def install_workstation(window: QMainWindow) -> Workstation:
-    workstation = Workstation(window)
-    window.workstation = workstation  # type: ignore[attr-defined]
-    return workstation

@@ -1,11 +1,15 @@
-"""Where the application keeps its files. Tests and portable installs redirect everything
-with ``OVCF_VIEWER_HOME`` (one folder holding ``data/`` and ``config/``)."""
+"""Where the application keeps its files: each platform's own per-user folders (platformdirs:
+XDG on Linux and the BSDs, ``~/Library/Application Support`` on macOS, ``%LOCALAPPDATA%`` for
+data and ``%APPDATA%`` for settings on Windows). Tests and portable installs redirect
+everything with ``OVCF_VIEWER_HOME`` (one folder holding ``data/`` and ``config/``)."""
 
 from __future__ import annotations
 
 import logging
 import os
 from pathlib import Path
+
+from platformdirs import PlatformDirs
 
 __all__ = ["config_dir", "data_dir"]
 
@@ -30,26 +34,29 @@ def _home_override() -> Path | None:
     return Path(value) if value else None
 
 
+def _platform_dirs(roaming: bool) -> PlatformDirs:
+    # Made at each call so XDG_* (and HOME) set after import are honoured. ``roaming`` matters
+    # on Windows only: settings in %APPDATA%, data in %LOCALAPPDATA% (as before platformdirs).
+    return PlatformDirs(_APP, appauthor=False, roaming=roaming)
+
+
 def data_dir() -> Path:
     """User data (annotation store, cases, training history): created on first use when
     possible (never raises: see :func:`_ensure`)."""
     override = _home_override()
     if override is not None:
         path = override / "data"
-    elif os.name == "nt":
-        path = Path(os.environ.get("LOCALAPPDATA", Path.home())) / _APP
     else:
-        path = Path(os.environ.get("XDG_DATA_HOME", Path.home() / ".local" / "share")) / _APP
+        path = Path(_platform_dirs(roaming=False).user_data_dir)
     return _ensure(path)
 
 
 def config_dir() -> Path:
-    """User settings: created on first use when possible (never raises)."""
+    """User settings and the recent-files list: created on first use when possible (never
+    raises)."""
     override = _home_override()
     if override is not None:
         path = override / "config"
-    elif os.name == "nt":
-        path = Path(os.environ.get("APPDATA", Path.home())) / _APP
     else:
-        path = Path(os.environ.get("XDG_CONFIG_HOME", Path.home() / ".config")) / _APP
+        path = Path(_platform_dirs(roaming=True).user_config_dir)
     return _ensure(path)

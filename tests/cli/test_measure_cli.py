@@ -148,3 +148,26 @@ def test_entry_point_text_output(study):
     )
     assert result.returncode == 0, result.stderr
     assert "mm at detector" in result.stdout and "L1" in result.stdout
+
+
+def test_a_damaged_settings_file_warns_and_keeps_its_good_keys(study):
+    """An old or hand-edited settings file never stops a command: the good keys are used,
+    each bad one is named on stderr (file, key, expected type) and keeps its default."""
+    from ovcf_viewer.model.settings import settings_path
+
+    image, ann, _ = study
+    path = settings_path()  # under OVCF_VIEWER_HOME, which the subprocess inherits
+    path.write_text(json.dumps({"genant_reference": "own_posterior",
+                                "cobb_definition": 3, "window_layout": "wide"}),
+                    encoding="utf-8")
+    result = subprocess.run(
+        [sys.executable, "-m", "ovcf_viewer.cli", "measure", str(image), "--annotations",
+         str(ann), "--json"],
+        capture_output=True, text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    doc = json.loads(result.stdout)
+    assert doc["settings"] == {"genant_reference": "own_posterior", "cobb_definition": "segmental"}
+    assert f'{path}: cobb_definition = 3 is not one of "segmental", "vertebral_wedge"' \
+        in result.stderr
+    assert f"{path}: unknown setting(s) window_layout ignored" in result.stderr

@@ -5,7 +5,6 @@ status 2 for every failure."""
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 
 import numpy as np
 import pydicom
@@ -97,7 +96,7 @@ def test_send_and_refusal(empty_orthanc, tmp_path, capsys):
 
 def test_saved_node_by_name(orthanc, capsys):
     settings = load_settings()
-    save_settings(replace(settings, archive_nodes=(orthanc.dimse_node(name="dept"),)))
+    save_settings(settings.replace(archive_nodes=(orthanc.dimse_node(name="dept"),)))
     assert main(["pacs", "find", "--json", "--node", "dept"]) == 0
     assert len(json.loads(capsys.readouterr().out)) == 5
     assert main(["pacs", "echo", "--node", "elsewhere"]) == 2

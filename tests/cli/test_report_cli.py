@@ -55,7 +55,7 @@ def test_annotation_files_to_letter_pdf(sample_dir, tmp_path, capsys):
 
 
 def test_page_size_from_settings_and_deidentify(sample_dir, tmp_path, capsys):
-    save_settings(replace(Settings(), page_size="Letter", institution="Clinic X"),
+    save_settings(Settings(page_size="Letter", institution="Clinic X"),
                   settings_path())
     out = tmp_path / "anon.pdf"
     assert main(["report", *_inputs(sample_dir), "-o", str(out), "--deidentify"]) == 0

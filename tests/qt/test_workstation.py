@@ -5,6 +5,7 @@ measurements, and edits a refusing disk kept in memory are written when it recov
 from pathlib import Path
 
 import pytest
+import shiboken6
 from PySide6.QtWidgets import QComboBox
 
 from ovcf_viewer.io.dicom import load_image
@@ -156,6 +157,53 @@ def test_new_case_window_shows_both_films_whole_and_centred(window, qtbot):
         assert (centre.x(), centre.y()) == pytest.approx(
             ((image.columns - 1) / 2, (image.rows - 1) / 2), abs=2.0)
         assert pane.view.zoom() == pytest.approx(pane.view.fit_zoom(), rel=1e-6)
+
+
+def test_menus_in_their_order(window):
+    titles = [a.text() for a in window.menuBar().actions()]
+    assert titles == ["&File", "&View", "&Window", "&Annotate", "&Training", "&Help"]
+    assert window.file_menu.actions()[-1] is window.quit_action
+    assert window.suitability_dock.toggleViewAction() in window.view_menu.actions()
+    assert window.measurements_dock.toggleViewAction() in window.annotate_menu.actions()
+    assert window.tabifiedDockWidgets(window.measurements_dock) == [window.suitability_dock]
+
+
+def test_one_settings_instance_that_every_part_follows(window, qtbot):
+    settings = window.settings
+    assert window.annotation_controller.settings is settings
+    assert window.workstation.settings is settings
+    assert window.training_actions.settings is settings
+    case_window = window.workstation.new_case([str(SAMPLE / "pre.dcm"), str(SAMPLE / "post.dcm")])
+    qtbot.addWidget(case_window)
+    assert case_window.controller.settings is settings
+    assert case_window.controller.comparison.genant_reference == "adjacent"
+    # The dialog edits a copy; OK saves it and applies it to the one instance.
+    window.workstation.edit_settings()
+    dialog = window.workstation.settings_dialog
+    dialog.genant_reference.setCurrentIndex(dialog.genant_reference.findData("own_posterior"))
+    assert settings.genant_reference == "adjacent"
+    with qtbot.waitSignal(dialog.settingsChanged):
+        dialog.accept()
+    assert settings.genant_reference == "own_posterior"
+    assert load_settings().genant_reference == "own_posterior"
+    l1 = window.annotation_controller.measurements.vertebrae["L1"]
+    assert l1.genant.reference == "own_posterior"
+    assert window.annotation_controller.panel.genant_combo.currentData() == "own_posterior"
+    assert case_window.controller.comparison.genant_reference == "own_posterior"
+    # The toolbar's magnification switch is the same setting, mirrored in the panel.
+    window.annotation_controller.magnification_action.trigger()
+    assert settings.use_magnification and load_settings().use_magnification
+    assert window.annotation_controller.panel.magnification_check.isChecked()
+
+
+def test_a_closed_case_window_stops_following_the_settings(window, qtbot):
+    case_window = window.workstation.new_case([str(SAMPLE / "pre.dcm")])
+    controller = case_window.controller
+    case_window.close()  # WA_DeleteOnClose: Qt deletes the window and its controller
+    qtbot.waitUntil(lambda: not shiboken6.isValid(controller))
+    window.settings.genant_reference = "own_posterior"  # must not call into the deleted one
+    assert window.annotation_controller.measurements.vertebrae["L1"].genant.reference \
+        == "own_posterior"
 
 
 def test_two_cases_of_one_patient_keep_separate_autosaves_and_are_offered_back(window, qtbot):

@@ -1,5 +1,6 @@
 """The lowest layer: atomic writes leave the old file or the new one, never a mix or a stray
-temporary file; the per-user folders follow OVCF_VIEWER_HOME, else the XDG variables."""
+temporary file; the per-user folders follow OVCF_VIEWER_HOME, else the platform's own (XDG on
+Linux, Application Support on macOS)."""
 
 from __future__ import annotations
 
@@ -40,3 +41,19 @@ def test_folders_follow_the_home_override_else_xdg(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "conf"))
     assert data_dir() == tmp_path / "share" / "ovcf-viewer"
     assert config_dir() == tmp_path / "conf" / "ovcf-viewer"
+
+
+def test_macos_gets_application_support_not_xdg(tmp_path, monkeypatch):
+    """macOS keeps per-user application files in ~/Library/Application Support."""
+    from platformdirs.macos import MacOS
+
+    from ovcf_viewer.util import paths
+
+    monkeypatch.delenv("OVCF_VIEWER_HOME")
+    for name in ("XDG_DATA_HOME", "XDG_CONFIG_HOME"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setattr(paths, "PlatformDirs", MacOS)
+    support = tmp_path / "Library" / "Application Support" / "ovcf-viewer"
+    assert data_dir() == support and support.is_dir()
+    assert config_dir() == support

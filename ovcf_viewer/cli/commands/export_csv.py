@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from dataclasses import replace
 from pathlib import Path
 
 from ovcf_viewer.model.settings import COBB_DEFINITIONS, GENANT_REFERENCES, Settings, load_settings
@@ -62,7 +61,7 @@ def _settings(args: argparse.Namespace) -> Settings:
         )
         if value is not None
     }
-    return replace(load_settings(), **overrides)
+    return load_settings().replace(**overrides)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -47,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
 
     from ovcf_viewer.io.dicom import load_image
     from ovcf_viewer.model.image import VoiWindow
-    from ovcf_viewer.render.display import default_window, pixel_aspect, render
+    from ovcf_viewer.render.display import DisplayVoi, default_window, pixel_aspect, render
     from ovcf_viewer.util.atomic import atomic_write_bytes
 
     try:
@@ -55,6 +55,7 @@ def run(args: argparse.Namespace) -> int:
     except ImageLoadError as exc:
         print(f"ovcf-viewer export-png: {exc}", file=sys.stderr)
         return 2
+    window: DisplayVoi
     if args.window is not None:
         center, width = args.window
         if not width >= 1:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from dataclasses import replace
 
 from ovcf_viewer.model.settings import load_settings
 
@@ -38,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
 
     settings = load_settings()
     if args.observer is not None:
-        settings = replace(settings, physician=args.observer)
+        settings = settings.replace(physician=args.observer)
     try:
         result = export_sr(args.inputs, args.output, settings)
     except (SrExportError, SrFormatError) as exc:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from dataclasses import replace
 
 from ovcf_viewer.measure.measurements import ImageMeasurements, measure_image
 from ovcf_viewer.model.errors import ImageLoadError
@@ -56,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
         )
         if value is not None
     }
-    settings = replace(settings, **overrides)
+    settings = settings.replace(**overrides)
     from ovcf_viewer.io.dicom import load_image
 
     try:

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from dataclasses import replace
 
 from ovcf_viewer.model.settings import PAGE_SIZES, load_settings
 
@@ -63,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
 
     settings = load_settings()
     if args.page_size:
-        settings = replace(settings, page_size=args.page_size)
+        settings = settings.replace(page_size=args.page_size)
     try:
         source = prepare_report_from_paths(args.inputs, settings, findings_path=args.findings)
     except ReportError as exc:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from dataclasses import replace
 
 from ovcf_viewer.measure.scoring import AttemptScore, score_attempt
 from ovcf_viewer.model.errors import ImageLoadError
@@ -48,9 +47,9 @@ def _fail(message: str) -> int:
 def run(args: argparse.Namespace) -> int:
     settings = load_settings()
     if args.genant_reference is not None:
-        settings = replace(settings, genant_reference=args.genant_reference)
+        settings = settings.replace(genant_reference=args.genant_reference)
     if args.magnification is not None:
-        settings = replace(settings, use_magnification=args.magnification)
+        settings = settings.replace(use_magnification=args.magnification)
     from ovcf_viewer.io.dicom import load_image
 
     try:

@@ -47,11 +47,12 @@ def run(args: argparse.Namespace) -> int:
         return 2
     evaluation, current, earlier, why = (result.evaluation, result.current, result.earlier,
                                          result.why)
+    calibration = current.measurements.calibration.statement()
     films_doc = {
         "measured_on": current.label,
         "earlier": [f.label for f in earlier],
         "why": why,
-        "calibration": current.measurements.calibration.statement(),
+        "calibration": calibration,
     }
     # The plausibility warnings of the films the inputs came from travel with the result
     # (docs/clinical-reference.md §6a): a swapped or mislabelled vertebra changes the inputs.
@@ -60,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps({**evaluation.to_dict(), "films": films_doc, "warnings": warnings},
                          indent=2, ensure_ascii=False))
     else:
-        print(format_text(evaluation, why, films_doc["calibration"], warnings))
+        print(format_text(evaluation, why, calibration, warnings))
     return 0
 
 

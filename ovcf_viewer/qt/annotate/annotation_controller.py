@@ -30,15 +30,16 @@ annotations (H alone is the view's horizontal flip).
 Every edit goes through the model, so it is one undo step (:mod:`ovcf_viewer.qt.annotate.undo`) and
 is autosaved (:class:`~ovcf_viewer.io.store.Autosaver`) as it happens.
 
-The main window installs all of this with :meth:`AnnotationController.install`.
+The application window (:class:`~ovcf_viewer.qt.application_window.ApplicationWindow`) builds
+one and places its toolbar, menu actions, panel and status label.
 """
 
 from __future__ import annotations
 
 import logging
 import math
-from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import (
     QEvent,
@@ -54,10 +55,9 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QAction, QActionGroup, QKeyEvent, QKeySequence, QMouseEvent, QUndoGroup
 from PySide6.QtWidgets import (
     QComboBox,
-    QDockWidget,
     QInputDialog,
     QLabel,
-    QMainWindow,
+    QMenu,
     QToolBar,
     QWidget,
 )
@@ -80,11 +80,19 @@ from ovcf_viewer.measure.placement import (
 )
 from ovcf_viewer.model.calibration import Calibration, CalibrationSource
 from ovcf_viewer.model.landmarks import LEVELS, POINT_NAMES, ImageAnnotations, Tool
-from ovcf_viewer.model.settings import LABEL_MODES, Settings, load_settings, save_settings
+from ovcf_viewer.model.settings import LABEL_MODES, Settings
 from ovcf_viewer.qt.annotate.landmark_items import AnnotationLayer, HandleKey, tool_label
 from ovcf_viewer.qt.annotate.measurements_panel import MeasurementsPanel
 from ovcf_viewer.qt.annotate.undo import AnnotationUndoStack, create_undo_actions
+from ovcf_viewer.qt.settings_link import follow_settings
+from ovcf_viewer.qt.viewer.image_view import ImageView
 from ovcf_viewer.render import format as fmt
+
+if TYPE_CHECKING:
+    from ovcf_viewer.io.store import AnnotationSink, Autosaver, SaveStatus
+    from ovcf_viewer.measure.carry_forward import CarryForwardResult
+    from ovcf_viewer.model.image import RadiographImage
+    from ovcf_viewer.qt.viewer.study_browser import StudyBrowser
 
 __all__ = ["AnnotationController", "MODES"]
 
@@ -145,22 +153,25 @@ class AnnotationController(QObject):
 
     def __init__(
         self,
-        view,
-        settings: Settings | None = None,
+        view: ImageView,
+        settings: Settings,
         parent: QObject | None = None,
         *,
-        store=None,
+        store: AnnotationSink | None = None,
+        browser: StudyBrowser | None = None,
     ) -> None:
         super().__init__(parent)
         self.view = view
-        self.settings = settings if settings is not None else load_settings()
+        #: The application's one settings instance (followed, never replaced).
+        self.settings = settings
         self._store = store
-        self.image = None
+        self.image: RadiographImage | None = None
         self.model: ImageAnnotations | None = None
         self.undo_stack: AnnotationUndoStack | None = None
-        self.autosaver = None
+        self.autosaver: Autosaver | None = None
         self.measurements: ImageMeasurements | None = None
         self.calibration = Calibration.none()
+        self._calibration_stale = True  # a new image: give the view ours even if equal
         self.mode = "navigate"
         self.placement = PlacementState("L1")
         self._draft: ToolDraft | None = None
@@ -176,7 +187,7 @@ class AnnotationController(QObject):
         #: shape two-click placement copies first.
         self.previous_film: tuple[ImageAnnotations, tuple[float, float]] | None = None
         self._carry_workers: list[CarryWorker] = []
-        self._browser = None  # the window's study browser: which films share the patient
+        self._browser = browser  # the window's study browser: which films share the patient
         #: Asks the true length (mm) of a calibration line; replaceable in tests.
         self.ask_true_length = self._ask_true_length
         #: Asks the new level for a relabel; replaceable in tests.
@@ -195,47 +206,15 @@ class AnnotationController(QObject):
         self.selection_label = QLabel("")
         self.selection_label.setObjectName("selected-handle")
         self.undo_group = QUndoGroup(self)
+        self.undo_group.cleanChanged.connect(self._on_clean_changed)
         self._build_actions()
+        follow_settings(settings, self._on_settings_changed)
 
         view.installEventFilter(self)
         view.viewChanged.connect(self._on_view_changed)
         view.orientationChanged.connect(self._on_view_changed)
         self._on_view_changed()
         self._update_prompt()
-
-    # -- installation ------------------------------------------------------------------------
-    @classmethod
-    def install(cls, window: QMainWindow) -> AnnotationController:
-        """Add the annotation toolbar, the Annotate menu and the measurements dock to the
-        main window and follow its ``imageOpened``/``annotationsLoaded`` signals."""
-        controller = cls(window.view, parent=window)
-        controller._browser = getattr(window, "browser", None)
-        window.addToolBar(Qt.ToolBarArea.TopToolBarArea, controller.create_toolbar(window))
-        dock = QDockWidget("Measurements", window)
-        dock.setObjectName("measurements-dock")
-        dock.setWidget(controller.panel)
-        window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
-        controller.dock = dock
-        menu = window.menuBar().addMenu("&Annotate")
-        for action in controller.menu_actions():
-            if action is None:
-                menu.addSeparator()
-            else:
-                menu.addAction(action)
-        menu.addAction(dock.toggleViewAction())
-        window.statusBar().addPermanentWidget(controller.selection_label)
-        window.statusBar().addPermanentWidget(controller.save_status_label)
-        view_menu = next((a.menu() for a in window.menuBar().actions()
-                          if a.menu() is not None and a.text().replace("&", "") == "View"),
-                         None)
-        (view_menu or menu).addMenu(controller.create_labels_menu(window))
-        window.imageOpened.connect(controller.set_image)
-        window.annotationsLoaded.connect(controller.load_annotations)
-        controller.undo_group.cleanChanged.connect(controller._on_clean_changed)
-        controller.promptChanged.connect(window.statusBar().showMessage)
-        if window.image() is not None:
-            controller.set_image(window.image())
-        return controller
 
     def _action(self, text: str, slot, shortcut: str | None = None, checkable: bool = False,
                 tip: str = "") -> QAction:
@@ -391,10 +370,8 @@ class AnnotationController(QObject):
         toolbar.addAction(self.magnification_action)
         return toolbar
 
-    def create_labels_menu(self, parent: QWidget | None = None):
+    def create_labels_menu(self, parent: QWidget | None = None) -> QMenu:
         """The View menu's "Vertebra labels" submenu."""
-        from PySide6.QtWidgets import QMenu
-
         menu = QMenu("Vertebra &labels", parent)
         for action in self.label_mode_actions.values():
             menu.addAction(action)
@@ -407,11 +384,11 @@ class AnnotationController(QObject):
         if mode not in LABEL_MODES:
             raise ValueError(f"label mode must be one of {LABEL_MODES}, got {mode!r}")
         if mode != self.settings.label_mode:
-            self.apply_settings(replace(self.settings, label_mode=mode))
+            self.apply_settings(self.settings.replace(label_mode=mode))
 
     def set_compact_labels(self, compact: bool) -> None:
         if bool(compact) != self.settings.compact_labels:
-            self.apply_settings(replace(self.settings, compact_labels=bool(compact)))
+            self.apply_settings(self.settings.replace(compact_labels=bool(compact)))
 
     def _sync_label_actions(self) -> None:
         for mode, action in self.label_mode_actions.items():
@@ -442,7 +419,7 @@ class AnnotationController(QObject):
             self._store = AnnotationStore()
         return self._store
 
-    def set_image(self, image) -> None:
+    def set_image(self, image: RadiographImage | None) -> None:
         """Show the annotations of ``image`` (a :class:`RadiographImage`), restored from the
         autosave store when it has them."""
         self._detach()
@@ -450,18 +427,17 @@ class AnnotationController(QObject):
         # The view was given the window's idea of the calibration; always replace it with the
         # one every number here uses (manual line, magnification setting), even when it
         # happens to equal the previous image's.
-        self.calibration = None
+        self._calibration_stale = True
         if image is None:
             self.model = None
             self._on_model_changed()
             return
         model = None
         try:
-            store = self.store()
-            model = store.load(image.sop_instance_uid) if store is not None else None
+            model = self.store().load(image.sop_instance_uid)
         except OSError as exc:
             self._set_save_status(f"Annotation store unavailable: {exc}")
-        file = image.path.name if getattr(image, "path", None) is not None else ""
+        file = image.path.name if image.path is not None else ""
         if model is None:
             model = ImageAnnotations(image.sop_instance_uid, file,
                                      rows=image.rows, columns=image.columns)
@@ -477,6 +453,8 @@ class AnnotationController(QObject):
         from ovcf_viewer.services.carry_forward import find_sources
 
         self.previous_film = None
+        if self.image is None:
+            return
         scan = self._browser.scan_result() if self._browser is not None else None
         try:
             sources = find_sources(scan, self.image.sop_instance_uid, self.store())
@@ -491,12 +469,11 @@ class AnnotationController(QObject):
         self.undo_stack = AnnotationUndoStack(model, self)
         self.undo_group.addStack(self.undo_stack)
         self.undo_group.setActiveStack(self.undo_stack)
-        if self.store() is not None:
-            from ovcf_viewer.io.store import Autosaver
+        from ovcf_viewer.io.store import Autosaver
 
-            self.autosaver = Autosaver(model, self.store())
-            self.autosaver.on_status(self._on_save_status)
-            self._set_save_status(self.autosaver.status.message)
+        self.autosaver = Autosaver(model, self.store())
+        self.autosaver.on_status(self._on_save_status)
+        self._set_save_status(self.autosaver.status.message)
         self._offer_level()
         self.modelChanged.emit(model)
         self._on_model_changed()
@@ -505,6 +482,8 @@ class AnnotationController(QObject):
         """After opening or loading: continue a partly placed vertebra, else offer the
         level below (or above) the last complete one."""
         model = self.model
+        if model is None:
+            return
         partial = next((v.level for v in model.ordered_vertebrae() if not v.is_complete), None)
         if partial is not None:
             self.set_level(partial)
@@ -549,21 +528,21 @@ class AnnotationController(QObject):
 
     # -- settings and calibration ------------------------------------------------------------
     def apply_settings(self, settings: Settings) -> None:
-        """Use and persist new settings (from the panel or the toolbar)."""
-        self.settings = settings
-        try:
-            save_settings(settings)
-        except OSError as exc:
-            self._set_prompt(f"Settings not saved: {exc}")
-        self.panel.set_settings(settings)
-        blocker = QSignalBlocker(self.magnification_action)
-        self.magnification_action.setChecked(settings.use_magnification)
-        blocker.unblock()
+        """Take the choices of ``settings`` (from the panel or the toolbar) into the one
+        instance; the views follow its events and its owner saves it."""
+        self.settings.update_from(settings)
+
+    def _on_settings_changed(self) -> None:
+        """Mirror the settings in the panel, the toolbar and the label menu, and measure
+        again."""
+        self.panel.set_settings(self.settings)
+        with QSignalBlocker(self.magnification_action):
+            self.magnification_action.setChecked(self.settings.use_magnification)
         self._sync_label_actions()
         self._on_model_changed()
 
     def _on_magnification_toggled(self, checked: bool) -> None:
-        self.apply_settings(replace(self.settings, use_magnification=checked))
+        self.settings.use_magnification = checked
 
     def header_calibration(self) -> Calibration:
         """The image's own calibration (no manual line), per the magnification setting."""
@@ -611,8 +590,9 @@ class AnnotationController(QObject):
     # -- reacting to the model ---------------------------------------------------------------
     def _on_model_changed(self) -> None:
         calibration = self.current_calibration()
-        if self.calibration is None or calibration != self.calibration:
+        if self._calibration_stale or calibration != self.calibration:
             self.calibration = calibration
+            self._calibration_stale = False
             if self.image is not None:
                 self.view.set_calibration(calibration)
         error = ""
@@ -629,7 +609,7 @@ class AnnotationController(QObject):
         self._update_prompt()
         self.measurementsChanged.emit(measurements)
 
-    def _on_save_status(self, status) -> None:
+    def _on_save_status(self, status: SaveStatus) -> None:
         self._set_save_status(status.message)
 
     def _set_save_status(self, message: str) -> None:
@@ -695,7 +675,7 @@ class AnnotationController(QObject):
         """The vertebra the level actions apply to: the selected point's, else the level
         being placed."""
         selected = self.layer.selected
-        if selected is not None and selected.is_landmark:
+        if selected is not None and selected.level is not None:
             return selected.level
         return self.placement.level
 
@@ -748,6 +728,8 @@ class AnnotationController(QObject):
             self.relabel(old, new)
 
     def relabel(self, old: str, new: str) -> bool:
+        if self.model is None:
+            return False
         try:
             self.model.relabel(old, new)
         except (ValueError, KeyError) as exc:
@@ -766,16 +748,16 @@ class AnnotationController(QObject):
         key = self.layer.selected
         if self.model is None or key is None:
             return
-        if key.is_landmark:
-            self.model.remove_point(key.level, key.name)
-        else:
+        if (landmark := key.landmark()) is not None:
+            self.model.remove_point(*landmark)
+        elif key.tool_id is not None:
             self.model.remove_tool(key.tool_id)
 
     def delete_current_vertebra(self) -> None:
         key = self.layer.selected
         if self.model is None:
             return
-        if key is not None and not key.is_landmark:
+        if key is not None and key.tool_id is not None:  # a tool: remove it whole
             self.model.remove_tool(key.tool_id)
             return
         level = self.current_level()
@@ -791,27 +773,33 @@ class AnnotationController(QObject):
 
     # -- handles -----------------------------------------------------------------------------
     def _on_handle_pressed(self, key: HandleKey) -> None:
-        if key.is_landmark and self.placement.level != key.level:
+        if key.level is not None and self.placement.level != key.level:
             self.set_level(key.level)
 
     def _on_handle_moving(self, key: HandleKey, xy: tuple[float, float]) -> None:
+        model = self.model
+        if model is None:
+            return
         try:
-            if key.is_landmark:
-                self.model.preview_point(key.level, key.name, xy)
-            else:
-                self.model.preview_tool_point(key.tool_id, key.index, xy)
+            if (landmark := key.landmark()) is not None:
+                model.preview_point(*landmark, xy)
+            elif (tool_point := key.tool_point()) is not None:
+                model.preview_tool_point(*tool_point, xy)
         except ValueError:
             pass  # off the image: the handle stays at its last valid place
 
     def _on_handle_finished(self, key: HandleKey, xy: tuple[float, float]) -> None:
         # A point the user dragged by hand is never edge-assisted.
+        model = self.model
+        if model is None:
+            return
         try:
-            if key.is_landmark:
-                self.model.set_point(key.level, key.name, xy)
-            else:
-                self.model.move_tool_point(key.tool_id, key.index, xy)
+            if (landmark := key.landmark()) is not None:
+                model.set_point(*landmark, xy)
+            elif (tool_point := key.tool_point()) is not None:
+                model.move_tool_point(*tool_point, xy)
         except ValueError as exc:
-            self.model.cancel_preview()
+            model.cancel_preview()
             self._set_prompt(f"Not moved: {exc}")
 
     def _on_handle_cancelled(self, key: HandleKey) -> None:
@@ -840,12 +828,14 @@ class AnnotationController(QObject):
         image_step = inverse.map(QPointF(screen_dx, screen_dy))
         dx, dy = image_step.x() * step, image_step.y() * step
         try:
-            if key.is_landmark:
-                x, y = self.model.vertebrae[key.level].points[key.name]
-                self.model.set_point(key.level, key.name, (x + dx, y + dy))
-            else:
-                x, y = self.model.tool(key.tool_id).points[key.index]
-                self.model.move_tool_point(key.tool_id, key.index, (x + dx, y + dy))
+            if (landmark := key.landmark()) is not None:
+                level, name = landmark
+                x, y = self.model.vertebrae[level].points[name]
+                self.model.set_point(level, name, (x + dx, y + dy))
+            elif (tool_point := key.tool_point()) is not None:
+                tool_id, index = tool_point
+                x, y = self.model.tool(tool_id).points[index]
+                self.model.move_tool_point(tool_id, index, (x + dx, y + dy))
         except (ValueError, KeyError) as exc:
             self._set_prompt(f"Not moved: {exc}")
             return False
@@ -875,12 +865,13 @@ class AnnotationController(QObject):
                 xy = corner[2]
         return PointerEvent(kind, *xy, buttons_down=held, screen=screen)
 
-    def _feed_draft(self, pointer: PointerEvent) -> None:
-        done = self._draft.handle(pointer, DRAG_THRESHOLD_PX / max(self.view.zoom(), 1e-9),
-                                  self._to_screen)
+    def _feed_draft(self, model: ImageAnnotations, draft: ToolDraft,
+                    pointer: PointerEvent) -> None:
+        done = draft.handle(pointer, DRAG_THRESHOLD_PX / max(self.view.zoom(), 1e-9),
+                            self._to_screen)
         self._show_draft()
         if done:
-            self._finish_tool()
+            self._finish_tool(model, draft)
 
     def press(self, view, event: QMouseEvent, image_pos: QPointF) -> bool:
         if self.model is None:
@@ -897,13 +888,13 @@ class AnnotationController(QObject):
             return False
         xy = (image_pos.x(), image_pos.y())
         if self.mode == "landmarks":
-            return self._press_landmark(xy, event.position())
+            return self._press_landmark(self.model, xy, event.position())
         if self._draft is not None:
             pointer = self._tool_event("press", event, image_pos)
             if not self._inside(pointer.xy):
                 self._set_prompt("Click on the image.")
                 return True
-            self._feed_draft(pointer)
+            self._feed_draft(self.model, self._draft, pointer)
             return True
         return False
 
@@ -930,24 +921,25 @@ class AnnotationController(QObject):
             return False
         xy = (image_pos.x(), image_pos.y())
         if self._placing is not None:
-            self._release_landmark(xy)
+            self._release_landmark(self.model, self._placing, xy)
             return True
         if self._draft is not None:
             pointer = self._tool_event("release", event, image_pos)
             if self._draft.in_progress and self._inside(pointer.xy):
-                self._feed_draft(pointer)
+                self._feed_draft(self.model, self._draft, pointer)
             return True
         return False
 
     def _inside(self, xy: tuple[float, float]) -> bool:
         return self.image is not None and self.image.contains(*xy)
 
-    def _press_landmark(self, xy: tuple[float, float], view_pos: QPointF) -> bool:
-        target = self.placement.target(self.model)
+    def _press_landmark(self, model: ImageAnnotations, xy: tuple[float, float],
+                        view_pos: QPointF) -> bool:
+        target = self.placement.target(model)
         if target is None:
-            self.placement.after_placement(self.model)
+            self.placement.after_placement(model)
             self.set_level(self.placement.level)
-            target = self.placement.target(self.model)
+            target = self.placement.target(model)
             if target is None:
                 self._set_prompt(f"{self.placement.level} is complete; choose another level.")
                 return True
@@ -955,48 +947,50 @@ class AnnotationController(QObject):
             self._set_prompt("Click on the image. " + self.prompt())
             return True
         level, name = target
-        self.model.preview_point(level, name, xy)
+        model.preview_point(level, name, xy)
         self._placing = (level, name, xy, QPointF(view_pos))
         self._placing_dragged = False
         self.layer.select(HandleKey(level=level, name=name))
         return True
 
-    def _release_landmark(self, xy: tuple[float, float]) -> None:
-        level, name, press_xy, _ = self._placing
+    def _release_landmark(self, model: ImageAnnotations,
+                          placing: tuple[str, str, tuple[float, float], QPointF],
+                          xy: tuple[float, float]) -> None:
+        level, name, press_xy, _ = placing
         self._placing = None
         dragged = self._placing_dragged
         final = xy if dragged and self._inside(xy) else press_xy
         self.last_snap_mm = None
         if not dragged and self.settings.edge_assist and self.image is not None:
-            final = self._edge_assist(final, name)
-        with self.model.edit(f"Place {level} {name}"):
-            vertebra = self.model.vertebrae.get(level)
+            final = self._edge_assist(self.image, final, name)
+        with model.edit(f"Place {level} {name}"):
+            vertebra = model.vertebrae.get(level)
             if self.placement.mode == "four_corner" and (
                     vertebra is None or set(vertebra.points) <= {name}):
-                self.model.set_vertebra_mode(level, "four_corner")
-            self.model.set_point(level, name, final)
-        if self.placement.wants_proposal(self.model):
-            self._propose_two_clicks(level)
-        offered = self.placement.after_placement(self.model)
+                model.set_vertebra_mode(level, "four_corner")
+            model.set_point(level, name, final)
+        if self.placement.wants_proposal(model):
+            self._propose_two_clicks(model, level)
+        offered = self.placement.after_placement(model)
         if offered is not None:
             self.set_level(offered)
             self._set_prompt(f"{level} complete. " + self.prompt())
-        elif self.placement.target(self.model) is None:
+        elif self.placement.target(model) is None:
             self._set_prompt(f"{level} complete; no level left in this direction.")
 
-    def _propose_two_clicks(self, level: str) -> None:
+    def _propose_two_clicks(self, model: ImageAnnotations, level: str) -> None:
         previous, spacing = self.previous_film if self.previous_film else (None, None)
-        calibration = self.calibration or Calibration.none()
+        calibration = self.calibration
         try:
             where = complete_two_clicks(
-                self.model, level, previous, col_mm=calibration.col_mm,
+                model, level, previous, col_mm=calibration.col_mm,
                 row_mm=calibration.row_mm, previous_spacing=spacing,
             )
         except ValueError as exc:
             self._set_prompt(f"{level}: no proposal ({exc})")
             return
         self._set_prompt(f"{level}: the other points proposed from {where}. "
-                         + self.placement.prompt(self.model))
+                         + self.placement.prompt(model))
 
     # -- placement modes and proposals -------------------------------------------------------
     def set_placement_mode(self, mode: str) -> None:
@@ -1034,7 +1028,7 @@ class AnnotationController(QObject):
 
     def accept_current_proposal(self) -> None:
         level = self._proposal_level()
-        if level is not None:
+        if level is not None and self.model is not None:
             self.model.accept_proposal(level)
             self._set_prompt(f"{level} accepted. " + self.prompt())
 
@@ -1050,7 +1044,7 @@ class AnnotationController(QObject):
 
     def reject_current_proposal(self) -> None:
         level = self._proposal_level()
-        if level is not None:
+        if level is not None and self.model is not None:
             self.model.remove_vertebra(level)
             self._set_prompt(f"{level}: proposal rejected. " + self.prompt())
 
@@ -1095,7 +1089,7 @@ class AnnotationController(QObject):
         QThreadPool.globalInstance().start(worker)
         return True
 
-    def _on_carry_finished(self, target_uid: str, result: object) -> None:
+    def _on_carry_finished(self, target_uid: str, result: CarryForwardResult | str) -> None:
         from ovcf_viewer.services.carry_forward import proposals_of
 
         self._carry_workers = [w for w in self._carry_workers
@@ -1125,15 +1119,16 @@ class AnnotationController(QObject):
         self._set_prompt(message)
         self.carryForwardFinished.emit(levels)
 
-    def _edge_assist(self, xy: tuple[float, float], name: str) -> tuple[float, float]:
+    def _edge_assist(self, image: RadiographImage, xy: tuple[float, float],
+                     name: str) -> tuple[float, float]:
         from ovcf_viewer.measure.edge_assist import snap_corner
         from ovcf_viewer.model.errors import ImageLoadError
 
         try:
             # Edge assist reads pixel values: a film opened progressively is snapped on its
             # full resolution only (normally long arrived by the first click).
-            self.image.wait_for_pixels()
-            snapped, moved = snap_corner(self.image.stored, xy, name, self.calibration)
+            image.wait_for_pixels()
+            snapped, moved = snap_corner(image.stored, xy, name, self.calibration)
         except ImageLoadError as exc:
             log.warning("edge assist skipped: %s", exc)
             return xy
@@ -1155,8 +1150,7 @@ class AnnotationController(QObject):
         self.layer.show_draft(draft.kind, points, text)
         self._update_prompt()
 
-    def _finish_tool(self) -> None:
-        draft = self._draft
+    def _finish_tool(self, model: ImageAnnotations, draft: ToolDraft) -> None:
         self._draft = ToolDraft(draft.kind)
         self.layer.show_draft(None, [])
         points = draft.points[: draft.needed]
@@ -1170,7 +1164,7 @@ class AnnotationController(QObject):
                 manual = self.calibrate(points[0], points[1], length)
                 self._set_prompt(manual.statement())
             else:
-                self.model.add_tool(Tool(draft.kind, points))
+                model.add_tool(Tool(draft.kind, points))
                 self._update_prompt()
         except ValueError as exc:
             self._set_prompt(f"Not added: {exc}")
@@ -1206,7 +1200,8 @@ class AnnotationController(QObject):
 
     # -- keys --------------------------------------------------------------------------------
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt override)
-        if watched is self.view and event.type() == QEvent.Type.KeyPress:
+        if watched is self.view and isinstance(event, QKeyEvent) \
+                and event.type() == QEvent.Type.KeyPress:
             return self._key_press(event)
         return super().eventFilter(watched, event)
 
@@ -1233,8 +1228,8 @@ class AnnotationController(QObject):
             else:
                 self.delete_selected()
             return True
-        arrows = {Qt.Key.Key_Left: (-1, 0), Qt.Key.Key_Right: (1, 0),
-                  Qt.Key.Key_Up: (0, -1), Qt.Key.Key_Down: (0, 1)}
+        arrows = {Qt.Key.Key_Left.value: (-1, 0), Qt.Key.Key_Right.value: (1, 0),
+                  Qt.Key.Key_Up.value: (0, -1), Qt.Key.Key_Down.value: (0, 1)}
         if key in arrows and self.layer.selected is not None:
             dx, dy = arrows[key]
             step = 10.0 if shift else 1.0
@@ -1265,7 +1260,7 @@ class AnnotationController(QObject):
             self._set_prompt("Open an image first.")
             return
         suggested = Path(self.model.file or "annotations").with_suffix(".json").name
-        if self.image is not None and getattr(self.image, "path", None) is not None:
+        if self.image is not None and self.image.path is not None:
             suggested = str(self.image.path.with_suffix(".json"))
         path, _ = QFileDialog.getSaveFileName(self.view, "Export annotations", suggested,
                                               "Annotations (*.json)")

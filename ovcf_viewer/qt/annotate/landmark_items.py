@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from typing import TypeVar
 
 from PySide6.QtCore import QObject, QPointF, QRectF, QSizeF, Qt, Signal
 from PySide6.QtGui import (
@@ -123,7 +124,7 @@ def vertebra_label(
         return (vertebra.level + ("  (index)" if is_index else "")
                 + f"  {len(vertebra.points)}/{needed}")
     m = measurements.vertebrae.get(vertebra.level) if measurements else None
-    if m is None:
+    if measurements is None or m is None:
         return vertebra.level + ("  (index)" if is_index else "")
     unit = measurements.calibration.unit_tag
     if m.treated:  # cemented: a Genant grade would read as "no fracture" or a new one (§5)
@@ -200,7 +201,9 @@ class _LeaderItem(QGraphicsLineItem):
             super().paint(painter, option, widget)
 
 
-def _passive(item: QGraphicsItem) -> QGraphicsItem:
+_ItemT = TypeVar("_ItemT", bound=QGraphicsItem)
+
+def _passive(item: _ItemT) -> _ItemT:
     """A drawn line that takes no mouse button: a click on an outline, a tool's line or the
     rubber band under the cursor goes on to the tool or the view instead of being swallowed
     by the scene (only handles take clicks)."""
@@ -569,10 +572,16 @@ class AnnotationLayer(QObject):
         """The tag beside the selected handle: ``"L1 sa"``, or the tool point's number."""
         key = self.selected
         handle = self.handles.get(key) if key is not None else None
-        if handle is None:
+        if key is None or handle is None:
             self.selection_tag.setVisible(False)
             return
-        text = f"{key.level} {key.name}" if key.is_landmark else f"point {key.index + 1}"
+        landmark, tool_point = key.landmark(), key.tool_point()
+        if landmark is not None:
+            text = f"{landmark[0]} {landmark[1]}"
+        elif tool_point is not None:
+            text = f"point {tool_point[1] + 1}"
+        else:
+            text = ""
         self.selection_tag.set_content(text, SELECTED_COLOUR)
         self.selection_tag.setPos(handle.pos())
         self.selection_tag.set_direction(1.0, 1.0)  # below-right of the handle on screen

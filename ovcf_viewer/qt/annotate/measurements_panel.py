@@ -1,7 +1,7 @@
 """The measurements panel: per-vertebra heights, ratios, wedge angle and Genant grade, and
 per index level the segmental kyphosis and LOVBH (docs/clinical-reference.md §3, §4), with the
 settings that change them (Genant reference, which angle is "Cobb", magnification
-correction, edge assist), persisted with :func:`~ovcf_viewer.model.settings.save_settings`.
+correction, edge assist), applied to the application's one settings instance.
 
 Every length column header carries the calibration's unit tag ("Ha (mm at detector)") and
 the panel's first line states the calibration source (§1). Values are shown to 0.01 mm and
@@ -18,7 +18,7 @@ nothing back except the settings it owns, emitted as ``settingsChanged(Settings)
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from PySide6.QtCore import QSignalBlocker, QSize, Qt, Signal
 from PySide6.QtGui import QBrush, QColor
@@ -192,8 +192,7 @@ class MeasurementsPanel(QWidget):
         del blockers
 
     def _on_settings_edited(self) -> None:
-        self._settings = replace(
-            self._settings,
+        self._settings = self._settings.replace(
             genant_reference=self.genant_combo.currentData(),
             cobb_definition=self.cobb_combo.currentData(),
             use_magnification=self.magnification_check.isChecked(),
@@ -250,8 +249,7 @@ class MeasurementsPanel(QWidget):
 
     @staticmethod
     def _set_headers_if_changed(table: QTableWidget, labels: list[str]) -> None:
-        current = [table.horizontalHeaderItem(c).text() if table.horizontalHeaderItem(c)
-                   else "" for c in range(table.columnCount())]
+        current = [_text(table.horizontalHeaderItem(c)) for c in range(table.columnCount())]
         if current != labels:
             table.setHorizontalHeaderLabels(labels)
 
@@ -339,10 +337,15 @@ class MeasurementsPanel(QWidget):
     @staticmethod
     def _cell(table: QTableWidget, columns: tuple[str, ...], level: str, column: str) -> str:
         for row in range(table.rowCount()):
-            if table.item(row, 0).text() == level:
-                return table.item(row, columns.index(column)).text()
+            if _text(table.item(row, 0)) == level:
+                return _text(table.item(row, columns.index(column)))
         raise KeyError(level)
 
     def header_text(self, table: QTableWidget, column: int) -> str:
         """A column header on one line (headers wrap the unit onto a second line)."""
-        return table.horizontalHeaderItem(column).text().replace("\n", " ")
+        return _text(table.horizontalHeaderItem(column)).replace("\n", " ")
+
+
+def _text(item: QTableWidgetItem | None) -> str:
+    """A table cell's or header's text; "" where there is none."""
+    return item.text() if item is not None else ""

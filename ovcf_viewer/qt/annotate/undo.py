@@ -10,6 +10,7 @@ unsaved mark.
 
 from __future__ import annotations
 
+from PySide6.QtCore import QObject
 from PySide6.QtGui import QAction, QKeySequence, QUndoCommand, QUndoGroup, QUndoStack
 from PySide6.QtWidgets import QWidget
 
@@ -42,7 +43,7 @@ class EditUndoCommand(QUndoCommand):
 class AnnotationUndoStack(QUndoStack):
     """The undo stack of one image's annotations; pushes every recorded edit."""
 
-    def __init__(self, model: ImageAnnotations, parent: QWidget | None = None) -> None:
+    def __init__(self, model: ImageAnnotations, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._model = model
         model.command_recorded.connect(self._on_command_recorded)

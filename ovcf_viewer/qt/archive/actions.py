@@ -5,19 +5,29 @@ archive…*. A retrieved study opens straight into the viewer (the window's own
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, Qt
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QMainWindow
 
-__all__ = ["ArchiveActions", "install_archive"]
+if TYPE_CHECKING:
+    from ovcf_viewer.qt.dialogs.sr_actions import SrActions
+    from ovcf_viewer.qt.main_window import MainWindow
+    from ovcf_viewer.qt.workstation import Workstation
+
+__all__ = ["ArchiveActions"]
 
 
 class ArchiveActions(QObject):
-    def __init__(self, window: QMainWindow) -> None:
+    """*Query/Retrieve…* and *Send to archive…* for ``window`` (which places
+    :meth:`file_actions`); *Send* offers what ``sr_actions`` and ``workstation`` last wrote."""
+
+    def __init__(self, window: MainWindow, sr_actions: SrActions,
+                 workstation: Workstation) -> None:
         super().__init__(window)
         self.window = window
+        self.sr_actions = sr_actions
+        self.workstation = workstation
         self.query_dialog: Any = None
         self.send_dialog: Any = None
         self.query_action = QAction("Query/&Retrieve…", window)
@@ -27,23 +37,22 @@ class ArchiveActions(QObject):
         self.send_action = QAction("Send to &archive…", window)
         self.send_action.setStatusTip("Send the shown film (and other files) to the archive")
         self.send_action.triggered.connect(self.open_send)
-        menu = _file_menu(window)
-        before = getattr(window, "quit_action", None)
-        for action in (self.query_action, self.send_action):
-            menu.insertAction(before, action)
-        menu.insertSeparator(before)
+
+    def file_actions(self) -> list[QAction | None]:
+        """The File menu's entries, in order (``None`` for a separator)."""
+        return [self.query_action, self.send_action, None]
 
     def open_query(self) -> None:
         from ovcf_viewer.qt.archive.query_dialog import QueryRetrieveDialog
 
-        dialog = QueryRetrieveDialog(self.window)
+        dialog = QueryRetrieveDialog(self.window)  # the saved nodes, read when it opens
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, True)
         dialog.studyRetrieved.connect(self.open_retrieved)
         dialog.show()
         self.query_dialog = dialog
 
     def open_retrieved(self, folder: Path) -> None:
-        self.window.open_paths([folder])  # type: ignore[attr-defined]
+        self.window.open_paths([folder])
 
     def send_items(self) -> list[tuple[Path, str]]:
         """What *Send* offers: the shown film's file when it is DICOM; its measurement SR
@@ -59,22 +68,19 @@ class ArchiveActions(QObject):
             if all(candidate.resolve() != known.resolve() for known, _what in items):
                 items.append((candidate, what))
 
-        image_of = getattr(self.window, "image", None)
-        image = image_of() if callable(image_of) else None
+        image = self.window.image()
         if image is not None and image.path is not None and image.is_dicom:
             offer(image.path, "film")
-        sr_actions = getattr(self.window, "sr_actions", None)
-        offer(getattr(sr_actions, "sr_beside", None), "SR")
-        offer(getattr(sr_actions, "last_written", None), "SR")
-        workstation = getattr(self.window, "workstation", None)
-        for case_window in list(getattr(workstation, "case_windows", [])):
+        offer(self.sr_actions.sr_beside, "SR")
+        offer(self.sr_actions.last_written, "SR")
+        for case_window in list(self.workstation.case_windows):
             try:
-                written = getattr(getattr(case_window, "sr_action", None), "last_written", [])
+                written = case_window.sr_action.last_written
             except RuntimeError:  # a case window closed meanwhile
                 continue
             for path in written or []:
                 offer(path, "case SR")
-        report = getattr(getattr(workstation, "report_action", None), "last_written", None)
+        report = self.workstation.report_action.last_written
         if report is not None and Path(str(report)).suffix.lower() == ".dcm":
             offer(report, "report (Encapsulated PDF)")
         return items
@@ -87,16 +93,3 @@ class ArchiveActions(QObject):
         dialog.show()
         self.send_dialog = dialog
 
-
-def _file_menu(window: QMainWindow) -> Any:
-    for action in window.menuBar().actions():
-        menu = action.menu()
-        if menu is not None and action.text().replace("&", "") == "File":
-            return menu
-    return window.menuBar().addMenu("&File")
-
-
-def install_archive(window: QMainWindow) -> ArchiveActions:
-    actions = ArchiveActions(window)
-    window.archive = actions  # type: ignore[attr-defined]
-    return actions

@@ -105,8 +105,16 @@ class SendDialog(QDialog):
         for path in paths:
             self.add_item(Path(path), "file")
 
+    def _status_cell(self, row: int) -> QTableWidgetItem:
+        """The row's result cell (set by :meth:`add_item`; made again if it was removed)."""
+        cell = self.table.item(row, 2)
+        if cell is None:
+            cell = QTableWidgetItem("not sent")
+            self.table.setItem(row, 2, cell)
+        return cell
+
     def results(self) -> list[str]:
-        return [self.table.item(row, 2).text() for row in range(self.table.rowCount())]
+        return [self._status_cell(row).text() for row in range(self.table.rowCount())]
 
     def current_node(self) -> ArchiveNode | None:
         for node in self.settings.archive_nodes:
@@ -129,7 +137,7 @@ class SendDialog(QDialog):
         if node is None or not self._items:
             return
         for row in range(self.table.rowCount()):
-            self.table.item(row, 2).setText("sending…")
+            self._status_cell(row).setText("sending…")
         self.status.setStyleSheet("")
         self.status.setText(f"Sending {len(self._items)} item(s) to {node.name}…")
         task = ArchiveTask(_SendJob(node, [path for path, _what in self._items]))
@@ -143,7 +151,7 @@ class SendDialog(QDialog):
     def _on_sent(self, results: list[Any]) -> None:
         refused = 0
         for row, result in enumerate(results):
-            cell = self.table.item(row, 2)
+            cell = self._status_cell(row)
             cell.setText(("✓ " if result.ok else "✗ ") + result.message)
             cell.setForeground(Qt.GlobalColor.darkGreen if result.ok else Qt.GlobalColor.red)
             refused += not result.ok
@@ -155,7 +163,7 @@ class SendDialog(QDialog):
 
     def _on_failed(self, message: str, _error: object) -> None:
         for row in range(self.table.rowCount()):
-            self.table.item(row, 2).setText("not sent")
+            self._status_cell(row).setText("not sent")
         self._error(message)
 
 

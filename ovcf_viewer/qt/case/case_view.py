@@ -101,8 +101,9 @@ from ovcf_viewer.model.landmarks import (
     Timepoint,
     level_index,
 )
-from ovcf_viewer.model.settings import Settings, load_settings
+from ovcf_viewer.model.settings import Settings
 from ovcf_viewer.qt.annotate.landmark_items import AnnotationLayer, HandleKey
+from ovcf_viewer.qt.settings_link import follow_settings
 from ovcf_viewer.qt.viewer.image_view import ImageView
 from ovcf_viewer.services.compare import compare
 from ovcf_viewer.services.suitability import (
@@ -122,6 +123,7 @@ from ovcf_viewer.suitability import (
 
 if TYPE_CHECKING:
     from ovcf_viewer.io.progressive import Preview
+    from ovcf_viewer.measure.carry_forward import CarryForwardResult
 
 __all__ = [
     "CaseController",
@@ -160,13 +162,15 @@ class CaseController(QObject):
 
     def __init__(
         self,
-        settings: Settings | None = None,
+        settings: Settings,
         parent: QObject | None = None,
         *,
         autosave: bool = True,
     ) -> None:
         super().__init__(parent)
-        self.settings = settings if settings is not None else load_settings()
+        #: The application's one settings instance: followed, so a change measures again.
+        self.settings = settings
+        follow_settings(settings, self._recompute)
         self.autosave = autosave
         self.session: CaseSession | None = None
         self.images: dict[str, RadiographImage] = {}
@@ -278,7 +282,7 @@ class CaseController(QObject):
 
     def relocate(self, search_root: str | os.PathLike[str]) -> list[str]:
         """Look for missing films under ``search_root`` (the user picked a folder)."""
-        if self.case is None:
+        if self.case is None or self.session is None:
             return []
         report = relocate_films(self.case, search_root)
         self.session.set_case(report.case)
@@ -356,8 +360,8 @@ class CaseController(QObject):
         self.findingsChanged.emit(self.case)
 
     def set_settings(self, settings: Settings) -> None:
-        self.settings = settings
-        self._recompute()
+        """Take the choices of ``settings`` into the instance this case follows."""
+        self.settings.update_from(settings)
 
     def close_case(self) -> None:
         if self.session is not None:
@@ -391,13 +395,14 @@ class CaseController(QObject):
                 del self.previews[uid]
         for film, (loaded, error) in zip(todo, self._open_films(todo), strict=True):
             uid = film.sop_instance_uid
-            if error is not None:
+            if error is not None or loaded is None:
                 self.messages.append(f"{film.label}: {error}")
                 continue
             image, preview = loaded
             if image.sop_instance_uid != uid:
+                name = film.path.name if film.path is not None else "the file"
                 self.messages.append(
-                    f"{film.label}: {film.path.name} is another image (SOP Instance UID "
+                    f"{film.label}: {name} is another image (SOP Instance UID "
                     f"{image.sop_instance_uid}), not shown")
                 continue
             keep[uid] = image
@@ -410,7 +415,9 @@ class CaseController(QObject):
         """Full resolution arrived (any thread): the preview is no longer needed."""
         self.previews.pop(uid, None)
 
-    def _open_films(self, films: Sequence[CaseFilm]) -> list[tuple[tuple | None, Exception | None]]:
+    def _open_films(
+        self, films: Sequence[CaseFilm],
+    ) -> list[tuple[tuple[RadiographImage, Preview | None] | None, Exception | None]]:
         """``((image, preview or None), None)`` or ``(None, ImageLoadError)`` per film, in
         order, opened in parallel."""
         if not films:
@@ -685,18 +692,20 @@ class FilmPane(QWidget):
 
     # -- handles -----------------------------------------------------------------------------
     def _on_handle_moving(self, key: HandleKey, xy: tuple[float, float]) -> None:
-        if self.film is None or not key.is_landmark:
+        landmark = key.landmark()
+        if self.film is None or landmark is None:
             return
         try:
-            self.film.annotations.preview_point(key.level, key.name, xy)
+            self.film.annotations.preview_point(*landmark, xy)
         except ValueError:
             pass  # off the image: the handle stays where it was last valid
 
     def _on_handle_finished(self, key: HandleKey, xy: tuple[float, float]) -> None:
-        if self.film is None or not key.is_landmark:
+        landmark = key.landmark()
+        if self.film is None or landmark is None:
             return
         try:
-            self.film.annotations.set_point(key.level, key.name, xy)
+            self.film.annotations.set_point(*landmark, xy)
         except ValueError:
             self.film.annotations.cancel_preview()
 
@@ -711,11 +720,12 @@ class FilmPane(QWidget):
             return []
         model = self.film.annotations
         selected = self.layer.selected
-        if selected is not None and selected.is_landmark:
-            vertebra = model.vertebrae.get(selected.level)
+        level = selected.level if selected is not None else None
+        if level is not None:
+            vertebra = model.vertebrae.get(level)
             if vertebra is not None and vertebra.has_proposal:
-                model.accept_proposal(selected.level)
-                return [selected.level]
+                model.accept_proposal(level)
+                return [level]
         levels = [v.level for v in model.ordered_vertebrae() if v.has_proposal]
         if levels:
             with model.edit("Accept all proposals"):
@@ -726,13 +736,14 @@ class FilmPane(QWidget):
     def reject_selected_proposal(self) -> str | None:
         """Remove the selected level when it is a proposal (Shift+Delete); returns it."""
         selected = self.layer.selected
-        if self.film is None or selected is None or not selected.is_landmark:
+        level = selected.level if selected is not None else None
+        if self.film is None or level is None:
             return None
-        vertebra = self.film.annotations.vertebrae.get(selected.level)
+        vertebra = self.film.annotations.vertebrae.get(level)
         if vertebra is None or not vertebra.has_proposal:
             return None
-        self.film.annotations.remove_vertebra(selected.level)
-        return selected.level
+        self.film.annotations.remove_vertebra(level)
+        return level
 
     def _on_chosen(self, index: int) -> None:
         uid = self.chooser.itemData(index)
@@ -778,7 +789,7 @@ class CaseView(QWidget):
         panes.setSpacing(4)
         panes.addWidget(self.left, 1)
         panes.addWidget(self.right, 1)
-        layout = QVBoxLayout(self)
+        self._layout = layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(bar)
         layout.addLayout(panes, 1)
@@ -851,7 +862,7 @@ class CaseView(QWidget):
     def _show(self, pane: FilmPane, uid: str | None) -> None:
         film = self._film(uid)
         image = self.controller.images.get(uid) if uid else None
-        calibration = self.controller.calibration_for(uid) if film else Calibration.none()
+        calibration = self.controller.calibration_for(uid) if film and uid else Calibration.none()
         pane.carry_source = self._carry_source(film)
         preview = self.controller.previews.get(uid) if uid else None
         pane.show_film(film, image, calibration, self.controller.comparison, preview)
@@ -904,7 +915,7 @@ class CaseView(QWidget):
     def _on_right_carry(self) -> None:
         self.carry_forward(self.right)
 
-    def _on_carry_finished(self, target_uid: str, result: object) -> None:
+    def _on_carry_finished(self, target_uid: str, result: CarryForwardResult | str) -> None:
         from ovcf_viewer.measure.placement import apply_proposals
         from ovcf_viewer.services.carry_forward import proposals_of
 
@@ -954,7 +965,7 @@ class CaseView(QWidget):
                 self.single_check.setChecked(True)
             self.right.hide()
             self._single_showing_right = False
-            self.layout().activate()  # the left view takes the full width now
+            self._layout.activate()  # the left view takes the full width now
         self._single_showing_right = not self._single_showing_right
         uid = right_uid if self._single_showing_right else left_uid
         self._syncing = True
@@ -1189,8 +1200,8 @@ class CaseDetailsForm(QGroupBox):
             combo.addItem("— unassigned —", None)
             for kind in TIMEPOINT_KINDS:
                 combo.addItem(_KIND_NAMES[kind], kind)
-            kind = film.timepoint.kind if film.timepoint else None
-            combo.setCurrentIndex(max(0, combo.findData(kind)))
+            current_kind = film.timepoint.kind if film.timepoint else None
+            combo.setCurrentIndex(max(0, combo.findData(current_kind)))
             combo.setProperty("sop_instance_uid", film.sop_instance_uid)
             combo.activated.connect(self._on_timepoint_combo)
             self.films.setCellWidget(row, 2, combo)
@@ -1211,12 +1222,12 @@ class CaseDetailsForm(QGroupBox):
         return self.controller.session
 
     def _on_procedure(self, index: int) -> None:
-        if self._session():
-            self._session().update(procedure=self.procedure.itemData(index))
+        if (session := self._session()) is not None:
+            session.update(procedure=self.procedure.itemData(index))
 
     def _on_approach(self, index: int) -> None:
-        if self._session():
-            self._session().update(approach=self.approach.itemData(index))
+        if (session := self._session()) is not None:
+            session.update(approach=self.approach.itemData(index))
 
     def _on_procedure_date(self) -> None:
         session = self._session()
@@ -1303,7 +1314,7 @@ class CaseSuitability(QWidget):
         from ovcf_viewer.qt.suitability.suitability_panel import SuitabilityPanel
 
         self.controller = controller
-        self._settings = controller.settings
+        self._settings = controller.settings.model_copy()  # what the rules were read for
         self._findings_problem = ""
         rules, problem = self._rules_for(controller.settings)
         self.rules = rules
@@ -1345,7 +1356,7 @@ class CaseSuitability(QWidget):
     # -- model → view ------------------------------------------------------------------------
     def _on_comparison(self, comparison: CaseComparison | None) -> None:
         """Re-fill the measured inputs (a landmark moved, a film or the settings changed)."""
-        if self.controller.settings is not self._settings:
+        if self.controller.settings != self._settings:
             self._apply_settings(self.controller.settings)
         measured, why = self.controller.suitability_inputs(self.rules)
         self._why = why
@@ -1370,7 +1381,7 @@ class CaseSuitability(QWidget):
             self._findings_problem))))
 
     def _apply_settings(self, settings: Settings) -> None:
-        self._settings = settings
+        self._settings = settings.model_copy()
         self.rules, problem = self._rules_for(settings)
         self.panel.set_rules(self.rules, problem)
 
@@ -1489,11 +1500,10 @@ class CaseWindow(QMainWindow):
 
     FILE_FILTER = "OVCF case (*.json);;All files (*)"
 
-    def __init__(self, controller: CaseController | None = None,
-                 parent: QWidget | None = None) -> None:
+    def __init__(self, controller: CaseController, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("OVCF Viewer — case")
-        self.controller = controller if controller is not None else CaseController(parent=self)
+        self.controller = controller
         if self.controller.parent() is None:
             self.controller.setParent(self)
         self.workspace = CaseWorkspace(self.controller, self)
@@ -1513,7 +1523,8 @@ class CaseWindow(QMainWindow):
         self.export_action = self._action(menu, "&Export table (CSV)…", self.choose_csv_path)
         from ovcf_viewer.qt.dialogs.report_action import ExportReportAction
 
-        self.report_action = ExportReportAction(self, self.report_case, self.report_images)
+        self.report_action = ExportReportAction(self, self.report_case, self.report_images,
+                                                settings=self.controller.settings)
         self.report_action.setText("Export &report…")
         # Connected after the action's own slot, so it runs once the report is written.
         self.report_action.triggered.connect(self._on_report_exported)
@@ -1651,9 +1662,10 @@ class CaseWindow(QMainWindow):
             super().closeEvent(event)
             return
         session = self.controller.session
+        reason = session.autosave_error if session is not None else "no case open"
         answer = QMessageBox.warning(
             self, "Case edits not saved",
-            f"The latest case edits could not be written ({session.autosave_error}).\n\n"
+            f"The latest case edits could not be written ({reason}).\n\n"
             "Save the case somewhere else before closing?",
             QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard
             | QMessageBox.StandardButton.Cancel,
@@ -1686,7 +1698,7 @@ def open_case_window(
     case_path: str | os.PathLike[str] | None = None,
     image_paths: Sequence[str | os.PathLike[str]] = (),
     procedure_date: date | None = None,
-    settings: Settings | None = None,
+    settings: Settings,
     annotations: Any = None,
 ) -> CaseWindow:
     """Open a case window, on a case document or on image files (timepoints proposed from

@@ -293,15 +293,14 @@ class ComparisonPanel(QWidget):
         for fu in fus:
             headers += [f"{fu.label}\n{fu.date.isoformat() if fu.date else ''}",
                         f"Loss of correction\nθ_follow-up − θ_post\n({fu.label})"]
-        rows = [lc for lc in comparison.levels if lc.kyphosis is not None]
+        rows = [(lc.level, lc.kyphosis) for lc in comparison.levels if lc.kyphosis is not None]
         table.clear()
         table.setColumnCount(len(headers))
         table.setHorizontalHeaderLabels(headers)
         table.setRowCount(len(rows))
         tol = comparison.variability_deg
-        for r, lc in enumerate(rows):
-            k = lc.kyphosis
-            table.setItem(r, 0, _text_item(lc.level, bold=True))
+        for r, (level, k) in enumerate(rows):
+            table.setItem(r, 0, _text_item(level, bold=True))
             name = _COBB_NAMES.get(k.definition, k.definition)
             table.setItem(r, 1, _text_item(_short_angle_name(name, k.endplates),
                                            tooltip=k.endplates))

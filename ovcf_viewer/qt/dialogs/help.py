@@ -1,4 +1,5 @@
-"""The Help menu: a shortcut sheet and About.
+"""The Help menu: a shortcut sheet and About (placed by
+:class:`~ovcf_viewer.qt.application_window.ApplicationWindow` as the last menu).
 
 The sheet is generated when it opens from the window's own menus (every action that has a
 shortcut, under the menu it sits in, with the key as the action itself has it), so it cannot
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import html
 
+from PySide6.QtCore import QObject
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QDialog,
@@ -19,10 +21,9 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QTextBrowser,
     QVBoxLayout,
-    QWidget,
 )
 
-__all__ = ["POINTER_ROWS", "about_text", "install_help_menu", "shortcut_rows"]
+__all__ = ["POINTER_ROWS", "HelpActions", "ShortcutSheet", "about_text", "shortcut_rows"]
 
 #: Mouse gestures and view keys that are not menu actions: (section, action, keys).
 POINTER_ROWS: tuple[tuple[str, str, str], ...] = (
@@ -48,8 +49,8 @@ def _menu_actions(menu: QMenu, path: str) -> list[tuple[str, QAction]]:
     for action in menu.actions():
         if action.isSeparator():
             continue
-        if action.menu() is not None:
-            sub = action.menu()
+        sub = action.menu()
+        if isinstance(sub, QMenu):
             found += _menu_actions(sub, f"{path} ▸ {sub.title().replace('&', '')}")
         else:
             found.append((path, action))
@@ -77,7 +78,7 @@ def shortcut_rows(window: QMainWindow) -> list[tuple[str, str, str]]:
 
     for top in window.menuBar().actions():
         menu = top.menu()
-        if menu is None:
+        if not isinstance(menu, QMenu):
             continue
         for path, action in _menu_actions(menu, menu.title().replace("&", "")):
             add(path, action)
@@ -128,30 +129,34 @@ def about_text() -> str:
             "by the clinician. Nothing leaves this computer unless you send it.")
 
 
-def install_help_menu(window: QMainWindow) -> QMenu:
-    """Add the Help menu (shortcut sheet ``F1``, About) as the window's last menu."""
-    menu = window.menuBar().addMenu("&Help")
+class HelpActions(QObject):
+    """The Help menu's entries for ``window``: the shortcut sheet (``F1``) and About. The
+    window places them (:meth:`menu_actions`, the last menu); the dialog last opened is kept
+    in :attr:`shortcut_sheet` / :attr:`about_box`."""
 
-    def show_sheet() -> None:
-        sheet = ShortcutSheet(window)
-        window.shortcut_sheet = sheet
+    def __init__(self, window: QMainWindow) -> None:
+        super().__init__(window)
+        self.window = window
+        self.shortcut_sheet: ShortcutSheet | None = None
+        self.about_box: QMessageBox | None = None
+        self.sheet_action = QAction("Keyboard and mouse…", window)
+        self.sheet_action.setShortcut(QKeySequence(QKeySequence.StandardKey.HelpContents))
+        self.sheet_action.triggered.connect(self.show_sheet)
+        self.about_action = QAction("About OVCF Viewer", window)
+        self.about_action.setMenuRole(QAction.MenuRole.AboutRole)
+        self.about_action.triggered.connect(self.show_about)
+
+    def menu_actions(self) -> list[QAction]:
+        return [self.sheet_action, self.about_action]
+
+    def show_sheet(self) -> None:
+        sheet = ShortcutSheet(self.window)
+        self.shortcut_sheet = sheet
         sheet.open()
 
-    def show_about(parent: QWidget = window) -> None:
+    def show_about(self) -> None:
         box = QMessageBox(QMessageBox.Icon.Information, "About OVCF Viewer", about_text(),
-                          QMessageBox.StandardButton.Close, parent)
+                          QMessageBox.StandardButton.Close, self.window)
         box.setObjectName("about-box")
-        window.about_box = box
+        self.about_box = box
         box.open()
-
-    sheet_action = QAction("Keyboard and mouse…", window)
-    sheet_action.setShortcut(QKeySequence(QKeySequence.StandardKey.HelpContents))
-    sheet_action.triggered.connect(show_sheet)
-    about_action = QAction("About OVCF Viewer", window)
-    about_action.setMenuRole(QAction.MenuRole.AboutRole)
-    about_action.triggered.connect(lambda: show_about())
-    menu.addAction(sheet_action)
-    menu.addAction(about_action)
-    window.addAction(sheet_action)
-    window.shortcut_sheet_action, window.about_action = sheet_action, about_action
-    return menu

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +29,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ovcf_viewer.model.settings import PAGE_SIZES, Settings, load_settings
+from ovcf_viewer.model.settings import PAGE_SIZES, Settings
 
 __all__ = ["ExportReportAction", "ReportOptionsDialog", "export_report"]
 
@@ -100,7 +99,7 @@ def export_report(
     from ovcf_viewer.report import ReportError, build_report, write_report
     from ovcf_viewer.services.report import prepare_report, prepare_report_from_paths
 
-    settings = settings or load_settings()
+    settings = settings if settings is not None else Settings()
     if deidentify is None or page_size is None:
         dialog = ReportOptionsDialog(parent, settings)
         if deidentify is not None:
@@ -121,14 +120,15 @@ def export_report(
         suffix = ".dcm" if chosen_filter == DICOM_FILTER else ".pdf"
         path = chosen if chosen.lower().endswith((".pdf", ".dcm")) else chosen + suffix
     target = Path(path)
-    settings = replace(settings, page_size=page_size)
+    settings = settings.replace(page_size=page_size)  # for this report only
     QGuiApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
     try:
         if isinstance(case_or_inputs, str | os.PathLike) or (
             isinstance(case_or_inputs, Sequence) and not isinstance(case_or_inputs, str)
         ):
-            paths = [case_or_inputs] if isinstance(case_or_inputs, str | os.PathLike) \
+            given = [case_or_inputs] if isinstance(case_or_inputs, str | os.PathLike) \
                 else list(case_or_inputs)
+            paths = [Path(p) for p in given]
             source = prepare_report_from_paths(paths, settings)
         else:
             source = prepare_report(case_or_inputs, settings, findings=findings,
@@ -190,8 +190,11 @@ class ExportReportAction(QAction):
         parent: QWidget,
         case_provider: Callable[[], CaseOrInputs | None],
         images_provider: Callable[[], dict[str, Any]] | None = None,
+        *,
+        settings: Settings | None = None,
     ) -> None:
         super().__init__("Export report…", parent)
+        self._settings = settings
         self.setStatusTip("Write the PDF measurement report of the current case")
         self._parent_widget = parent
         self._case_provider = case_provider
@@ -205,4 +208,5 @@ class ExportReportAction(QAction):
             _show_error(self._parent_widget, "open a case or annotated films first")
             return
         images = self._images_provider() if self._images_provider is not None else None
-        self.last_written = export_report(self._parent_widget, case, images=images)
+        self.last_written = export_report(self._parent_widget, case, images=images,
+                                          settings=self._settings)

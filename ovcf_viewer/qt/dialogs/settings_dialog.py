@@ -1,10 +1,11 @@
 """Settings dialog: the choices docs/clinical-reference.md marks as *settings* (Genant reference,
 which angle is "Cobb", magnification correction, measurement variability) and the report's
-institution, physician and page size. Reads and writes :mod:`ovcf_viewer.model.settings`."""
+institution, physician and page size.
+
+The form edits a copy of the application's one :class:`~ovcf_viewer.model.settings.Settings`;
+OK saves the copy and then applies it to that instance (whose followers update themselves)."""
 
 from __future__ import annotations
-
-from dataclasses import replace
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
@@ -48,7 +49,8 @@ _COBB_LABELS = {
 
 
 class SettingsDialog(QDialog):
-    """Edits a :class:`Settings`; on OK saves it and emits :attr:`settingsChanged`."""
+    """Edits a copy of ``settings``; on OK saves it, applies it to ``settings`` and emits
+    :attr:`settingsChanged` with it."""
 
     settingsChanged = Signal(object)
 
@@ -159,8 +161,7 @@ class SettingsDialog(QDialog):
 
     def settings(self) -> Settings:
         """The settings as the form shows them."""
-        return replace(
-            self._settings,
+        return self._settings.replace(
             genant_reference=self.genant_reference.currentData(),
             cobb_definition=self.cobb_definition.currentData(),
             use_magnification=self.use_magnification.isChecked(),
@@ -194,7 +195,7 @@ class SettingsDialog(QDialog):
         except OSError as exc:
             self.error_label.setText(f"Settings could not be saved: {exc}")
             return
-        self._settings = new
+        self._settings.update_from(new)
         self.settingsChanged.emit(new)
         super().accept()
 

@@ -13,22 +13,28 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QFileDialog, QMainWindow, QMenu
+from PySide6.QtWidgets import QFileDialog, QMenu
 
-__all__ = ["CaseSrAction", "SrActions", "install_sr_actions"]
+if TYPE_CHECKING:
+    from ovcf_viewer.model.image import RadiographImage
+    from ovcf_viewer.qt.annotate.annotation_controller import AnnotationController
+    from ovcf_viewer.qt.main_window import MainWindow
+
+__all__ = ["CaseSrAction", "SrActions"]
 
 
 class SrActions(QObject):
-    """The main window's SR actions (installed after the workstation)."""
+    """The main window's SR actions. The window places :meth:`file_entries` in its File menu
+    and calls :meth:`on_image_opened` after the annotation controller has the new film."""
 
-    def __init__(self, window: QMainWindow) -> None:
+    def __init__(self, window: MainWindow, controller: AnnotationController) -> None:
         super().__init__(window)
         self.window = window
-        self.controller = window.annotation_controller  # type: ignore[attr-defined]
+        self.controller = controller
         self.sr_beside: Path | None = None
         self._sr_index: dict[Path, tuple[int, dict[str, Path]]] = {}
         self.last_written: Path | None = None
@@ -47,15 +53,9 @@ class SrActions(QObject):
         self.load_beside_action.triggered.connect(self.load_sr_beside)
         self.load_beside_action.setEnabled(False)
 
-        from ovcf_viewer.qt.workstation import _menu_titled
-
-        file_menu = _menu_titled(window, "File")
-        before = getattr(window.workstation, "report_action", None)  # type: ignore[attr-defined]
-        file_menu.insertMenu(before, self.export_menu)
-        file_menu.insertAction(before, self.import_action)
-        file_menu.insertAction(before, self.load_beside_action)
-        # After the controller's own slot (connected first): its model is the new film's.
-        window.imageOpened.connect(self._on_image_opened)  # type: ignore[attr-defined]
+    def file_entries(self) -> list[QMenu | QAction]:
+        """The File menu's SR entries, in order: the Export submenu, import, load beside."""
+        return [self.export_menu, self.import_action, self.load_beside_action]
 
     # -- export ------------------------------------------------------------------------------
     def choose_export_path(self) -> None:
@@ -124,7 +124,9 @@ class SrActions(QObject):
             return False
         return self.import_sr(self.sr_beside)
 
-    def _on_image_opened(self, image: Any) -> None:
+    def on_image_opened(self, image: RadiographImage | None) -> None:
+        """A film was opened (the controller already shows its landmarks): find the SR
+        beside it and load or offer its landmarks."""
         self.sr_beside = None
         if image is not None and image.is_dicom and image.path is not None:
             try:
@@ -154,7 +156,7 @@ class SrActions(QObject):
         return cached[1]
 
     def _say(self, message: str, *, error: bool = False) -> None:
-        if error and hasattr(self.window, "show_error"):
+        if error:
             self.window.show_error(message, modal_box=True)
         else:
             self.window.statusBar().showMessage(message)
@@ -194,9 +196,3 @@ class CaseSrAction(QAction):
             text += "; " + "; ".join(result.notes)
         self.case_window.show_message(text)
         return result.written
-
-
-def install_sr_actions(window: QMainWindow) -> SrActions:
-    actions = SrActions(window)
-    window.sr_actions = actions  # type: ignore[attr-defined]
-    return actions

@@ -154,7 +154,7 @@ class _MeasuredRow:
         self.value.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.override = QCheckBox("override")
         self.override.setToolTip("Use a value you enter instead of the measured one")
-        self.editor: QWidget
+        self.editor: QComboBox | QSpinBox | QDoubleSpinBox
         if kind == "bool":
             self.editor = _tri_state_combo()
             self.editor.removeItem(0)  # an override is a value, not "unknown"
@@ -261,7 +261,7 @@ class SuitabilityPanel(QWidget):
         form_widget = QWidget()
         form_layout = QVBoxLayout(form_widget)
         form_layout.setContentsMargins(0, 0, 0, 0)
-        self.finding_widgets: dict[str, QWidget] = {}
+        self.finding_widgets: dict[str, QComboBox | _NumberField] = {}
         self.of_type_hint = QLabel()
         self.of_type_hint.setWordWrap(True)
         for title, names in _SECTIONS:
@@ -322,9 +322,9 @@ class SuitabilityPanel(QWidget):
         self._evaluate()
 
     # -- building ----------------------------------------------------------------------------
-    def _make_finding_widget(self, name: str) -> QWidget:
+    def _make_finding_widget(self, name: str) -> QComboBox | _NumberField:
         kind = FINDING_SPECS[name][0]
-        widget: QWidget
+        widget: QComboBox | _NumberField
         if kind == "bool":
             widget = _tri_state_combo()
             widget.currentIndexChanged.connect(self._on_form_changed)

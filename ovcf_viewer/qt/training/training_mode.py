@@ -20,7 +20,7 @@ The window holds an :class:`~ovcf_viewer.qt.viewer.image_view.ImageView` and a s
    (matplotlib, imported on first use), and *Export CSV…* of every resident's attempts.
 
 :func:`save_as_teaching_case` is the main window's "Save as teaching case…" action;
-:func:`install_training` adds both to the main window's *Training* menu.
+:class:`TrainingActions` holds both; the application window places them in its *Training* menu.
 """
 
 from __future__ import annotations
@@ -29,8 +29,8 @@ import logging
 import math
 import time
 from collections.abc import Sequence
-from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QPointF, QRectF, QSignalBlocker, Qt, Signal
 from PySide6.QtGui import QAction, QColor, QPainter, QPainterPath, QPen
@@ -71,9 +71,16 @@ from ovcf_viewer.measure.scoring import AttemptScore, score_attempt
 from ovcf_viewer.model.calibration import Calibration
 from ovcf_viewer.model.image import RadiographImage
 from ovcf_viewer.model.landmarks import POINT_NAMES, ImageAnnotations
-from ovcf_viewer.model.settings import Settings, load_settings
+from ovcf_viewer.model.settings import Settings
 from ovcf_viewer.qt.viewer.image_view import ImageView
 from ovcf_viewer.render import format as fmt
+
+if TYPE_CHECKING:
+    from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
+    from matplotlib.figure import Figure
+
+    from ovcf_viewer.qt.annotate.annotation_controller import AnnotationController
+    from ovcf_viewer.qt.main_window import MainWindow
 
 __all__ = [
     "FeedbackOverlay",
@@ -81,7 +88,6 @@ __all__ = [
     "ScratchStore",
     "TrainingActions",
     "TrainingWindow",
-    "install_training",
     "save_as_teaching_case",
 ]
 
@@ -265,8 +271,8 @@ class ProgressChart(QWidget):
         self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.placeholder.setWordWrap(True)
         self._layout.addWidget(self.placeholder)
-        self.canvas = None
-        self.figure = None
+        self.canvas: FigureCanvasQTAgg | None = None
+        self.figure: Figure | None = None
         self.series: list[ProgressPoint] = []
 
     def set_series(self, resident: str, points: Sequence[ProgressPoint]) -> None:
@@ -276,7 +282,7 @@ class ProgressChart(QWidget):
             if self.canvas is not None:
                 self.canvas.setVisible(False)
             return
-        if self.canvas is None:
+        if self.canvas is None or self.figure is None:
             from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
             from matplotlib.figure import Figure
 
@@ -286,10 +292,9 @@ class ProgressChart(QWidget):
             self._layout.addWidget(self.canvas)
         self.placeholder.setVisible(False)
         self.canvas.setVisible(True)
-        self._draw(resident)
+        self._draw(resident, self.figure, self.canvas)
 
-    def _draw(self, resident: str) -> None:
-        fig = self.figure
+    def _draw(self, resident: str, fig: Figure, canvas: FigureCanvasQTAgg) -> None:
         fig.clear()
         error_axes, agreement_axes = fig.subplots(2, 1, sharex=True)
         numbers = list(range(1, len(self.series) + 1))
@@ -323,7 +328,7 @@ class ProgressChart(QWidget):
         agreement_axes.set_xticklabels(
             [f"{n}\n{p.timestamp.astimezone().strftime('%d %b')}"
              for n, p in zip(numbers, self.series, strict=True)], fontsize=7)
-        self.canvas.draw_idle()
+        canvas.draw_idle()
 
 
 # -- the window ----------------------------------------------------------------------------
@@ -360,8 +365,10 @@ class TrainingWindow(QMainWindow):
                 history = TrainingHistory(Path(tempfile.mkdtemp()) / "training.sqlite3")
         self.history = history
         self.films = list(films) if films is not None else practice_films()
-        # Edge assist would move the resident's clicks: off, without touching saved settings.
-        self.settings = replace(settings or load_settings(), edge_assist=False)
+        # Edge assist would move the resident's clicks: off, in a copy of the application's
+        # settings taken when practice starts (one attempt is scored under one set of choices;
+        # nothing here is saved).
+        self.settings = (settings or Settings()).replace(edge_assist=False)
         self.film: PracticeFilm | None = None
         self.image: RadiographImage | None = None
         self.reference: ImageAnnotations | None = None
@@ -402,7 +409,9 @@ class TrainingWindow(QMainWindow):
         self.resident_combo = QComboBox(panel)
         self.resident_combo.setEditable(True)
         self.resident_combo.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
-        self.resident_combo.lineEdit().setPlaceholderText("your name")
+        line_edit = self.resident_combo.lineEdit()  # an editable combo box has one
+        if line_edit is not None:
+            line_edit.setPlaceholderText("your name")
         self.resident_combo.currentTextChanged.connect(self._on_resident_changed)
         form.addRow("Resident", self.resident_combo)
         self.film_combo = QComboBox(panel)
@@ -600,7 +609,8 @@ class TrainingWindow(QMainWindow):
     def submit(self) -> AttemptScore | None:
         """Score the placed landmarks, store the attempt and show the feedback."""
         model = self.controller.model
-        if self.film is None or self.reference is None or model is None:
+        if (self.film is None or self.reference is None or self.calibration is None
+                or model is None):
             self._message("Start a case first.")
             return None
         placed = [lv for lv in self.levels if lv in model.vertebrae]
@@ -697,10 +707,11 @@ class TrainingWindow(QMainWindow):
                                       "is within 4 % of the vertebral depth. Well placed.")
         self.prompt_label.setText("Submitted. Start another case, or press Random case.")
         # Overlay: the expert's and the resident's points with error vectors.
-        self.controller.layer.set_visible(False)
-        self.overlay = FeedbackOverlay(self.reference, attempt, self.levels)
-        self.view.scene().addItem(self.overlay)
-        self.focus_on(self.overlay.data_rect())
+        if self.reference is not None:  # always, once a film is started
+            self.controller.layer.set_visible(False)
+            self.overlay = FeedbackOverlay(self.reference, attempt, self.levels)
+            self.view.scene().addItem(self.overlay)
+            self.focus_on(self.overlay.data_rect())
         self.tabs.setCurrentIndex(0)
 
     def focus_on(self, rect: QRectF, margin: float = 0.25) -> None:
@@ -800,11 +811,15 @@ def _notify(parent: QWidget, text: str, icon: QMessageBox.Icon) -> QMessageBox:
 class TrainingActions(QObject):
     """The main window's *Training* menu: "Practise landmark placement…" opens a
     :class:`TrainingWindow`; "Save as teaching case…" stores the current film with the
-    landmarks placed on it (the expert's) in the teaching library."""
+    landmarks placed on it (the expert's) in the teaching library. The window places
+    :meth:`menu_actions` in its menu."""
 
-    def __init__(self, window: QMainWindow) -> None:
+    def __init__(self, window: MainWindow, controller: AnnotationController,
+                 settings: Settings) -> None:
         super().__init__(window)
         self.window = window
+        self.controller = controller
+        self.settings = settings
         self.training_window: TrainingWindow | None = None
         self.practise_action = QAction("&Practise landmark placement…", window)
         self.practise_action.setToolTip("Training mode: place landmarks on a teaching case "
@@ -815,9 +830,12 @@ class TrainingActions(QObject):
                                          "landmarks as a reference in the teaching library")
         self.save_case_action.triggered.connect(self.save_current_as_teaching_case)
 
+    def menu_actions(self) -> list[QAction]:
+        return [self.practise_action, self.save_case_action]
+
     def open_training(self) -> TrainingWindow:
         if self.training_window is None:
-            self.training_window = TrainingWindow(parent=None)
+            self.training_window = TrainingWindow(settings=self.settings, parent=None)
             self.training_window.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, False)
         else:
             self.training_window.films = practice_films()
@@ -828,22 +846,10 @@ class TrainingActions(QObject):
 
     def save_current_as_teaching_case(self, checked: bool = False, *,
                                       title: str | None = None) -> TeachingCase | None:
-        image = self.window.image() if hasattr(self.window, "image") else None
-        controller = getattr(self.window, "annotation_controller", None)
-        model = controller.model if controller is not None else None
+        image = self.window.image()
+        model = self.controller.model
         if image is None or image.path is None or model is None:
             _notify(self.window, "Open a DICOM film and place its landmarks first.",
                     QMessageBox.Icon.Information)
             return None
         return save_as_teaching_case(self.window, [(image.path, model)], title=title)
-
-
-def install_training(window: QMainWindow) -> TrainingActions:
-    """Add the *Training* menu to the main window (expects ``window.image()`` and
-    ``window.annotation_controller`` as :func:`ovcf_viewer.qt.app.build_main_window` sets)."""
-    actions = TrainingActions(window)
-    menu = window.menuBar().addMenu("&Training")
-    menu.addAction(actions.practise_action)
-    menu.addAction(actions.save_case_action)
-    window.training_actions = actions
-    return actions

@@ -55,7 +55,7 @@ import threading
 from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
-from PySide6.QtCore import QEvent, QObject, QPoint, QPointF, QRectF, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QObject, QPoint, QPointF, QRect, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import (
     QColor,
     QImage,
@@ -131,9 +131,11 @@ def box_reduce(stored: np.ndarray, factor: int | tuple[int, int]) -> np.ndarray:
     rows, cols = stored.shape
     full_rows, full_cols = rows // fy, cols // fx
     height, width = full_rows * fy, full_cols * fx
-    accumulator = np.int64 if stored.dtype.kind == "i" else np.uint32
+    accumulator: type[np.integer]
     if stored.dtype.itemsize <= 2:
         accumulator = np.int32 if stored.dtype.kind == "i" else np.uint32
+    else:
+        accumulator = np.int64 if stored.dtype.kind == "i" else np.uint32
     area = fy * fx
     out = np.empty((-(-rows // fy), -(-cols // fx)), stored.dtype)
     # A band of output rows at a time: the 32-bit sums of a whole film would be a transient
@@ -622,14 +624,16 @@ class ImageView(QGraphicsView):
         self._inverted = False
         self._image = image
         self._value_range = None
-        pending = image is not None and preview is not None and not image.pixels_ready()
+        # The preview painted while the full resolution decodes (None once it has arrived).
+        pending = (preview if image is not None and preview is not None
+                   and not image.pixels_ready() else None)
         self._preview_window = None
         if image is not None and window is None:
-            if pending:
+            if pending is not None:
                 from dataclasses import replace
 
                 window = display.default_window(
-                    replace(image, stored=preview.pixels, pending=None))
+                    replace(image, stored=pending.pixels, pending=None))
                 if not image.windows and not image.voi_luts:
                     self._preview_window = window  # a histogram of the preview: redone
             else:
@@ -642,7 +646,7 @@ class ImageView(QGraphicsView):
             display.pixel_aspect(image, self._calibration) if image is not None else 1.0
         )
         self._item.set_image(
-            image, window, (preview.pixels, preview.factor) if pending else None)
+            image, window, (pending.pixels, pending.factor) if pending is not None else None)
         self._item.set_display(window, self._inverted)
         self._orientation = QTransform()
         self._fit_mode = True
@@ -653,7 +657,7 @@ class ImageView(QGraphicsView):
         if was_inverted:
             self.invertChanged.emit(False)
         self.orientationChanged.emit()
-        if pending and image.pending is not None:
+        if pending is not None and image is not None and image.pending is not None:
             image.pending.add_done_callback(self._arrival.notify)
 
     def full_resolution_pending(self) -> bool:
@@ -1107,7 +1111,7 @@ class ImageView(QGraphicsView):
         self._space_down = False
         super().focusOutEvent(event)
 
-    def drawForeground(self, painter: QPainter, rect: QRectF) -> None:  # noqa: N802
+    def drawForeground(self, painter: QPainter, rect: QRectF | QRect) -> None:  # noqa: N802
         super().drawForeground(painter, rect)
         if not self._overlays_visible or self._image is None:
             return

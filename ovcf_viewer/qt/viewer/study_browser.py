@@ -198,13 +198,9 @@ class StudyBrowser(QWidget):
 
     def image_items(self) -> list[QTreeWidgetItem]:
         """Tree rows of whole images (not frame rows), in display order."""
-        rows = []
-        for top in range(self.tree.topLevelItemCount()):
-            patient = self.tree.topLevelItem(top)
-            for s in range(patient.childCount()):
-                study = patient.child(s)
-                rows.extend(study.child(i) for i in range(study.childCount()))
-        return rows
+        patients = [self.tree.topLevelItem(i) for i in range(self.tree.topLevelItemCount())]
+        studies = [study for patient in patients for study in _children(patient)]
+        return [row for study in studies for row in _children(study)]
 
     # -- selection -------------------------------------------------------------------------
     def select_path(self, path: str | os.PathLike[str] | None, frame: int = 0) -> None:
@@ -217,10 +213,8 @@ class StudyBrowser(QWidget):
             for row in self.image_items():
                 if row.data(0, _PATH_ROLE) != key[0]:
                     continue
-                target = row
-                if frame and row.childCount() > frame:
-                    target = row.child(frame)
-                self.tree.setCurrentItem(target)
+                target = row.child(frame) if frame else None
+                self.tree.setCurrentItem(target if target is not None else row)
                 return
 
     def mark_failed(self, path: str | os.PathLike[str], message: str) -> None:
@@ -252,3 +246,11 @@ class StudyBrowser(QWidget):
             return
         self._current = key
         self.imageActivated.emit(*key)
+
+
+def _children(item: QTreeWidgetItem | None) -> list[QTreeWidgetItem]:
+    """The child rows of a tree row (none for a missing row)."""
+    if item is None:
+        return []
+    children = (item.child(i) for i in range(item.childCount()))
+    return [child for child in children if child is not None]

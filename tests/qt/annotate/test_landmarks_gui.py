@@ -9,7 +9,6 @@ delivers), and the panel must show the known answers to 0.01 mm and 0.01°
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -23,7 +22,7 @@ from ovcf_viewer.measure.measurements import measure_image
 from ovcf_viewer.model.calibration import CalibrationHeader
 from ovcf_viewer.model.image import RadiographImage, VoiWindow
 from ovcf_viewer.model.landmarks import POINT_NAMES
-from ovcf_viewer.model.settings import Settings, load_settings
+from ovcf_viewer.model.settings import Settings, SettingsKeeper, load_settings
 from ovcf_viewer.qt.annotate.annotation_controller import AnnotationController
 from ovcf_viewer.qt.viewer.image_view import ImageView
 from tests.spine_builder import BodySpec, place, stack
@@ -100,7 +99,7 @@ def setup(qtbot, tmp_path):
     qtbot.addWidget(view)
     view.resize(900, 700)
     view.show()
-    settings = replace(Settings(), edge_assist=False)
+    settings = Settings(edge_assist=False)
     controller = AnnotationController(view, settings, view,
                                       store=AnnotationStore(tmp_path / "a.sqlite3"))
     toolbar = controller.create_toolbar(view)
@@ -351,7 +350,10 @@ def test_edge_assist_snaps_clicks_but_never_drags(qtbot, tmp_path):
     view = ImageView()
     qtbot.addWidget(view)
     view.resize(800, 600)
-    controller = AnnotationController(view, Settings(edge_assist=True), view,
+    settings = Settings(edge_assist=True)
+    keeper = SettingsKeeper(settings)  # the application's: saves the one instance
+    assert keeper.save() and load_settings().edge_assist is True
+    controller = AnnotationController(view, settings, view,
                                       store=AnnotationStore(tmp_path / "s.sqlite3"))
     image = make_image(stored)
     view.set_image(image)

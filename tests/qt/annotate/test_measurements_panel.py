@@ -7,7 +7,7 @@ import pytest
 
 from ovcf_viewer.measure.measurements import measure_image
 from ovcf_viewer.model.calibration import Calibration, CalibrationSource
-from ovcf_viewer.model.settings import Settings, load_settings, save_settings
+from ovcf_viewer.model.settings import Settings, SettingsKeeper, load_settings, save_settings
 from ovcf_viewer.qt.annotate.measurements_panel import (
     INDEX_COLUMNS,
     VERTEBRA_COLUMNS,
@@ -116,7 +116,9 @@ def test_settings_persist_through_the_controller(qtbot, tmp_path):
     save_settings(Settings())
     view = ImageView()
     qtbot.addWidget(view)
-    controller = AnnotationController(view, load_settings(), view,
+    settings = load_settings()
+    keeper = SettingsKeeper(settings)  # the application's: saves the one instance
+    controller = AnnotationController(view, settings, view,
                                       store=AnnotationStore(tmp_path / "x.sqlite3"))
     panel = controller.panel
     panel.genant_combo.setCurrentIndex(panel.genant_combo.findData("own_posterior"))
@@ -127,6 +129,7 @@ def test_settings_persist_through_the_controller(qtbot, tmp_path):
     controller.magnification_action.trigger()
     assert not load_settings().use_magnification
     assert not panel.magnification_check.isChecked()
+    assert keeper.problem == ""
 
 
 def test_empty_and_error_states(panel):

@@ -7,7 +7,6 @@ film's pixel spacing (docs/clinical-reference.md §1, §3)."""
 from __future__ import annotations
 
 import math
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -89,7 +88,7 @@ def film(request, qtbot, tmp_path):
     qtbot.addWidget(view)
     view.resize(1000, 800)
     view.show()
-    controller = AnnotationController(view, replace(Settings(), edge_assist=False), view,
+    controller = AnnotationController(view, Settings().replace(edge_assist=False), view,
                                       store=AnnotationStore(tmp_path / "a.sqlite3"))
     qtbot.addWidget(controller.panel)
     image = load_image(SAMPLES / f"{request.param}.dcm")

@@ -5,7 +5,6 @@ Send to archive with a result per item; the settings' nodes with Test connection
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -23,7 +22,7 @@ WAIT_MS = 30_000  # every archive call ends within the node's 10 s timeout
 
 
 def save_nodes(*nodes: ArchiveNode) -> None:
-    save_settings(replace(load_settings(), archive_nodes=tuple(nodes)))
+    save_settings(load_settings().replace(archive_nodes=tuple(nodes)))
 
 
 @pytest.fixture

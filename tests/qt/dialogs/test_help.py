@@ -26,7 +26,8 @@ def window(qtbot):
     window.show()
     qtbot.waitExposed(window)
     yield window
-    for dialog in (getattr(window, "shortcut_sheet", None), getattr(window, "about_box", None)):
+    help_actions = window.help_actions
+    for dialog in (help_actions.shortcut_sheet, help_actions.about_box):
         if dialog is not None:
             dialog.close()  # a window-modal dialog left open would block the next test
     window.close()
@@ -35,9 +36,10 @@ def window(qtbot):
 
 def open_sheet(qtbot, window):
     qtbot.keyClick(window, Qt.Key.Key_F1)
-    qtbot.waitUntil(lambda: getattr(window, "shortcut_sheet", None) is not None
-                    and window.shortcut_sheet.isVisible())
-    return window.shortcut_sheet
+    help_actions = window.help_actions
+    qtbot.waitUntil(lambda: help_actions.shortcut_sheet is not None
+                    and help_actions.shortcut_sheet.isVisible())
+    return help_actions.shortcut_sheet
 
 
 def test_f1_opens_the_sheet_with_every_action_key(window, qtbot):
@@ -82,8 +84,9 @@ def test_every_key_the_readme_names_is_on_the_sheet(window, qtbot):
 
 
 def test_about_shows_the_version(window, qtbot):
-    window.about_action.trigger()
-    qtbot.waitUntil(lambda: getattr(window, "about_box", None) is not None
-                    and window.about_box.isVisible())
-    assert f"OVCF Viewer {__version__}" in window.about_box.text()
-    window.about_box.close()
+    help_actions = window.help_actions
+    help_actions.about_action.trigger()
+    qtbot.waitUntil(lambda: help_actions.about_box is not None
+                    and help_actions.about_box.isVisible())
+    assert f"OVCF Viewer {__version__}" in help_actions.about_box.text()
+    help_actions.about_box.close()

@@ -96,7 +96,7 @@ def test_action_without_a_case_says_so(parent):
 def test_action_exports_the_current_case(parent, inputs, tmp_path, monkeypatch):
     written = []
 
-    def fake_export(widget, case, *, images=None):
+    def fake_export(widget, case, *, images=None, settings=None):
         written.append((widget, case, images))
         return tmp_path / "x.pdf"
 

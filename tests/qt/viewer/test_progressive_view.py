@@ -6,7 +6,6 @@ background decode is reported like a failed open."""
 from __future__ import annotations
 
 import threading
-from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -60,7 +59,7 @@ def annotated_view(qtbot, tmp_path):
     view.resize(300, 260)
     view.show()
     qtbot.waitExposed(view)
-    settings = replace(Settings(), edge_assist=False)
+    settings = Settings(edge_assist=False)
     controller = AnnotationController(view, settings, view,
                                       store=AnnotationStore(tmp_path / "a.sqlite3"))
     qtbot.addWidget(controller.create_toolbar(view))
@@ -199,7 +198,7 @@ def test_edge_assist_snaps_on_full_resolution_only(annotated_view, tmp_path, qtb
     """A click while full resolution is still decoding: edge assist waits for it (here the
     decode is released a moment later from another thread) and snaps on its pixels."""
     view, controller = annotated_view
-    controller.settings = replace(controller.settings, edge_assist=True)
+    controller.settings.edge_assist = True
     path = film(tmp_path, "jpeg2000")
     image, _ = show_progressively(view, controller, path)
     assert view.full_resolution_pending()
