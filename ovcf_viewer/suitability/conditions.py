@@ -15,7 +15,6 @@ if TYPE_CHECKING:  # only for annotations: keeps this module light to import
     from ovcf_viewer.suitability.inputs import Findings, MeasuredInputs
     from ovcf_viewer.suitability.of_score import OFScore
     from ovcf_viewer.suitability.rules import Rules
-    pass
 
 
 # ============================================================================ rule conditions

@@ -12,7 +12,6 @@ from ovcf_viewer.suitability.inputs import _FINDING_SPECS
 if TYPE_CHECKING:  # only for annotations: keeps this module light to import
     from ovcf_viewer.suitability.inputs import Findings, MeasuredInputs
     from ovcf_viewer.suitability.rules import Rules
-    pass
 
 
 # ============================================================================ OF score and hint
