@@ -32,13 +32,10 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QBrush, QColor, QFont
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QGroupBox,
     QHeaderView,
     QLabel,
-    QScrollArea,
     QTableWidget,
     QTableWidgetItem,
-    QVBoxLayout,
     QWidget,
 )
 
@@ -51,6 +48,7 @@ from ovcf_viewer.measure.comparison import (
     LevelComparison,
 )
 from ovcf_viewer.model.case import PROCEDURE_LABELS, Case
+from ovcf_viewer.qt.case.sections import scrolling_sections
 from ovcf_viewer.render import format as fmt
 
 __all__ = ["ComparisonPanel", "WITHIN_MARK", "MM_WARNING_MARK"]
@@ -168,30 +166,13 @@ class ComparisonPanel(QWidget):
         self.legend.setWordWrap(True)
         self.legend.setStyleSheet("color: #555;")
 
-        inner = QWidget(self)
-        layout = QVBoxLayout(inner)
-        layout.addWidget(self.summary)
-        layout.addWidget(self.notes)
-        for title, widgets in (
-            ("Kyphosis", (self.kyphosis_table,)),
+        scrolling_sections(self, [self.summary, self.notes], [
+            ("Kyphosis", [self.kyphosis_table]),
             ("Vertebral heights and restoration (treated and adjacent levels)",
-             (self.heights_table,)),
+             [self.heights_table]),
             ("New deformities and new fractures (any level)",
-             (self.deformity_summary, self.deformity_table)),
-        ):
-            box = QGroupBox(title, inner)
-            box_layout = QVBoxLayout(box)
-            for widget in widgets:
-                box_layout.addWidget(widget)
-            layout.addWidget(box)
-        layout.addWidget(self.legend)
-        layout.addStretch(1)
-        scroll = QScrollArea(self)
-        scroll.setWidgetResizable(True)
-        scroll.setWidget(inner)
-        outer = QVBoxLayout(self)
-        outer.setContentsMargins(0, 0, 0, 0)
-        outer.addWidget(scroll)
+             [self.deformity_summary, self.deformity_table]),
+        ], [self.legend])
 
     # -- model → view --------------------------------------------------------------------------
     def show_comparison(self, comparison: CaseComparison | None, case: Case | None = None

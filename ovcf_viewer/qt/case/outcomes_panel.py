@@ -20,15 +20,12 @@ from PySide6.QtCore import QSignalBlocker, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
-    QGroupBox,
     QHBoxLayout,
     QLabel,
     QLineEdit,
     QPushButton,
-    QScrollArea,
     QTableWidget,
     QTableWidgetItem,
-    QVBoxLayout,
     QWidget,
 )
 
@@ -46,6 +43,7 @@ from ovcf_viewer.model.outcomes import (
     OutcomeValueError,
     PainScore,
 )
+from ovcf_viewer.qt.case.sections import scrolling_sections
 
 __all__ = ["OutcomesPanel", "parse_optional_number"]
 
@@ -136,26 +134,11 @@ class OutcomesPanel(QWidget):
             "miss venous leaks CT shows (§5a). Draw: click the outline's points on the film, "
             "double-click or Enter to close, Esc to cancel.", self)
         self.leak_note.setWordWrap(True)
-        body = QWidget(self)
-        layout = QVBoxLayout(body)
-        for title, widgets in (("Pain and disability per timepoint", [self.pain]),
-                               ("Procedure per treated level", [self.procedure,
-                                                                 self.volume_note]),
-                               ("Cement on post-operative films", [self.cement,
-                                                                    self.leak_note])):
-            box = QGroupBox(title, body)
-            inner = QVBoxLayout(box)
-            for w in widgets:
-                inner.addWidget(w)
-            layout.addWidget(box)
-        layout.addWidget(self.message)
-        layout.addStretch(1)
-        scroll = QScrollArea(self)
-        scroll.setWidgetResizable(True)
-        scroll.setWidget(body)
-        outer = QVBoxLayout(self)
-        outer.setContentsMargins(0, 0, 0, 0)
-        outer.addWidget(scroll)
+        scrolling_sections(self, [], [
+            ("Pain and disability per timepoint", [self.pain]),
+            ("Procedure per treated level", [self.procedure, self.volume_note]),
+            ("Cement on post-operative films", [self.cement, self.leak_note]),
+        ], [self.message])
         self.pain_edits: dict[tuple[str, str], QLineEdit] = {}
         self.procedure_widgets: dict[tuple[str, str], QWidget] = {}
         self.cement_widgets: dict[tuple[str, str, str], QWidget] = {}
