@@ -16,10 +16,14 @@ from ovcf_viewer.report.source import PRINT_DPI, ReportFilm
 # --------------------------------------------------------------------------------------------
 
 
-def _crop_region(film: ReportFilm) -> tuple[int, int, int, int] | None:
+def _crop_region(
+    film: ReportFilm, marker: tuple[float, float, float, float] | None = None
+) -> tuple[int, int, int, int] | None:
     """Whole-pixel region ``(x0, y0, x1, y1)`` around every placed landmark and tool, with a
     margin of 12 mm (or 6 % of the image when uncalibrated) and extra room anteriorly for
-    the labels; clipped to the image. ``None`` when nothing is placed."""
+    the labels, widened to keep the burned-in side ``marker`` (:func:`side_marker_box`) when
+    it lies within :data:`MARKER_REACH_MM`; clipped to the image. ``None`` when nothing is
+    placed."""
     points = [p for v in film.annotations.vertebrae.values() for p in v.points.values()]
     points += [p for t in film.annotations.tools for p in t.points]
     if not points:
@@ -37,10 +41,75 @@ def _crop_region(film: ReportFilm) -> tuple[int, int, int, int] | None:
     x0 = min(xs) - mx - (label_room if facing < 0 else 0.0)
     x1 = max(xs) + mx + (label_room if facing > 0 else 0.0)
     y0, y1 = min(ys) - my, max(ys) + my
+    if marker is not None and _gap(marker, (x0, y0, x1, y1)) <= MARKER_REACH_MM * mx / 12.0:
+        # the burned-in side marker is near: widen the crop so the figure keeps it
+        x0, y0 = min(x0, marker[0] - mx / 2), min(y0, marker[1] - my / 2)
+        x1, y1 = max(x1, marker[2] + mx / 2), max(y1, marker[3] + my / 2)
     if film.image is not None:
         x0, y0 = max(0.0, x0), max(0.0, y0)
         x1, y1 = min(float(film.image.columns), x1), min(float(film.image.rows), y1)
     return (math.floor(x0), math.floor(y0), math.ceil(x1) + 1, math.ceil(y1) + 1)
+
+
+#: How far (mm; 12 % of the landmarks' span uncalibrated) the film crop reaches out to keep
+#: a burned-in side marker: nearer than this it is widened to include it.
+MARKER_REACH_MM = 45.0
+
+
+def _gap(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> float:
+    """The larger of the horizontal and vertical gaps between two boxes (0 when they touch)."""
+    dx = max(0.0, a[0] - b[2], b[0] - a[2])
+    dy = max(0.0, a[1] - b[3], b[1] - a[3])
+    return max(dx, dy)
+
+
+def side_marker_box(film: ReportFilm) -> tuple[float, float, float, float] | None:
+    """Where the film's burned-in side marker (the lead "L"/"R" letter) is, as an image box
+    ``(x0, y0, x1, y1)`` in pixels, or ``None`` when none is found.
+
+    A lead letter is the most attenuating thing on a radiograph: it is white in the default
+    window (whatever the photometric interpretation). It is looked for as a compact white
+    blob 5–40 mm across (2–12 % of the image uncalibrated) lying in a corner of the film
+    (outer 30 % of the width and 25 % of the height)."""
+    image = film.image
+    if image is None:
+        return None
+    import numpy as np
+    from scipy import ndimage
+
+    from ovcf_viewer.render.display import default_window, render
+
+    step = max(1, round(max(image.rows, image.columns) / 700))
+    try:
+        pixels = render(image, default_window(image), False, None, step)
+    except Exception:  # pixels not readable: the figure says so itself
+        return None
+    grey = pixels.mean(axis=2) if pixels.ndim == 3 else pixels
+    labels, _count = ndimage.label(grey >= 250)
+    cal = film.calibration
+    if cal.is_calibrated:
+        col_mm, row_mm = cal.col_mm * step, cal.row_mm * step
+        low, high = 5.0, 40.0
+    else:
+        col_mm = row_mm = 100.0 / max(image.rows, image.columns) * step  # % of the image
+        low, high = 2.0, 12.0
+    rows, cols = grey.shape
+    best: tuple[float, float, float, float] | None = None
+    best_area = 0
+    for index, box in enumerate(ndimage.find_objects(labels), start=1):
+        if box is None:
+            continue
+        r0, r1, c0, c1 = box[0].start, box[0].stop, box[1].start, box[1].stop
+        w, h = (c1 - c0) * col_mm, (r1 - r0) * row_mm
+        in_corner = (c1 <= 0.3 * cols or c0 >= 0.7 * cols) and (
+            r1 <= 0.25 * rows or r0 >= 0.75 * rows)
+        if not (low <= w <= high and low <= h <= high and in_corner):
+            continue
+        area = int(np.count_nonzero(labels[box] == index))
+        if area > best_area:
+            best_area = area
+            best = (c0 * step - 0.5, r0 * step - 0.5, c1 * step - 0.5, r1 * step - 0.5)
+    return best
 
 
 def _anterior_sign(annotations: ImageAnnotations) -> float:
@@ -119,10 +188,23 @@ def _make_film_figure(
     settings: Settings,
     *,
     detail_level: str | None = None,
+    marker: tuple[float, float, float, float] | None | str = "find",
 ) -> Any:
     """The film figure; with ``detail_level`` a close-up of that vertebra whose six
-    landmarks are named (docs/clinical-reference.md §2) instead of the whole annotated spine."""
+    landmarks are named (docs/clinical-reference.md §2) instead of the whole annotated spine.
+    ``marker`` is the film's side marker box when already looked for (``None``: none found)."""
     from ovcf_viewer.report.figure_flowable import FilmFigure
 
-    region = _crop_region(film) if detail_level is None else _detail_region(film, detail_level)
-    return FilmFigure(film, region, max_width, max_height, detail_level)
+    if detail_level is not None:
+        return FilmFigure(film, _detail_region(film, detail_level), max_width, max_height,
+                          detail_level)
+    box = side_marker_box(film) if isinstance(marker, str) else marker
+    return FilmFigure(film, _crop_region(film, box), max_width, max_height, marker=box)
+
+
+def marker_in_region(
+    marker: tuple[float, float, float, float] | None, region: tuple[int, int, int, int] | None
+) -> bool:
+    """Whether the whole side marker lies inside the figure's crop."""
+    return (marker is not None and region is not None and marker[0] >= region[0]
+            and marker[1] >= region[1] and marker[2] <= region[2] and marker[3] <= region[3])

@@ -13,7 +13,7 @@ from reportlab.platypus import Flowable
 
 from ovcf_viewer.measure.measurements import IndexLevelMeasurement
 from ovcf_viewer.model.landmarks import POINT_NAMES
-from ovcf_viewer.report.figure import _anterior_sign, _render_crop
+from ovcf_viewer.report.figure import _anterior_sign, _render_crop, marker_in_region
 from ovcf_viewer.report.formatting import format_angle, genant_text
 from ovcf_viewer.report.source import ReportFilm
 from ovcf_viewer.report.styles import _RULE, FONT, FONT_BOLD
@@ -30,9 +30,12 @@ class FilmFigure(Flowable):
         max_width: float,
         max_height: float,
         detail_level: str | None = None,
+        *,
+        marker: tuple[float, float, float, float] | None = None,
     ) -> None:
         super().__init__()
         self.film = film
+        self.marker = marker  # the burned-in side marker's image box, when found
         self.detail_level = detail_level
         self.region = region
         # Drawn in physical proportions, like the viewer (docs/clinical-reference.md §1): a
@@ -275,6 +278,15 @@ class FilmFigure(Flowable):
         tw = c.stringWidth(text, FONT_BOLD, 6.6)
         x = self.width - tw - 6 if anterior > 0 else 6
         y = self.height - 11
+        if self.detail_level is None and marker_in_region(self.marker, self.region):
+            # beside the film's own side marker, never over it
+            assert self.marker is not None
+            left, top = self.to_page((self.marker[0], self.marker[1]))
+            right, bottom = self.to_page((self.marker[2], self.marker[3]))
+            if x < right + 3 and x + tw + 2 > left - 3 and y - 2.5 < top + 3 \
+                    and y + 7 > bottom - 3:
+                x = right + 5 if anterior < 0 else left - tw - 7
+                x = min(max(x, 3.0), self.width - tw - 3)
         c.setFillColor(black)
         c.setFillAlpha(0.6)
         c.rect(x - 2, y - 2.5, tw + 4, 9.5, stroke=0, fill=1)

@@ -56,6 +56,33 @@ def _genant_reference_text(m: VertebraMeasurement) -> str:
     return "own posterior"
 
 
+_HEIGHT_SHORT = {"a": "Ha", "m": "Hm", "p": "Hp"}
+
+
+def reduction_text(m: VertebraMeasurement) -> str:
+    """Genant's height reduction r with the height it comes from (§4), "34.6 % (Ha)": r is
+    the most reduced of Ha, Hm and Hp, so it differs from LOVBH (Ha only) unless Ha is the
+    most reduced against the adjacent reference."""
+    g = m.genant
+    known = {k: v for k, v in g.reductions.items() if v is not None}
+    text = format_pct(g.height_reduction_pct)
+    if not known:
+        return text
+    worst = max(known, key=lambda k: known[k])
+    return f"{text} ({_HEIGHT_SHORT.get(worst, worst)})"
+
+
+#: What the report says once, under a table with both columns, so the two percentages are
+#: never read as one number printed twice (§4).
+REDUCTION_VS_LOVBH = (
+    "Height reduction: Genant's r, the most reduced of Ha, Hm and Hp against its reference "
+    "(the height named). LOVBH: the anterior height Ha against the mean of the neighbours' Ha. "
+    "They coincide when Ha is the most reduced and the reference is the adjacent vertebrae; "
+    "they differ for a biconcave or crush fracture and under the own-posterior reference "
+    "(docs/clinical-reference.md §4)."
+)
+
+
 def lovbh_text(im: IndexLevelMeasurement) -> str:
     """LOVBH with what it stands on when not two neighbours (§6a): "not assessed" without."""
     value = format_pct(im.lovbh_pct) if im.lovbh_pct is not None else fmt.NOT_ASSESSED

@@ -24,7 +24,7 @@ def test_report_key_results_and_outcomes_section(tmp_path):
     pdf = build_report(prepare_report(case))
     text = _text(pdf)
     key = text[text.index("Key results"):text.index("Before, after and follow-up")]
-    assert "L1 anterior height" in key and "L1 kyphosis" in key
+    assert "L1 anterior height" in key and "L1 segmental kyphosis" in key
     assert "Pain: VAS 8 → 3 (−5, −62.5 %), pre-operative → post-operative; VAS 8 → 2 (−6, " \
            "−75.0 %), pre-operative → follow-up (3 months)." in key
     assert ("Complications: L1: cement leakage (paravertebral soft tissue) on the "

@@ -122,6 +122,14 @@ def _expected_case(paths: list[Path], settings: Settings):
     return case, compare(case, settings, calibrations)
 
 
+def _reduction(v) -> str:
+    """Genant's height reduction as the report prints it: the percentage and the height it
+    comes from, the most reduced of Ha, Hm, Hp (§4)."""
+    known = {k: r for k, r in v.genant.reductions.items() if r is not None}
+    worst = max(known, key=known.get)
+    return f"{format_pct(v.genant.height_reduction_pct)} (H{worst})"
+
+
 def _section(text: str, start: str, end_markers: tuple[str, ...]) -> str:
     i = text.index(start)
     ends = [text.find(m, i + len(start)) for m in end_markers]
@@ -184,8 +192,7 @@ def test_every_film_table_matches_the_model(sample):
                 format_length(v.anterior_height_mm), format_length(v.middle_height_mm),
                 format_length(v.posterior_height_mm), format_ratio(v.wedge_ratio),
                 format_ratio(v.biconcavity_ratio), format_ratio(v.crush_ratio),
-                format_angle(v.wedge_angle_deg), format_pct(v.genant.height_reduction_pct),
-                genant_text(v),
+                format_angle(v.wedge_angle_deg), _reduction(v), genant_text(v),
             ])
             assert any(r.startswith(expected) for r in rows), (film.label, expected)
         for level, index in m.index_levels.items():
@@ -206,7 +213,7 @@ def test_summary_and_comparison_match_the_model(sample):
         v = film.measurements.vertebrae["L1"]
         i = film.measurements.index_levels["L1"]
         expected = " ".join([
-            "L1", film.label, genant_text(v), format_pct(v.genant.height_reduction_pct),
+            "L1", film.label, genant_text(v), _reduction(v),
             format_ratio(v.wedge_ratio), format_angle(i.segmental_kyphosis_deg),
             format_pct(i.lovbh_pct), film.calibration.unit_tag,
         ])
@@ -248,7 +255,8 @@ def test_summary_and_comparison_match_the_model(sample):
         assert any(row.startswith(expected) for row in rows), expected
     # key results on page 1 say the same
     a = l1.restoration_for("a")
-    assert (f"restored {format_signed_length(a.absolute_mm)} "
+    unit = comp.film(comp.preop_uid).calibration.unit_tag
+    assert (f"restored {format_signed_length(a.absolute_mm)} {unit} "
             f"({format_signed_pct(a.pct_of_initial)} of initial") in raw
     assert not comp.new_deformities
     assert "New deformities: none" in raw

@@ -197,7 +197,7 @@ class ComparisonSection(_BuilderBase):
                     self.p(_esc("; ".join(row_notes)), "cell"),
                 ])
         return [
-            self.p(_esc(f"Kyphosis (“Cobb” = {_cobb_name(comp.cobb_definition)})"), "h2"),
+            self.p(_esc(f"Kyphosis: “Cobb” = {_cobb_name(comp.cobb_definition)}"), "h2"),
             _table(rows, self.cols([0.07, 0.25, 0.08, 0.08, 0.11, 0.16, 0.11, 0.14]),
                    align_right_from=2,
                    extra=[("ALIGN", (5, 1), (5, -1), "LEFT"), ("ALIGN", (7, 1), (7, -1), "LEFT"),
@@ -265,9 +265,10 @@ class ComparisonSection(_BuilderBase):
             return out
         for d in deformities:
             where = "treated level" if d.treated else "ADJACENT/OTHER LEVEL"
+            unit = comp.film(d.to_uid).calibration.unit_tag
             text = (f"{d.level} ({where}): {_HEIGHT_NAME[d.height]} height "
-                    f"{format_length(d.from_mm)} → {format_length(d.to_mm)}, fell by "
-                    f"{format_pct(d.drop_pct)} ({format_length(d.drop_mm)}) from "
+                    f"{format_length(d.from_mm)} → {format_length(d.to_mm, unit)}, fell by "
+                    f"{format_pct(d.drop_pct)} ({format_length(d.drop_mm, unit)}) from "
                     f"{d.from_label} to {d.to_label}")
             text += f" — found {d.comparison}"
             if not d.mm_tested:

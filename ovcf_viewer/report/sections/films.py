@@ -8,20 +8,36 @@ from ovcf_viewer.measure.measurements import (
     DEFORMITY_RATIO,
 )
 from ovcf_viewer.measure.tolerance import TOLERANCE
-from ovcf_viewer.report.figure import _make_film_figure
+from ovcf_viewer.report.figure import (
+    _anterior_sign,
+    _make_film_figure,
+    marker_in_region,
+    side_marker_box,
+)
 from ovcf_viewer.report.formatting import (
+    REDUCTION_VS_LOVBH,
     _genant_reference_text,
     format_angle,
     format_length,
-    format_pct,
     format_ratio,
     genant_text,
     lovbh_text,
+    reduction_text,
 )
 from ovcf_viewer.report.sections.base import _BuilderBase
 from ovcf_viewer.report.sections.closing import _cobb_name
 from ovcf_viewer.report.source import MISSING, ReportFilm
 from ovcf_viewer.report.styles import _FLAG, _RULE, FONT_BOLD, _color, _esc, _table
+
+#: The smallest film figure placed in the room left on a page (taller: the figure grows to
+#: the room, up to 140 mm; less room: the film starts the next page).
+_MIN_FIGURE_MM = 80.0
+_NO_PADDING: list[tuple[Any, ...]] = [
+    ("LEFTPADDING", (0, 0), (-1, -1), 0),
+    ("RIGHTPADDING", (0, 0), (-1, -1), 0),
+    ("TOPPADDING", (0, 0), (-1, -1), 0),
+    ("BOTTOMPADDING", (0, 0), (-1, -1), 0),
+]
 
 
 class FilmSections(_BuilderBase):
@@ -29,35 +45,47 @@ class FilmSections(_BuilderBase):
 
     # -- films -----------------------------------------------------------------------------
     def film_sections(self) -> None:
-        from reportlab.platypus import KeepTogether, PageBreak, Spacer, Table, TableStyle
-
         for film in self.source.films:
-            parts: list[Any] = []
-            title = film.title(deidentify=self.deidentify)
-            parts.append(self.heading(title))
-            fig_w = self.width * 0.53
-            fig_h = min(140 * self.mm, self.frame_height - 330)
-            figure = _make_film_figure(film, fig_w, fig_h, self.settings)
-            side = self._film_side_panel(film, figure.height)
-            panel = Table(
-                [[figure, side]],
-                colWidths=[self.width * 0.55, self.width * 0.45],
-                hAlign="LEFT",
-            )
-            panel.setStyle(TableStyle([
-                ("VALIGN", (0, 0), (-1, -1), "TOP"),
-                ("LEFTPADDING", (0, 0), (-1, -1), 0),
-                ("RIGHTPADDING", (0, 0), (-1, -1), 0),
-                ("TOPPADDING", (0, 0), (-1, -1), 0),
-                ("BOTTOMPADDING", (0, 0), (-1, -1), 0),
-            ]))
-            parts.append(panel)
-            parts.append(Spacer(1, 6))
-            self.story.append(PageBreak())
-            self.story.append(KeepTogether(parts))
+            self.story.append(self._film_panel(film))
             self.story.extend(self._measurement_tables(film))
 
-    def _film_side_panel(self, film: ReportFilm, figure_height: float) -> list[Any]:
+    def _film_panel(self, film: ReportFilm) -> Any:
+        """The film's heading, figure and side panel as one block sized to the room left on
+        the page (:class:`~ovcf_viewer.report.fitted.FittedBlock`): it follows whatever came
+        before when at least :data:`_MIN_FIGURE_MM` of figure fits, else starts a page."""
+        from reportlab.platypus import Spacer, Table, TableStyle
+
+        from ovcf_viewer.report.fitted import FittedBlock
+
+        title = film.title(deidentify=self.deidentify)
+        heading = self.heading(title)
+        style = heading.style
+        heading_h = heading.wrap(self.width, self.frame_height)[1] + style.spaceAfter
+        above = style.spaceBefore
+        below = 6.0
+        fig_w = self.width * 0.53
+        max_fig_h = min(140 * self.mm, self.frame_height - 330)
+        marker = side_marker_box(film)  # looked for once, not for every height tried
+
+        def build(height: float) -> Any:
+            fig_h = max(10.0, min(max_fig_h, height - above - heading_h - below))
+            figure = _make_film_figure(film, fig_w, fig_h, self.settings, marker=marker)
+            side = self._film_side_panel(film, figure.height, _orientation_text(figure))
+            panel = Table([[figure, side]], colWidths=[self.width * 0.55, self.width * 0.45],
+                          hAlign="LEFT")
+            panel.setStyle(TableStyle([*_NO_PADDING, ("VALIGN", (0, 0), (-1, -1), "TOP")]))
+            block = Table([[Spacer(1, above)], [self.heading(title)],
+                           [Spacer(1, style.spaceAfter)],
+                           [panel], [Spacer(1, below)]], colWidths=[self.width], hAlign="LEFT")
+            block.setStyle(TableStyle(_NO_PADDING))
+            return block
+
+        return FittedBlock(build, min_height=above + heading_h + below + _MIN_FIGURE_MM * self.mm,
+                           max_height=above + heading_h + below + max_fig_h)
+
+    def _film_side_panel(
+        self, film: ReportFilm, figure_height: float, orientation: str = ""
+    ) -> list[Any]:
         from reportlab.platypus import Spacer
 
         out: list[Any] = []
@@ -80,6 +108,8 @@ class FilmSections(_BuilderBase):
             rows.append(("Display", label))
             rows.append(("Image", f"{film.image.columns} × {film.image.rows} px"))
         rows.append(("Lengths in", film.calibration.unit_tag))
+        if orientation:
+            rows.append(("Orientation", orientation))
         out.append(_table(
             [[self.p(_esc(a), "head"), self.p(_esc(b), "cell")] for a, b in rows],
             [self.width * 0.12, self.width * 0.31], header_rows=0,
@@ -106,14 +136,13 @@ class FilmSections(_BuilderBase):
                 lines = [
                     f"<b>{level} (index level)</b>",
                     f"Genant grade {genant_text(vm)}, height reduction "
-                    f"{format_pct(vm.genant.height_reduction_pct)} "
-                    f"({_esc(_genant_reference_text(vm))})",
+                    f"{reduction_text(vm)}, reference {_esc(_genant_reference_text(vm))}",
                     f"Segmental kyphosis {format_angle(im.segmental_kyphosis_deg)}"
                     + (f" ({_esc(im.segmental_endplates)})"
                        if im.segmental_kyphosis_deg is not None else " (not measurable: "
                        "needs the vertebrae above and below)"),
                     f"Vertebral wedge angle {format_angle(im.wedge_angle_deg)}",
-                    f"LOVBH {format_pct(im.lovbh_pct)}",
+                    f"LOVBH (Ha vs neighbours) {_esc(lovbh_text(im))}",
                 ]
                 out.append(self.p("<br/>".join(lines), "body"))
                 out.append(Spacer(1, 3))
@@ -135,7 +164,7 @@ class FilmSections(_BuilderBase):
         return out
 
     def _measurement_tables(self, film: ReportFilm) -> list[Any]:
-        from reportlab.platypus import KeepTogether, Spacer
+        from reportlab.platypus import CondPageBreak, KeepTogether, Spacer
 
         m = film.measurements
         if m is None:
@@ -169,7 +198,7 @@ class FilmSections(_BuilderBase):
                 format_ratio(vm.biconcavity_ratio),
                 format_ratio(vm.crush_ratio),
                 format_angle(vm.wedge_angle_deg),
-                format_pct(vm.genant.height_reduction_pct),
+                reduction_text(vm),
                 genant_text(vm),
                 self.p(_esc(_genant_reference_text(vm)), "cell"),
             ])
@@ -186,15 +215,15 @@ class FilmSections(_BuilderBase):
             extra.append(("FONT", (col, row), (col, row), FONT_BOLD, 7.8))
             extra.append(("TEXTCOLOR", (col, row), (col, row), _color(_FLAG)))
         table = _table(
-            rows, self.cols([0.07, 0.075, 0.075, 0.075, 0.075, 0.075, 0.085, 0.085, 0.095,
-                             0.1, 0.16]),
+            rows, self.cols([0.055, 0.08, 0.08, 0.08, 0.06, 0.06, 0.065, 0.07, 0.115,
+                             0.085, 0.25]),
             header_rows=2, spans=spans, highlight_rows=highlight, align_right_from=1,
             extra=extra,
         )
         label = film.timepoint.label if film.timepoint else "Film"
-        out: list[Any] = [KeepTogether([
-            self.p(_esc(f"Vertebral measurements — {label}"), "h2"), table,
-        ])]
+        # the heading with the table's header and first rows; the rows then flow on
+        out: list[Any] = [CondPageBreak(100),
+                          self.p(_esc(f"Vertebral measurements — {label}"), "h2"), table]
         # Plausibility warnings beside the numbers they put in doubt (§6a).
         out += [self.p(self.t(f"Warning: {w.message}."), "warning") for w in m.warnings]
         out.append(self.p(_esc(
@@ -225,7 +254,24 @@ class FilmSections(_BuilderBase):
                 self.p(_esc(
                     f"“Cobb” is the {_cobb_name(cobb_def)} (setting). LOVBH = ((A1 + A2) − 2·A0)"
                     f" / (A1 + A2) × 100 %, A0 the index level's Ha, A1/A2 those above and "
-                    f"below (docs/clinical-reference.md §4)."), "note"),
+                    f"below. {REDUCTION_VS_LOVBH}"), "note"),
             ]))
         out.append(Spacer(1, 8))
         return out
+
+
+def _orientation_text(figure: Any) -> str:
+    """How the film lies, stated beside the figure (§2: patients face either way): which side
+    is anterior, and whether the film's burned-in side marker is in the figure."""
+    film = figure.film
+    if figure.region is None:
+        return ""
+    side = "right" if _anterior_sign(film.annotations) > 0 else "left"
+    text = f"anterior to the {side}"
+    if film.image is None:
+        return text
+    if marker_in_region(figure.marker, figure.region):
+        return text + "; the film's side marker is in the figure"
+    if figure.marker is not None:
+        return text + "; the film's side marker is outside the figure"
+    return text + "; no burned-in side marker found"

@@ -5,17 +5,18 @@ from __future__ import annotations
 from typing import Any
 
 from ovcf_viewer.report.formatting import (
+    REDUCTION_VS_LOVBH,
     format_angle,
     format_date,
     format_length,
     format_patient_name,
-    format_pct,
     format_ratio,
     format_signed_angle,
     format_signed_length,
     format_signed_pct,
     genant_text,
     lovbh_text,
+    reduction_text,
 )
 from ovcf_viewer.report.sections.base import _BuilderBase
 from ovcf_viewer.report.sections.closing import _cobb_name, _reference_name
@@ -40,12 +41,13 @@ class HeaderSections(_BuilderBase):
         self.story.append(self.p(_esc(f"Lateral spine radiographs: {films}"), "subtitle"))
         self.story.append(Spacer(1, 6))
         patient_rows = self._patient_rows()
-        clinic_rows = [
-            ("Institution", st.institution or "not set (Settings)"),
-            ("Physician", st.physician or "not set (Settings)"),
+        # An unset setting is left out: a clinical document prints no placeholder.
+        clinic_rows = [(label, value) for label, value in (
+            ("Institution", st.institution.strip()),
+            ("Physician", st.physician.strip()),
             ("Report date", self.report_date.strftime("%Y-%m-%d %H:%M")),
             ("Procedure", self._procedure_text()),
-        ]
+        ) if value]
         n = max(len(patient_rows), len(clinic_rows))
         patient_rows += [("", "")] * (n - len(patient_rows))
         clinic_rows += [("", "")] * (n - len(clinic_rows))
@@ -102,8 +104,8 @@ class HeaderSections(_BuilderBase):
                 "every measured vertebra.", "body"))
             return
         cobb_name = _cobb_name(self.settings.cobb_definition)
-        head = ["Level", "Film", "Genant grade", "Height reduction", "Ha/Hp",
-                "Segmental kyphosis", "LOVBH", "Calibration"]
+        head = ["Level", "Film", "Genant grade", "Height reduction (most reduced)", "Ha/Hp",
+                "Segmental kyphosis", "LOVBH (Ha vs neighbours)", "Calibration"]
         rows: list[list[Any]] = [[self.p(_esc(h), "head") for h in head]]
         for level in levels:
             for film in src.films:
@@ -114,7 +116,7 @@ class HeaderSections(_BuilderBase):
                     level,
                     self.p(_esc(film.timepoint.label if film.timepoint else "Film"), "cell"),
                     genant_text(vm) if vm else MISSING,
-                    format_pct(vm.genant.height_reduction_pct) if vm else MISSING,
+                    reduction_text(vm) if vm else MISSING,
                     format_ratio(vm.wedge_ratio) if vm else MISSING,
                     format_angle(im.segmental_kyphosis_deg) if im else MISSING,
                     self.p(_esc(lovbh_text(im)), "cell") if im else MISSING,
@@ -122,7 +124,7 @@ class HeaderSections(_BuilderBase):
                                 + (" (film missing)" if film.is_missing else "")), "cell"),
                 ])
         self.story.append(_table(
-            rows, self.cols([0.07, 0.2, 0.11, 0.11, 0.08, 0.12, 0.09, 0.22]),
+            rows, self.cols([0.06, 0.18, 0.1, 0.14, 0.07, 0.11, 0.13, 0.21]),
             align_right_from=2,
             extra=[("ALIGN", (7, 1), (7, -1), "LEFT")],
         ))
@@ -132,7 +134,7 @@ class HeaderSections(_BuilderBase):
             f"(docs/clinical-reference.md §1). Segmental kyphosis: superior endplate of the "
             f"vertebra "
             f"above to inferior endplate of the vertebra below, kyphosis positive; the report "
-            f"calls “Cobb” the {cobb_name}."), "note"))
+            f"calls “Cobb” the {cobb_name}. {REDUCTION_VS_LOVBH}"), "note"))
         # Plausibility warnings up front too (§6a): the numbers above may rest on a slip.
         for film in src.films:
             label = film.timepoint.label if film.timepoint else "Film"
@@ -159,11 +161,11 @@ class HeaderSections(_BuilderBase):
                 lines.append(
                     f"<b>{lc.level} anterior height</b>: pre- and post-operative films in "
                     f"different units (mm and px); change in % of reference "
-                    f"{format_signed_length(r.ratio_change_pp)} points.")
+                    f"{format_signed_length(r.ratio_change_pp)} percentage points.")
             elif r is not None:
                 text = (f"<b>{lc.level} anterior height</b> {format_length(r.pre_mm)} → "
                         f"{format_length(r.post_mm)} {_esc(unit)}: restored "
-                        f"{format_signed_length(r.absolute_mm)} ("
+                        f"{format_signed_length(r.absolute_mm, unit)} ("
                         f"{format_signed_pct(r.pct_of_initial)} of initial, "
                         f"{format_signed_pct(r.pct_of_lost)} of lost, "
                         f"{format_signed_pct(r.pct_of_reference)} of reference height)")
@@ -172,7 +174,7 @@ class HeaderSections(_BuilderBase):
                 lines.append(text + ".")
             k = lc.kyphosis
             if k is not None and (k.pre_deg is not None or k.post_deg is not None):
-                text = (f"<b>{lc.level} kyphosis</b> ({_esc(_cobb_name(k.definition))}) "
+                text = (f"<b>{lc.level} {_esc(_cobb_name(k.definition))}</b> "
                         f"{format_angle(k.pre_deg)} → {format_angle(k.post_deg)}")
                 if k.correction_deg is not None:
                     text += f": corrected {format_signed_angle(k.correction_deg)}"
@@ -189,7 +191,7 @@ class HeaderSections(_BuilderBase):
                     continue
                 text = (f"<b>{lc.level} anterior height at {self.t(loss.followup_label)}</b>: "
                         f"{format_length(loss.followup_mm)} {_esc(unit)}, loss "
-                        f"{format_signed_length(loss.loss_mm)} "
+                        f"{format_signed_length(loss.loss_mm, unit)} "
                         f"({format_signed_pct(loss.loss_pct_of_post)} of post-operative)")
                 if loss.within_variability:
                     text += " (within measurement variability)"
