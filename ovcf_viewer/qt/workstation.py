@@ -68,7 +68,7 @@ class Workstation(QObject):
 
     # -- actions -----------------------------------------------------------------------------
     def _build_actions(self) -> None:
-        from ovcf_viewer.qt.dialogs.report_action import ExportReportAction
+        from ovcf_viewer.qt.dialogs.report_action import ExportReportAction, PrintReportAction
 
         window = self.window
         self.open_case_action = QAction("Open case…", window)
@@ -90,7 +90,10 @@ class Workstation(QObject):
         self.report_action = ExportReportAction(
             window, self.current_film_case, self.current_images, settings=self.settings
         )
-        self.report_action.setShortcut(QKeySequence("Ctrl+P"))
+        # Ctrl+P prints (the Qt print dialog); Export report… stays the PDF export.
+        self.print_action = PrintReportAction(
+            window, self.current_film_case, self.current_images, settings=self.settings
+        )
         self.settings_action = QAction("Settings…", window)
         self.settings_action.setShortcut(QKeySequence(QKeySequence.StandardKey.Preferences))
         self.settings_action.triggered.connect(self.edit_settings)
@@ -101,7 +104,7 @@ class Workstation(QObject):
         return [
             self.import_annotations_action, None, self.open_case_action,
             self.new_case_action, self.recover_menu.menuAction(), None, self.report_action,
-            None, self.settings_action, None,
+            self.print_action, None, self.settings_action, None,
         ]
 
     # -- suitability -------------------------------------------------------------------------

@@ -1530,6 +1530,12 @@ class CaseWindow(QMainWindow):
         self.report_action.triggered.connect(self._on_report_exported)
         self._report_seen: Path | None = None
         menu.addAction(self.report_action)
+        from ovcf_viewer.qt.dialogs.report_action import PrintReportAction
+
+        self.print_action = PrintReportAction(self, self.report_case, self.report_images,
+                                              settings=self.controller.settings)
+        self.print_action.setText("&Print report…")
+        menu.addAction(self.print_action)
         from ovcf_viewer.qt.dialogs.sr_actions import CaseSrAction
 
         self.sr_action = CaseSrAction(self)

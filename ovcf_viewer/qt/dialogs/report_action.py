@@ -14,8 +14,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QAction, QGuiApplication
+from PySide6.QtCore import QRectF, Qt
+from PySide6.QtGui import QAction, QGuiApplication, QImage, QKeySequence, QPageSize, QPainter
+from PySide6.QtPrintSupport import QPrintDialog, QPrinter
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -31,7 +32,8 @@ from PySide6.QtWidgets import (
 
 from ovcf_viewer.model.settings import PAGE_SIZES, Settings
 
-__all__ = ["ExportReportAction", "ReportOptionsDialog", "export_report"]
+__all__ = ["ExportReportAction", "PrintReportAction", "ReportOptionsDialog", "export_report",
+           "print_report"]
 
 #: What a caller may hand over: a Case, or paths of a case document / annotation files.
 CaseOrInputs = Any
@@ -97,7 +99,6 @@ def export_report(
     dialog.
     """
     from ovcf_viewer.report import ReportError, build_report, write_report
-    from ovcf_viewer.services.report import prepare_report, prepare_report_from_paths
 
     settings = settings if settings is not None else Settings()
     if deidentify is None or page_size is None:
@@ -123,16 +124,7 @@ def export_report(
     settings = settings.replace(page_size=page_size)  # for this report only
     QGuiApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
     try:
-        if isinstance(case_or_inputs, str | os.PathLike) or (
-            isinstance(case_or_inputs, Sequence) and not isinstance(case_or_inputs, str)
-        ):
-            given = [case_or_inputs] if isinstance(case_or_inputs, str | os.PathLike) \
-                else list(case_or_inputs)
-            paths = [Path(p) for p in given]
-            source = prepare_report_from_paths(paths, settings)
-        else:
-            source = prepare_report(case_or_inputs, settings, findings=findings,
-                                    images=_with_pixels(images))
+        source = _prepare(case_or_inputs, settings, images, findings)
         pdf = build_report(source, settings, deidentify=deidentify)
         if target.suffix.lower() == ".dcm":  # into the patient's study, as report -o X.dcm
             from ovcf_viewer.services.report_dicom import report_as_dicom
@@ -151,11 +143,117 @@ def export_report(
     return target
 
 
-def _show_error(parent: QWidget | None, message: str) -> None:
+def _prepare(case_or_inputs: CaseOrInputs, settings: Settings, images: dict[str, Any] | None,
+             findings: Any) -> Any:
+    """The report's source, as ``ovcf-viewer report`` prepares it."""
+    from ovcf_viewer.services.report import prepare_report, prepare_report_from_paths
+
+    if isinstance(case_or_inputs, str | os.PathLike) or (
+        isinstance(case_or_inputs, Sequence) and not isinstance(case_or_inputs, str)
+    ):
+        given = [case_or_inputs] if isinstance(case_or_inputs, str | os.PathLike) \
+            else list(case_or_inputs)
+        return prepare_report_from_paths([Path(p) for p in given], settings)
+    return prepare_report(case_or_inputs, settings, findings=findings,
+                          images=_with_pixels(images))
+
+
+#: The most a printed page is rendered at: finer gains nothing on a report of lines, text
+#: and a 300-dpi film crop, and an A4 page at 600 dpi would take 100 MB.
+MAX_PRINT_DPI = 300.0
+
+
+def print_report(
+    parent: QWidget | None,
+    case_or_inputs: CaseOrInputs,
+    *,
+    printer: QPrinter | None = None,
+    settings: Settings | None = None,
+    images: dict[str, Any] | None = None,
+    findings: Any = None,
+) -> int | None:
+    """File > Print report… (Ctrl+P): the Qt print dialog, then the same document as the PDF
+    export printed page by page. Returns the number of pages sent to the printer, ``None`` if
+    cancelled or failed (the failure is shown in a message box, never raised).
+
+    The PDF is built as for *Export report*, each page rendered by PDFium (pypdfium2) at the
+    printer's resolution (at most :data:`MAX_PRINT_DPI`) and painted onto the printer with
+    ``QPainter``, so the paper shows exactly what the PDF shows."""
+    from ovcf_viewer.report import ReportError, build_report
+
+    settings = settings if settings is not None else Settings()
+    printer = printer if printer is not None else QPrinter(QPrinter.PrinterMode.HighResolution)
+    page_id = {"A4": QPageSize.PageSizeId.A4, "Letter": QPageSize.PageSizeId.Letter}
+    printer.setPageSize(QPageSize(page_id.get(settings.page_size, QPageSize.PageSizeId.A4)))
+    printer.setFullPage(True)  # the report carries its own margins
+    printer.setDocName("Vertebral fracture measurement report")
+    dialog = QPrintDialog(printer, parent)
+    dialog.setWindowTitle("Print report")
+    if dialog.exec() != QDialog.DialogCode.Accepted:
+        return None
+    QGuiApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
+    try:
+        source = _prepare(case_or_inputs, settings, images, findings)
+        pdf = build_report(source, settings)
+        pages = _paint_pdf(pdf, printer)
+    except (ReportError, ValueError, OSError) as exc:
+        QGuiApplication.restoreOverrideCursor()
+        _show_error(parent, str(exc), title="Print report",
+                    text="The report could not be printed.")
+        return None
+    except Exception as exc:  # printing must never take the viewer down
+        QGuiApplication.restoreOverrideCursor()
+        _show_error(parent, f"unexpected error: {exc}", title="Print report",
+                    text="The report could not be printed.")
+        return None
+    QGuiApplication.restoreOverrideCursor()
+    return pages
+
+
+def _paint_pdf(pdf: bytes, printer: QPrinter) -> int:
+    """Paint every page of ``pdf`` onto ``printer``, each scaled to the paper keeping its
+    proportions; returns the number of pages. Pages the user left out in the print dialog
+    (a page range) are skipped."""
+    import pypdfium2 as pdfium
+
+    document = pdfium.PdfDocument(pdf)
+    painter = QPainter()
+    try:
+        count = len(document)
+        first, last = printer.fromPage(), printer.toPage()
+        wanted = [i for i in range(count)
+                  if first == 0 or first - 1 <= i <= (last or count) - 1]
+        if not painter.begin(printer):
+            raise OSError("the printer could not be opened")
+        dpi = min(float(printer.resolution()), MAX_PRINT_DPI)
+        target = printer.pageLayout().fullRectPixels(printer.resolution())
+        for n, i in enumerate(wanted):
+            if n:
+                printer.newPage()
+            page = document[i]
+            bitmap = page.render(scale=dpi / 72.0)
+            picture = bitmap.to_pil().convert("RGB")
+            data = picture.tobytes()
+            image = QImage(data, picture.width, picture.height, 3 * picture.width,
+                           QImage.Format.Format_RGB888)
+            scale = min(target.width() / picture.width, target.height() / picture.height)
+            w, h = picture.width * scale, picture.height * scale
+            x = target.x() + (target.width() - w) / 2
+            y = target.y() + (target.height() - h) / 2
+            painter.drawImage(QRectF(x, y, w, h), image)
+        return len(wanted)
+    finally:
+        if painter.isActive():
+            painter.end()
+        document.close()
+
+
+def _show_error(parent: QWidget | None, message: str, *, title: str = "Export report",
+                text: str = "The report could not be written.") -> None:
     box = QMessageBox(parent)
     box.setIcon(QMessageBox.Icon.Warning)
-    box.setWindowTitle("Export report")
-    box.setText("The report could not be written.")
+    box.setWindowTitle(title)
+    box.setText(text)
     box.setInformativeText(message)
     box.setStandardButtons(QMessageBox.StandardButton.Close)
     box.open()  # non-modal: the viewer keeps running; tests find it via parent.findChildren
@@ -210,3 +308,45 @@ class ExportReportAction(QAction):
         images = self._images_provider() if self._images_provider is not None else None
         self.last_written = export_report(self._parent_widget, case, images=images,
                                           settings=self._settings)
+
+
+class PrintReportAction(QAction):
+    """File > Print report… (Ctrl+P): :func:`print_report` on the current case (or annotation
+    file paths); ``case_provider`` returns ``None`` when nothing is open (the action then
+    says so)."""
+
+    def __init__(
+        self,
+        parent: QWidget,
+        case_provider: Callable[[], CaseOrInputs | None],
+        images_provider: Callable[[], dict[str, Any]] | None = None,
+        *,
+        settings: Settings | None = None,
+        findings_provider: Callable[[], Any] | None = None,
+    ) -> None:
+        super().__init__("Print report…", parent)
+        self.setShortcut(QKeySequence(QKeySequence.StandardKey.Print))
+        self.setStatusTip("Print the measurement report of the current case")
+        self._settings = settings
+        self._parent_widget = parent
+        self._case_provider = case_provider
+        self._images_provider = images_provider
+        self._findings_provider = findings_provider
+        #: The printer of the last print (tests point it at a PDF file).
+        self.printer: QPrinter | None = None
+        self.last_pages: int | None = None
+        self.triggered.connect(self._on_triggered)
+
+    def _on_triggered(self) -> None:
+        case = self._case_provider()
+        if case is None:
+            _show_error(self._parent_widget, "open a case or annotated films first",
+                        title="Print report", text="Nothing to print.")
+            return
+        images = self._images_provider() if self._images_provider is not None else None
+        findings = self._findings_provider() if self._findings_provider is not None else None
+        if self.printer is None:
+            self.printer = QPrinter(QPrinter.PrinterMode.HighResolution)
+        self.last_pages = print_report(self._parent_widget, case, printer=self.printer,
+                                       images=images, settings=self._settings,
+                                       findings=findings)
