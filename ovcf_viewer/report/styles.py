@@ -3,6 +3,7 @@ reportlab is imported inside the functions."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -47,7 +48,9 @@ def _styles() -> dict[str, Any]:
     from reportlab.lib.styles import ParagraphStyle
 
     ink, accent, muted = Color(*_INK), Color(*_ACCENT), Color(*_MUTED)
-    body = ParagraphStyle("body", fontName=FONT, fontSize=8.6, leading=11.4, textColor=ink)
+    # no paragraph leaves a lone line at the top or the foot of a page
+    body = ParagraphStyle("body", fontName=FONT, fontSize=8.6, leading=11.4, textColor=ink,
+                          allowWidows=0, allowOrphans=0)
     return {
         "title": ParagraphStyle(
             "title", parent=body, fontName=FONT_BOLD, fontSize=15.5, leading=19, textColor=accent
@@ -104,7 +107,7 @@ def _table(
 ) -> Any:
     """A table with light rules: a tinted header, a rule under it, hairlines between rows."""
     from reportlab.lib.colors import Color
-    from reportlab.platypus import Table, TableStyle
+    from reportlab.platypus import TableStyle
 
     rule, fill = Color(*_RULE), Color(*_HEADER_FILL)
     commands: list[tuple[Any, ...]] = [
@@ -133,9 +136,43 @@ def _table(
     for r in highlight_rows:
         commands.append(("BACKGROUND", (0, r), (-1, r), Color(*_INDEX_FILL)))
     commands.extend(extra)
-    table = Table(rows, colWidths=col_widths, repeatRows=header_rows, hAlign="LEFT")
+    table = _table_class()(rows, colWidths=col_widths, repeatRows=header_rows, hAlign="LEFT")
     table.setStyle(TableStyle(commands))
     return table
+
+
+#: A table split across pages keeps at least this many body rows on each side.
+MIN_ROWS_AT_BREAK = 2
+
+
+@functools.cache
+def _table_class() -> type:
+    """reportlab's Table that never leaves fewer than :data:`MIN_ROWS_AT_BREAK` body rows
+    alone at the foot or the top of a page (a lone row under a repeated header reads as a
+    different table): such a split is moved up a row or two, or the table goes whole to the
+    next page."""
+    from reportlab.platypus import Table
+
+    class _Table(Table):
+        def split(self, avail_width: float, avail_height: float) -> list[Any]:
+            parts = super().split(avail_width, avail_height)
+            if len(parts) != 2:
+                return list(parts)
+            head = self.repeatRows if isinstance(self.repeatRows, int) else 0
+            first = len(parts[0]._cellvalues) - head
+            second = len(parts[1]._cellvalues) - head
+            if second >= MIN_ROWS_AT_BREAK and first >= MIN_ROWS_AT_BREAK:
+                return list(parts)
+            if first < MIN_ROWS_AT_BREAK:
+                return []  # too little room here: the whole table starts the next page
+            # give up the rows the next page needs: split above them
+            keep = first - (MIN_ROWS_AT_BREAK - second)
+            if keep < MIN_ROWS_AT_BREAK:
+                return []
+            height = sum(self._rowHeights[:head + keep])
+            return list(super().split(avail_width, min(avail_height, height + 0.5)))
+
+    return _Table
 
 
 def _color(rgb: tuple[float, float, float]) -> Any:

@@ -14,7 +14,7 @@ from ovcf_viewer.report.source import DISCLAIMER
 from ovcf_viewer.report.styles import _HEADER_FILL, _RULE, _color, _esc, _table
 
 #: Rows of "Definitions used" kept on the page of the signature block.
-_ROWS_WITH_SIGNATURE = 3
+_ROWS_WITH_SIGNATURE = 4
 
 
 class ClosingSections(_BuilderBase):

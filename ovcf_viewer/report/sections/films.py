@@ -15,7 +15,6 @@ from ovcf_viewer.report.figure import (
     side_marker_box,
 )
 from ovcf_viewer.report.formatting import (
-    REDUCTION_VS_LOVBH,
     _genant_reference_text,
     format_angle,
     format_length,
@@ -215,8 +214,8 @@ class FilmSections(_BuilderBase):
             extra.append(("FONT", (col, row), (col, row), FONT_BOLD, 7.8))
             extra.append(("TEXTCOLOR", (col, row), (col, row), _color(_FLAG)))
         table = _table(
-            rows, self.cols([0.055, 0.08, 0.08, 0.08, 0.06, 0.06, 0.065, 0.07, 0.115,
-                             0.085, 0.25]),
+            rows, self.cols([0.06, 0.075, 0.075, 0.075, 0.07, 0.07, 0.07, 0.075, 0.12,
+                             0.085, 0.225]),
             header_rows=2, spans=spans, highlight_rows=highlight, align_right_from=1,
             extra=extra,
         )
@@ -224,9 +223,11 @@ class FilmSections(_BuilderBase):
         # the heading with the table's header and first rows; the rows then flow on
         out: list[Any] = [CondPageBreak(100),
                           self.p(_esc(f"Vertebral measurements — {label}"), "h2"), table]
-        # Plausibility warnings beside the numbers they put in doubt (§6a).
-        out += [self.p(self.t(f"Warning: {w.message}."), "warning") for w in m.warnings]
-        out.append(self.p(_esc(
+        # Plausibility warnings beside the numbers they put in doubt (§6a). The notes and the
+        # index-level table that follow stay together (a page never opens on a note's tail).
+        after: list[Any] = [self.p(self.t(f"Warning: {w.message}."), "warning")
+                            for w in m.warnings]
+        after.append(self.p(_esc(
             f"* index level. Ha, Hm, Hp: anterior, middle, posterior heights in {unit}. "
             f"Ratios below {DEFORMITY_RATIO:.2f} (bold) are deformities on the fixed cut-off "
             f"rule (Siminoski 2006). Hp/Hp ref: posterior height against the mean of the "
@@ -246,16 +247,18 @@ class FilmSections(_BuilderBase):
                     format_angle(im.cobb_deg(cobb_def)),
                     self.p(_esc(lovbh_text(im)), "cell"),
                 ])
-            out.append(Spacer(1, 4))
-            out.append(KeepTogether([
+            after.append(Spacer(1, 4))
+            after.extend([
                 _table(rows2, self.cols([0.11, 0.14, 0.36, 0.14, 0.13, 0.12]),
                        align_right_from=1,
                        extra=[("ALIGN", (2, 1), (2, -1), "LEFT")]),
                 self.p(_esc(
                     f"“Cobb” is the {_cobb_name(cobb_def)} (setting). LOVBH = ((A1 + A2) − 2·A0)"
                     f" / (A1 + A2) × 100 %, A0 the index level's Ha, A1/A2 those above and "
-                    f"below. {REDUCTION_VS_LOVBH}"), "note"),
-            ]))
+                    f"below; it uses Ha only, Genant's height reduction the most reduced of "
+                    f"Ha, Hm and Hp (§4, see the summary)."), "note"),
+            ])
+        out.append(KeepTogether(after))
         out.append(Spacer(1, 8))
         return out
 
@@ -271,7 +274,7 @@ def _orientation_text(figure: Any) -> str:
     if film.image is None:
         return text
     if marker_in_region(figure.marker, figure.region):
-        return text + "; the film's side marker is in the figure"
+        return text + "; side marker in the figure"
     if figure.marker is not None:
-        return text + "; the film's side marker is outside the figure"
+        return text + "; side marker outside the figure"
     return text + "; no burned-in side marker found"

@@ -58,13 +58,13 @@ class HeaderSections(_BuilderBase):
         ]
         from reportlab.lib.colors import Color
 
+        # label cells shaded only where a row has a label (the shorter column ends blank)
+        shade = [("BACKGROUND", (col, r), (col, r), Color(*_HEADER_FILL))
+                 for r, (left, right) in enumerate(zip(patient_rows, clinic_rows, strict=True))
+                 for col, (label, _v) in ((0, left), (2, right)) if label]
         table = _table(
             rows, self.cols([0.15, 0.35, 0.15, 0.35]), header_rows=0,
-            extra=[
-                ("BACKGROUND", (0, 0), (0, -1), Color(*_HEADER_FILL)),
-                ("BACKGROUND", (2, 0), (2, -1), Color(*_HEADER_FILL)),
-                ("VALIGN", (0, 0), (-1, -1), "TOP"),
-            ],
+            extra=[*shade, ("VALIGN", (0, 0), (-1, -1), "TOP")],
         )
         self.story.append(table)
         for warning in src.warnings:
