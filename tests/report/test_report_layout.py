@@ -1,7 +1,9 @@
-"""The report's pages are filled: on the one-film and three-film sample reports every page but
-the last is inked down to at least 60 % of its text frame (no film section pushed to a new
-page leaving the one before mostly blank), and the film figure keeps the film's burned-in
-side marker (the synthetic samples carry an "L" in the upper anterior corner)."""
+"""The report's layout and wording: on the one-film and three-film sample reports every page
+but the last is inked down to at least 60 % of its text frame (no film section pushed to a new
+page leaving the one before mostly blank); no settings placeholder, nested brackets or bare
+number; the film figure keeps the film's burned-in side marker (the synthetic samples carry an
+"L" or "R" in the upper anterior corner); Genant's height reduction and LOVBH differ where
+they should (a biconcave fracture), each checked against a hand computation."""
 
 from __future__ import annotations
 
@@ -73,20 +75,81 @@ def test_no_settings_placeholder_and_no_nested_brackets():
     assert "mm" in restored  # "restored +5.7 mm at detector", never a bare number
 
 
-def test_crop_keeps_the_burned_in_side_marker():
+@pytest.mark.parametrize("annotations", [
+    SAMPLE / "pre.json",
+    SAMPLE.parent / "variants" / "cr_mono1_right.json",  # MONOCHROME1, facing right, "R"
+])
+def test_crop_keeps_the_burned_in_side_marker(annotations):
+    from ovcf_viewer.io.case_files import load_case_inputs
+    from ovcf_viewer.report.figure import _anterior_sign
+    from ovcf_viewer.report.inputs import prepare_source
+
+    film = prepare_source(load_case_inputs([annotations]), Settings()).films[0]
+    marker = side_marker_box(film)
+    assert marker is not None
+    # devtools.synthetic: a letter 14 mm tall, 12 mm from the top, in the anterior corner
+    cal = film.calibration
+    assert marker[1] * cal.row_mm == pytest.approx(12.0, abs=1.5)
+    assert (marker[3] - marker[1]) * cal.row_mm == pytest.approx(14.0, abs=1.5)
+    if _anterior_sign(film.annotations) < 0:
+        assert marker[0] * cal.col_mm == pytest.approx(12.0, abs=1.5)
+    else:
+        assert 10.0 <= (film.image.columns - marker[2]) * cal.col_mm <= 28.0
+    assert marker_in_region(marker, _crop_region(film, marker))
+
+
+def test_tight_crop_would_cut_the_marker_and_the_figure_says_so():
+    """Without widening, the sample's crop misses the marker; the figure keeps it and the side
+    panel states the orientation and that the marker is in the figure."""
     from ovcf_viewer.io.case_files import load_case_inputs
     from ovcf_viewer.report.inputs import prepare_source
 
-    for name, corner in (("pre", "left"),):
-        source = prepare_source(load_case_inputs([SAMPLE / f"{name}.json"]), Settings())
-        film = source.films[0]
-        marker = side_marker_box(film)
-        assert marker is not None
-        # the synthetic "L" is 14 mm tall, 12 mm from the top and the anterior edge (§ devtools)
-        cal = film.calibration
-        assert marker[1] * cal.row_mm == pytest.approx(12.0, abs=1.5)
-        assert (marker[3] - marker[1]) * cal.row_mm == pytest.approx(14.0, abs=1.5)
-        assert corner == "left" and marker[0] * cal.col_mm == pytest.approx(12.0, abs=1.5)
-        region = _crop_region(film, marker)
-        assert marker_in_region(marker, region)
-        assert not marker_in_region(marker, _crop_region(film))  # it would be cut without
+    film = prepare_source(load_case_inputs([SAMPLE / "pre.json"]), Settings()).films[0]
+    assert not marker_in_region(side_marker_box(film), _crop_region(film))
+    text = " ".join(" ".join(page_texts(_report(("pre",)))[0].split()).split())
+    assert "Orientation anterior to the left; side marker in the figure" in text
+
+
+def test_height_reduction_and_lovbh_differ_on_a_biconcave_fracture(tmp_path):
+    """With L1's middle height collapsed (biconcave), Genant's reduction is the middle one and
+    LOVBH stays the anterior one: the summary prints two different numbers, each as
+    computed here by hand from the landmark coordinates (§1, §4)."""
+    import json
+    import math
+    import shutil
+
+    from ovcf_viewer.io.dicom import load_image
+
+    shutil.copy(SAMPLE / "pre.dcm", tmp_path / "pre.dcm")
+    doc = json.loads((SAMPLE / "pre.json").read_text(encoding="utf-8"))
+    points = {v["level"]: v["points"] for v in doc["vertebrae"]}
+    l1 = points["L1"]
+    sm, im = l1["sm"], l1["im"]
+    # both endplates bulge into the body: the middle height shrinks to 40 %
+    l1["sm"] = [sm[0] + 0.3 * (im[0] - sm[0]), sm[1] + 0.3 * (im[1] - sm[1])]
+    l1["im"] = [im[0] - 0.3 * (im[0] - sm[0]), im[1] - 0.3 * (im[1] - sm[1])]
+    (tmp_path / "pre.json").write_text(json.dumps(doc), encoding="utf-8")
+
+    cal = load_image(tmp_path / "pre.dcm").calibration()
+
+    def height(level: str, x: str) -> float:
+        (x0, y0), (x1, y1) = points[level][f"s{x}"], points[level][f"i{x}"]
+        return math.hypot((x1 - x0) * cal.col_mm, (y1 - y0) * cal.row_mm)
+
+    reductions = {x: 1 - height("L1", x) / ((height("T12", x) + height("L2", x)) / 2)
+                  for x in "amp"}
+    assert max(reductions, key=reductions.get) == "m"
+    a0, a1, a2 = height("L1", "a"), height("T12", "a"), height("L2", "a")
+    lovbh = ((a1 + a2) - 2 * a0) / (a1 + a2) * 100
+    reduction = reductions["m"] * 100
+    assert abs(reduction - lovbh) > 5  # the construction makes them differ
+
+    from ovcf_viewer.report import format_pct
+    from tests.pdf_helpers import layout_lines
+
+    source = prepare_report_from_paths([tmp_path / "pre.json"], Settings())
+    lines = [line for page in layout_lines(build_report(source, Settings(), report_date=WHEN))
+             for line in page]
+    row = next(line for line in lines if line.startswith("L1 Pre-operative"))
+    assert f"{format_pct(reduction)} (Hm)" in row
+    assert row.split("(Hm)", 1)[1].split()[2:4] == format_pct(lovbh).split()
