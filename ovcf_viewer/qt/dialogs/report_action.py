@@ -322,7 +322,6 @@ class PrintReportAction(QAction):
         images_provider: Callable[[], dict[str, Any]] | None = None,
         *,
         settings: Settings | None = None,
-        findings_provider: Callable[[], Any] | None = None,
     ) -> None:
         super().__init__("Print report…", parent)
         self.setShortcut(QKeySequence(QKeySequence.StandardKey.Print))
@@ -331,7 +330,6 @@ class PrintReportAction(QAction):
         self._parent_widget = parent
         self._case_provider = case_provider
         self._images_provider = images_provider
-        self._findings_provider = findings_provider
         #: The printer of the last print (tests point it at a PDF file).
         self.printer: QPrinter | None = None
         self.last_pages: int | None = None
@@ -344,9 +342,7 @@ class PrintReportAction(QAction):
                         title="Print report", text="Nothing to print.")
             return
         images = self._images_provider() if self._images_provider is not None else None
-        findings = self._findings_provider() if self._findings_provider is not None else None
         if self.printer is None:
             self.printer = QPrinter(QPrinter.PrinterMode.HighResolution)
         self.last_pages = print_report(self._parent_widget, case, printer=self.printer,
-                                       images=images, settings=self._settings,
-                                       findings=findings)
+                                       images=images, settings=self._settings)
