@@ -31,6 +31,7 @@ __all__ = [
     "LABEL_MODES",
     "ArchiveNode",
     "PAGE_SIZES",
+    "THEMES",
     "Settings",
     "SettingsKeeper",
     "load_settings",
@@ -49,10 +50,14 @@ PageSize = Literal["A4", "Letter"]
 #: Vertebra labels on the film: every vertebra, index (fractured) levels only, or none (the
 #: handles and outlines stay).
 LabelMode = Literal["all", "index", "off"]
+#: The look of the whole window: the system's, or light / dark (reading room) set by the app.
+#: The film area is dark in every theme.
+Theme = Literal["system", "light", "dark"]
 GENANT_REFERENCES: tuple[str, ...] = typing.get_args(GenantReference)
 COBB_DEFINITIONS: tuple[str, ...] = typing.get_args(CobbDefinition)
 PAGE_SIZES: tuple[str, ...] = typing.get_args(PageSize)
 LABEL_MODES: tuple[str, ...] = typing.get_args(LabelMode)
+THEMES: tuple[str, ...] = typing.get_args(Theme)
 _AE_TITLE_MAX = 16  # DICOM PS3.5 Table 6.2-1 (AE VR): at most 16 characters
 
 
@@ -165,6 +170,10 @@ class Settings(EventedModel):
     archive_nodes: tuple[ArchiveNode, ...] = ()
     #: Retrieved studies are cached under the data folder up to this size; oldest go first.
     archive_cache_mb: Annotated[int, Field(ge=0, strict=True)] = 2048
+    theme: Theme = "system"
+    #: Each window's saved geometry and dock/toolbar state, by window name ("main", "case"):
+    #: ``QMainWindow.saveGeometry``/``saveState`` as base64 text. Empty: the default layout.
+    window_layouts: dict[str, str] = Field(default_factory=dict)
 
     @field_validator("archive_nodes", mode="before")
     @classmethod

@@ -23,16 +23,19 @@ window, which a :class:`~ovcf_viewer.model.settings.SettingsKeeper` saves on eve
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QAction, QCloseEvent
+from PySide6.QtCore import QSignalBlocker, Qt
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent
 from PySide6.QtWidgets import QDockWidget, QMenu, QWidget
 
-from ovcf_viewer.model.settings import Settings, SettingsKeeper
+from ovcf_viewer.model.settings import THEMES, Settings, SettingsKeeper
 from ovcf_viewer.qt.annotate.annotation_controller import AnnotationController
 from ovcf_viewer.qt.archive.actions import ArchiveActions
 from ovcf_viewer.qt.dialogs.help import HelpActions
 from ovcf_viewer.qt.dialogs.sr_actions import SrActions
+from ovcf_viewer.qt.layout import LAYOUT_VERSION, WIDE_WINDOW_PX, LayoutMemory
 from ovcf_viewer.qt.main_window import MainWindow
+from ovcf_viewer.qt.settings_link import follow_settings
+from ovcf_viewer.qt.theme import THEME_NAMES, apply_theme, current_theme
 from ovcf_viewer.qt.training.training_mode import TrainingActions
 from ovcf_viewer.qt.workstation import Workstation
 
@@ -49,7 +52,13 @@ class ApplicationWindow(MainWindow):
 
         controller = AnnotationController(self.view, settings, self, browser=self.browser)
         self.annotation_controller = controller
-        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, controller.create_toolbar(self))
+        # Two rows: viewing and the mouse modes, then landmark placement (one row overflowed
+        # a 1400 px window and hid the level box, Undo/Redo and Hide behind "»").
+        self.tools_toolbar = controller.create_tools_toolbar(self)
+        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, self.tools_toolbar)
+        self.addToolBarBreak(Qt.ToolBarArea.TopToolBarArea)
+        self.annotate_toolbar = controller.create_toolbar(self)
+        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, self.annotate_toolbar)
         self.measurements_dock = self._add_dock("Measurements", "measurements-dock",
                                                 controller.panel)
         self.annotate_menu = self.menuBar().addMenu("&Annotate")
@@ -71,6 +80,7 @@ class ApplicationWindow(MainWindow):
                                                self.workstation.suitability)
         self.tabifyDockWidget(self.measurements_dock, self.suitability_dock)
         self.measurements_dock.raise_()
+        self._initial_state = self.saveState(LAYOUT_VERSION)  # toolbars and docks placed
         for action in self.workstation.file_actions():
             if action is None:
                 self.file_menu.insertSeparator(self.quit_action)
@@ -94,10 +104,74 @@ class ApplicationWindow(MainWindow):
             else:
                 self.file_menu.insertAction(self.quit_action, action)
 
+        self._build_look_menu(settings)
+
         self.help_actions = HelpActions(self)  # the last menu
         self.help_menu = self.menuBar().addMenu("&Help")
         _fill(self.help_menu, self.help_actions.menu_actions())
         self.addAction(self.help_actions.sheet_action)  # F1 with the menu closed
+
+    # -- layout and theme --------------------------------------------------------------------
+    def _build_look_menu(self, settings: Settings) -> None:
+        """View ▸ Theme (system / light / dark, a setting applied live) and View ▸ Reset
+        layout; the window's layout is saved on close and restored when it is next shown."""
+        self.layout_memory = LayoutMemory(self, settings, "main", self.arrange_default_layout)
+        self.view_menu.addSeparator()
+        self.theme_menu = self.view_menu.addMenu("&Theme")
+        self.theme_group = QActionGroup(self)
+        self.theme_actions: dict[str, QAction] = {}
+        for name in THEMES:
+            action = self.theme_menu.addAction(THEME_NAMES[name])
+            action.setCheckable(True)
+            action.setData(name)
+            self.theme_group.addAction(action)
+            self.theme_actions[name] = action
+        self.theme_group.triggered.connect(
+            lambda action: setattr(self.settings, "theme", action.data()))
+        self.reset_layout_action = self.view_menu.addAction("Reset &layout")
+        self.reset_layout_action.setStatusTip(
+            "Put the panels and toolbars back where they start, sized for this window")
+        self.reset_layout_action.triggered.connect(self.layout_memory.reset)
+        follow_settings(settings, self._follow_theme)
+        self._follow_theme()
+
+    def _follow_theme(self) -> None:
+        theme = self.settings.theme
+        if theme != current_theme():
+            apply_theme(theme)
+        for name, action in self.theme_actions.items():
+            with QSignalBlocker(action):
+                action.setChecked(name == theme)
+
+    def arrange_default_layout(self, width: int) -> None:
+        """The default layout for a window ``width`` px wide: the film gets at least 60 % of
+        it. Below :data:`~ovcf_viewer.qt.layout.WIDE_WINDOW_PX` the studies, measurements and
+        suitability panels are tabs of one right-hand column (measurements in front); from
+        it the studies sit on the left and measurements above suitability on the right, both
+        visible together."""
+        size = self.size()  # moving docks can grow the window for a moment
+        self.restoreState(self._initial_state, LAYOUT_VERSION)
+        browser, measurements = self.browser_dock, self.measurements_dock
+        suitability = self.suitability_dock
+        for dock in (browser, measurements, suitability):
+            dock.setFloating(False)
+            dock.show()
+        right = Qt.DockWidgetArea.RightDockWidgetArea
+        horizontal = Qt.Orientation.Horizontal
+        if width >= WIDE_WINDOW_PX:
+            self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, browser)
+            self.addDockWidget(right, measurements)
+            self.splitDockWidget(measurements, suitability, Qt.Orientation.Vertical)
+            self.resizeDocks([browser, measurements],
+                             [round(0.11 * width), round(0.27 * width)], horizontal)
+            self.resizeDocks([measurements, suitability], [3, 2], Qt.Orientation.Vertical)
+        else:  # measurements and suitability are tabs already (the initial state)
+            self.tabifyDockWidget(suitability, browser)
+            measurements.raise_()
+            self.resizeDocks([measurements], [min(480, max(360, round(0.30 * width)))],
+                             horizontal)
+        if self.size() != size:
+            self.resize(size)
 
     def _add_dock(self, title: str, name: str, widget: QWidget) -> QDockWidget:
         dock = QDockWidget(title, self)

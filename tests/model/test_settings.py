@@ -37,6 +37,7 @@ def test_a_file_written_by_the_dataclass_version_loads_unchanged(tmp_path):
         # added since that version: their defaults
         "label_mode": "all", "compact_labels": False, "memory_budget_mb": 2048,
         "archive_nodes": (), "archive_cache_mb": 2048,
+        "theme": "system", "window_layouts": {},
     }
     save_settings(settings, path)
     assert json.loads(path.read_text(encoding="utf-8")) == settings.model_dump(mode="json")

@@ -109,6 +109,7 @@ _MODE_TEXT = {
                     "Draw along an object of known length, then enter its true length"),
 }
 TOOL_MODES = ("ruler", "angle", "cobb", "calibration")
+_MODE_SHORT = {"landmarks": "Landmarks", "cobb": "Cobb", "calibration": "Calibrate"}
 
 
 class CarrySignals(QObject):
@@ -247,6 +248,8 @@ class AnnotationController(QObject):
             self.mode_actions[mode] = action
         self.mode_actions["navigate"].setChecked(True)
         self.mode_group.triggered.connect(self._on_mode_action)
+        for mode, short in _MODE_SHORT.items():
+            self.mode_actions[mode].setIconText(short)
 
         self.undo_action, self.redo_action = create_undo_actions(self.undo_group, self.view)
         self.view.addAction(self.undo_action)
@@ -331,13 +334,29 @@ class AnnotationController(QObject):
             tip="One line per vertebra (level and Genant grade) in smaller type",
         )
         self._sync_label_actions()
+        # Short toolbar labels, so both toolbars fit a 1366 px screen without an overflow
+        # arrow; menus and tooltips keep the full names.
+        for action, short in ((self.index_action, "Index"), (self.relabel_action, "Relabel…"),
+                              (self.carry_action, "Carry forward"),
+                              (self.accept_all_action, "Accept all"),
+                              (self.hide_action, "Hide"),
+                              (self.magnification_action, "Mag. corr.")):
+            action.setIconText(short)
 
-    def create_toolbar(self, parent: QWidget | None = None) -> QToolBar:
-        toolbar = QToolBar("Annotate", parent)
-        toolbar.setObjectName("annotate-toolbar")
+    def create_tools_toolbar(self, parent: QWidget | None = None) -> QToolBar:
+        """The mouse modes (navigate, landmarks and the measuring tools), short labels; the
+        Annotate menu keeps the full names."""
+        toolbar = QToolBar("Tools", parent)
+        toolbar.setObjectName("tools-toolbar")
         for action in self.mode_actions.values():
             toolbar.addAction(action)
-        toolbar.addSeparator()
+        return toolbar
+
+    def create_toolbar(self, parent: QWidget | None = None) -> QToolBar:
+        """The landmark toolbar: level, direction, placement, index, carry forward, undo,
+        hide, magnification (short labels; the menu keeps the full names)."""
+        toolbar = QToolBar("Annotate", parent)
+        toolbar.setObjectName("annotate-toolbar")
         toolbar.addWidget(QLabel(" Level "))
         self.level_combo = QComboBox(toolbar)
         self.level_combo.addItems(list(LEVELS))
@@ -346,8 +365,9 @@ class AnnotationController(QObject):
         self.level_combo.currentTextChanged.connect(self.set_level)
         toolbar.addWidget(self.level_combo)
         self.direction_combo = QComboBox(toolbar)
-        self.direction_combo.addItem("then the level below", "down")
-        self.direction_combo.addItem("then the level above", "up")
+        self.direction_combo.addItem("then ↓ below", "down")
+        self.direction_combo.addItem("then ↑ above", "up")
+        self.direction_combo.setToolTip("After a vertebra, offer the level below or above")
         self.direction_combo.currentIndexChanged.connect(self._on_direction_changed)
         toolbar.addWidget(self.direction_combo)
         self.placement_combo = QComboBox(toolbar)

@@ -3,9 +3,16 @@ per index level the segmental kyphosis and LOVBH (docs/clinical-reference.md §3
 settings that change them (Genant reference, which angle is "Cobb", magnification
 correction, edge assist), applied to the application's one settings instance.
 
-Every length column header carries the calibration's unit tag ("Ha (mm at detector)") and
-the panel's first line states the calibration source (§1). Values are shown to 0.01 mm and
-0.01°; the exact values are :meth:`MeasurementsPanel.measurements`.
+Every length column header carries the calibration's unit tag ("Ha (mm at detector)",
+wrapped onto short lines so the columns stay narrow) and the panel's first line states the
+calibration source (§1). Values are shown to 0.1 mm and 0.1° (``render.format``); the exact
+values are :meth:`MeasurementsPanel.measurements`.
+
+Compact by default, so the panel fits beside the film: the vertebra table shows the level,
+Ha, Hm, Hp, Genant grade and type (:data:`COMPACT_VERTEBRA_COLUMNS`; the plausibility "Check"
+column joins them when a warning is raised), the index table the level, kyphosis, "Cobb" and
+LOVBH (the endplates it spans in the kyphosis cell's tooltip). The *Details* switch shows
+every column; right-clicking a header chooses columns one by one.
 
 Cells are created once and only rewritten when their text changes: besides avoiding flicker
 while a drag updates the panel many times a second, this keeps clear of a PySide6 6.12.0
@@ -18,29 +25,35 @@ nothing back except the settings it owns, emitted as ``settingsChanged(Settings)
 
 from __future__ import annotations
 
+import textwrap
 from dataclasses import dataclass
 
-from PySide6.QtCore import QSignalBlocker, QSize, Qt, Signal
-from PySide6.QtGui import QBrush, QColor
+from PySide6.QtCore import QEvent, QPoint, QSignalBlocker, QSize, Qt, Signal
+from PySide6.QtGui import QBrush, QColor, QPalette
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
     QComboBox,
     QFormLayout,
     QGroupBox,
+    QHBoxLayout,
     QHeaderView,
     QLabel,
+    QMenu,
     QTableWidget,
     QTableWidgetItem,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
 from ovcf_viewer.measure.measurements import DEFORMITY_RATIO, ImageMeasurements
 from ovcf_viewer.model.settings import COBB_DEFINITIONS, GENANT_REFERENCES, Settings
+from ovcf_viewer.qt.theme import readable
 from ovcf_viewer.render import format as fmt
 
-__all__ = ["MeasurementsPanel", "VERTEBRA_COLUMNS", "INDEX_COLUMNS"]
+__all__ = ["COMPACT_INDEX_COLUMNS", "COMPACT_VERTEBRA_COLUMNS", "INDEX_COLUMNS",
+           "MeasurementsPanel", "VERTEBRA_COLUMNS"]
 
 GENANT_REFERENCE_NAMES = {
     "adjacent": "adjacent vertebrae (mean above/below)",
@@ -58,9 +71,14 @@ VERTEBRA_COLUMNS = (
 )
 #: Column keys of the index-level table, in order.
 INDEX_COLUMNS = ("level", "kyphosis", "endplates", "cobb", "lovbh")
+#: The columns shown until *Details* is switched on.
+COMPACT_VERTEBRA_COLUMNS = ("level", "ha", "hm", "hp", "grade", "type")
+COMPACT_INDEX_COLUMNS = ("level", "kyphosis", "cobb", "lovbh")
+_UNIT_LINE_CHARS = 10  # "(mm at" / "detector)": a length column about 70 px wide
 
 
-_ALERT = QColor(220, 30, 30)
+_ALERT = QColor(220, 30, 30)  # made readable on the theme's ground (qt.theme.readable)
+_ALERT_ROLE = Qt.ItemDataRole.UserRole + 1  # the cell shows an alert
 
 
 @dataclass(frozen=True)
@@ -116,7 +134,7 @@ class MeasurementsPanel(QWidget):
         # each also sits in its vertebra's "Check" cell, next to the values it puts in doubt.
         self.warnings_label = QLabel("")
         self.warnings_label.setWordWrap(True)
-        self.warnings_label.setStyleSheet(f"color: {_ALERT.name()}; font-weight: bold;")
+        self._style_alerts()
 
         self.genant_combo = QComboBox()
         for key in GENANT_REFERENCES:
@@ -124,16 +142,21 @@ class MeasurementsPanel(QWidget):
         self.cobb_combo = QComboBox()
         for key in COBB_DEFINITIONS:
             self.cobb_combo.addItem(COBB_NAMES.get(key, key), key)
-        self.magnification_check = QCheckBox("Correct for radiographic magnification (ERMF)")
+        self.magnification_check = QCheckBox("Magnification correction (ERMF)")
         self.magnification_check.setToolTip(
             "Imager Pixel Spacing ÷ Estimated Radiographic Magnification Factor; ERMF refers "
             "to the table, not the spine, so it under-corrects (clinical reference §1)"
         )
-        self.edge_assist_check = QCheckBox(
-            "Edge assist (experimental): snap clicked points to nearby edges")
+        self.edge_assist_check = QCheckBox("Edge assist (experimental)")
         from ovcf_viewer.measure.edge_assist import EVALUATION
 
-        self.edge_assist_check.setToolTip(EVALUATION)
+        self.edge_assist_check.setToolTip("Snap clicked points to nearby edges. " + EVALUATION)
+        for combo in (self.genant_combo, self.cobb_combo):  # narrow: the full names drop down
+            combo.setSizeAdjustPolicy(
+                QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            combo.setMinimumContentsLength(16)
+            combo.setToolTip(combo.currentText())
+            combo.currentTextChanged.connect(combo.setToolTip)
         settings_box = QGroupBox("Measurement settings")
         form = QFormLayout(settings_box)
         form.addRow("Genant reference", self.genant_combo)
@@ -141,10 +164,28 @@ class MeasurementsPanel(QWidget):
         form.addRow(self.magnification_check)
         form.addRow(self.edge_assist_check)
 
+        self.details_button = QToolButton()
+        self.details_button.setText("Details")
+        self.details_button.setCheckable(True)
+        self.details_button.setToolTip(
+            "Show every column (ratios, wedge angle, height reduction, Genant reference, "
+            "endplates); right-click a column header to choose columns one by one")
+        self.details_button.toggled.connect(self.set_details)
+        for table in (self.vertebra_table, self.index_table):
+            header = table.horizontalHeader()
+            header.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+            header.customContextMenuRequested.connect(
+                lambda pos, t=table: self._choose_columns(t, pos))
+        self._shown_columns: dict[int, set[str]] = {}
+
+        title_row = QHBoxLayout()
+        title_row.addWidget(QLabel("Vertebrae"))
+        title_row.addStretch(1)
+        title_row.addWidget(self.details_button)
         layout = QVBoxLayout(self)
         layout.addWidget(self.prompt_label)
         layout.addWidget(self.calibration_label)
-        layout.addWidget(QLabel("Vertebrae"))
+        layout.addLayout(title_row)
         layout.addWidget(self.vertebra_table, 3)
         layout.addWidget(QLabel("Index (fractured) levels"))
         layout.addWidget(self.index_table, 1)
@@ -157,12 +198,81 @@ class MeasurementsPanel(QWidget):
         self.magnification_check.toggled.connect(self._on_settings_edited)
         self.edge_assist_check.toggled.connect(self._on_settings_edited)
         self.set_settings(self._settings)
+        self.set_details(False)
         self.show_measurements(None)
 
     def sizeHint(self) -> QSize:  # noqa: N802 (Qt override)
-        """Wide enough for the heights, ratios and grade without scrolling."""
+        """Wide enough for the compact columns without scrolling."""
         hint = super().sizeHint()
-        return QSize(max(hint.width(), 660), hint.height())
+        return QSize(max(hint.width(), 380), hint.height())
+
+    def changeEvent(self, event: QEvent) -> None:  # noqa: N802 (Qt override)
+        """A theme change: alert colours are re-made readable on the new ground."""
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.PaletteChange:
+            self._style_alerts()
+
+    def _style_alerts(self) -> None:
+        alert = readable(_ALERT, self.palette().color(QPalette.ColorRole.Window))
+        self.warnings_label.setStyleSheet(f"color: {alert.name()}; font-weight: bold;")
+        cell_alert = QBrush(readable(_ALERT))
+        for table in (self.vertebra_table, self.index_table):
+            for row in range(table.rowCount()):
+                for column in range(table.columnCount()):
+                    item = table.item(row, column)
+                    if item is not None and item.data(_ALERT_ROLE):
+                        item.setForeground(cell_alert)
+
+    # -- columns ------------------------------------------------------------------------------
+    def set_details(self, details: bool) -> None:
+        """Every column (``True``) or the compact set."""
+        with QSignalBlocker(self.details_button):
+            self.details_button.setChecked(details)
+        self._shown_columns = {
+            id(self.vertebra_table): set(VERTEBRA_COLUMNS if details
+                                         else COMPACT_VERTEBRA_COLUMNS),
+            id(self.index_table): set(INDEX_COLUMNS if details else COMPACT_INDEX_COLUMNS),
+        }
+        self._apply_columns()
+
+    def details(self) -> bool:
+        return self.details_button.isChecked()
+
+    def set_column_shown(self, table: QTableWidget, column: str, shown: bool) -> None:
+        """Show or hide one column (a key of the table's column tuple); "level" stays."""
+        keys = self._shown_columns[id(table)]
+        if shown:
+            keys.add(column)
+        elif column != "level":
+            keys.discard(column)
+        self._apply_columns()
+
+    def shown_columns(self, table: QTableWidget) -> list[str]:
+        """The keys of ``table``'s visible columns, in order."""
+        columns = VERTEBRA_COLUMNS if table is self.vertebra_table else INDEX_COLUMNS
+        return [key for i, key in enumerate(columns) if not table.isColumnHidden(i)]
+
+    def _apply_columns(self) -> None:
+        warned = self._measurements is not None and bool(self._measurements.warnings)
+        for table, columns in ((self.vertebra_table, VERTEBRA_COLUMNS),
+                               (self.index_table, INDEX_COLUMNS)):
+            keys = self._shown_columns[id(table)]
+            for i, key in enumerate(columns):
+                shown = key in keys or (key == "check" and warned)
+                if table.isColumnHidden(i) == shown:
+                    table.setColumnHidden(i, not shown)
+
+    def _choose_columns(self, table: QTableWidget, pos: QPoint) -> None:
+        """The header's context menu: one check per column."""
+        columns = VERTEBRA_COLUMNS if table is self.vertebra_table else INDEX_COLUMNS
+        menu = QMenu(self)
+        for i, key in enumerate(columns[1:], start=1):
+            action = menu.addAction(self.header_text(table, i))
+            action.setCheckable(True)
+            action.setChecked(not table.isColumnHidden(i))
+            action.toggled.connect(
+                lambda on, k=key: self.set_column_shown(table, k, on))
+        menu.popup(table.horizontalHeader().mapToGlobal(pos))
 
     @staticmethod
     def _table(columns: int) -> QTableWidget:
@@ -172,6 +282,8 @@ class MeasurementsPanel(QWidget):
         table.verticalHeader().setVisible(False)
         table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         table.setWordWrap(False)
+        rows = table.verticalHeader()  # compact rows: more vertebrae without scrolling
+        rows.setDefaultSectionSize(table.fontMetrics().height() + 8)
         return table
 
     # -- settings ---------------------------------------------------------------------------
@@ -217,6 +329,7 @@ class MeasurementsPanel(QWidget):
             self._set_headers("px")
             self.notes_label.setText("")
             self.warnings_label.setText("")
+            self._apply_columns()
             return
         calibration = measurements.calibration
         if self.calibration_label.text() != calibration.statement():
@@ -225,6 +338,7 @@ class MeasurementsPanel(QWidget):
         self._set_headers(calibration.unit_tag)
         self._fill_vertebrae(measurements)
         self._fill_index_levels(measurements)
+        self._apply_columns()
         warnings = "\n".join(f"⚠ {w.message}" for w in measurements.warnings)
         if self.warnings_label.text() != warnings:
             self.warnings_label.setText(warnings)
@@ -234,8 +348,9 @@ class MeasurementsPanel(QWidget):
         self.notes_label.setText("\n".join(notes))
 
     def _set_headers(self, unit_tag: str) -> None:
+        unit = "\n".join(textwrap.wrap(f"({unit_tag})", _UNIT_LINE_CHARS))
         vertebra_headers = [
-            "Level", f"Ha\n({unit_tag})", f"Hm\n({unit_tag})", f"Hp\n({unit_tag})",
+            "Level", f"Ha\n{unit}", f"Hm\n{unit}", f"Hp\n{unit}",
             "Wedge\nHa/Hp (ratio)", "Biconcavity\nHm/Hp (ratio)", "Crush\nHp/Hp adj. (ratio)",
             "Wedge angle\n(°, kyphosis +)", "Genant\ngrade", "Genant\ntype",
             "Height\nreduction (%)", "Genant\nreference", "Check",
@@ -269,8 +384,9 @@ class MeasurementsPanel(QWidget):
                 item.setText(cell.text)
             if item.toolTip() != cell.tooltip:
                 item.setToolTip(cell.tooltip)
-            if (item.foreground().color() == _ALERT) != cell.alert:
-                item.setForeground(QBrush(_ALERT) if cell.alert else QBrush())
+            if bool(item.data(_ALERT_ROLE)) != cell.alert:
+                item.setData(_ALERT_ROLE, cell.alert)
+                item.setForeground(QBrush(readable(_ALERT)) if cell.alert else QBrush())
 
     @staticmethod
     def _set_row_count(table: QTableWidget, rows: int) -> None:
@@ -317,7 +433,8 @@ class MeasurementsPanel(QWidget):
         for row, (level, index) in enumerate(m.index_levels.items()):
             self._set_row(table, row, [
                 _Cell(level),
-                _Cell(_number(index.segmental_kyphosis_deg), True),
+                _Cell(_number(index.segmental_kyphosis_deg), True,
+                      f"Segmental kyphosis: {index.segmental_endplates}"),
                 _Cell(index.segmental_endplates),
                 _Cell(_number(index.cobb_deg(m.cobb_definition)), True),
                 _Cell(("not assessed" if index.lovbh_pct is None else _number(index.lovbh_pct, 1))
@@ -343,7 +460,7 @@ class MeasurementsPanel(QWidget):
 
     def header_text(self, table: QTableWidget, column: int) -> str:
         """A column header on one line (headers wrap the unit onto a second line)."""
-        return _text(table.horizontalHeaderItem(column)).replace("\n", " ")
+        return _text(table.horizontalHeaderItem(column)).replace("-\n", "-").replace("\n", " ")
 
 
 def _text(item: QTableWidgetItem | None) -> str:
