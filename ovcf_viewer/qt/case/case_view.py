@@ -960,6 +960,9 @@ class CaseView(QWidget):
             return
         # Where the anatomy is now, before the single view widens (a resize moves the view).
         anchor = self.left.anchor()
+        # A fitted film stays fitted (to the single view's full width, not at the zoom that
+        # fitted half of it); a zoomed one keeps its level and scale.
+        fit = self.left.is_fitted()
         if not self.single_check.isChecked():
             with QSignalBlocker(self.single_check):
                 self.single_check.setChecked(True)
@@ -971,7 +974,10 @@ class CaseView(QWidget):
         self._syncing = True
         try:
             self._show(self.left, uid)
-            self.left.place_at(anchor)
+            if fit:
+                self.left.view.fit()
+            else:
+                self.left.place_at(anchor)
         finally:
             self._syncing = False
         self._update_hint()
@@ -1027,9 +1033,15 @@ class CaseView(QWidget):
             self.synchronise(self.left)
 
     def _on_single_toggled(self, single: bool) -> None:
+        """Single view and back: the film(s) fitted to the new width, not left at the zoom
+        chosen for the other layout."""
         self.right.setVisible(not single)
         if not single:
             self.show_pair(*self._pair)
+        self._layout.activate()
+        self.left.view.fit()
+        if not single:
+            self.right.view.fit()
             self.synchronise(self.left)
         self._update_hint()
 

@@ -31,10 +31,12 @@ from ovcf_viewer.model.settings import (
     COBB_DEFINITIONS,
     GENANT_REFERENCES,
     PAGE_SIZES,
+    THEMES,
     Settings,
     save_settings,
 )
 from ovcf_viewer.qt.archive.nodes_editor import ArchiveNodesEditor
+from ovcf_viewer.qt.theme import THEME_NAMES, readable
 
 __all__ = ["SettingsDialog"]
 
@@ -86,8 +88,9 @@ class SettingsDialog(QDialog):
 
         self.variability_deg = QDoubleSpinBox(decimals=1, minimum=0.0, maximum=20.0, suffix=" °")
         self.variability_mm = QDoubleSpinBox(decimals=1, minimum=0.0, maximum=20.0, suffix=" mm")
-        form.addRow("Within measurement variability below:", self.variability_deg)
-        form.addRow("", self.variability_mm)
+        # Each spin box its own label (the millimetre one had none).
+        form.addRow("Within measurement variability, angles below:", self.variability_deg)
+        form.addRow("Within measurement variability, lengths below:", self.variability_mm)
 
         self.bilateral_width = QDoubleSpinBox(
             decimals=1, minimum=10.0, maximum=120.0, suffix=" mm"
@@ -103,6 +106,11 @@ class SettingsDialog(QDialog):
         form.addRow("Institution (report header):", self.institution)
         form.addRow("Physician (report header):", self.physician)
         form.addRow("Report page size:", self.page_size)
+        self.theme = QComboBox()
+        for name in THEMES:
+            self.theme.addItem(THEME_NAMES[name], name)
+        self.theme.setToolTip("The look of every window; the film area is dark in each")
+        form.addRow("Theme:", self.theme)
 
         self.rules_file = QLineEdit()
         self.rules_file.setPlaceholderText("bundled rules (resources/suitability_rules.toml)")
@@ -131,7 +139,7 @@ class SettingsDialog(QDialog):
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         self.error_label = QLabel()
-        self.error_label.setStyleSheet("color: #b00020")
+        self.error_label.setStyleSheet(f"color: {readable('#b00020').name()}")
         self.error_label.setWordWrap(True)
 
         general = QWidget()
@@ -156,6 +164,7 @@ class SettingsDialog(QDialog):
         self.institution.setText(s.institution)
         self.physician.setText(s.physician)
         self.page_size.setCurrentText(s.page_size)
+        self.theme.setCurrentIndex(max(0, self.theme.findData(s.theme)))
         self.rules_file.setText(s.rules_file)
         self.archive_cache_mb.setValue(s.archive_cache_mb)
 
@@ -172,6 +181,7 @@ class SettingsDialog(QDialog):
             institution=self.institution.text().strip(),
             physician=self.physician.text().strip(),
             page_size=self.page_size.currentText(),
+            theme=self.theme.currentData(),
             rules_file=self.rules_file.text().strip(),
             archive_nodes=self.archive_nodes.nodes(),
             archive_cache_mb=self.archive_cache_mb.value(),
