@@ -11,6 +11,7 @@ background, so a red that reads on white is lightened on the dark theme rather t
 
 from __future__ import annotations
 
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QApplication
 
@@ -77,10 +78,15 @@ def apply_theme(name: str) -> None:
     app = _app()
     if _system is None:
         _system = (app.style().name(), QPalette(app.palette()))
+    hints = app.styleHints()
     if name == "system":
+        hints.unsetColorScheme()
         app.setStyle(_system[0])
         app.setPalette(_system[1])
     else:
+        # The colour scheme too: Fusion draws check box and frame outlines for it (on the
+        # dark palette alone they were darker than the ground, and invisible).
+        hints.setColorScheme(Qt.ColorScheme.Dark if name == "dark" else Qt.ColorScheme.Light)
         app.setStyle("Fusion")
         app.setPalette(dark_palette() if name == "dark" else app.style().standardPalette())
     _current = name

@@ -6,11 +6,12 @@ and restored per window, and the theme (system / light / dark) is applied live, 
 saved."""
 
 import json
+import re
 from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QPoint, Qt
-from PySide6.QtGui import QPalette
+from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QApplication, QFormLayout, QLabel, QToolBar, QToolButton
 
 from ovcf_viewer.model.settings import Settings, read_settings, settings_path
@@ -79,6 +80,9 @@ def test_the_film_gets_most_of_the_window_and_no_toolbar_overflows(qtbot, size):
     for action in (controller.index_action, controller.undo_action, controller.redo_action,
                    controller.hide_action):
         assert on_screen(window.annotate_toolbar.widgetForAction(action)), action.text()
+    # Loading the annotations is an undo step; its name stays out of the toolbar button.
+    assert controller.undo_action.text() != "Undo"
+    assert window.annotate_toolbar.widgetForAction(controller.undo_action).text() == "Undo"
 
     # The measurements are in front; the compact table fits its panel without scrolling.
     panel = controller.panel
@@ -190,6 +194,12 @@ def test_the_dark_theme_is_applied_live_readable_and_saved(qtbot):
     for item in alerts:
         colour = item.foreground().color()
         assert colour.red() > colour.green() and contrast_ratio(colour, base) >= MIN_CONTRAST
+    # The suitability panel's coloured texts (statuses, provenance, citations) too.
+    results = window.workstation.suitability.results.toHtml()
+    inks = set(re.findall(r"(?<![-\w])color:\s*(#[0-9a-fA-F]{6})", results))
+    assert len(inks) >= 3, inks
+    for ink in inks:
+        assert contrast_ratio(QColor(ink), base) >= MIN_CONTRAST, ink
     # The status bar and a grabbed frame are dark too (what the user sees).
     status = window.statusBar()
     assert status.palette().color(QPalette.ColorRole.Window).lightnessF() < 0.3

@@ -340,7 +340,10 @@ class AnnotationController(QObject):
                               (self.carry_action, "Carry forward"),
                               (self.accept_all_action, "Accept all"),
                               (self.hide_action, "Hide"),
-                              (self.magnification_action, "Mag. corr.")):
+                              (self.magnification_action, "Mag. corr."),
+                              # fixed: "Undo Load annotations" widened the toolbar (the
+                              # tooltip and menu still name the step)
+                              (self.undo_action, "Undo"), (self.redo_action, "Redo")):
             action.setIconText(short)
 
     def create_tools_toolbar(self, parent: QWidget | None = None) -> QToolBar:

@@ -63,6 +63,10 @@ COBB_NAMES = {
     "segmental": "segmental kyphosis (endplate above to endplate below)",
     "vertebral_wedge": "vertebral wedge angle (index vertebra's own endplates)",
 }
+_SHORT_NAMES = {  # the settings' boxes, narrow beside the film
+    "adjacent": "adjacent vertebrae", "own_posterior": "own posterior height",
+    "segmental": "segmental kyphosis", "vertebral_wedge": "vertebral wedge angle",
+}
 
 #: Column keys of the vertebra table, in order.
 VERTEBRA_COLUMNS = (
@@ -137,11 +141,16 @@ class MeasurementsPanel(QWidget):
         self._style_alerts()
 
         self.genant_combo = QComboBox()
-        for key in GENANT_REFERENCES:
-            self.genant_combo.addItem(GENANT_REFERENCE_NAMES.get(key, key), key)
+        for key in GENANT_REFERENCES:  # short names in the box, the full ones as tooltips
+            self.genant_combo.addItem(_SHORT_NAMES.get(key, key), key)
+            self.genant_combo.setItemData(self.genant_combo.count() - 1,
+                                          GENANT_REFERENCE_NAMES.get(key, key),
+                                          Qt.ItemDataRole.ToolTipRole)
         self.cobb_combo = QComboBox()
         for key in COBB_DEFINITIONS:
-            self.cobb_combo.addItem(COBB_NAMES.get(key, key), key)
+            self.cobb_combo.addItem(_SHORT_NAMES.get(key, key), key)
+            self.cobb_combo.setItemData(self.cobb_combo.count() - 1, COBB_NAMES.get(key, key),
+                                        Qt.ItemDataRole.ToolTipRole)
         self.magnification_check = QCheckBox("Magnification correction (ERMF)")
         self.magnification_check.setToolTip(
             "Imager Pixel Spacing ÷ Estimated Radiographic Magnification Factor; ERMF refers "
@@ -155,8 +164,7 @@ class MeasurementsPanel(QWidget):
             combo.setSizeAdjustPolicy(
                 QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
             combo.setMinimumContentsLength(16)
-            combo.setToolTip(combo.currentText())
-            combo.currentTextChanged.connect(combo.setToolTip)
+            combo.currentIndexChanged.connect(self._sync_combo_tips)
         settings_box = QGroupBox("Measurement settings")
         form = QFormLayout(settings_box)
         form.addRow("Genant reference", self.genant_combo)
@@ -209,7 +217,7 @@ class MeasurementsPanel(QWidget):
     def changeEvent(self, event: QEvent) -> None:  # noqa: N802 (Qt override)
         """A theme change: alert colours are re-made readable on the new ground."""
         super().changeEvent(event)
-        if event.type() == QEvent.Type.PaletteChange:
+        if event.type() == QEvent.Type.PaletteChange and hasattr(self, "details_button"):
             self._style_alerts()
 
     def _style_alerts(self) -> None:
@@ -302,6 +310,13 @@ class MeasurementsPanel(QWidget):
         self.magnification_check.setChecked(settings.use_magnification)
         self.edge_assist_check.setChecked(settings.edge_assist)
         del blockers
+        self._sync_combo_tips()
+
+    def _sync_combo_tips(self) -> None:
+        """Each settings box's tooltip is its choice's full name."""
+        for combo in (self.genant_combo, self.cobb_combo):
+            tip = combo.itemData(combo.currentIndex(), Qt.ItemDataRole.ToolTipRole)
+            combo.setToolTip(str(tip or ""))
 
     def _on_settings_edited(self) -> None:
         self._settings = self._settings.replace(

@@ -15,7 +15,7 @@ from __future__ import annotations
 import html
 from typing import Any
 
-from PySide6.QtCore import QSignalBlocker, Qt, Signal
+from PySide6.QtCore import QEvent, QSignalBlocker, Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
 )
 
 from ovcf_viewer.model.settings import Settings
+from ovcf_viewer.qt.theme import readable
 from ovcf_viewer.render import format as fmt
 from ovcf_viewer.services.suitability import rules_or_fallback
 from ovcf_viewer.suitability import (
@@ -72,6 +73,14 @@ _EFFECT_COLOURS = {
     "bilateral": "#1f4e79",
 }
 _OVERRIDDEN_COLOUR = "#b25e00"
+_MUTED = "#6b7680"  # provenance, rules name
+_SOURCE = "#8a949c"  # citations
+
+
+def _ink(colour: str) -> str:
+    """``colour`` as text on the current theme's ground: the colours above are chosen for
+    white; on the dark theme they are lightened to stay readable (qt.theme.readable)."""
+    return readable(colour).name()
 
 #: Form sections: title → findings fields, in the order a clinician takes a history.
 _SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -200,7 +209,7 @@ class _MeasuredRow:
         if override is not None or self.override.isChecked():
             was = _format_measured(self.name, measured.value)
             self.value.setText(
-                f"<span style='color:{_OVERRIDDEN_COLOUR}'><b>overridden</b></span> "
+                f"<span style='color:{_ink(_OVERRIDDEN_COLOUR)}'><b>overridden</b></span> "
                 f"(measured: {html.escape(was)})"
             )
             self.value.setToolTip(measured.provenance())
@@ -211,7 +220,7 @@ class _MeasuredRow:
         else:
             self.value.setText(
                 f"<b>{html.escape(_format_measured(self.name, measured.value))}</b> "
-                f"<span style='color:#6b7680'>{html.escape(measured.provenance())}</span>"
+                f"<span style='color:{_ink(_MUTED)}'>{html.escape(measured.provenance())}</span>"
             )
         self.value.setToolTip(measured.provenance())
 
@@ -249,14 +258,12 @@ class SuitabilityPanel(QWidget):
         self.disclaimer.setWordWrap(True)
         self.rules_problem = QLabel()
         self.rules_problem.setWordWrap(True)
-        self.rules_problem.setStyleSheet(f"color: {STATUS_COLOURS['contraindicated']};")
         # Plausibility warnings of the film(s) the measured inputs come from
         # (docs/clinical-reference.md §6a): a swapped or mislabelled vertebra changes them.
         self.warnings_label = QLabel()
         self.warnings_label.setWordWrap(True)
-        self.warnings_label.setStyleSheet(
-            f"color: {STATUS_COLOURS['contraindicated']}; font-weight: bold;")
         self.warnings_label.setVisible(False)
+        self._style_labels()
 
         form_widget = QWidget()
         form_layout = QVBoxLayout(form_widget)
@@ -439,6 +446,19 @@ class SuitabilityPanel(QWidget):
         self._evaluate()
         self.findingsChanged.emit(findings)
 
+    def changeEvent(self, event: QEvent) -> None:  # noqa: N802 (Qt override)
+        """A theme change: every coloured text is drawn again for the new ground."""
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.PaletteChange and hasattr(self, "results"):
+            self._style_labels()
+            self._sync_measured_rows()
+            self._render()
+
+    def _style_labels(self) -> None:
+        alert = _ink(STATUS_COLOURS["contraindicated"])
+        self.rules_problem.setStyleSheet(f"color: {alert};")
+        self.warnings_label.setStyleSheet(f"color: {alert}; font-weight: bold;")
+
     # -- evaluation --------------------------------------------------------------------------
     def _sync_measured_rows(self) -> None:
         overrides = self._findings.measured_overrides
@@ -459,15 +479,22 @@ class SuitabilityPanel(QWidget):
             return
         evaluation = evaluate(self._findings, self._measured, self._rules)
         self._evaluation = evaluation
+        self._render()
+        self.evaluationChanged.emit(evaluation)
+
+    def _render(self) -> None:
+        """Show the current evaluation (kept where it was scrolled to)."""
+        evaluation = self._evaluation
+        if evaluation is None:
+            return
         hint = evaluation.of_type_hint
         self.of_type_hint.setText(
-            f"<span style='color:#6b7680'>App's hint: <b>{hint.of_type or 'none'}</b> — "
+            f"<span style='color:{_ink(_MUTED)}'>App's hint: <b>{hint.of_type or 'none'}</b> — "
             f"{html.escape(hint.reason)}</span>"
         )
         scroll = self.results.verticalScrollBar().value()
         self.results.setHtml(evaluation_html(evaluation))
         self.results.verticalScrollBar().setValue(scroll)
-        self.evaluationChanged.emit(evaluation)
 
 
 # ---------------------------------------------------------------------------------- rendering
@@ -477,9 +504,9 @@ def _reason_html(reason: Any) -> str:
     colour = _EFFECT_COLOURS.get(reason.effect, "#000000")
     prefix, _sep, _rest = str(reason).partition(": ")
     return (
-        f"<li><span style='color:{colour}'><b>{html.escape(prefix)}:</b> "
+        f"<li><span style='color:{_ink(colour)}'><b>{html.escape(prefix)}:</b> "
         f"{html.escape(reason.text)}</span> "
-        f"<span style='color:#8a949c'><i>[{html.escape(reason.source)}]</i></span></li>"
+        f"<span style='color:{_ink(_SOURCE)}'><i>[{html.escape(reason.source)}]</i></span></li>"
     )
 
 
@@ -488,7 +515,7 @@ def evaluation_html(e: Evaluation) -> str:
     their reasons, approach, viscosity, OF score table, OF hint, unknowns, confidence and the
     disclaimer. Used by the panel; reusable for a report preview."""
     parts = [f"<p><b>{html.escape(DISCLAIMER)}</b><br>"
-             f"<span style='color:#6b7680'>Rules: {html.escape(e.rules_name)} "
+             f"<span style='color:{_ink(_MUTED)}'>Rules: {html.escape(e.rules_name)} "
              f"{html.escape(e.rules_version)} · confidence <b>{html.escape(e.confidence_text)}"
              f"</b></span></p>"]
     if e.shared_notes:  # said once, not under every option they apply to (§6)
@@ -530,9 +557,10 @@ def evaluation_html(e: Evaluation) -> str:
     for item in score.items:
         points = "unknown (0)" if item.points is None else fmt.points(item.points)
         parts.append(f"<tr><td>{html.escape(item.label)}</td><td align='right'><b>"
-                     f"{html.escape(points)}</b></td><td style='color:#6b7680'>"
+                     f"{html.escape(points)}</b></td><td style='color:{_ink(_MUTED)}'>"
                      f"{html.escape(item.detail)}</td></tr>")
-    parts.append(f"</table><p style='color:#8a949c'><i>[{html.escape(score.source)}]</i></p>")
+    parts.append(f"</table><p style='color:{_ink(_SOURCE)}'><i>[{html.escape(score.source)}]"
+                 f"</i></p>")
     hint = e.of_type_hint
     parts.append(f"<p><b>OF type hint:</b> {hint.of_type or 'none'} — "
                  f"{html.escape(hint.reason)}</p>")

@@ -24,10 +24,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ovcf_viewer.qt.theme import readable
+
 if TYPE_CHECKING:  # the scanner imports pydicom: load it on first open, not at start-up
     from ovcf_viewer.io.study_scan import ScanImage, ScanPatient, ScanResult, ScanStudy
 
 __all__ = ["StudyBrowser"]
+
+_ERROR_RED = QColor(200, 40, 40)  # made readable on the theme's ground (qt.theme)
 
 #: Suffixes of files that may hold an image; anything else found *inside a folder* that is not
 #: an image (a README, the annotation JSON beside each film, AUTORUN.INF) is counted as
@@ -149,7 +153,7 @@ class StudyBrowser(QWidget):
         entry = QListWidgetItem(f"{path.name}: {message}")
         entry.setToolTip(str(path))
         entry.setData(_PATH_ROLE, str(path))
-        entry.setForeground(QBrush(QColor(200, 40, 40)))
+        entry.setForeground(QBrush(readable(_ERROR_RED)))
         self.errors.addItem(entry)
 
     def _update_error_label(self) -> None:
@@ -222,7 +226,7 @@ class StudyBrowser(QWidget):
         path_text = str(Path(path))
         for row in self.image_items():
             if row.data(0, _PATH_ROLE) == path_text:
-                row.setForeground(0, QBrush(QColor(200, 40, 40)))
+                row.setForeground(0, QBrush(readable(_ERROR_RED)))
                 row.setToolTip(0, f"{path_text}\n{message}")
         for i in range(self.errors.count()):
             if self.errors.item(i).data(_PATH_ROLE) == path_text:
