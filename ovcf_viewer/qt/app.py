@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QApplication
 
 from ovcf_viewer import __version__
 from ovcf_viewer.model.settings import Settings, load_settings, read_settings
+from ovcf_viewer.qt.layout import fit_to_screen
 
 if TYPE_CHECKING:
     from ovcf_viewer.qt.application_window import ApplicationWindow
@@ -51,7 +52,7 @@ def run_gui(paths: Sequence[str], annotations: str | None = None) -> int:
     app = create_application()
     settings, problems = read_settings()  # the run's one settings instance
     window = build_main_window(settings)
-    window.resize(1400, 900)
+    fit_to_screen(window, 1400, 900)  # a saved layout, if any, replaces it when shown
     window.show()
     if problems:
         window.statusBar().showMessage("; ".join(problems))

@@ -1,4 +1,5 @@
-"""Saved window layouts: a main window's geometry and dock/toolbar state, kept per window in
+"""Saved window layouts: a main window's geometry, dock/toolbar state and the sizes of the
+splitters it names, kept per window in
 :attr:`Settings.window_layouts <ovcf_viewer.model.settings.Settings.window_layouts>`.
 
 :class:`LayoutMemory` restores what was saved when its window is first shown (or, with nothing
@@ -11,19 +12,29 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from PySide6.QtCore import QByteArray, QEvent, QObject
-from PySide6.QtWidgets import QMainWindow
+from PySide6.QtWidgets import QMainWindow, QSplitter, QWidget
 
 from ovcf_viewer.model.settings import Settings
 
-__all__ = ["LAYOUT_VERSION", "WIDE_WINDOW_PX", "LayoutMemory"]
+__all__ = ["LAYOUT_VERSION", "WIDE_WINDOW_PX", "LayoutMemory", "fit_to_screen"]
 
 #: Bumped when the docks change, so an older saved state is not restored onto new docks.
 LAYOUT_VERSION = 2
 #: From this window width side panels sit side by side or stacked; below it they are tabs.
 WIDE_WINDOW_PX = 1700
+
+
+def fit_to_screen(window: QWidget, width: int, height: int) -> None:
+    """Resize ``window`` to ``width`` × ``height``, or to its screen's available area when
+    that is smaller (a 1600 px case window on a 1366 × 768 laptop ran off the screen)."""
+    screen = window.screen()
+    if screen is not None:
+        area = screen.availableGeometry()
+        width, height = min(width, area.width()), min(height, area.height())
+    window.resize(width, height)
 
 
 def _encode(data: QByteArray) -> str:
@@ -37,12 +48,13 @@ def _decode(text: str) -> QByteArray:
 class LayoutMemory(QObject):
     """Keeps ``window``'s layout in ``settings.window_layouts[name]``; see the module
     docstring. ``arrange(width)`` lays the window out by default for a window ``width`` px
-    wide."""
+    wide; ``splitters`` are saved and restored with it."""
 
     def __init__(self, window: QMainWindow, settings: Settings, name: str,
-                 arrange: Callable[[int], None]) -> None:
+                 arrange: Callable[[int], None], splitters: Sequence[QSplitter] = ()) -> None:
         super().__init__(window)
         self.window = window
+        self.splitters = tuple(splitters)
         self.settings = settings
         self.name = name
         self._arrange = arrange
@@ -64,23 +76,29 @@ class LayoutMemory(QObject):
 
     def restore(self) -> bool:
         """Restore the saved geometry and state; ``False`` when there is none usable."""
-        saved = self.saved()
-        geometry, _, state = saved.partition(";")
-        if not state:
+        parts = self.saved().split(";")
+        if len(parts) != 3:
             return False
+        geometry, state, splitters = parts
         try:
             geometry_data, state_data = _decode(geometry), _decode(state)
+            splitter_data = [_decode(text) for text in splitters.split(",") if text]
         except (binascii.Error, ValueError):
+            return False
+        if len(splitter_data) != len(self.splitters):
             return False
         if not self.window.restoreState(state_data, LAYOUT_VERSION):
             return False
         self.window.restoreGeometry(geometry_data)
+        for splitter, data in zip(self.splitters, splitter_data, strict=True):
+            splitter.restoreState(data)
         return True
 
     def save(self) -> None:
         """Write the window's geometry and state into the settings (saved by the keeper)."""
-        text = (_encode(self.window.saveGeometry()) + ";"
-                + _encode(self.window.saveState(LAYOUT_VERSION)))
+        text = ";".join((_encode(self.window.saveGeometry()),
+                         _encode(self.window.saveState(LAYOUT_VERSION)),
+                         ",".join(_encode(s.saveState()) for s in self.splitters)))
         if self.saved() != text:
             self.settings.window_layouts = {**self.settings.window_layouts, self.name: text}
 

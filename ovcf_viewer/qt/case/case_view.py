@@ -103,6 +103,7 @@ from ovcf_viewer.model.landmarks import (
 )
 from ovcf_viewer.model.settings import Settings
 from ovcf_viewer.qt.annotate.landmark_items import AnnotationLayer, HandleKey
+from ovcf_viewer.qt.layout import LayoutMemory, fit_to_screen
 from ovcf_viewer.qt.settings_link import follow_settings
 from ovcf_viewer.qt.viewer.image_view import ImageView
 from ovcf_viewer.services.compare import compare
@@ -1450,6 +1451,7 @@ class CaseWorkspace(QWidget):
         right.addWidget(self.tabs)
         right.setStretchFactor(1, 3)
         splitter = QSplitter(Qt.Orientation.Horizontal, self)
+        self.splitters = (splitter, right)  # saved with the window's layout
         splitter.addWidget(self.case_view)
         splitter.addWidget(right)
         splitter.setStretchFactor(0, 1)
@@ -1560,9 +1562,24 @@ class CaseWindow(QMainWindow):
                                         QKeySequence.StandardKey.Undo)
         self.redo_action = self._action(edit, "&Redo case edit", self.redo_case_edit,
                                         QKeySequence.StandardKey.Redo)
+        view_menu = self.menuBar().addMenu("&View")
+        self.layout_memory = LayoutMemory(self, self.controller.settings, "case",
+                                          self.arrange_default_layout,
+                                          self.workspace.splitters)
+        self.reset_layout_action = self._action(view_menu, "Reset &layout",
+                                                self.layout_memory.reset)
         self.controller.caseChanged.connect(self._on_case_changed)
         self.controller.messagesChanged.connect(self._on_messages)
         self._on_case_changed(self.controller.case)
+
+    def arrange_default_layout(self, width: int) -> None:
+        """Films and panels share the width equally; the case facts take what they need
+        above the tabs."""
+        films, panels = self.workspace.splitters
+        films.setSizes([width // 2, width - width // 2])
+        height = max(1, self.workspace.height())
+        facts_height = min(self.workspace.details.sizeHint().height(), height // 2)
+        panels.setSizes([facts_height, height - facts_height])
 
     def undo_case_edit(self) -> bool:
         session = self.controller.session
@@ -1734,6 +1751,6 @@ def open_case_window(
                                 annotations=annotations)
         except CaseFormatError as exc:
             window.show_message(f"Case not created: {exc}")
-    window.resize(1600, 950)
+    fit_to_screen(window, 1600, 950)
     window.show()
     return window

@@ -73,3 +73,73 @@ def test_no_comparison_header_is_elided_at_1366(workspace):
             needed = max(table.fontMetrics().horizontalAdvance(line)
                          for line in header.text().split("\n"))
             assert table.columnWidth(column) >= needed, header.text()
+
+
+def test_splitter_sizes_are_saved_with_the_window_and_reset(qtbot):
+    """LayoutMemory on a window with a splitter (the case window's shape), small enough for
+    the offscreen platform's 800×600 screen."""
+    from PySide6.QtWidgets import QLabel, QMainWindow, QSplitter
+
+    from ovcf_viewer.qt.layout import LayoutMemory
+
+    settings = Settings()
+
+    def window():
+        win = QMainWindow()
+        qtbot.addWidget(win)
+        splitter = QSplitter(win)
+        splitter.addWidget(QLabel("films"))
+        splitter.addWidget(QLabel("panels"))
+        win.setCentralWidget(splitter)
+        memory = LayoutMemory(win, settings, "case",
+                              lambda width: splitter.setSizes([width // 2, width - width // 2]),
+                              [splitter])
+        win.resize(700, 500)
+        win.show()
+        qtbot.waitExposed(win)
+        return win, splitter, memory
+
+    first, splitter, _memory = window()
+    default = splitter.sizes()
+    assert abs(default[0] - default[1]) <= 1
+    splitter.setSizes([500, 200])
+    moved = splitter.sizes()
+    first.close()
+    assert settings.window_layouts["case"].count(";") == 2
+
+    second, splitter, memory = window()
+    assert splitter.sizes() == moved
+    memory.reset()
+    assert splitter.sizes() == default and "case" not in settings.window_layouts
+
+
+def test_the_case_window_keeps_its_layout(qtbot):
+    from ovcf_viewer.qt.case.case_view import CaseWindow
+
+    settings = Settings()
+    controller = CaseController(settings)
+    controller.set_case(load_case_inputs([SAMPLE / f"{n}.json" for n in ("pre", "post")]))
+    window = CaseWindow(controller)
+    qtbot.addWidget(window)
+    window.resize(1366, 768)
+    window.show()
+    qtbot.waitExposed(window)
+    assert window.layout_memory.splitters == window.workspace.splitters
+    window.close()
+    assert settings.window_layouts["case"].count(";") == 2
+    window.reset_layout_action.trigger()
+    assert "case" not in settings.window_layouts
+
+
+def test_a_window_larger_than_the_screen_is_fitted_to_it(qtbot):
+    from PySide6.QtWidgets import QMainWindow
+
+    from ovcf_viewer.qt.layout import fit_to_screen
+
+    window = QMainWindow()
+    qtbot.addWidget(window)
+    area = window.screen().availableGeometry()
+    fit_to_screen(window, area.width() + 500, area.height() + 300)
+    assert (window.width(), window.height()) == (area.width(), area.height())
+    fit_to_screen(window, area.width() - 100, area.height() - 100)
+    assert (window.width(), window.height()) == (area.width() - 100, area.height() - 100)
