@@ -19,7 +19,7 @@ from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPainter, QStaticText, Q
 from ovcf_viewer.model.calibration import Calibration
 from ovcf_viewer.model.image import RadiographImage, VoiLutTable, VoiWindow
 
-__all__ = ["OverlayCorners", "overlay_corners", "paint_overlays"]
+__all__ = ["OverlayCorners", "fit_corner_rows", "overlay_corners", "paint_overlays"]
 
 # Orientation words for View Position (0018,5101), PS3.3 C.8.11.5.1.2.
 _VIEW_POSITIONS = {
@@ -138,9 +138,40 @@ def _static_text(line: str, font: QFont) -> QStaticText:
     return text
 
 
+_GAP = 12.0  # between a left and a right corner's lines on one row
+
+
+def fit_corner_rows(corners: OverlayCorners, width: float,
+                    metrics: QFontMetricsF) -> OverlayCorners:
+    """``corners`` with the lines that share a row shortened ("…") so that the left and the
+    right one never run into each other in a viewport ``width`` px wide (inner width, margins
+    taken off): the right-hand line gives way first, down to half the row."""
+
+    def pair(left: tuple[str, ...], right: tuple[str, ...],
+             bottom: bool) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        lefts, rights = list(left), list(right)
+        for row in range(min(len(lefts), len(rights))):
+            li = len(lefts) - 1 - row if bottom else row
+            ri = len(rights) - 1 - row if bottom else row
+            room = width - _GAP
+            wl = metrics.horizontalAdvance(lefts[li])
+            if wl + metrics.horizontalAdvance(rights[ri]) <= room:
+                continue
+            rights[ri] = metrics.elidedText(rights[ri], Qt.TextElideMode.ElideRight,
+                                            max(room - wl, room / 2))
+            lefts[li] = metrics.elidedText(lefts[li], Qt.TextElideMode.ElideRight,
+                                           room - metrics.horizontalAdvance(rights[ri]))
+        return tuple(lefts), tuple(rights)
+
+    top_left, top_right = pair(corners.top_left, corners.top_right, bottom=False)
+    bottom_left, bottom_right = pair(corners.bottom_left, corners.bottom_right, bottom=True)
+    return OverlayCorners(top_left, top_right, bottom_left, bottom_right)
+
+
 def paint_overlays(painter: QPainter, viewport: QRectF, corners: OverlayCorners) -> None:
     """Draw ``corners`` into ``viewport`` (device coordinates: call with an identity
-    world transform). Light text with a dark one-pixel halo, 8 px from the edges.
+    world transform). Light text with a dark one-pixel halo, 8 px from the edges; lines
+    sharing a row are shortened rather than drawn over each other (:func:`fit_corner_rows`).
 
     Lines are cached :class:`QStaticText` (laid out once): the overlay is repainted on
     every window/level step and must cost a fraction of a millisecond.
@@ -153,6 +184,7 @@ def paint_overlays(painter: QPainter, viewport: QRectF, corners: OverlayCorners)
     metrics = QFontMetricsF(font)
     line_height = metrics.lineSpacing()
     margin = 8.0
+    corners = fit_corner_rows(corners, viewport.width() - 2 * margin, metrics)
     halo = QColor(0, 0, 0, 230)
     fill = QColor(255, 255, 220)
     offsets = ((-1.0, 0.0), (1.0, 0.0), (0.0, -1.0), (0.0, 1.0))
