@@ -62,7 +62,8 @@ class LayoutMemory(QObject):
         window.installEventFilter(self)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt override)
-        if watched is self.window:
+        # getattr: Qt may still deliver an event while Python tears this object down.
+        if watched is getattr(self, "window", None):
             if event.type() == QEvent.Type.Show and not self._shown:
                 self._shown = True
                 if not self.restore():
