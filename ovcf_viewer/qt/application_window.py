@@ -115,7 +115,12 @@ class ApplicationWindow(MainWindow):
     def _build_look_menu(self, settings: Settings) -> None:
         """View ▸ Theme (system / light / dark, a setting applied live) and View ▸ Reset
         layout; the window's layout is saved on close and restored when it is next shown."""
-        self.layout_memory = LayoutMemory(self, settings, "main", self.arrange_default_layout)
+        self.layout_memory = LayoutMemory(self, settings, "main", self.arrange_default_layout,
+                                          breakpoints=(WIDE_WINDOW_PX,))
+        for dock in (self.browser_dock, self.measurements_dock, self.suitability_dock):
+            dock.dockLocationChanged.connect(self.layout_memory.customised)
+            dock.topLevelChanged.connect(self.layout_memory.customised)
+            dock.toggleViewAction().toggled.connect(self.layout_memory.customised)  # closed
         self.view_menu.addSeparator()
         self.theme_menu = self.view_menu.addMenu("&Theme")
         self.theme_group = QActionGroup(self)
@@ -148,7 +153,8 @@ class ApplicationWindow(MainWindow):
         it. Below :data:`~ovcf_viewer.qt.layout.WIDE_WINDOW_PX` the studies, measurements and
         suitability panels are tabs of one right-hand column (measurements in front); from
         it the studies sit on the left and measurements above suitability on the right, both
-        visible together."""
+        visible together. Until the user rearranges the panels, resizing the window across
+        that width arranges it again."""
         size = self.size()  # moving docks can grow the window for a moment
         self.restoreState(self._initial_state, LAYOUT_VERSION)
         browser, measurements = self.browser_dock, self.measurements_dock

@@ -5,7 +5,9 @@ splitters it names, kept per window in
 :class:`LayoutMemory` restores what was saved when its window is first shown (or, with nothing
 saved or a state from another version, lays the window out with the window's own ``arrange``
 for its width) and saves it when the window closes; :meth:`LayoutMemory.reset` is
-*View ▸ Reset layout*.
+*View ▸ Reset layout*. While the layout is the default one (not restored, not rearranged by
+the user), a window resized across one of its ``breakpoints`` (maximised from 1400 to 1920
+px, say) is arranged again for its new width.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import base64
 import binascii
 from collections.abc import Callable, Sequence
 
-from PySide6.QtCore import QByteArray, QEvent, QObject
+from PySide6.QtCore import QByteArray, QEvent, QObject, QTimer
 from PySide6.QtWidgets import QMainWindow, QSplitter, QWidget
 
 from ovcf_viewer.model.settings import Settings
@@ -51,15 +53,46 @@ class LayoutMemory(QObject):
     wide; ``splitters`` are saved and restored with it."""
 
     def __init__(self, window: QMainWindow, settings: Settings, name: str,
-                 arrange: Callable[[int], None], splitters: Sequence[QSplitter] = ()) -> None:
+                 arrange: Callable[[int], None], splitters: Sequence[QSplitter] = (),
+                 breakpoints: Sequence[int] = ()) -> None:
         super().__init__(window)
         self.window = window
         self.splitters = tuple(splitters)
         self.settings = settings
         self.name = name
         self._arrange = arrange
+        self._breakpoints = tuple(sorted(breakpoints))
         self._shown = False
+        self._arranging = False
+        self._automatic = False  # the default layout, untouched: follows the breakpoints
+        self._band = 0  # how many breakpoints the width had passed when last arranged
         window.installEventFilter(self)
+
+    def _width_band(self, width: int) -> int:
+        return sum(width >= point for point in self._breakpoints)
+
+    def arrange(self) -> None:
+        """The default layout for the window's current width (it then follows the
+        breakpoints until the user changes it)."""
+        self._arranging = True
+        try:
+            self._arrange(self.window.width())
+        finally:
+            self._arranging = False
+        self._automatic = True
+        self._band = self._width_band(self.window.width())
+
+    def customised(self, *_args: object) -> None:
+        """The user moved, floated or closed a panel: their layout stays as it is."""
+        if not self._arranging:
+            self._automatic = False
+
+    def is_automatic(self) -> bool:
+        return self._automatic
+
+    def _follow_width(self) -> None:
+        if self._automatic and self._width_band(self.window.width()) != self._band:
+            self.arrange()
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt override)
         # getattr: Qt may still deliver an event while Python tears this object down.
@@ -67,9 +100,11 @@ class LayoutMemory(QObject):
             if event.type() == QEvent.Type.Show and not self._shown:
                 self._shown = True
                 if not self.restore():
-                    self._arrange(self.window.width())
+                    self.arrange()
             elif event.type() == QEvent.Type.Close and self._shown:
                 self.save()
+            elif event.type() == QEvent.Type.Resize and self._shown and self._breakpoints:
+                QTimer.singleShot(0, self._follow_width)  # after the resize has settled
         return False
 
     def saved(self) -> str:
@@ -88,8 +123,13 @@ class LayoutMemory(QObject):
             return False
         if len(splitter_data) != len(self.splitters):
             return False
-        if not self.window.restoreState(state_data, LAYOUT_VERSION):
-            return False
+        self._arranging = True  # restoring is not the user's rearranging
+        try:
+            if not self.window.restoreState(state_data, LAYOUT_VERSION):
+                return False
+        finally:
+            self._arranging = False
+        self._automatic = False
         self.window.restoreGeometry(geometry_data)
         for splitter, data in zip(self.splitters, splitter_data, strict=True):
             splitter.restoreState(data)
@@ -109,4 +149,4 @@ class LayoutMemory(QObject):
             layouts = dict(self.settings.window_layouts)
             del layouts[self.name]
             self.settings.window_layouts = layouts
-        self._arrange(self.window.width())
+        self.arrange()

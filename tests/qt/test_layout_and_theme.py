@@ -131,6 +131,32 @@ def test_a_wide_window_shows_measurements_and_suitability_together(qtbot):
     assert window.view.viewport().width() >= 0.6 * 1400
 
 
+def test_the_default_layout_follows_a_maximised_window_until_the_user_changes_it(qtbot):
+    window = shown_window(qtbot, (1400, 900), film=False)
+    memory = window.layout_memory
+    assert memory.is_automatic()
+
+    def together():
+        return window.suitability_dock not in window.tabifiedDockWidgets(
+            window.measurements_dock)
+
+    window.resize(1920, 1080)  # maximised on a wide screen
+    qtbot.waitUntil(together)
+    qtbot.waitUntil(lambda: on_screen(window.annotation_controller.panel)
+                    and on_screen(window.workstation.suitability))
+    window.resize(1400, 900)
+    qtbot.waitUntil(lambda: not together())
+
+    window.browser_dock.close()  # the user's own layout: kept through resizing
+    assert not memory.is_automatic()
+    window.resize(1920, 1080)
+    QApplication.processEvents()
+    QApplication.processEvents()
+    assert not together() and window.browser_dock.isHidden()
+    window.reset_layout_action.trigger()  # until asked for the default again
+    assert memory.is_automatic() and together() and not window.browser_dock.isHidden()
+
+
 def test_the_layout_is_saved_on_close_restored_and_reset(qtbot):
     # Within the offscreen platform's 800×600 screen: restoreGeometry keeps a window on its
     # screen, so a larger saved size would come back clipped.
