@@ -28,8 +28,8 @@ from __future__ import annotations
 import re
 from html import escape as _html_escape
 
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QBrush, QColor, QFont
+from PySide6.QtCore import QEvent, Qt
+from PySide6.QtGui import QBrush, QColor, QFont, QPalette
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHeaderView,
@@ -49,6 +49,7 @@ from ovcf_viewer.measure.comparison import (
 )
 from ovcf_viewer.model.case import PROCEDURE_LABELS, Case
 from ovcf_viewer.qt.case.sections import scrolling_sections
+from ovcf_viewer.qt.theme import readable
 from ovcf_viewer.render import format as fmt
 
 __all__ = ["ComparisonPanel", "WITHIN_MARK", "MM_WARNING_MARK"]
@@ -83,9 +84,9 @@ def _item(text: str, value: object = None, *, tooltip: str = "", muted: bool = F
     if tooltip:
         item.setToolTip(tooltip)
     if muted:
-        item.setForeground(QBrush(_MUTED))
+        item.setForeground(QBrush(readable(_MUTED)))
     if alert:
-        item.setForeground(QBrush(_ALERT))
+        item.setForeground(QBrush(readable(_ALERT)))
     if bold or alert:
         font = QFont(item.font())
         font.setBold(True)
@@ -164,7 +165,8 @@ class ComparisonPanel(QWidget):
         self.deformity_summary.setWordWrap(True)
         self.legend = QLabel("", self)
         self.legend.setWordWrap(True)
-        self.legend.setStyleSheet("color: #555;")
+        self._case: Case | None = None
+        self._style_legend()
 
         scrolling_sections(self, [self.summary, self.notes], [
             ("Kyphosis", [self.kyphosis_table]),
@@ -174,10 +176,24 @@ class ComparisonPanel(QWidget):
              [self.deformity_summary, self.deformity_table]),
         ], [self.legend])
 
+    def changeEvent(self, event: QEvent) -> None:  # noqa: N802 (Qt override)
+        """A theme change: the tables and texts are drawn again in colours readable on the
+        new ground (qt.theme.readable)."""
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.PaletteChange and hasattr(self, "_case"):
+            self._style_legend()
+            if self.comparison is not None:
+                self.show_comparison(self.comparison, self._case)
+
+    def _style_legend(self) -> None:
+        ground = self.palette().color(QPalette.ColorRole.Window)  # a label, not a table
+        self.legend.setStyleSheet(f"color: {readable('#555555', ground).name()};")
+
     # -- model → view --------------------------------------------------------------------------
     def show_comparison(self, comparison: CaseComparison | None, case: Case | None = None
                         ) -> None:
         self.comparison = comparison
+        self._case = case
         if comparison is None:
             self.summary.setText("No case open.")
             for table in (self.kyphosis_table, self.heights_table, self.deformity_table):
@@ -250,7 +266,8 @@ class ComparisonPanel(QWidget):
                       else f"body volume unknown ({v.reason})" if v.reason else "")
             lines.append(f"<b>{v.level}</b>: {escape(', '.join(facts) or 'not recorded')}"
                          + (f"; {escape(volume)}" if volume else ""))
-        lines += [f"<span style='color:#b31e14'><b>Complication</b>: {escape(c.text)}</span>"
+        ink = readable("#b31e14").name()
+        lines += [f"<span style='color:{ink}'><b>Complication</b>: {escape(c.text)}</span>"
                   for c in summary.complications if c.kind == "leakage"]
         return "<br>".join(lines)
 
@@ -258,7 +275,8 @@ class ComparisonPanel(QWidget):
         lines = []
         for note in comparison.notes:
             if "different calibration sources" in note:
-                lines.append(f"<span style='background:{_WARN_BG.name()}'><b>⚠ {note}</b></span>")
+                lines.append(f"<span style='background:{_WARN_BG.name()};color:#1a1a1a'>"
+                             f"<b>⚠ {note}</b></span>")  # dark on light yellow, either theme
             else:
                 lines.append(note)
         for level in comparison.levels:
@@ -442,13 +460,13 @@ class ComparisonPanel(QWidget):
             table.setItem(r, 6, _text_item(where, bold=d.level not in treated))
             table.setItem(r, 7, _text_item(d.comparison))
         fractures = "".join(
-            f"<br><b style='color:{_ALERT.name()}'>New fracture</b>: "
+            f"<br><b style='color:{readable(_ALERT).name()}'>New fracture</b>: "
             f"{_html_escape(nf.description)} (not a treated level)"
             for nf in comparison.new_fractures)
         self.deformity_summary.setTextFormat(Qt.TextFormat.RichText)
         if items:
             self.deformity_summary.setText(
-                f"<b style='color:{_ALERT.name()}'>{len(items)} new deformit"
+                f"<b style='color:{readable(_ALERT).name()}'>{len(items)} new deformit"
                 f"{'y' if len(items) == 1 else 'ies'}</b>: {rule}, between consecutive films "
                 f"or against the baseline (latest pre-operative film; post-operative film for "
                 f"treated levels).{fractures}")

@@ -17,6 +17,7 @@ from dataclasses import replace
 from typing import Any
 
 from PySide6.QtCore import QSignalBlocker, Signal
+from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -44,6 +45,7 @@ from ovcf_viewer.model.outcomes import (
     PainScore,
 )
 from ovcf_viewer.qt.case.sections import scrolling_sections
+from ovcf_viewer.qt.theme import readable
 
 __all__ = ["OutcomesPanel", "parse_optional_number"]
 
@@ -110,7 +112,8 @@ class OutcomesPanel(QWidget):
         self.controller = controller
         self.message = QLabel("", self)
         self.message.setWordWrap(True)
-        self.message.setStyleSheet("color: #b31e14")
+        self.message.setStyleSheet(  # on the window's ground, the theme's at construction
+            f"color: {readable('#b31e14', self.palette().color(QPalette.ColorRole.Window)).name()}")
         self.pain = QTableWidget(0, 4, self)
         self.pain.setHorizontalHeaderLabels(["Timepoint", "Days", "Pain VAS (0–10)",
                                              "ODI (0–100 %)"])

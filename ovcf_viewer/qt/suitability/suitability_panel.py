@@ -16,6 +16,7 @@ import html
 from typing import Any
 
 from PySide6.QtCore import QEvent, QSignalBlocker, Qt, Signal
+from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -455,7 +456,8 @@ class SuitabilityPanel(QWidget):
             self._render()
 
     def _style_labels(self) -> None:
-        alert = _ink(STATUS_COLOURS["contraindicated"])
+        ground = self.palette().color(QPalette.ColorRole.Window)  # labels, not the browser
+        alert = readable(STATUS_COLOURS["contraindicated"], ground).name()
         self.rules_problem.setStyleSheet(f"color: {alert};")
         self.warnings_label.setStyleSheet(f"color: {alert}; font-weight: bold;")
 

@@ -143,3 +143,27 @@ def test_a_window_larger_than_the_screen_is_fitted_to_it(qtbot):
     assert (window.width(), window.height()) == (area.width(), area.height())
     fit_to_screen(window, area.width() - 100, area.height() - 100)
     assert (window.width(), window.height()) == (area.width() - 100, area.height() - 100)
+
+
+def test_comparison_colours_stay_readable_on_the_dark_theme(workspace, qtbot):
+    from PySide6.QtGui import QColor, QPalette
+
+    from ovcf_viewer.qt.theme import MIN_CONTRAST, apply_theme, contrast_ratio
+
+    try:
+        apply_theme("dark")
+        QApplication.processEvents()  # PaletteChange: the panel draws itself again
+        base = QApplication.palette().color(QPalette.ColorRole.Base)
+        panel = workspace.panel
+        coloured = [item for table in (panel.kyphosis_table, panel.heights_table)
+                    for r in range(table.rowCount()) for c in range(table.columnCount())
+                    if (item := table.item(r, c)) is not None
+                    and item.foreground().style() != Qt.BrushStyle.NoBrush]
+        assert coloured, "the sample has changes within measurement variability (muted)"
+        for item in coloured:
+            assert contrast_ratio(item.foreground().color(), base) >= MIN_CONTRAST, item.text()
+        legend = panel.legend.styleSheet().split("color:")[1].strip(" ;")
+        window = QApplication.palette().color(QPalette.ColorRole.Window)
+        assert contrast_ratio(QColor(legend), window) >= MIN_CONTRAST
+    finally:
+        apply_theme("system")
