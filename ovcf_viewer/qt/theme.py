@@ -79,14 +79,18 @@ def apply_theme(name: str) -> None:
     if _system is None:
         _system = (app.style().name(), QPalette(app.palette()))
     hints = app.styleHints()
+    settable = hasattr(hints, "setColorScheme")  # Qt 6.8 and later
     if name == "system":
-        hints.unsetColorScheme()
+        if settable:
+            hints.unsetColorScheme()
         app.setStyle(_system[0])
         app.setPalette(_system[1])
     else:
         # The colour scheme too: Fusion draws check box and frame outlines for it (on the
         # dark palette alone they were darker than the ground, and invisible).
-        hints.setColorScheme(Qt.ColorScheme.Dark if name == "dark" else Qt.ColorScheme.Light)
+        if settable:
+            hints.setColorScheme(Qt.ColorScheme.Dark if name == "dark"
+                                 else Qt.ColorScheme.Light)
         app.setStyle("Fusion")
         app.setPalette(dark_palette() if name == "dark" else app.style().standardPalette())
     _current = name
