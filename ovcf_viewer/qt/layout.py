@@ -50,11 +50,12 @@ def _decode(text: str) -> QByteArray:
 class LayoutMemory(QObject):
     """Keeps ``window``'s layout in ``settings.window_layouts[name]``; see the module
     docstring. ``arrange(width)`` lays the window out by default for a window ``width`` px
-    wide; ``splitters`` are saved and restored with it."""
+    wide; ``splitters`` are saved and restored with it. ``arrange_when_shown=False``: the
+    window as built is already its default layout (``arrange`` serves *Reset layout*)."""
 
     def __init__(self, window: QMainWindow, settings: Settings, name: str,
                  arrange: Callable[[int], None], splitters: Sequence[QSplitter] = (),
-                 breakpoints: Sequence[int] = ()) -> None:
+                 breakpoints: Sequence[int] = (), arrange_when_shown: bool = True) -> None:
         super().__init__(window)
         self.window = window
         self.splitters = tuple(splitters)
@@ -62,6 +63,7 @@ class LayoutMemory(QObject):
         self.name = name
         self._arrange = arrange
         self._breakpoints = tuple(sorted(breakpoints))
+        self._arrange_when_shown = arrange_when_shown
         self._shown = False
         self._arranging = False
         self._automatic = False  # the default layout, untouched: follows the breakpoints
@@ -99,7 +101,7 @@ class LayoutMemory(QObject):
         if watched is getattr(self, "window", None):
             if event.type() == QEvent.Type.Show and not self._shown:
                 self._shown = True
-                if not self.restore():
+                if not self.restore() and self._arrange_when_shown:
                     self.arrange()
             elif event.type() == QEvent.Type.Close and self._shown:
                 self.save()

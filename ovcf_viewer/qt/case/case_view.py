@@ -103,7 +103,7 @@ from ovcf_viewer.model.landmarks import (
 )
 from ovcf_viewer.model.settings import Settings
 from ovcf_viewer.qt.annotate.landmark_items import AnnotationLayer, HandleKey
-from ovcf_viewer.qt.layout import LayoutMemory, fit_to_screen
+from ovcf_viewer.qt.layout import LayoutMemory
 from ovcf_viewer.qt.settings_link import follow_settings
 from ovcf_viewer.qt.viewer.image_view import ImageView
 from ovcf_viewer.services.compare import compare
@@ -1563,9 +1563,11 @@ class CaseWindow(QMainWindow):
         self.redo_action = self._action(edit, "&Redo case edit", self.redo_case_edit,
                                         QKeySequence.StandardKey.Redo)
         view_menu = self.menuBar().addMenu("&View")
+        # Built as its default layout: moving the splitters while the films open would race
+        # the side-by-side synchronisation (a fitted film left 2 px off centre).
         self.layout_memory = LayoutMemory(self, self.controller.settings, "case",
                                           self.arrange_default_layout,
-                                          self.workspace.splitters)
+                                          self.workspace.splitters, arrange_when_shown=False)
         self.reset_layout_action = self._action(view_menu, "Reset &layout",
                                                 self.layout_memory.reset)
         self.controller.caseChanged.connect(self._on_case_changed)
@@ -1575,11 +1577,15 @@ class CaseWindow(QMainWindow):
     def arrange_default_layout(self, width: int) -> None:
         """Films and panels share the width equally; the case facts take what they need
         above the tabs."""
+        view = self.workspace.case_view
+        fitted = [pane for pane in (view.left, view.right) if pane.is_fitted()]
         films, panels = self.workspace.splitters
         films.setSizes([width // 2, width - width // 2])
         height = max(1, self.workspace.height())
         facts_height = min(self.workspace.details.sizeHint().height(), height // 2)
         panels.setSizes([facts_height, height - facts_height])
+        for pane in fitted:  # fitted films stay fitted to their new width
+            pane.view.fit()
 
     def undo_case_edit(self) -> bool:
         session = self.controller.session
@@ -1751,6 +1757,6 @@ def open_case_window(
                                 annotations=annotations)
         except CaseFormatError as exc:
             window.show_message(f"Case not created: {exc}")
-    fit_to_screen(window, 1600, 950)
+    window.resize(1600, 950)
     window.show()
     return window
