@@ -45,9 +45,9 @@ def encapsulate_pdf(
     now: datetime | None = None,
 ) -> Dataset:
     """An Encapsulated PDF data set (with file meta) in ``film``'s study. ``film`` is a
-    header (pixel data not needed). With ``deidentify`` a fresh
-    :class:`~ovcf_viewer.io.deidentify.DeidentificationContext` is used unless one is given
-    (give the case's to keep its films and report together)."""
+    header (pixel data not needed). With ``deidentify`` the patient's context from the
+    installation's :class:`~ovcf_viewer.io.deidentify.Deidentifier` is used unless one is
+    given."""
     from ovcf_viewer import __version__
 
     if not pdf.startswith(b"%PDF"):
@@ -88,9 +88,11 @@ def encapsulate_pdf(
     if "SpecificCharacterSet" not in ds:
         ds.SpecificCharacterSet = "ISO_IR 192"
     if deidentify:
-        from ovcf_viewer.io.deidentify import DeidentificationContext, deidentify_dataset
+        from ovcf_viewer.io.deidentify import Deidentifier, deidentify_dataset
 
-        context = deidentification_context or DeidentificationContext.new("ANONYMOUS")
+        # the patient's own context: the same pseudonym, dates and study UID as the SR,
+        # CSV and teaching exports of this patient
+        context = deidentification_context or Deidentifier().context_for_dataset(film)
         deidentify_dataset(ds, context)  # type: ignore[arg-type]
         for keyword in _TYPE2:  # the profile removes some (sex); the IOD wants them empty
             if keyword not in ds:

@@ -271,6 +271,7 @@ def save_teaching_case(
     notes: str = "",
     retain_patient_characteristics: bool = True,
     burned_in_confirmed: bool = False,
+    deidentifier: Any = None,
 ) -> TeachingCase:
     """De-identify ``image_paths`` (DICOM only) and store them with the expert's landmarks as
     a new case in :func:`teaching_dir`.
@@ -284,15 +285,15 @@ def save_teaching_case(
     ``title`` and ``notes`` are stored as typed: they must not contain identifying text.
     A film whose Burned In Annotation is YES raises :class:`BurnedInAnnotationError` unless
     ``burned_in_confirmed`` (the user looked at it and confirmed the text identifies no one).
+    ``deidentifier`` (a :class:`~ovcf_viewer.io.deidentify.Deidentifier`, the installation's
+    by default) gives the patient's pseudonym, date offset and UIDs, the same as in the SR,
+    CSV and report exports; the films are named by their label (``preop.dcm``…), nothing
+    of the original file name.
 
     Raises :class:`TeachingCaseError` (one line) for a missing reference, a non-DICOM file or
     a file that cannot be read; nothing is left behind then.
     """
-    from ovcf_viewer.io.deidentify import (
-        METHOD,
-        DeidentificationContext,
-        deidentify_file,
-    )
+    from ovcf_viewer.io.deidentify import METHOD, Deidentifier, deidentify_file
     from ovcf_viewer.io.dicom import read_header
     from ovcf_viewer.model.errors import ImageLoadError
 
@@ -300,6 +301,7 @@ def save_teaching_case(
     if not paths:
         raise TeachingCaseError("no films to save")
     refs: list[ImageAnnotations] = []
+    patients = []
     for i, path in enumerate(paths):
         try:
             header = read_header(path)
@@ -324,9 +326,13 @@ def save_teaching_case(
                 "reference, place them first"
             )
         refs.append(ref)
+        patients.append(header.patient)
 
     case_id = f"tc-{secrets.token_hex(4)}"
-    context = DeidentificationContext.new(patient_label=f"TEACHING^{case_id.upper()}")
+    # The patient's pseudonym, date offset and UIDs are the ones every other de-identified
+    # output of this patient uses (the installation key; io.deidentify): one per case.
+    context = deidentifier.context_for_patient(patients[0]) if deidentifier is not None else (
+        Deidentifier().context_for_patient(patients[0]))
     final = teaching_dir() / case_id
     staging = teaching_dir() / f".{case_id}.partial"
     staging.mkdir(parents=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from ovcf_viewer import __version__
 from ovcf_viewer.model.settings import Settings
@@ -43,11 +44,14 @@ def build_report(
     deidentify: bool = False,
     page_size: str | None = None,
     report_date: datetime | None = None,
+    deidentifier: Any = None,
 ) -> bytes:
     """The report as PDF bytes. ``page_size`` overrides ``settings.page_size`` (A4/Letter).
 
-    With ``deidentify`` no patient name, ID, birth date or sex, no film date and no file name
-    appears anywhere in the PDF, its metadata included.
+    With ``deidentify`` no patient name, ID, birth date or sex, no film date, no file name
+    and no header free text appears anywhere in the PDF, its metadata included: the patient
+    is named by the pseudonym of :mod:`ovcf_viewer.io.deidentify` (``deidentifier``, the
+    installation's by default), dates quoted in notes are shifted like the films' dates.
     """
     from reportlab.platypus import BaseDocTemplate, Frame, PageTemplate
 
@@ -58,7 +62,7 @@ def build_report(
     page = page_size_points(page_size or settings.page_size)
     builder = _Builder(
         source, settings, deidentify=deidentify, page=page,
-        report_date=report_date or datetime.now(),
+        report_date=report_date or datetime.now(), deidentifier=deidentifier,
     )
     builder.header_block()
     builder.summary()
@@ -81,7 +85,7 @@ def build_report(
         topMargin=builder.margin_top,
         bottomMargin=builder.margin_bottom,
         title=title,
-        author=settings.physician or "OVCF Viewer",
+        author="OVCF Viewer" if deidentify else (settings.physician or "OVCF Viewer"),
         subject=DEIDENTIFIED + " vertebral morphometry" if deidentify
         else "Vertebral morphometry",
         creator=f"OVCF Viewer {__version__}",

@@ -101,7 +101,9 @@ class ReportSource:
     #: Follow-up outcomes (§5a): a measure.outcomes.OutcomeSummary and the case they are of.
     outcomes: Any = None
     outcome_case: Any = None
-    identifying_terms: list[str] = field(default_factory=list)  # extra terms to scrub
+    #: Identifiers program text may quote (missing films' paths, the case id): a
+    #: de-identified report maps each to its pseudonym (report.sections.base).
+    identifying_terms: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
     @property

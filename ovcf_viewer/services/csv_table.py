@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ovcf_viewer.io.case_files import load_case_inputs
+from ovcf_viewer.io.deidentify import FREE_TEXT_REMOVED, DeidentificationContext, Deidentifier
 from ovcf_viewer.model.case import Case, is_case_document
 from ovcf_viewer.model.settings import Settings
 from ovcf_viewer.services.compare import compare
@@ -144,33 +145,30 @@ def case_rows(case: Any, settings: Settings) -> tuple[list[dict[str, Any]], list
     return rows, [f"{case.case_id}: {n}" for n in notes]
 
 
-#: What replaces free text (calibration notes carry header descriptions) when de-identifying.
-FREE_TEXT_REMOVED = "[free text removed]"
-
-
 def deidentify_rows(
-    case_number: int, rows: list[dict[str, Any]], salt: bytes
+    case_number: int, rows: list[dict[str, Any]], context: DeidentificationContext
 ) -> list[dict[str, Any]]:
-    """``rows`` of one case with nothing that identifies the patient: ``case_id`` becomes
-    ``case-<n>``, ``patient_id`` and ``date`` are emptied (``interval_days`` keeps the timing
-    relative to the procedure), each SOP Instance UID becomes a ``2.25.`` UID derived from it
-    and the export's random ``salt`` (consistent within the export, not reversible by hashing
-    known UIDs), ``file`` becomes ``film-<k>``, and non-empty free text a fixed phrase."""
-    import hashlib
+    """``rows`` of one case with nothing that identifies the patient, through the one
+    de-identification service (:mod:`ovcf_viewer.io.deidentify`) and the patient's
+    ``context``: ``case_id`` becomes ``case-<n>``, ``patient_id`` the patient's pseudonym,
+    ``date`` is shifted by the patient's offset (``interval_days`` unchanged), each SOP
+    Instance UID becomes the film's new UID (the same as in the film's teaching export and
+    SR), ``file`` the pseudonymous stem the SR export uses, and non-empty free text a fixed
+    phrase (:data:`FREE_TEXT_REMOVED`)."""
+    from datetime import date
 
-    films: dict[str, int] = {}
     out = []
     for row in rows:
         uid = str(row["sop_instance_uid"])
-        films.setdefault(uid, len(films) + 1)
-        digest = hashlib.sha256(salt + uid.encode()).digest()[:16]
+        when = str(row["date"])
+        file = str(row["file"])
         out.append(row | {
             "case_id": f"case-{case_number}",
-            "patient_id": "",
-            "date": "",
-            "sop_instance_uid": "2.25." + str(int.from_bytes(digest, "big")),
-            "file": f"film-{films[uid]}",
-            "calibration_note": FREE_TEXT_REMOVED if row["calibration_note"] else "",
+            "patient_id": context.patient_label,
+            "date": context.shift_date(date.fromisoformat(when)).isoformat() if when else "",
+            "sop_instance_uid": context.uid_for(uid),
+            "file": context.file_stem(Path(file).name) if file else "",
+            "calibration_note": Deidentifier.text(row["calibration_note"]),
         })
     return out
 
@@ -180,17 +178,18 @@ def table_text(
 ) -> tuple[str, int, list[str]]:
     """The CSV text for ``cases`` (header + one row per case × timepoint × level), the number
     of rows and the notes to show (the GUI's File > Export table uses this too). With
-    ``deidentify`` the rows go through :func:`deidentify_rows` and the notes name the cases
-    by their pseudonyms only."""
-    import secrets
-
-    salt = secrets.token_bytes(16)
+    ``deidentify`` the rows go through :func:`deidentify_rows` (each case's patient context
+    from the installation's :class:`~ovcf_viewer.io.deidentify.Deidentifier`) and the notes
+    name the cases by number only."""
+    deidentifier = Deidentifier() if deidentify else None
     rows: list[dict[str, Any]] = []
     notes: list[str] = []
     for number, case in enumerate(cases, start=1):
         case_rows_, case_notes = case_rows(case, settings)
-        if deidentify:
-            case_rows_ = deidentify_rows(number, case_rows_, salt)
+        if deidentifier is not None:
+            context = deidentifier.context(case.patient_id or "", case.patient_name or "",
+                                           case.case_id or "")
+            case_rows_ = deidentify_rows(number, case_rows_, context)
             case_notes = [f"case-{number}: note withheld from a de-identified export"
                           for _ in case_notes[:1]]
         rows.extend(case_rows_)

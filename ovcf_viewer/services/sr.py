@@ -142,10 +142,18 @@ def export_film_sr(
     *,
     header: Dataset | None = None,
     outcomes: tuple[Any, ...] = (),
+    deidentifier: Any = None,
 ) -> Path:
     """Write the SR of one film (``image`` a :class:`RadiographImage` read from a DICOM file)
     to ``target`` (a file, or a folder to write ``<film>-sr.dcm`` into); returns the path.
-    Raises :class:`SrExportError` with one line."""
+    Raises :class:`SrExportError` with one line.
+
+    With ``deidentifier`` (:class:`~ovcf_viewer.io.deidentify.Deidentifier`) the SR is built
+    from the film's de-identified header (PS3.15 Annex E: the patient's pseudonym, shifted
+    dates, the same new UIDs as the film's teaching export), its landmarks refer to the
+    film's new SOP Instance UID, a timepoint date is shifted like the film's, the observer is
+    the program (no physician's name), and a file written into a folder is named
+    ``<pseudonym>-<digest>-sr.dcm``."""
     from ovcf_viewer.util.atomic import atomic_write_bytes
 
     name = image.path.name if image.path is not None else annotations.sop_instance_uid
@@ -167,16 +175,26 @@ def export_film_sr(
             header = read_dicom_header(image.path)
         except SrFormatError as exc:
             raise SrExportError(str(exc)) from None
-    content = sr_content(annotations, calibration, measurements, settings.physician)
+    observer = settings.physician
+    stem = image.path.stem
+    if deidentifier is not None:
+        header, annotations, stem = _deidentified(header, annotations, image.path.name,
+                                                  deidentifier)
+        observer = ""
+    content = sr_content(annotations, calibration, measurements, observer)
     if outcomes:  # leaks and volumes of a case's film (docs/clinical-reference.md §5a)
         content = replace(content, outcomes=tuple(outcomes))
     try:
         dataset = build_measurement_sr(header, content)
     except ValueError as exc:
         raise SrExportError(f"{name}: {exc}") from None
+    if deidentifier is not None:
+        from ovcf_viewer.io.deidentify import mark_deidentified
+
+        mark_deidentified(dataset)
     target = Path(target)
     if target.is_dir():
-        target = target / f"{image.path.stem}-sr.dcm"
+        target = target / f"{stem}-sr.dcm"
     buffer = io.BytesIO()
     dataset.save_as(buffer, enforce_file_format=True)
     try:
@@ -186,15 +204,43 @@ def export_film_sr(
     return target
 
 
+def _deidentified(
+    header: Dataset, annotations: ImageAnnotations, file_name: str, deidentifier: Any
+) -> tuple[Dataset, ImageAnnotations, str]:
+    """The film's header de-identified, its landmarks re-keyed to the new SOP Instance UID
+    (timepoint date shifted, no file name), and the output file stem."""
+    import copy
+
+    from ovcf_viewer.io.deidentify import deidentify_dataset
+    from ovcf_viewer.model.landmarks import Timepoint
+
+    context = deidentifier.context_for_dataset(header)
+    header = copy.deepcopy(header)
+    deidentify_dataset(header, context)
+    new_uid = str(header.SOPInstanceUID)
+    doc = annotations.to_json(partial=True)
+    doc["image"] = {"sop_instance_uid": new_uid} | {
+        k: v for k, v in doc["image"].items() if k in ("rows", "columns")}
+    copy_ = ImageAnnotations.from_json(doc, partial=True)
+    tp = annotations.timepoint
+    if tp is not None:
+        copy_.timepoint = Timepoint(tp.kind, context.shift_date(tp.date) if tp.date else None,
+                                    tp.interval_days)
+    return header, copy_, context.file_stem(file_name)
+
+
 def export_sr(
     inputs: Sequence[str | os.PathLike[str]],
     out_dir: str | os.PathLike[str],
     settings: Settings,
+    *,
+    deidentify: bool = False,
 ) -> SrExportResult:
     """``ovcf-viewer export-sr``: one SR per annotated film of a case document or of a set
     of exchange-format annotation files, into ``out_dir`` (created). Films without a complete
     vertebra are listed in ``notes``, not written; anything else wrong raises
-    :class:`SrExportError`."""
+    :class:`SrExportError`. ``deidentify``: see :func:`export_film_sr` (the notes then name
+    no file)."""
     from ovcf_viewer.model.case import CaseFormatError, load_case
     from ovcf_viewer.model.landmarks import AnnotationFormatError, load_annotations
 
@@ -212,7 +258,7 @@ def export_sr(
                 films.append(_Film(image_path, annotations, path.name))
     except (AnnotationFormatError, CaseFormatError) as exc:
         raise SrExportError(str(exc)) from None
-    return _export_films(films, out_dir, settings, {})
+    return _export_films(films, out_dir, settings, {}, deidentify=deidentify)
 
 
 def export_case_sr(
@@ -220,11 +266,13 @@ def export_case_sr(
     out_dir: str | os.PathLike[str],
     settings: Settings,
     images: dict[str, Any] | None = None,
+    *,
+    deidentify: bool = False,
 ) -> SrExportResult:
     """One SR per annotated film of an open :class:`~ovcf_viewer.model.case.Case` (the case
     window's *Export DICOM SR…*); ``images`` are films already loaded (SOP UID → image)."""
     films = _case_films(case, settings, images)
-    return _export_films(films, out_dir, settings, dict(images or {}))
+    return _export_films(films, out_dir, settings, dict(images or {}), deidentify=deidentify)
 
 
 def _case_films(case: Any, settings: Settings,
@@ -261,7 +309,7 @@ class _Film:
 
 def _export_films(
     films: Sequence[_Film], out_dir: str | os.PathLike[str], settings: Settings,
-    images: dict[str, Any],
+    images: dict[str, Any], *, deidentify: bool = False,
 ) -> SrExportResult:
     from ovcf_viewer.io.dicom import load_image
     from ovcf_viewer.model.errors import ImageLoadError
@@ -272,10 +320,16 @@ def _export_films(
     except OSError as exc:
         raise SrExportError(f"cannot create {out}: {exc.strerror or exc}") from None
     result = SrExportResult()
-    for film in films:
+    deidentifier = None
+    if deidentify:
+        from ovcf_viewer.io.deidentify import Deidentifier
+
+        deidentifier = Deidentifier()
+    for number, film in enumerate(films, start=1):
         if not film.annotations.complete_vertebrae() and not _has_measuring_tool(
                 film.annotations):
-            result.notes.append(f"{film.label}: no vertebra with all six landmarks and no "
+            label = f"film {number}" if deidentify else film.label
+            result.notes.append(f"{label}: no vertebra with all six landmarks and no "
                                 "measuring tool; no SR written")
             continue
         image = images.get(film.annotations.sop_instance_uid)
@@ -288,7 +342,8 @@ def _export_films(
             except ImageLoadError as exc:
                 raise SrExportError(f"{film.label}: film {exc}") from None
         result.written.append(export_film_sr(image, film.annotations, settings, out,
-                                             outcomes=film.outcomes))
+                                             outcomes=film.outcomes,
+                                             deidentifier=deidentifier))
     return result
 
 

@@ -63,14 +63,24 @@ def test_deidentified_csv_keeps_measurements_and_drops_phi(tmp_path, capsys):
         "case_id", "patient_id", "date", "sop_instance_uid", "file", "calibration_note")]
     for before, after in zip(plain_rows, clean_rows, strict=True):
         assert {c: before[c] for c in kept} == {c: after[c] for c in kept}
-        assert after["case_id"] == "case-1" and after["patient_id"] == after["date"] == ""
-        assert after["file"] in ("film-1", "film-2")
+        assert after["case_id"] == "case-1" and after["patient_id"].startswith("ANON-")
+        assert after["date"] and after["date"] != before["date"]  # shifted, not kept
+        assert after["file"].startswith(after["patient_id"] + "-")
         assert after["sop_instance_uid"].startswith("2.25.")
         assert after["calibration_note"] in ("", FREE_TEXT_REMOVED)
     assert any(r["calibration_source"] == "pixel_spacing" for r in clean_rows)
     # one film, one pseudonym; two films, two
     by_film = {(r["file"], r["sop_instance_uid"]) for r in clean_rows}
     assert len(by_film) == 2
+    assert len({r["patient_id"] for r in clean_rows}) == 1
+    # the shift keeps the days between the films
+    from datetime import date
+
+    def span(rows):
+        days = sorted({date.fromisoformat(r["date"]) for r in rows})
+        return (days[-1] - days[0]).days
+
+    assert span(clean_rows) == span(plain_rows) > 0
 
 
 def _pdf_text(path: Path) -> str:

@@ -153,9 +153,10 @@ def test_method_is_recorded_and_measurement_tags_kept():
     assert ds.SOPClassUID == DX_CLASS and ds.file_meta.MediaStorageSOPClassUID == DX_CLASS
     assert ds.SourceImageSequence[0].ReferencedSOPClassUID == DX_CLASS
     assert [float(v) for v in ds.PixelSpacing] == [0.15, 0.15]
-    assert ds.PixelSpacingCalibrationDescription == "ruler"
+    # header free text is replaced by the fixed phrase, never kept or word-scrubbed
+    assert ds.PixelSpacingCalibrationDescription == deid.FREE_TEXT_REMOVED
     assert ds.StudyTime == "101500"
-    assert "PatientSex" not in ds and "PatientAge" not in ds
+    assert not ds.get("PatientSex") and "PatientAge" not in ds  # Z (type 2), X
 
 
 def test_retain_patient_characteristics_option():
@@ -228,6 +229,60 @@ def test_unreadable_file_is_a_one_line_error(tmp_path):
 
 
 def test_every_listed_keyword_exists_in_the_dictionary():
-    for group in (deid._DUMMY, deid._EMPTY, deid._REMOVE, deid._PATIENT_CHARACTERISTICS,
-                  deid._KEEP_UIDS, deid._KEEP_TEXT):
+    for group in (deid._PSEUDONYM, deid._PATIENT_CHARACTERISTICS, deid._BIRTH_EMPTIED,
+                  deid._BIRTH_REMOVED, deid._ALWAYS_REMOVED, deid._KEEP_UIDS, deid._KEEP_TEXT,
+                  deid._KEEP):
         assert [k for k in group if tag_for_keyword(k) is None] == []
+
+
+def test_actions_come_from_the_standard_table():
+    """Table E.1-1 rows (the standard's, as data): spot checks of each kind of action."""
+    t = tag_for_keyword
+    assert deid.table_action(t("SpecialNeeds")) == "X"
+    assert deid.table_action(t("ReasonForTheRequestedProcedure")) == "X"
+    assert deid.table_action(t("PatientTransportArrangements")) == "X"
+    assert deid.table_action(t("TimezoneOffsetFromUTC")) == "X"
+    assert deid.table_action(t("AccessionNumber")) == "Z"
+    assert deid.table_action(t("StudyInstanceUID")) == "U"
+    assert deid.table_action(0x60023000) == "X"  # Overlay Data, repeating group 60xx
+    assert deid.table_action(0x501E0010) == "X"  # Curve data, 50xx
+    assert deid.table_action(t("PixelSpacing")) is None  # measurement: not in the table
+
+
+def test_overlays_unknown_text_alternative_calendar_and_timezone_go():
+    ds = film("1.2.826.0.1.99.2", "20240105")
+    ds.add_new(0x60000022, "LO", "DOE overlay")  # Overlay Description
+    ds.add_new(0x60001500, "LO", "DOE label")  # Overlay Label
+    ds.add_new(0x60003000, "OW", b"\x01\x00" * 8)  # Overlay Data
+    ds.SpecialNeeds = "DOE needs a wheelchair"
+    ds.PatientTransportArrangements = "DOE by ambulance"
+    ds.TimezoneOffsetFromUTC = "+0300"
+    ds.PatientBirthDateInAlternativeCalendar = "DOE 1365"
+    ds.PatientAlternativeCalendar = "I"
+    ds.WindowCenterWidthExplanation = "DOE bone"
+    ds.AcquisitionDateTime = "20240105101500+0300"
+    ds.add_new(0x00189367, "UT", "DOE new public text")  # a text element not in the table
+    deidentify_dataset(ds, DeidentificationContext("s", -400, "T"))
+    assert not [e for e in ds if e.tag.group == 0x6000]
+    for keyword in ("SpecialNeeds", "PatientTransportArrangements", "TimezoneOffsetFromUTC",
+                    "PatientBirthDateInAlternativeCalendar", "PatientAlternativeCalendar"):
+        assert keyword not in ds, keyword
+    assert ds.WindowCenterWidthExplanation == deid.FREE_TEXT_REMOVED
+    assert ds[0x00189367].value == deid.FREE_TEXT_REMOVED
+    assert ds.AcquisitionDateTime == "20221201101500"  # shifted, UTC offset dropped
+    assert leaked(ds) == []
+
+
+def test_pseudonyms_and_offsets_follow_the_patient_and_the_key(tmp_path):
+    key = deid.deidentification_key(tmp_path)
+    assert (tmp_path / deid.KEY_FILE_NAME).stat().st_mode & 0o077 == 0  # user only
+    assert deid.deidentification_key(tmp_path) == key  # kept, not remade
+    one, again = deid.Deidentifier(key), deid.Deidentifier(key)
+    a = one.context("PID-12345", "DOE^JANE")
+    assert a == again.context("PID-12345", "Someone Else")  # the ID decides
+    assert a.patient_label.startswith("ANON-") and "12345" not in a.patient_label
+    assert a != one.context("PID-99999")
+    assert a != deid.Deidentifier(b"\x00" * 32).context("PID-12345")  # another key
+    assert one.context("", "DOE^JANE") == one.context("", "doe  jane")  # name fallback
+    assert 365 <= -a.date_offset_days <= 10 * 365
+    assert "DOE" not in a.file_stem("DOE_JANE.dcm") and a.file_stem("x") == a.file_stem("x")

@@ -4,6 +4,7 @@ Measurement Report (TID 1500), one file per film, in the film's study.
 INPUT is one case document or exchange-format annotation files (their ``image.file`` must
 point at the DICOM film). Lengths are in mm with the calibration source recorded, or in
 pixels when the film is uncalibrated; the observer is the physician of the settings.
+``--deidentify`` writes them de-identified (:mod:`ovcf_viewer.io.deidentify`).
 
 Exit status: 0 written (films without a complete vertebra are named on stderr); 2 bad input
 (one line on stderr).
@@ -29,6 +30,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="folder to write <film>-sr.dcm into (created)")
     parser.add_argument("--observer", help="observer's name, Family^Given (default: the "
                         "physician of the settings)")
+    parser.add_argument(
+        "--deidentify", action="store_true",
+        help="de-identify (PS3.15 Annex E): the patient's pseudonym, shifted dates and new "
+        "UIDs (the same as in every other de-identified output), no observer name, files "
+        "named <pseudonym>-<digest>-sr.dcm",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -39,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
     if args.observer is not None:
         settings = settings.replace(physician=args.observer)
     try:
-        result = export_sr(args.inputs, args.output, settings)
+        result = export_sr(args.inputs, args.output, settings, deidentify=args.deidentify)
     except (SrExportError, SrFormatError) as exc:
         print(f"ovcf-viewer export-sr: {exc}", file=sys.stderr)
         return 2

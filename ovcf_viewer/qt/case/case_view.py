@@ -1626,8 +1626,9 @@ class CaseWindow(QMainWindow):
         self._on_case_changed(self.controller.case)
         return True
 
-    def export_csv(self, path: str | os.PathLike[str]) -> bool:
-        """Write the case's table (one row per timepoint × level), as ``export-csv`` does."""
+    def export_csv(self, path: str | os.PathLike[str], *, deidentify: bool = False) -> bool:
+        """Write the case's table (one row per timepoint × level), as ``export-csv`` does
+        (``--deidentify`` too)."""
         from ovcf_viewer.services.csv_table import table_text
         from ovcf_viewer.util.atomic import atomic_write_text
 
@@ -1636,7 +1637,8 @@ class CaseWindow(QMainWindow):
             self.show_message("No case open")
             return False
         try:
-            text, count, _notes = table_text([case], self.controller.settings)
+            text, count, _notes = table_text([case], self.controller.settings,
+                                             deidentify=deidentify)
             atomic_write_text(path, text)
         except (OSError, ValueError) as exc:
             self.show_message(f"Table not written: {exc}")

@@ -73,6 +73,12 @@ DICOM_FILTER = "DICOM Encapsulated PDF (*.dcm)"
 
 def _default_name(case_or_inputs: CaseOrInputs, deidentify: bool) -> str:
     case_id = getattr(case_or_inputs, "case_id", "")
+    patient_id = getattr(case_or_inputs, "patient_id", "") or ""
+    patient_name = getattr(case_or_inputs, "patient_name", "") or ""
+    if deidentify and (patient_id or patient_name):
+        from ovcf_viewer.io.deidentify import Deidentifier  # the patient's pseudonym
+
+        return f"{Deidentifier().context(patient_id, patient_name).patient_label}-report.pdf"
     if case_id and not deidentify:
         safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in case_id)
         return f"{safe}-report.pdf"

@@ -45,6 +45,13 @@ class SrActions(QObject):
             "Write the shown film's measurements as a DICOM SR (TID 1500) in its study")
         self.export_action.triggered.connect(self.choose_export_path)
         self.export_menu.addAction(self.export_action)
+        self.export_deidentified_action = QAction("De-identified DICOM SR…", window)
+        self.export_deidentified_action.setStatusTip(
+            "Write the shown film's measurements as a de-identified DICOM SR (PS3.15 Annex E: "
+            "pseudonym, shifted dates, new UIDs, no names)")
+        self.export_deidentified_action.triggered.connect(
+            lambda: self.choose_export_path(deidentify=True))
+        self.export_menu.addAction(self.export_deidentified_action)
         self.import_action = QAction("Import DICOM SR…", window)
         self.import_action.setStatusTip("Load the landmarks of a DICOM SR measurement report "
                                         "made on the shown film (undoable)")
@@ -58,19 +65,31 @@ class SrActions(QObject):
         return [self.export_menu, self.import_action, self.load_beside_action]
 
     # -- export ------------------------------------------------------------------------------
-    def choose_export_path(self) -> None:
+    def choose_export_path(self, deidentify: bool = False) -> None:
         image = self.controller.image
         if image is None or image.path is None:
             self._say("Open a DICOM film first.", error=True)
             return
-        suggested = str(image.path.with_name(f"{image.path.stem}-sr.dcm"))
+        stem = image.path.stem
+        if deidentify:  # the name must not carry the film's (often the patient's) name
+            stem = self._deidentifier().context_for_patient(image.patient).file_stem(
+                image.path.name)
+        suggested = str(image.path.with_name(f"{stem}-sr.dcm"))
         path, _ = QFileDialog.getSaveFileName(self.window, "Export DICOM SR", suggested,
                                               "DICOM (*.dcm)")
         if path:
-            self.export_sr(path)
+            self.export_sr(path, deidentify=deidentify)
 
-    def export_sr(self, path: str | os.PathLike[str]) -> Path | None:
-        """Write the shown film's SR to ``path``; the file written, or ``None`` (said why)."""
+    @staticmethod
+    def _deidentifier() -> Any:
+        from ovcf_viewer.io.deidentify import Deidentifier
+
+        return Deidentifier()
+
+    def export_sr(self, path: str | os.PathLike[str], *, deidentify: bool = False
+                  ) -> Path | None:
+        """Write the shown film's SR to ``path`` (de-identified with ``deidentify``); the file
+        written, or ``None`` (said why)."""
         from ovcf_viewer.services.sr import SrExportError, export_film_sr
 
         image, model = self.controller.image, self.controller.model
@@ -78,7 +97,8 @@ class SrActions(QObject):
             self._say("Open a DICOM film first.", error=True)
             return None
         try:
-            written = export_film_sr(image, model, self.controller.settings, path)
+            written = export_film_sr(image, model, self.controller.settings, path,
+                                     deidentifier=self._deidentifier() if deidentify else None)
         except SrExportError as exc:
             self._say(f"DICOM SR not written: {exc}", error=True)
             return None
@@ -177,7 +197,8 @@ class CaseSrAction(QAction):
         if folder:
             self.export_to(folder)
 
-    def export_to(self, folder: str | os.PathLike[str]) -> list[Path]:
+    def export_to(self, folder: str | os.PathLike[str], *, deidentify: bool = False
+                  ) -> list[Path]:
         from ovcf_viewer.services.sr import SrExportError, export_case_sr
 
         controller = self.case_window.controller
@@ -186,7 +207,7 @@ class CaseSrAction(QAction):
             return []
         try:
             result = export_case_sr(controller.case, folder, controller.settings,
-                                    dict(controller.images))
+                                    dict(controller.images), deidentify=deidentify)
         except SrExportError as exc:
             self.case_window.show_message(f"DICOM SR not written: {exc}")
             return []

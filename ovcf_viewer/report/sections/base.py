@@ -1,18 +1,19 @@
 """The state every report section shares (page geometry, styles, the story being built) and
-the text helpers, including de-identification of free text."""
+the text helpers, including de-identification (through :mod:`ovcf_viewer.io.deidentify`)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from ovcf_viewer.io.deidentify import FREE_TEXT_REMOVED, DeidentificationContext, Deidentifier
 from ovcf_viewer.model.settings import Settings
 from ovcf_viewer.report.source import ReportSource
 from ovcf_viewer.report.styles import _esc, _styles
 
-#: What replaces free text copied from headers when de-identifying (never word-scrubbed).
-FREE_TEXT_REMOVED = "[free text removed]"
+__all__ = ["FREE_TEXT_REMOVED"]
 
 
 class _BuilderBase:
@@ -26,6 +27,7 @@ class _BuilderBase:
         deidentify: bool,
         page: tuple[float, float],
         report_date: datetime,
+        deidentifier: Deidentifier | None = None,
     ) -> None:
         from reportlab.lib.units import mm
 
@@ -42,7 +44,11 @@ class _BuilderBase:
         self.frame_height = page[1] - self.margin_top - self.margin_bottom
         self.s = _styles()
         self.story: list[Any] = []
-        self.scrub_terms = _identifying_terms(source) if deidentify else []
+        #: The patient's de-identification context (pseudonym, date offset), the same as in
+        #: every other de-identified output of this patient; ``None`` when identified.
+        self.deid: DeidentificationContext | None = (
+            _context(source, deidentifier) if deidentify else None)
+        self._identifiers = _identifiers(source) if deidentify else []
 
     # -- helpers ---------------------------------------------------------------------------
     def p(self, text: str, style: str = "body") -> Any:
@@ -51,12 +57,21 @@ class _BuilderBase:
         return Paragraph(text, self.s[style])
 
     def t(self, text: object) -> str:
-        """Text from the model or another module, escaped for a Paragraph; when de-identifying,
-        any patient name part, ID, birth date or film path it contains is removed."""
+        """Text the program wrote (notes, warnings, reasons), escaped for a Paragraph. When
+        de-identifying, the identifiers such text may quote are mapped to their pseudonyms:
+        a film's path or file name (and the case id) to the pseudonymous file stem, an ISO
+        date to the patient's shifted date. Words are never removed: a surname that is also a
+        clinical word ("Long", "Viewer") stays where the program wrote the word."""
         out = str(text)
-        for term in self.scrub_terms:
-            out = _replace_ci(out, term, "[removed]")
+        if self.deid is not None:
+            for term, pseudonym in self._identifiers:
+                out = out.replace(term, self.deid.file_stem(pseudonym))
+            out = _ISO_DATE.sub(lambda m: _shifted(m, self.deid), out)
         return _esc(out)
+
+    @property
+    def pseudonym(self) -> str:
+        return self.deid.patient_label if self.deid is not None else ""
 
     def calibration_statement(self, calibration: Any, *, missing: bool = False) -> str:
         """The calibration's one-line statement; when de-identifying, a detail copied from
@@ -122,39 +137,41 @@ _MEASURED_LABELS = {
     "deformity_progression": "Deformity progression since earlier films",
 }
 
-def _replace_ci(text: str, term: str, replacement: str) -> str:
-    import re
-
-    pattern = re.escape(term)
-    if term[:1].isalnum():
-        pattern = r"(?<![A-Za-z0-9])" + pattern
-    if term[-1:].isalnum():
-        pattern += r"(?![A-Za-z0-9])"
-    return re.sub(pattern, replacement, text, flags=re.IGNORECASE)
+_ISO_DATE = re.compile(r"(?<![0-9])([0-9]{4})-([0-9]{2})-([0-9]{2})(?![0-9])")
 
 
-def _identifying_terms(source: ReportSource) -> list[str]:
-    """Strings that identify the patient: name parts, ID, birth date in the usual spellings,
-    and the films' paths and file names (they often carry the name). Longest first."""
-    terms: set[str] = set(source.identifying_terms)
-    patient = source.patient
-    if patient is not None:
-        for part in patient.name.replace("=", "^").replace(",", "^").split("^"):
-            for word in part.split():
-                if len(word) >= 2:
-                    terms.add(word)
-        if patient.name.strip():
-            terms.add(patient.name.strip())
-        if patient.patient_id.strip():
-            terms.add(patient.patient_id.strip())
-        if patient.birth_date is not None:
-            b = patient.birth_date
-            terms.update({b.isoformat(), b.strftime("%Y%m%d"), b.strftime("%d.%m.%Y"),
-                          b.strftime("%m/%d/%Y"), b.strftime("%d/%m/%Y")})
+def _shifted(match: re.Match[str], context: DeidentificationContext | None) -> str:
+    from datetime import date
+
+    try:
+        day = date(int(match[1]), int(match[2]), int(match[3]))
+    except ValueError:
+        return match[0]
+    return context.shift_date(day).isoformat() if context is not None else match[0]
+
+
+def _context(source: ReportSource, deidentifier: Deidentifier | None) -> DeidentificationContext:
+    """The patient's context from the installation's :class:`Deidentifier`."""
+    deidentifier = deidentifier or Deidentifier()
+    if source.patient is not None:
+        return deidentifier.context_for_patient(source.patient)
+    first = source.films[0].annotations.sop_instance_uid if source.films else ""
+    return deidentifier.context(fallback=first)
+
+
+def _identifiers(source: ReportSource) -> list[tuple[str, str]]:
+    """The identifiers program text may quote — the films' paths and file names, the case
+    id — each with what its pseudonym derives from (the file name), longest first."""
+    from pathlib import Path
+
+    found: dict[str, str] = {}
+    for term in source.identifying_terms:
+        found[term] = Path(term).name or term
     for film in source.films:
         if film.file_name:
-            terms.add(film.file_name)
+            found[film.file_name] = film.file_name
         if film.image is not None and film.image.path is not None:
-            terms.add(str(film.image.path))
-            terms.add(film.image.path.name)
-    return sorted((t for t in terms if t), key=len, reverse=True)
+            found[str(film.image.path)] = film.image.path.name
+            found[film.image.path.name] = film.image.path.name
+    return sorted(((t, n) for t, n in found.items() if t.strip()),
+                  key=lambda item: len(item[0]), reverse=True)

@@ -97,7 +97,8 @@ class ClosingSections(_BuilderBase):
         from reportlab.platypus import KeepTogether, Spacer, Table, TableStyle
 
         line = "_" * 34
-        physician = self.settings.physician or ""
+        # a de-identified report names no person (the signer writes by hand)
+        physician = "" if self.deidentify else (self.settings.physician or "")
         rows = [
             [self.p("Reviewed and signed", "h2"), ""],
             [self.p(_esc(f"Name: {physician}" if physician else "Name:"), "body"),

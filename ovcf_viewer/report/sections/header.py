@@ -72,8 +72,8 @@ class HeaderSections(_BuilderBase):
             self.story.append(self.p(_esc(warning), "warning"))
 
     def _patient_rows(self) -> list[tuple[str, str]]:
-        if self.deidentify:
-            return [("Patient", DEIDENTIFIED)]
+        if self.deidentify:  # the pseudonym every de-identified output of this patient uses
+            return [("Patient", f"{DEIDENTIFIED} ({self.pseudonym})")]
         patient = self.source.patient
         if patient is None:
             return [("Patient", "not recorded in the films")]

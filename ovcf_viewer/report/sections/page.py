@@ -45,7 +45,7 @@ class PageDecoration(_BuilderBase):
 
     def _running_patient(self) -> str:
         if self.deidentify:
-            return f"Patient: {DEIDENTIFIED}"
+            return f"Patient: {DEIDENTIFIED} ({self.pseudonym})"
         patient = self.source.patient
         if patient is None:
             return REPORT_TITLE
