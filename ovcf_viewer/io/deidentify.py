@@ -33,7 +33,8 @@ What happens to each element, in the file meta and recursively through every seq
   PN is emptied — Window Center & Width Explanation, Pixel Spacing Calibration Description,
   LUT Explanation and elements newer than the table included. Code items (Code Value,
   Coding Scheme Designator, Code Meaning), Manufacturer, Manufacturer's Model Name, Rescale
-  Type and the MIME type of an encapsulated document are the only text kept. Elements of unknown VR (UN) are removed;
+  Type and the MIME type of an encapsulated document are the only text kept. Elements of
+  unknown VR (UN) are removed;
 * what measurement needs is kept: Pixel Spacing, Imager Pixel Spacing, Estimated
   Radiographic Magnification Factor, the pixel data and their description (rows, bits,
   Photometric Interpretation), window values and VOI LUTs (their explanation text goes);
@@ -418,8 +419,8 @@ def _process(
             continue
         if tag in _KEEP_TAGS or (tag in _CHARACTERISTIC_TAGS and retain_characteristics):
             continue
-        if tag in _PSEUDONYM_TAGS:
-            ds[tag].value = ctx.patient_label
+        if tag in _PSEUDONYM_TAGS:  # a name: the pseudonym as the family name component
+            ds[tag].value = ctx.patient_label + ("^" if vr == "PN" else "")
             report.replaced.append(name)
             continue
         if tag in _BIRTH_EMPTIED_TAGS:

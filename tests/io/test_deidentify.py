@@ -135,7 +135,7 @@ def test_every_planted_identifier_is_gone():
     assert report.private_removed == 5  # 2 creators + 3 private elements
     assert "OtherPatientIDsSequence" not in ds and "RequestAttributesSequence" not in ds
     assert "InstitutionName" not in ds and "DeviceSerialNumber" not in ds
-    assert str(ds.PatientName) == "TEACHING-CASE-1" and ds.PatientID == "TEACHING-CASE-1"
+    assert str(ds.PatientName) == "TEACHING-CASE-1^" and ds.PatientID == "TEACHING-CASE-1"
     assert ds.PatientBirthDate in ("", None) and ds.AccessionNumber in ("", None)
     assert "ReferringPhysicianName" in ds and not ds.ReferringPhysicianName  # type 2: emptied
     assert not ds.SourceImageSequence[0].VerifyingObserverSequence[0].VerifyingObserverName
@@ -261,14 +261,14 @@ def test_overlays_unknown_text_alternative_calendar_and_timezone_go():
     ds.PatientAlternativeCalendar = "I"
     ds.WindowCenterWidthExplanation = "DOE bone"
     ds.AcquisitionDateTime = "20240105101500+0300"
-    ds.add_new(0x00189367, "UT", "DOE new public text")  # a text element not in the table
+    ds.add_new(0x0018FFF0, "UT", "DOE new public text")  # a text element not in the table
     deidentify_dataset(ds, DeidentificationContext("s", -400, "T"))
     assert not [e for e in ds if e.tag.group == 0x6000]
     for keyword in ("SpecialNeeds", "PatientTransportArrangements", "TimezoneOffsetFromUTC",
                     "PatientBirthDateInAlternativeCalendar", "PatientAlternativeCalendar"):
         assert keyword not in ds, keyword
     assert ds.WindowCenterWidthExplanation == deid.FREE_TEXT_REMOVED
-    assert ds[0x00189367].value == deid.FREE_TEXT_REMOVED
+    assert ds[0x0018FFF0].value == deid.FREE_TEXT_REMOVED
     assert ds.AcquisitionDateTime == "20221201101500"  # shifted, UTC offset dropped
     assert leaked(ds) == []
 
