@@ -74,6 +74,37 @@ def test_file_export_dicom_sr_writes_the_shown_films_measurements(window, films,
         assert read.values[level]["wedge_ratio"] == pytest.approx(m.wedge_ratio, rel=1e-9)
 
 
+def test_file_export_deidentified_dicom_sr(window, films, tmp_path, monkeypatch):
+    """The de-identified entry: the suggested name is the pseudonym's, the SR names the
+    pseudonym and refers to the film's new UID, and it still reads back with its numbers."""
+    from pydicom import dcmread
+
+    from ovcf_viewer.io.deidentify import Deidentifier
+
+    assert window.open_paths([films / "pre.dcm"])
+    assert window.open_annotations(films / "pre.json")
+    film = dcmread(films / "pre.dcm", stop_before_pixels=True)
+    context = Deidentifier().context_for_dataset(film)
+    offered: list[str] = []
+    target = tmp_path / "out.dcm"
+
+    def save_name(*args, **kwargs):
+        offered.append(args[2])
+        return str(target), "DICOM (*.dcm)"
+
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", staticmethod(save_name))
+    _menu_action(window, "File", "Export", "De-identified DICOM SR…").trigger()
+    assert target.exists(), window.statusBar().currentMessage()
+    assert Path(offered[0]).name == f"{context.file_stem('pre.dcm')}-sr.dcm"
+    assert_valid_dicom(target)
+    sr = dcmread(target)
+    assert sr.PatientID == context.patient_label and sr.PatientIdentityRemoved == "YES"
+    assert str(film.PatientID) not in target.read_bytes().decode("latin-1")
+    read = import_sr(target)
+    assert read.annotations.sop_instance_uid == context.uid_for(str(film.SOPInstanceUID))
+    assert set(read.values) == set(window.annotation_controller.measurements.vertebrae)
+
+
 def test_export_without_landmarks_says_why(window, films, tmp_path, monkeypatch):
     assert window.open_paths([films / "post.dcm"])
     target = tmp_path / "x.dcm"
