@@ -5,9 +5,9 @@ patient's study.
 films, makes a new series and SOP instance (Encapsulated PDF Storage,
 1.2.840.10008.5.1.4.1.1.104.1; Modality ``DOC``, Conversion Type ``WSD``) and wraps the PDF
 bytes. With ``deidentify`` the wrapper goes through
-:func:`ovcf_viewer.io.deidentify.deidentify_dataset` (dummy patient, shifted dates, new
-UIDs), so it no longer sits in the patient's real study, which is the point; the PDF itself
-must then have been built de-identified too (the caller's job: ``build_report(...,
+:func:`ovcf_viewer.io.deidentify.deidentify_dataset` (the patient's pseudonym, shifted
+dates, new UIDs), so it no longer sits in the patient's real study, which is the point;
+the PDF itself must then have been built de-identified too (the caller's job: ``build_report(...,
 deidentify=True)``).
 """
 

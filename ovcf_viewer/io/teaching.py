@@ -6,9 +6,9 @@ Two sources:
   format v1) as the reference; each folder is one case;
 * cases a clinician saved with :func:`save_teaching_case` under
   ``data_dir()/teaching/<case_id>/``: the films de-identified (:mod:`ovcf_viewer.io.deidentify`,
-  PS3.15 Annex E basic profile, one context per case so the films stay consistent), and the
-  expert's landmarks rewritten for the new SOP Instance UIDs and shifted dates, plus a
-  ``case.json`` manifest.
+  PS3.15 Annex E basic profile, the patient's context so the films, and every other
+  de-identified output of the patient, stay consistent), and the expert's landmarks
+  rewritten for the new SOP Instance UIDs and shifted dates, plus a ``case.json`` manifest.
 
 A resident practises on one *film* at a time (:class:`PracticeFilm`) and is asked to mark the
 index levels with the vertebra above and below, which the Genant grade against adjacent

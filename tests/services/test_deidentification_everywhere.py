@@ -232,6 +232,8 @@ def test_no_clinical_word_blanked(exported):
         assert phrase in plain, phrase  # the identified report says it: so must this one
         assert phrase in text, phrase
     assert FREE_TEXT_REMOVED in text  # the calibration description, replaced whole
+    assert "text burned into them is not removed" in " ".join(text.split())
+    assert "text burned into them" not in plain
 
 
 def _dicoms(folder: Path) -> list[Dataset]:

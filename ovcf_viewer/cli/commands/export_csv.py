@@ -47,7 +47,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--deidentify", action="store_true",
-        help="pseudonymous case, film and UID columns; no patient ID, dates, paths or free text",
+        help="the patient's pseudonym, shifted dates, the films' new UIDs and pseudonymous "
+        "file names (as in every de-identified output); no paths or free text",
     )
 
 

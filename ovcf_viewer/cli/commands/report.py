@@ -4,7 +4,9 @@
 INPUT is one case document or a set of exchange-format annotation files (one per film, each
 with its ``timepoint``), exactly as for ``export-csv``. The PDF is the one File > Export
 report… writes (:mod:`ovcf_viewer.report`). ``--deidentify`` leaves out the patient's
-name, ID, birth date and sex, film dates and file names, metadata included.
+name, ID, birth date and sex, film dates, file names and header free text, metadata
+included; the patient is named by the pseudonym every de-identified output uses
+(:mod:`ovcf_viewer.io.deidentify`).
 
 Exit status: 0 written; 2 bad input (one line on stderr naming the file); 1 the PDF could not
 be built or written.
@@ -37,7 +39,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--deidentify", action="store_true",
-        help="leave out patient name, ID, birth date, sex, film dates and file names",
+        help="leave out patient name, ID, birth date, sex, film dates, file names and header "
+        "free text; name the patient by the de-identification pseudonym",
     )
     parser.add_argument(
         "--page-size", choices=PAGE_SIZES, type=_page_size,

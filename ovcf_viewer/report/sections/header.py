@@ -25,6 +25,10 @@ from ovcf_viewer.report.sections.outcomes import outcome_key_lines
 from ovcf_viewer.report.source import DEIDENTIFIED, MISSING, REPORT_TITLE
 from ovcf_viewer.report.styles import _HEADER_FILL, _esc, _table
 
+#: Said on every de-identified report with film crops (io.deidentify cannot clean pixels).
+BURNED_IN_NOTICE = ("De-identified from the headers only: the film crops show the pixels as "
+                    "stored, and text burned into them is not removed. Look before sharing.")
+
 
 class HeaderSections(_BuilderBase):
     """The header block and the summary of the index levels."""
@@ -67,7 +71,10 @@ class HeaderSections(_BuilderBase):
             extra=[*shade, ("VALIGN", (0, 0), (-1, -1), "TOP")],
         )
         self.story.append(table)
-        for warning in src.warnings:
+        warnings = list(src.warnings)
+        if self.deidentify and any(f.image is not None for f in src.films):
+            warnings.append(BURNED_IN_NOTICE)
+        for warning in warnings:
             self.story.append(Spacer(1, 3))
             self.story.append(self.p(_esc(warning), "warning"))
 
