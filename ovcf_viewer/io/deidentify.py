@@ -29,9 +29,10 @@ What happens to each element, in the file meta and recursively through every seq
   any other sequence (Content Sequence, Referenced Image Sequence…) is cleaned item by item;
 * every UID that is not a well-known one (SOP classes, transfer syntaxes…) is replaced;
 * **a public element the table does not list** is kept only when it is not text: LO, SH, ST,
-  LT, UT, UC become :data:`FREE_TEXT_REMOVED` (``REMOVED`` where only 16 characters fit) and
-  PN is emptied — Window Center & Width Explanation, Pixel Spacing Calibration Description,
-  LUT Explanation and elements newer than the table included. Code items (Code Value,
+  LT, UT, UC become :data:`FREE_TEXT_REMOVED` (``REMOVED`` where only 16 characters fit),
+  PN is emptied, AE and UR (station titles, addresses) are removed — Window Center & Width
+  Explanation, Pixel Spacing Calibration Description, LUT Explanation and elements newer
+  than the table included. Code items (Code Value,
   Coding Scheme Designator, Code Meaning), Manufacturer, Manufacturer's Model Name, Rescale
   Type and the MIME type of an encapsulated document are the only text kept. Elements of
   unknown VR (UN) are removed;
@@ -459,6 +460,9 @@ def _process(
             elif vr in _TEXT_VRS and tag not in _KEEP_TEXT_TAGS and _values(elem.value):
                 ds[tag].value = _dummy_text(vr)
                 report.replaced.append(name)
+            elif vr in ("AE", "UR"):  # a station's or server's name or address
+                del ds[tag]
+                report.removed.append(name)
             continue
         if action == "X":
             del ds[tag]

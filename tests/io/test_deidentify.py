@@ -262,13 +262,14 @@ def test_overlays_unknown_text_alternative_calendar_and_timezone_go():
     ds.WindowCenterWidthExplanation = "DOE bone"
     ds.AcquisitionDateTime = "20240105101500+0300"
     ds.add_new(0x0018FFF0, "UT", "DOE new public text")  # a text element not in the table
+    ds.add_new(0x0018FFF2, "AE", "DOE-STATION")  # an AE title not in the table
     deidentify_dataset(ds, DeidentificationContext("s", -400, "T"))
     assert not [e for e in ds if e.tag.group == 0x6000]
     for keyword in ("SpecialNeeds", "PatientTransportArrangements", "TimezoneOffsetFromUTC",
                     "PatientBirthDateInAlternativeCalendar", "PatientAlternativeCalendar"):
         assert keyword not in ds, keyword
     assert ds.WindowCenterWidthExplanation == deid.FREE_TEXT_REMOVED
-    assert ds[0x0018FFF0].value == deid.FREE_TEXT_REMOVED
+    assert ds[0x0018FFF0].value == deid.FREE_TEXT_REMOVED and 0x0018FFF2 not in ds
     assert ds.AcquisitionDateTime == "20221201101500"  # shifted, UTC offset dropped
     assert leaked(ds) == []
 
