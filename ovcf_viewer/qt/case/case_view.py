@@ -1535,6 +1535,9 @@ class CaseWindow(QMainWindow):
         self.relocate_action = self._action(menu, "&Find missing films…",
                                             self.choose_relocation_folder)
         self.export_action = self._action(menu, "&Export table (CSV)…", self.choose_csv_path)
+        self.export_deidentified_action = self._action(
+            menu, "Export de-identified table (CSV)…",
+            lambda: self.choose_csv_path(deidentify=True))
         from ovcf_viewer.qt.dialogs.report_action import ExportReportAction
 
         self.report_action = ExportReportAction(self, self.report_case, self.report_images,
@@ -1554,6 +1557,8 @@ class CaseWindow(QMainWindow):
 
         self.sr_action = CaseSrAction(self)
         menu.addAction(self.sr_action)
+        self.deidentified_sr_action = CaseSrAction(self, deidentify=True)
+        menu.addAction(self.deidentified_sr_action)
         menu.addSeparator()
         self.close_action = self._action(menu, "&Close", self.close,
                                          QKeySequence.StandardKey.Close)
@@ -1693,11 +1698,12 @@ class CaseWindow(QMainWindow):
         if folder:
             self.relocate(folder)
 
-    def choose_csv_path(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Export table", "case.csv",
-                                              "CSV table (*.csv)")
+    def choose_csv_path(self, deidentify: bool = False) -> None:
+        path, _ = QFileDialog.getSaveFileName(
+            self, "Export de-identified table" if deidentify else "Export table",
+            "case-deidentified.csv" if deidentify else "case.csv", "CSV table (*.csv)")
         if path:
-            self.export_csv(path)
+            self.export_csv(path, deidentify=deidentify)
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
         """Closing with case edits only in memory: try once more, then ask."""

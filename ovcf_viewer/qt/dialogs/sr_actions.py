@@ -183,11 +183,16 @@ class SrActions(QObject):
 
 
 class CaseSrAction(QAction):
-    """Case ▸ Export DICOM SR…: one SR per annotated film of the case window's case."""
+    """Case ▸ Export DICOM SR…: one SR per annotated film of the case window's case (with
+    ``deidentify``, Case ▸ Export de-identified DICOM SR…: PS3.15 Annex E, the patient's
+    pseudonym, shifted dates, new UIDs, pseudonymous file names)."""
 
-    def __init__(self, case_window: Any) -> None:
-        super().__init__("Export DICOM S&R…", case_window)
-        self.setStatusTip("Write each film's measurements as a DICOM SR (TID 1500)")
+    def __init__(self, case_window: Any, *, deidentify: bool = False) -> None:
+        super().__init__("Export de-identified DICOM SR…" if deidentify
+                         else "Export DICOM S&R…", case_window)
+        self.setStatusTip("Write each film's measurements as a " + (
+            "de-identified " if deidentify else "") + "DICOM SR (TID 1500)")
+        self.deidentify = deidentify
         self.case_window = case_window
         self.last_written: list[Path] = []
         self.triggered.connect(self.choose_folder)
@@ -195,7 +200,7 @@ class CaseSrAction(QAction):
     def choose_folder(self) -> None:
         folder = QFileDialog.getExistingDirectory(self.case_window, "Export DICOM SR into")
         if folder:
-            self.export_to(folder)
+            self.export_to(folder, deidentify=self.deidentify)
 
     def export_to(self, folder: str | os.PathLike[str], *, deidentify: bool = False
                   ) -> list[Path]:

@@ -176,6 +176,44 @@ def test_case_export_dicom_sr_writes_one_per_film(qtbot, films, tmp_path, monkey
         case.films_of_kind("followup")[0].timepoint.interval_days
 
 
+def test_case_exports_de_identified_srs_and_table(qtbot, films, tmp_path, monkeypatch):
+    """Case ▸ Export de-identified DICOM SR… and … table (CSV)…: one pseudonym, the films'
+    new UIDs in both, nothing of the patient's ID or the film names."""
+    import csv
+
+    from pydicom import dcmread
+
+    from ovcf_viewer.qt.case.case_view import CaseController, CaseWindow
+
+    case = load_case_inputs([films / f"{n}.json" for n in NAMES])
+    controller = CaseController(Settings())
+    controller.set_case(case)
+    case_window = CaseWindow(controller)
+    qtbot.addWidget(case_window)
+    out = tmp_path / "sr"
+    out.mkdir()
+    table = tmp_path / "table.csv"
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory",
+                        staticmethod(lambda *a, **k: str(out)))
+    monkeypatch.setattr(QFileDialog, "getSaveFileName",
+                        staticmethod(lambda *a, **k: (str(table), "")))
+    _menu_action(case_window, "Case", "Export de-identified DICOM SR…").trigger()
+    _menu_action(case_window, "Case", "Export de-identified table (CSV)…").trigger()
+    srs = [dcmread(p) for p in sorted(out.glob("*.dcm"))]
+    assert len(srs) == 3
+    rows = list(csv.DictReader(table.open()))
+    pseudonyms = {str(ds.PatientID) for ds in srs} | {r["patient_id"] for r in rows}
+    assert len(pseudonyms) == 1 and pseudonyms.pop().startswith("ANON-")
+    films_uids = {f.sop_instance_uid for f in case.films}
+    referenced = {import_sr(p).annotations.sop_instance_uid for p in out.glob("*.dcm")}
+    assert referenced == {r["sop_instance_uid"] for r in rows}
+    assert not referenced & films_uids
+    for path in [*out.glob("*.dcm"), table]:
+        data = path.read_bytes()
+        assert case.patient_id.encode() not in data and b"pre.dcm" not in data, path
+        assert not any(n in path.name for n in NAMES), path
+
+
 def test_file_export_report_as_dicom_files_it_in_the_study(window, films, tmp_path,
                                                            monkeypatch):
     from pydicom import dcmread
