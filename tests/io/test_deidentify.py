@@ -287,3 +287,14 @@ def test_pseudonyms_and_offsets_follow_the_patient_and_the_key(tmp_path):
     assert one.context("", "DOE^JANE") == one.context("", "doe  jane")  # name fallback
     assert 365 <= -a.date_offset_days <= 10 * 365
     assert "DOE" not in a.file_stem("DOE_JANE.dcm") and a.file_stem("x") == a.file_stem("x")
+
+
+def test_a_key_that_cannot_be_kept_is_one_for_this_run(tmp_path, caplog):
+    """A data folder that cannot hold the key (here: a file in its place) gives a working
+    key for this run and a logged reason, never a traceback."""
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("x")
+    with caplog.at_level("WARNING"):
+        key = deid.deidentification_key(blocked)
+    assert len(key) == 32 and "for this run only" in caplog.text
+    assert deid.deidentification_key(blocked) != key  # nothing kept, so a new one each time
