@@ -36,7 +36,9 @@ __all__ = [
     "case_calibrations",
     "film_calibration",
     "load_case_inputs",
+    "procedure_date_from_timepoints",
     "relocate_films",
+    "timepoint_with_interval",
 ]
 
 
@@ -142,7 +144,7 @@ def load_case_inputs(paths: Sequence[str | os.PathLike[str]]) -> Case:
             CaseFilm(image_path, annotations.sop_instance_uid, annotations,
                      annotations.timepoint, annotations.timepoint.date)
         )
-    procedure_date = _procedure_date(films)
+    procedure_date = procedure_date_from_timepoints(films)
     if procedure_date is not None:  # fill missing intervals: "Follow-up (3 months)"
         films = [_with_interval(f, procedure_date) for f in films]
     patient_name, patient_id = _patient_from_headers(films)
@@ -160,16 +162,27 @@ def load_case_inputs(paths: Sequence[str | os.PathLike[str]]) -> Case:
     )
 
 
-def _with_interval(film: CaseFilm, procedure_date: date) -> CaseFilm:
-    tp = film.timepoint
+def timepoint_with_interval(tp: Timepoint | None, procedure_date: date) -> Timepoint | None:
+    """``tp`` with its interval in days from the procedure filled in when it has a date but
+    no interval (post-operative, follow-up): "Follow-up (3 months)", "day 90"."""
     if tp is None or tp.kind == "preop" or tp.date is None or tp.interval_days is not None:
+        return tp
+    return Timepoint(tp.kind, tp.date, (tp.date - procedure_date).days)
+
+
+def _with_interval(film: CaseFilm, procedure_date: date) -> CaseFilm:
+    timepoint = timepoint_with_interval(film.timepoint, procedure_date)
+    if timepoint is None or timepoint is film.timepoint:
         return film
-    timepoint = Timepoint(tp.kind, tp.date, (tp.date - procedure_date).days)
     film.annotations.timepoint = timepoint
     return replace(film, timepoint=timepoint)
 
 
-def _procedure_date(films: Iterable[CaseFilm]) -> date | None:
+def procedure_date_from_timepoints(films: Iterable[CaseFilm]) -> date | None:
+    """The procedure date the films' timepoints imply (§5): the post-operative timepoint's
+    date, else a follow-up's date minus its interval (the earliest such date); ``None`` when
+    no timepoint says. Shared by the CLI's case inputs and the GUI's new-case proposal
+    (:mod:`ovcf_viewer.services.case_setup`)."""
     from datetime import timedelta
 
     candidates = []

@@ -15,6 +15,8 @@ with what it needs and kept as a typed attribute:
   go into the File menu above *Export report…*;
 - ``archive`` — *Query/Retrieve…* and *Send to archive…* (PACS), in the File menu above
   *Quit*;
+- ``folder_annotations`` — loads the annotation files beside an opened folder's films
+  (asks before replacing landmarks already placed);
 - ``help_actions`` — the *Help* menu (shortcut sheet on ``F1``, About), the last menu.
 
 All of them share the one :class:`~ovcf_viewer.model.settings.Settings` instance given to the
@@ -30,6 +32,7 @@ from PySide6.QtWidgets import QDockWidget, QMenu, QWidget
 from ovcf_viewer.model.settings import THEMES, Settings, SettingsKeeper
 from ovcf_viewer.qt.annotate.annotation_controller import AnnotationController
 from ovcf_viewer.qt.archive.actions import ArchiveActions
+from ovcf_viewer.qt.dialogs.folder_annotations import FolderAnnotationLoader
 from ovcf_viewer.qt.dialogs.help import HelpActions
 from ovcf_viewer.qt.dialogs.sr_actions import SrActions
 from ovcf_viewer.qt.layout import LAYOUT_VERSION, WIDE_WINDOW_PX, LayoutMemory
@@ -70,6 +73,8 @@ class ApplicationWindow(MainWindow):
         self.imageOpened.connect(controller.set_image)
         self.annotationsLoaded.connect(controller.load_annotations)
         controller.promptChanged.connect(self.statusBar().showMessage)
+        # Connected after set_image above: a film's waiting undo step finds its new stack.
+        self.folder_annotations = FolderAnnotationLoader(self, controller)
 
         self.training_actions = TrainingActions(self, controller, settings)
         self.training_menu = self.menuBar().addMenu("&Training")

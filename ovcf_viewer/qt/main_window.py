@@ -124,6 +124,9 @@ class MainWindow(QMainWindow):
 
     imageOpened = Signal(object)
     annotationsLoaded = Signal(object)
+    #: A scan is in the browser (its ScanResult), before the first image is shown: the
+    #: annotation files beside the films are loaded then (qt.dialogs.folder_annotations).
+    scanned = Signal(object)
 
     def __init__(self, settings: Settings | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -316,6 +319,8 @@ class MainWindow(QMainWindow):
             if path.exists():
                 add_recent(path)
         images, errors = result
+        if images:
+            self.scanned.emit(self.browser.scan_result())
         if images == 0:
             if errors:
                 self.show_error(self.browser.error_summary(), modal_box=True)

@@ -25,6 +25,7 @@ from ovcf_viewer.qt.suitability.suitability_panel import SuitabilityPanel
 if TYPE_CHECKING:
     from ovcf_viewer.qt.annotate.annotation_controller import AnnotationController
     from ovcf_viewer.qt.case.case_view import CaseWindow
+    from ovcf_viewer.qt.dialogs.new_case import NewCaseDialog
     from ovcf_viewer.qt.dialogs.settings_dialog import SettingsDialog
     from ovcf_viewer.qt.main_window import MainWindow
 
@@ -47,6 +48,7 @@ class Workstation(QObject):
         self.case_windows: list[CaseWindow] = []
         self._case_savers: dict[int, Any] = {}  # id(film model) → its Autosaver
         self.settings_dialog: SettingsDialog | None = None
+        self.new_case_dialog: NewCaseDialog | None = None
 
         self.suitability = SuitabilityPanel(settings=settings)
         self._rules_for = (settings.rules_file, settings.bilateral_width_threshold_mm)
@@ -285,11 +287,20 @@ class Workstation(QObject):
             self.window.open_annotations(path)
 
     def choose_case(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(
-            self.window, "Open case", "", "OVCF case or annotations (*.json);;All files (*)"
+        paths, _ = QFileDialog.getOpenFileNames(
+            self.window, "Open case", "",
+            "OVCF case or annotation files (*.json);;All files (*)"
         )
-        if path:
-            self.open_case(path)
+        if paths:
+            self.open_case_inputs(paths)
+
+    def open_case_inputs(self, paths: list[str]) -> CaseWindow | None:
+        """*Open case…* on what the CLI takes as INPUT: one case document, or the annotation
+        files of films (each opens its film with its landmarks). Anything that cannot be
+        opened is said in one line; no empty window is left behind."""
+        from ovcf_viewer.qt.case.open_inputs import open_inputs
+
+        return open_inputs(self, paths)
 
     def refresh_recover_menu(self) -> None:
         """List the autosaved case documents, most recent first, each opening its case."""
@@ -325,14 +336,43 @@ class Workstation(QObject):
             self.window, "Films of one patient", "", "DICOM and images (*)"
         )
         if paths:
-            self.new_case(paths)
+            self.propose_case(paths)
 
-    def new_case(self, paths: list[str], procedure_date: date | None = None) -> CaseWindow:
+    def propose_case(self, paths: list[str]) -> NewCaseDialog | None:
+        """The new-case dialog on ``paths``: timepoints and the procedure proposed
+        (:func:`ovcf_viewer.services.case_setup.propose_case`) for the user to confirm; the
+        case window opens on *Create case*."""
+        from ovcf_viewer.qt.dialogs.new_case import NewCaseDialog, read_film_facts
+        from ovcf_viewer.services.case_setup import propose_case
+
+        kept, facts, problems = read_film_facts(paths, self.stored_annotations())
+        if not facts:
+            self.window.show_error("Case not created: no film could be read ("
+                                   + "; ".join(problems) + ")", modal_box=True)
+            return None
+        dialog = NewCaseDialog(kept, facts, propose_case(facts), self.window)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, True)
+        dialog.accepted.connect(lambda: self._create_confirmed_case(dialog, problems))
+        self.new_case_dialog = dialog
+        dialog.open()
+        return dialog
+
+    def _create_confirmed_case(self, dialog: NewCaseDialog, problems: list[str]) -> None:
+        choice = dialog.choice()
+        window = self.new_case(list(choice.paths), choice.procedure_date, case_facts={
+            "procedure": choice.procedure, "treated_levels": choice.treated_levels,
+            "timepoints": choice.timepoints})
+        if problems:
+            window.show_message("Not in the case: " + "; ".join(problems))
+
+    def new_case(self, paths: list[str], procedure_date: date | None = None,
+                 case_facts: dict[str, Any] | None = None) -> CaseWindow:
         from ovcf_viewer.qt.case.case_view import open_case_window
 
         window = open_case_window(None, image_paths=paths, procedure_date=procedure_date,
                                   settings=self.settings,
-                                  annotations=self.stored_annotations())
+                                  annotations=self.stored_annotations(),
+                                  case_facts=case_facts)
         return self._track_case_window(window)
 
     def _track_case_window(self, window: CaseWindow) -> CaseWindow:

@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 from functools import partial
@@ -310,10 +310,15 @@ class CaseController(QObject):
         case_id: str | None = None,
         procedure_date: date | None = None,
         annotations: dict[str, ImageAnnotations] | None = None,
+        procedure: str | None = None,
+        treated_levels: Sequence[str] = (),
+        timepoints: Mapping[str, Timepoint | None] | None = None,
     ) -> list[str]:
         """A case from image files: headers give patient and study dates, timepoints are
         proposed from them and ``procedure_date`` (§5) for the user to confirm. ``annotations``
-        (SOP UID → model) reuses landmarks already placed."""
+        (SOP UID → model) reuses landmarks already placed. ``timepoints`` (SOP UID →
+        timepoint), ``procedure`` and ``treated_levels`` are what the user confirmed in the
+        new-case dialog (:mod:`ovcf_viewer.qt.dialogs.new_case`)."""
         from ovcf_viewer.io.dicom import read_header
         from ovcf_viewer.model.errors import ImageLoadError
 
@@ -334,8 +339,13 @@ class CaseController(QObject):
         if not films:
             raise CaseFormatError("no film could be read: " + "; ".join(messages))
         case = Case(case_id or new_case_id(), patient_name=name, patient_id=patient_id,
-                    procedure_date=procedure_date, films=tuple(films))
-        if procedure_date is not None:
+                    procedure_date=procedure_date, procedure=procedure,
+                    treated_levels=tuple(treated_levels), films=tuple(films))
+        if timepoints is not None:
+            case = replace(case, films=tuple(
+                replace(f, timepoint=timepoints.get(f.sop_instance_uid, f.timepoint))
+                for f in case.films))
+        elif procedure_date is not None:
             case = case.with_proposed_timepoints()
         self.path = None
         result = messages + self.set_case(case)
@@ -1749,11 +1759,13 @@ def open_case_window(
     procedure_date: date | None = None,
     settings: Settings,
     annotations: Any = None,
+    case_facts: dict[str, Any] | None = None,
 ) -> CaseWindow:
     """Open a case window, on a case document or on image files (timepoints proposed from
     their study dates and ``procedure_date``). For ``File > Open case`` / ``New case``.
     ``annotations`` (SOP UID → landmarks, anything with ``.get``) reuses landmarks already
-    placed on the films."""
+    placed on the films; ``case_facts`` (``procedure``, ``treated_levels``, ``timepoints``)
+    what the user confirmed in the new-case dialog."""
     controller = CaseController(settings)
     window = CaseWindow(controller, parent)
     window.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, True)
@@ -1762,7 +1774,7 @@ def open_case_window(
     elif image_paths:
         try:
             controller.new_case(image_paths, procedure_date=procedure_date,
-                                annotations=annotations)
+                                annotations=annotations, **(case_facts or {}))
         except CaseFormatError as exc:
             window.show_message(f"Case not created: {exc}")
     window.resize(1600, 950)

@@ -43,6 +43,7 @@ _IMAGE_LIKE_SUFFIXES = frozenset(
 
 _PATH_ROLE = Qt.ItemDataRole.UserRole
 _FRAME_ROLE = Qt.ItemDataRole.UserRole + 1
+_NOTE_ROLE = Qt.ItemDataRole.UserRole + 2  # an annotation file listed, not a failure
 _MAX_FRAME_ROWS = 500  # a longer cine loop lists its first frames; any frame opens via File
 
 
@@ -75,6 +76,7 @@ class StudyBrowser(QWidget):
         self._result: ScanResult | None = None
         self._current: tuple[str, int] | None = None
         self._other_files: list[Path] = []
+        self._annotation_counts = (0, 0)
         self.tree = QTreeWidget(self)
         self.tree.setHeaderHidden(True)
         self.tree.setUniformRowHeights(True)
@@ -111,6 +113,7 @@ class StudyBrowser(QWidget):
         self._result = result
         named = {Path(p).absolute() for p in explicit}
         self._other_files = []
+        self._annotation_counts = (0, 0)
         self._current = None
         with QSignalBlocker(self.tree):
             self.tree.clear()
@@ -156,9 +159,35 @@ class StudyBrowser(QWidget):
         entry.setForeground(QBrush(readable(_ERROR_RED)))
         self.errors.addItem(entry)
 
+    def note_annotation_files(self, loaded: Sequence[Path],
+                              unmatched: Sequence[tuple[Path, str]]) -> None:
+        """Annotation files of the scan: ``loaded`` ones are counted, ``unmatched`` ones are
+        listed in grey with why (not failures); neither stays among the failures or the
+        skipped files."""
+        done = {Path(p).absolute() for p in loaded} | {Path(p).absolute() for p, _ in unmatched}
+        self._other_files = [p for p in self._other_files if p.absolute() not in done]
+        for row in reversed(range(self.errors.count())):
+            item = self.errors.item(row)
+            if Path(item.data(_PATH_ROLE)).absolute() in done:
+                self.errors.takeItem(row)
+        for path, why in unmatched:
+            entry = QListWidgetItem(f"{path.name}: {why}")
+            entry.setToolTip(str(path))
+            entry.setData(_PATH_ROLE, str(path))
+            entry.setData(_NOTE_ROLE, True)
+            entry.setForeground(QBrush(QColor(110, 110, 110)))
+            self.errors.addItem(entry)
+        self._annotation_counts = (len(loaded), len(unmatched))
+        self._update_error_label()
+
     def _update_error_label(self) -> None:
-        count = self.errors.count()
+        count = self.error_count()
         text = f"Could not open ({count})" if count else ""
+        loaded, unmatched = self._annotation_counts
+        if loaded or unmatched:
+            text += ("; " if text else "") + f"{loaded} annotation file(s) loaded"
+            if unmatched:
+                text += f", {unmatched} not loaded (listed)"
         if self._other_files:
             suffixes = sorted({p.suffix.lower() or p.name for p in self._other_files})
             text += ("; " if text else "") + (
@@ -167,7 +196,7 @@ class StudyBrowser(QWidget):
         self.errors_label.setText(text)
         self.errors_label.setVisible(bool(text))
         self.errors_label.setToolTip("\n".join(str(p) for p in self._other_files))
-        self.errors.setVisible(count > 0)
+        self.errors.setVisible(self.errors.count() > 0)
 
     # -- reading ---------------------------------------------------------------------------
     def scan_result(self) -> ScanResult | None:
@@ -181,14 +210,21 @@ class StudyBrowser(QWidget):
         return len(self.images())
 
     def error_count(self) -> int:
-        return self.errors.count()
+        return sum(1 for row in range(self.errors.count())
+                   if not self.errors.item(row).data(_NOTE_ROLE))
 
     def other_files(self) -> list[Path]:
         """Non-image files found in folders (not failures)."""
         return list(self._other_files)
 
     def error_messages(self) -> list[str]:
-        return [self.errors.item(i).text() for i in range(self.errors.count())]
+        return [self.errors.item(i).text() for i in range(self.errors.count())
+                if not self.errors.item(i).data(_NOTE_ROLE)]
+
+    def note_messages(self) -> list[str]:
+        """The annotation files listed as not loaded (``"x.json: for no film here …"``)."""
+        return [self.errors.item(i).text() for i in range(self.errors.count())
+                if self.errors.item(i).data(_NOTE_ROLE)]
 
     def error_summary(self) -> str:
         lines = self.error_messages()
