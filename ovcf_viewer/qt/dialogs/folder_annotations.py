@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, Qt
@@ -48,6 +49,7 @@ class FolderAnnotationLoader(QObject):
         # SOP UID → (description, landmarks before): an undo step waiting for its film.
         self._waiting_undo: dict[str, tuple[str, dict[str, Any]]] = {}
         self._conflicts: list[AnnotationFile] = []
+        self._noted: tuple[list[Path], list[tuple[Path, str]]] = ([], [])
         window.scanned.connect(self.on_scan)
         controller.modelChanged.connect(self._on_model_changed)
 
@@ -71,7 +73,9 @@ class FolderAnnotationLoader(QObject):
                 if self._write(item, before=None):
                     loaded.append(item.path)
             loaded.extend(item.path for item in plan.same)
-        self.window.browser.note_annotation_files(loaded, found.unmatched)
+        asked = [item.path for item in plan.conflicts] if plan is not None else []
+        self.window.browser.note_annotation_files(loaded, found.unmatched, asked)
+        self._noted = (loaded, list(found.unmatched))
         if plan is None:
             return None
         parts = [f"Landmarks loaded from {len(loaded)} annotation file(s)"]
@@ -116,7 +120,11 @@ class FolderAnnotationLoader(QObject):
     def _on_answer(self, button: object) -> None:
         conflicts, self._conflicts = self._conflicts, []
         self.question = None
+        loaded, unmatched = self._noted
         if button is not self.load_button:
+            self.window.browser.note_annotation_files(
+                loaded, [*unmatched, *((i.path, "your landmarks kept, not loaded")
+                                       for i in conflicts)])
             self.window.statusBar().showMessage("Your landmarks kept; the folder's annotation "
                                                 "files were not loaded")
             return
@@ -126,10 +134,13 @@ class FolderAnnotationLoader(QObject):
             try:
                 current = store.load(item.sop_instance_uid) if store is not None else None
             except OSError as exc:
-                self.window.statusBar().showMessage(f"{item.path.name} not loaded: {exc}")
+                unmatched.append((item.path, f"not loaded: {exc}"))
                 continue
             before = current.to_json(partial=True) if current is not None else None
-            done += self._write(item, before=before)
+            if self._write(item, before=before):
+                done += 1
+                loaded.append(item.path)
+        self.window.browser.note_annotation_files(loaded, unmatched)
         self.window.statusBar().showMessage(
             f"Landmarks of {done} film(s) replaced from their annotation files (Ctrl+Z on a "
             "film undoes it)")

@@ -76,7 +76,7 @@ class StudyBrowser(QWidget):
         self._result: ScanResult | None = None
         self._current: tuple[str, int] | None = None
         self._other_files: list[Path] = []
-        self._annotation_counts = (0, 0)
+        self._annotation_counts = (0, 0, 0)
         self.tree = QTreeWidget(self)
         self.tree.setHeaderHidden(True)
         self.tree.setUniformRowHeights(True)
@@ -113,7 +113,7 @@ class StudyBrowser(QWidget):
         self._result = result
         named = {Path(p).absolute() for p in explicit}
         self._other_files = []
-        self._annotation_counts = (0, 0)
+        self._annotation_counts = (0, 0, 0)
         self._current = None
         with QSignalBlocker(self.tree):
             self.tree.clear()
@@ -160,15 +160,18 @@ class StudyBrowser(QWidget):
         self.errors.addItem(entry)
 
     def note_annotation_files(self, loaded: Sequence[Path],
-                              unmatched: Sequence[tuple[Path, str]]) -> None:
-        """Annotation files of the scan: ``loaded`` ones are counted, ``unmatched`` ones are
-        listed in grey with why (not failures); neither stays among the failures or the
-        skipped files."""
-        done = {Path(p).absolute() for p in loaded} | {Path(p).absolute() for p, _ in unmatched}
+                              unmatched: Sequence[tuple[Path, str]],
+                              asked: Sequence[Path] = ()) -> None:
+        """Annotation files of the scan: ``loaded`` and ``asked`` (waiting for the user's
+        answer) ones are counted, ``unmatched`` ones are listed in grey with why (not
+        failures); none stays among the failures or the skipped files. Called again, it
+        replaces the previous note."""
+        done = ({Path(p).absolute() for p in (*loaded, *asked)}
+                | {Path(p).absolute() for p, _ in unmatched})
         self._other_files = [p for p in self._other_files if p.absolute() not in done]
         for row in reversed(range(self.errors.count())):
             item = self.errors.item(row)
-            if Path(item.data(_PATH_ROLE)).absolute() in done:
+            if item.data(_NOTE_ROLE) or Path(item.data(_PATH_ROLE)).absolute() in done:
                 self.errors.takeItem(row)
         for path, why in unmatched:
             entry = QListWidgetItem(f"{path.name}: {why}")
@@ -177,15 +180,17 @@ class StudyBrowser(QWidget):
             entry.setData(_NOTE_ROLE, True)
             entry.setForeground(QBrush(QColor(110, 110, 110)))
             self.errors.addItem(entry)
-        self._annotation_counts = (len(loaded), len(unmatched))
+        self._annotation_counts = (len(loaded), len(unmatched), len(asked))
         self._update_error_label()
 
     def _update_error_label(self) -> None:
         count = self.error_count()
         text = f"Could not open ({count})" if count else ""
-        loaded, unmatched = self._annotation_counts
-        if loaded or unmatched:
+        loaded, unmatched, asked = self._annotation_counts
+        if loaded or unmatched or asked:
             text += ("; " if text else "") + f"{loaded} annotation file(s) loaded"
+            if asked:
+                text += f", {asked} asked about"
             if unmatched:
                 text += f", {unmatched} not loaded (listed)"
         if self._other_files:

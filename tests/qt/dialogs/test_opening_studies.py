@@ -101,9 +101,11 @@ def test_landmarks_already_placed_are_not_replaced_without_asking(window, qtbot,
     loader = window.folder_annotations
     qtbot.waitUntil(lambda: loader.question is not None and loader.question.isVisible())
     assert "post.json" in loader.question.text()
+    assert "2 annotation file(s) loaded, 1 asked about" in window.browser.errors_label.text()
     assert landmarks_state(AnnotationStore().load(mine.sop_instance_uid)) == \
         landmarks_state(mine)  # nothing overwritten while asking
     click(qtbot, loader.keep_button)
+    assert "post.json: your landmarks kept, not loaded" in window.browser.note_messages()
     assert landmarks_state(AnnotationStore().load(mine.sop_instance_uid)) == \
         landmarks_state(mine)
     # The other films, which had nothing, got their files' landmarks.
@@ -118,6 +120,8 @@ def test_replacing_from_the_files_is_one_undo_step_on_that_film(window, qtbot, m
     loader = window.folder_annotations
     qtbot.waitUntil(lambda: loader.question is not None and loader.question.isVisible())
     click(qtbot, loader.load_button)
+    assert "3 annotation file(s) loaded, 1 not loaded (listed)" in \
+        window.browser.errors_label.text()
     from_file = load_annotations(folder / "post.json")
     assert landmarks_state(AnnotationStore().load(mine.sop_instance_uid)) == \
         landmarks_state(from_file)  # autosaved
