@@ -56,6 +56,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args_list and (args_list[0] in modules or args_list[0] in ("-h", "--help", "--version")):
         parser = build_parser(modules)
         args = parser.parse_args(args_list)
+        if getattr(args, "inputs", None):
+            problem = _expand_folder_inputs(args)
+            if problem:
+                return problem
         try:
             status = int(modules[args.command].run(args))
             sys.stdout.flush()
@@ -74,3 +78,19 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     return int(run_gui(gui_args.paths, annotations=gui_args.annotations))
 
+
+
+def _expand_folder_inputs(args: argparse.Namespace) -> int:
+    """A folder among a command's INPUT stands for the annotation files of its films; the
+    folder's files not used are listed on stderr. Returns 2 (one line said) for a folder
+    without any, else 0."""
+    from ovcf_viewer.services.folder_annotations import FolderInputError, expand_folders
+
+    try:
+        args.inputs, skipped = expand_folders(args.inputs)
+    except FolderInputError as exc:
+        print(f"ovcf-viewer {args.command}: {exc}", file=sys.stderr)
+        return 2
+    for path, why in skipped:
+        print(f"ovcf-viewer {args.command}: not used: {path.name}: {why}", file=sys.stderr)
+    return 0

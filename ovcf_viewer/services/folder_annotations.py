@@ -10,6 +10,9 @@ a second file for the same film is listed, not loaded.
 :func:`plan_import` compares each matched file with what the store holds for its film:
 *new* (the store has nothing), *same* (already there), or a *conflict* (the film has other
 landmarks: the user is asked, nothing is overwritten here).
+
+:func:`expand_folders` does the same for the commands' INPUT: a folder given as INPUT stands
+for the annotation files of its films (``ovcf-viewer report study/ -o report.pdf``).
 """
 
 from __future__ import annotations
@@ -26,6 +29,8 @@ from ovcf_viewer.util.safe_read import InputFileError, read_json
 __all__ = [
     "AnnotationFile",
     "FolderAnnotations",
+    "FolderInputError",
+    "expand_folders",
     "ImportPlan",
     "landmarks_state",
     "match_annotation_files",
@@ -73,7 +78,7 @@ def match_annotation_files(
             continue
         kind = document.get("format") if isinstance(document, dict) else None
         if kind != _ANNOTATION_FORMAT:
-            what = "a case document (File ▸ Open case…)" if kind == "ovcf-case" else (
+            what = "a case document, not an annotation file" if kind == "ovcf-case" else (
                 "not an annotation file")
             out.unmatched.append((path, what))
             continue
@@ -132,3 +137,36 @@ def plan_import(found: FolderAnnotations, store: _Store) -> ImportPlan:
             plan.conflicts.append(item)
             plan.current[uid] = stored
     return plan
+
+
+class FolderInputError(ValueError):
+    """A folder given as INPUT holds no annotation file of its films; one line."""
+
+
+def expand_folders(
+    inputs: Iterable[str | os.PathLike[str]],
+) -> tuple[list[str], list[tuple[Path, str]]]:
+    """``inputs`` with every folder replaced by the annotation files of its films (matched
+    by SOP Instance UID, in the order the folder scan lists the films), and the files of
+    those folders not used, with why. Files are kept as given."""
+    from ovcf_viewer.io.study_scan import scan_paths
+
+    out: list[str] = []
+    skipped: list[tuple[Path, str]] = []
+    for raw in inputs:
+        path = Path(raw)
+        if not path.is_dir():
+            out.append(str(raw))
+            continue
+        scan = scan_paths([path])
+        films = [image.sop_instance_uid for image in scan.images()]
+        candidates = [p for p, _why in scan.errors if p.suffix.lower() == ".json"]
+        found = match_annotation_files(candidates, set(films))
+        if not found.matched:
+            raise FolderInputError(
+                f"{path}: no annotation file of its films ({len(films)} film(s), "
+                f"{len(candidates)} .json file(s))")
+        out.extend(str(found.matched[uid].path) for uid in dict.fromkeys(films)
+                   if uid in found.matched)
+        skipped.extend(found.unmatched)
+    return out, skipped
