@@ -74,11 +74,13 @@ class Workstation(QObject):
 
         window = self.window
         self.open_case_action = QAction("Open case…", window)
-        self.open_case_action.setStatusTip("Open a saved case (pre-op, post-op, follow-up films)")
+        self.open_case_action.setStatusTip(
+            "Open a saved case, or annotation files (their films with their landmarks)")
         self.open_case_action.triggered.connect(self.choose_case)
         self.new_case_action = QAction("New case from films…", window)
         self.new_case_action.setStatusTip(
-            "Compare films of one patient: timepoints are proposed from the study dates"
+            "Compare films of one patient: the procedure and timepoints are proposed from "
+            "their dates, descriptions and landmarks"
         )
         self.new_case_action.triggered.connect(self.choose_case_films)
         # Autosaved cases offered back (after a crash, or a case never saved elsewhere).

@@ -245,6 +245,19 @@ def test_new_case_proposes_timepoints_and_procedure_from_the_films(window, qtbot
     assert dialog.chosen_procedure_date().isoformat() == "2026-01-07"
     assert [dialog.table.item(r, 3).text() for r in range(3)] == [
         "—", "day 1", "3 months, day 91"]
+    # Procedure date not known: each film keeps what its description says, without days.
+    click(qtbot, dialog.date_known)
+    assert not dialog.procedure_date.isEnabled()
+    assert [box.currentData() for box in dialog.timepoint_boxes] == [
+        "preop", "postop", "followup"]
+    assert [dialog.table.item(r, 3).text() for r in range(3)] == ["—", "—", "—"]
+    # The hand overrides one film's timepoint; knowing the date again leaves that one alone.
+    box = dialog.timepoint_boxes[2]
+    box.setFocus()
+    qtbot.keyClick(box, Qt.Key.Key_Up)  # Follow-up → Post-operative
+    click(qtbot, dialog.date_known)
+    assert [b.currentData() for b in dialog.timepoint_boxes] == ["preop", "postop", "postop"]
+    assert dialog.choice().timepoints[uid(folder, "followup")].kind == "postop"
     # A level that does not exist is refused in the dialog, which stays open.
     dialog.treated_levels.clear()
     qtbot.keyClicks(dialog.treated_levels, "L9")
