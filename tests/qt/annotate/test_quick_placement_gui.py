@@ -129,6 +129,10 @@ def test_carry_forward_in_the_application_window(qtbot, tmp_path):
     shutil.copytree(SAMPLES, folder)
     pre_truth = load_annotations(folder / "pre.json")
     post_truth = load_annotations(folder / "post.json")
+    # Opening a folder loads the annotation files beside its films: this folder holds the
+    # films only, the pre-operative landmarks being in the store.
+    for document in folder.glob("*.json"):
+        document.unlink()
     store = AnnotationStore()
     store.save(pre_truth)
     store.close()
