@@ -178,7 +178,7 @@ class StudyBrowser(QWidget):
             entry.setToolTip(str(path))
             entry.setData(_PATH_ROLE, str(path))
             entry.setData(_NOTE_ROLE, True)
-            entry.setForeground(QBrush(QColor(110, 110, 110)))
+            entry.setForeground(QBrush(readable(QColor(110, 110, 110))))
             self.errors.addItem(entry)
         self._annotation_counts = (len(loaded), len(unmatched), len(asked))
         self._update_error_label()
