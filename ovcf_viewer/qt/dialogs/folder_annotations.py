@@ -15,7 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QObject, Qt
+from PySide6.QtCore import QObject, Qt, QTimer
 from PySide6.QtWidgets import QMessageBox, QPushButton
 
 from ovcf_viewer.model.landmarks import EditCommand, ImageAnnotations
@@ -85,10 +85,18 @@ class FolderAnnotationLoader(QObject):
         if found.unmatched:
             parts.append(f"{len(found.unmatched)} file(s) not loaded (listed in the Studies "
                          "panel)")
-        self.window.statusBar().showMessage("; ".join(parts))
+        # Said once the first film is shown (its prompts would cover it otherwise).
+        message = "; ".join(parts)
+        QTimer.singleShot(0, lambda: self._say(message))
         if plan.conflicts:
             self._ask(plan)
         return plan
+
+    def _say(self, message: str) -> None:
+        try:
+            self.window.statusBar().showMessage(message)
+        except RuntimeError:  # the window was closed meanwhile
+            pass
 
     def _store(self) -> Any:
         try:

@@ -84,6 +84,8 @@ def test_opening_a_folder_loads_the_annotation_files_of_its_films(window, qtbot,
     assert browser.error_count() == 0  # listed, not a failure
     assert any(m.startswith("other-film.json: for no film here") for m in browser.note_messages())
     assert "skipped (.json)" not in browser.errors_label.text()
+    qtbot.waitUntil(lambda: window.statusBar().currentMessage().startswith(
+        "Landmarks loaded from 3 annotation file(s); 1 file(s) not loaded"))
 
 
 def _with_moved_l1(folder: Path, name: str):
