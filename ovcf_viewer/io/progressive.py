@@ -35,6 +35,7 @@ import math
 import os
 import threading
 import warnings
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,13 +46,17 @@ from ovcf_viewer.model.errors import CorruptPixelDataError, ImageLoadError
 from ovcf_viewer.model.image import RadiographImage
 from ovcf_viewer.util.memory import release_freed_memory
 
-__all__ = ["Preview", "open_progressive", "preview_level", "wait_all"]
+__all__ = ["Preview", "open_films", "open_progressive", "preview_level", "wait_all"]
 
 log = logging.getLogger(__name__)
 
 JPEG2000_LOSSLESS = "1.2.840.10008.1.2.4.90"
 JPEG2000 = "1.2.840.10008.1.2.4.91"
 _PROGRESSIVE_SYNTAXES = frozenset({JPEG2000_LOSSLESS, JPEG2000})
+
+#: Longest a full-resolution decode waits for its ``hold`` (s): a caller that never sets it
+#: (its event loop not running) delays full resolution, never withholds it.
+HOLD_LIMIT_S = 1.0
 
 #: Highest level tried: 2**5 = 32 image pixels per screen pixel is a thumbnail already.
 MAX_LEVEL = 5
@@ -106,12 +111,16 @@ def open_progressive(
     viewport: tuple[int, int],
     frame: int = 0,
     threads: int = 0,
+    hold: threading.Event | None = None,
 ) -> tuple[RadiographImage, Preview] | None:
     """Open ``path`` progressively for a view of ``viewport`` device pixels; ``None`` when it
     should be opened normally (see the module docstring). The reduced level is decoded in
     the calling thread with ``threads`` threads (0 = one per core); full resolution is
-    running on a worker thread when this returns. Never raises for a file the normal
-    loader would report: such files return ``None`` and the loader gives its message."""
+    queued on a worker thread when this returns, and starts once ``hold`` (if given) is
+    set, or after :data:`HOLD_LIMIT_S` — so other films' previews, and their paint, do not
+    share the cores with it. Never raises for a file
+    the normal loader would report: such files return ``None`` and the loader gives its
+    message."""
     path = Path(path)
     try:
         prepared = _prepare(path, frame)
@@ -150,8 +159,55 @@ def open_progressive(
     # stay referenced until it returns, after the memory is handed back.
     encoded = [ds, codestream]
     del ds, codestream
-    image.pending = _decode_pool().submit(_decode_full, image, encoded, frame, path)
+    image.pending = _decode_pool().submit(_decode_full, image, encoded, frame, path, hold)
     return image, Preview(pixels, level)
+
+
+def open_films(
+    paths: Sequence[str | os.PathLike[str]],
+    viewport: tuple[int, int] | None,
+    frame: int = 0,
+    hold: threading.Event | None = None,
+) -> list[tuple[RadiographImage, Preview | None] | ImageLoadError]:
+    """Open several films at once, for panes of ``viewport`` device pixels each (``None``:
+    every film whole, no preview): per film ``(image, preview or None)`` or the loader's
+    :class:`~ovcf_viewer.model.errors.ImageLoadError`, in order.
+
+    All previews come first: they decode in parallel, each with its share of the cores,
+    and no full-resolution decode starts before the last of them is done (a full decode
+    is ~10× a preview's work and would otherwise take the cores from the films still
+    waiting for their first paint). Each preview's level is chosen for ``viewport`` — a
+    pane's own size, so three panes a third of a window each decode a level coarser than
+    one film filling it (:func:`preview_level`). Films that are not opened progressively
+    are loaded whole by :func:`~ovcf_viewer.io.dicom.load_image` meanwhile.
+
+    With ``hold`` given, full resolution waits until the caller sets it (after painting the
+    previews, so the paint has the cores too; at most :data:`HOLD_LIMIT_S`)."""
+    from ovcf_viewer.io.dicom import load_image
+
+    if not paths:
+        return []
+    workers = min(4, len(paths))
+    threads = max(1, (os.cpu_count() or 1) // workers)
+    own_hold = hold is None
+    gate = threading.Event() if hold is None else hold
+
+    def one(
+        path: str | os.PathLike[str],
+    ) -> tuple[RadiographImage, Preview | None] | ImageLoadError:
+        try:
+            opened = (open_progressive(path, viewport, frame, threads, gate)
+                      if viewport is not None else None)
+            return opened if opened is not None else (load_image(path, frame), None)
+        except ImageLoadError as exc:
+            return exc
+
+    try:
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ovcf-open") as pool:
+            return list(pool.map(one, paths))
+    finally:
+        if own_hold:
+            gate.set()
 
 
 def wait_all(images: list[RadiographImage], timeout: float | None = None) -> None:
@@ -212,9 +268,13 @@ def _prepare(path: Path, frame: int):
     return ds, image, bytes(codestream)
 
 
-def _decode_full(image: RadiographImage, encoded: list, frame: int, path: Path) -> None:
-    """Decode full resolution from ``encoded`` = ``[data set, codestream]`` (emptied here)
-    and put it into ``image.stored`` (worker thread). Raises the loader's typed errors."""
+def _decode_full(image: RadiographImage, encoded: list, frame: int, path: Path,
+                 hold: threading.Event | None = None) -> None:
+    """Decode full resolution from ``encoded`` = ``[data set, codestream]`` (emptied here),
+    once ``hold`` is set, and put it into ``image.stored`` (worker thread). Raises the
+    loader's typed errors."""
+    if hold is not None:
+        hold.wait(HOLD_LIMIT_S)
     ds, codestream = encoded
     encoded.clear()
     expected = (image.stored.shape, image.stored.dtype)

@@ -251,3 +251,107 @@ def test_the_reduced_decoder_reads_levels_of_a_plain_codestream():
         openjpeg_reduced.decode_reduced(bytes(stream)[:200], 1)
     with pytest.raises(openjpeg_reduced.ReducedDecodeError):
         openjpeg_reduced.decode_reduced(b"", 1)
+
+
+# -- several films at once (a case) -------------------------------------------------------------
+
+
+def _record_decodes(monkeypatch, slow_preview_of=None):
+    """Record when each preview ends and each full-resolution decode really starts (after
+    its hold); the preview of the film with ``slow_preview_of`` rows ends last."""
+    import time
+
+    events: dict[str, list[float]] = {"preview_end": [], "full_start": []}
+    reduced, full = openjpeg_reduced.decode_reduced, progressive._imagecodecs_lossless
+
+    def preview(codestream, level, threads=0):
+        pixels = reduced(codestream, level, threads)
+        if slow_preview_of is not None and pixels.shape[0] * (1 << level) >= slow_preview_of:
+            time.sleep(0.4)  # this film's preview is the last to finish
+        events["preview_end"].append(time.perf_counter())
+        return pixels
+
+    def full_decode(ds, codestream):
+        events["full_start"].append(time.perf_counter())
+        return full(ds, codestream)
+
+    monkeypatch.setattr(openjpeg_reduced, "decode_reduced", preview)
+    monkeypatch.setattr(progressive, "_imagecodecs_lossless", full_decode)
+    return events
+
+
+def test_open_films_paints_every_preview_before_any_full_decode(tmp_path, monkeypatch):
+    """A full decode is ~10× a preview's work: none may start while another film still
+    waits for its preview (the last one here is made slow on purpose)."""
+    paths = [film(tmp_path, "jpeg2000", name=f"f{i}.dcm", pixels=pattern(seed=i))
+             for i in range(2)]
+    paths.append(film(tmp_path, "jpeg2000", name="tall.dcm", pixels=pattern(rows=700)))
+    events = _record_decodes(monkeypatch, slow_preview_of=700)
+    opened = progressive.open_films(paths, SMALL_VIEW)
+    images = [item[0] for item in opened]
+    wait_all(images, timeout=60)
+    assert len(events["preview_end"]) == 3 and len(events["full_start"]) == 3
+    assert min(events["full_start"]) >= max(events["preview_end"])
+    for path, (image, preview) in zip(paths, opened, strict=True):
+        assert preview is not None and preview.level >= 1
+        np.testing.assert_array_equal(image.stored, pydicom_pixels(path))
+
+
+def test_open_films_with_a_hold_waits_for_the_caller(tmp_path, monkeypatch):
+    """Full resolution starts when the caller says the previews are painted."""
+    import time
+
+    paths = [film(tmp_path, "jpeg2000", name=f"f{i}.dcm", pixels=pattern(seed=i))
+             for i in range(2)]
+    events = _record_decodes(monkeypatch)
+    hold = threading.Event()
+    opened = progressive.open_films(paths, SMALL_VIEW, hold=hold)
+    assert all(not item[0].pixels_ready() for item in opened)
+    released = time.perf_counter()
+    hold.set()
+    wait_all([item[0] for item in opened], timeout=60)
+    assert min(events["full_start"]) >= released
+    for path, (image, _preview) in zip(paths, opened, strict=True):
+        np.testing.assert_array_equal(image.stored, pydicom_pixels(path))
+
+
+def test_a_hold_never_released_only_delays_full_resolution(tmp_path, monkeypatch):
+    monkeypatch.setattr(progressive, "HOLD_LIMIT_S", 0.2)
+    path = film(tmp_path, "jpeg2000")
+    [(image, preview)] = progressive.open_films([path], SMALL_VIEW, hold=threading.Event())
+    assert preview is not None
+    image.wait_for_pixels(timeout=60)
+    np.testing.assert_array_equal(image.stored, pydicom_pixels(path))
+
+
+def test_open_films_picks_each_level_for_the_pane_and_opens_the_rest_whole(tmp_path):
+    """Panes a third as wide get a coarser level, still one sample per screen pixel or
+    finer; a native film is loaded whole, a damaged file reports the loader's error in its
+    place, a film too small for a preview opens whole."""
+    from ovcf_viewer.model.errors import ImageLoadError
+
+    from .progressive_films import native_film
+
+    j2k = film(tmp_path, "jpeg2000")  # 640 rows × 520 columns, rows 1.6 columns high
+    native = native_film(tmp_path, "plain.dcm")
+    damaged = tmp_path / "damaged.dcm"
+    damaged.write_bytes(b"\0" * 128 + b"DICM" + b"\x02\x00")
+    wide, narrow = (160, 2000), (53, 2000)  # one pane, and a third of it
+    [(whole, whole_preview)] = progressive.open_films([j2k], wide)
+    opened = progressive.open_films([j2k, native, damaged], narrow)
+    wait_all([whole] + [item[0] for item in opened[:2]], timeout=60)
+    (image, preview), (plain, no_preview), error = opened
+    assert whole_preview is not None and preview is not None
+    assert preview.level > whole_preview.level
+    aspect = 0.16 / 0.10
+    for (width, height), level in ((wide, whole_preview.level), (narrow, preview.level)):
+        zoom = min(width / COLS, height / (ROWS * aspect))  # screen px per image column
+        # Preview samples per screen pixel across (columns) and down (rows drawn taller):
+        assert (1 / zoom) / (1 << level) >= 1 - 1e-9
+        assert (1 / (zoom * aspect)) / (1 << level) >= 1 - 1e-9
+        assert preview_level(ROWS, COLS, (width, height), aspect) == level
+    np.testing.assert_array_equal(image.stored, pydicom_pixels(j2k))
+    assert no_preview is None and plain.pending is None
+    np.testing.assert_array_equal(plain.stored, pydicom_pixels(native))
+    assert isinstance(error, ImageLoadError)
+    assert progressive.open_films([j2k], None)[0][1] is None  # no viewport: whole

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
@@ -404,7 +405,12 @@ class CaseController(QObject):
         for uid in list(self.previews):
             if uid not in keep:
                 del self.previews[uid]
-        for film, (loaded, error) in zip(todo, self._open_films(todo), strict=True):
+        hold = threading.Event()
+        opened = self._open_films(todo, hold)
+        # Full resolution starts once the previews are painted (the next pass of the event
+        # loop): until then the cores are the previews' and the paint's.
+        QTimer.singleShot(0, hold.set)
+        for film, (loaded, error) in zip(todo, opened, strict=True):
             uid = film.sop_instance_uid
             if error is not None or loaded is None:
                 self.messages.append(f"{film.label}: {error}")
@@ -427,34 +433,18 @@ class CaseController(QObject):
         self.previews.pop(uid, None)
 
     def _open_films(
-        self, films: Sequence[CaseFilm],
+        self, films: Sequence[CaseFilm], hold: threading.Event | None = None,
     ) -> list[tuple[tuple[RadiographImage, Preview | None] | None, Exception | None]]:
         """``((image, preview or None), None)`` or ``(None, ImageLoadError)`` per film, in
-        order, opened in parallel."""
-        if not films:
-            return []
-        from concurrent.futures import ThreadPoolExecutor
-
-        workers = min(4, len(films))
-        # The films share the cores: each preview decodes with its share of them.
-        threads = [max(1, (os.cpu_count() or 1) // workers)] * len(films)
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ovcf-case-open") as pool:
-            return list(pool.map(self._open_film, [f.path for f in films], threads))
-
-    def _open_film(self, path: Path, threads: int = 0) -> tuple[tuple | None, Exception | None]:
-        from ovcf_viewer.io.dicom import load_image
-        from ovcf_viewer.io.progressive import open_progressive
+        order, opened in parallel: every preview first, full resolution after them, the
+        window repainting meanwhile (:func:`~ovcf_viewer.qt.case.film_loading.open_films_live`)."""
         from ovcf_viewer.model.errors import ImageLoadError
+        from ovcf_viewer.qt.case.film_loading import open_films_live
 
-        viewport = self.preview_viewport
-        try:
-            opened = (open_progressive(path, viewport, threads=threads)
-                      if viewport is not None else None)
-            if opened is not None:
-                return (opened[0], opened[1]), None
-            return (load_image(path), None), None
-        except ImageLoadError as exc:
-            return None, exc
+        opened = open_films_live([f.path for f in films if f.path is not None],
+                                 self.preview_viewport, hold)
+        return [(None, item) if isinstance(item, ImageLoadError) else (item, None)
+                for item in opened]
 
     def retry_autosave(self) -> bool:
         """Write the case again after a failed autosave; ``True`` when nothing is pending."""
