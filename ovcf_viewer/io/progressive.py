@@ -118,9 +118,8 @@ def open_progressive(
     the calling thread with ``threads`` threads (0 = one per core); full resolution is
     queued on a worker thread when this returns, and starts once ``hold`` (if given) is
     set, or after :data:`HOLD_LIMIT_S` — so other films' previews, and their paint, do not
-    share the cores with it. Never raises for a file
-    the normal loader would report: such files return ``None`` and the loader gives its
-    message."""
+    share the cores with it. Never raises for a file the normal loader would report: such
+    files return ``None`` and the loader gives its message."""
     path = Path(path)
     try:
         prepared = _prepare(path, frame)

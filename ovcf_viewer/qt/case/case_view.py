@@ -388,8 +388,9 @@ class CaseController(QObject):
     # -- internals ---------------------------------------------------------------------------
     def _load_images(self) -> None:
         """Load the case's films, all at once on worker threads (a large JPEG 2000 film as a
-        reduced-resolution preview first, its full resolution following in the background),
-        so a case opens in about the time of its slowest film."""
+        reduced-resolution preview first, its full resolution following in the background
+        once every preview is painted), so a case opens in about the time of its slowest
+        film's preview, the window repainting meanwhile."""
         case = self.case
         self.messages = missing_film_messages(case) if case else []
         keep = {}
