@@ -304,6 +304,7 @@ def test_open_films_with_a_hold_waits_for_the_caller(tmp_path, monkeypatch):
     paths = [film(tmp_path, "jpeg2000", name=f"f{i}.dcm", pixels=pattern(seed=i))
              for i in range(2)]
     events = _record_decodes(monkeypatch)
+    monkeypatch.setattr(progressive, "HOLD_LIMIT_S", 60.0)  # a slow machine cannot time out
     hold = threading.Event()
     opened = progressive.open_films(paths, SMALL_VIEW, hold=hold)
     assert all(not item[0].pixels_ready() for item in opened)
