@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from ovcf_viewer.measure.comparison import TrendSeries
 from ovcf_viewer.measure.measurements import DEFORMITY_PCT
+from ovcf_viewer.qt.chart_canvas import chart_canvas
 from ovcf_viewer.render.trend import draw_trend
 
 __all__ = ["CAPTION", "TrendChart"]
@@ -31,11 +32,10 @@ class TrendChart(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
         from matplotlib.figure import Figure
 
         self.figure = Figure(figsize=(6.0, 5.0), layout="constrained")
-        self.canvas = FigureCanvasQTAgg(self.figure)
+        self.canvas = chart_canvas(self.figure)
         self.canvas.setParent(self)
         # Below this the constrained layout collapses (and matplotlib warns).
         self.canvas.setMinimumSize(360, 320)
