@@ -241,7 +241,7 @@ def _synthetic_cases() -> list[TeachingCase]:
     for case in CASES:
         case_id = SYNTHETIC_PREFIX + case.case_id
         folder = root / case.case_id
-        film = PracticeFilm(case_id, case.title, "film", folder / "film.dcm",
+        film = PracticeFilm(case_id, case.title, "lateral", folder / "film.dcm",
                             folder / "film.json", "synthetic")
         cases.append(TeachingCase(case_id, case.title, "synthetic", (film,), folder=folder))
     return cases

@@ -170,13 +170,20 @@ class LevelShift:
     direction: str
     marked_as: dict[str, str]
 
-    def text(self, unit: str) -> str:
+    def headline(self, unit: str) -> str:
+        """``"whole vertebra shifted 42.8 mm caudally: check the level"``."""
+        return (f"whole vertebra shifted {self.shift_mm:.1f} {unit} {self.direction}: "
+                "check the level")
+
+    def detail(self) -> str:
         levels = "one level" if abs(self.offset) == 1 else f"{abs(self.offset)} levels"
         pairs = ", ".join(f"your {named} is {actual}" for named, actual in self.marked_as.items())
-        return (f"whole vertebra shifted {self.shift_mm:.1f} {unit} {self.direction}: check "
-                f"the level — every vertebra is {levels} "
-                f"{'caudal' if self.offset > 0 else 'cranial'} of the one asked for ({pairs}); "
-                "count again from the sacrum or the last rib-bearing vertebra")
+        return (f"every vertebra is {levels} {'caudal' if self.offset > 0 else 'cranial'} of "
+                f"the one asked for ({pairs}); count again from the sacrum or the last "
+                "rib-bearing vertebra")
+
+    def text(self, unit: str) -> str:
+        return f"{self.headline(unit)} — {self.detail()}"
 
     def to_json(self) -> dict[str, Any]:
         return {"offset": self.offset, "shift": self.shift_mm, "direction": self.direction,

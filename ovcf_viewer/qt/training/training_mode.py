@@ -521,11 +521,19 @@ class TrainingWindow(QMainWindow):
         self.summary_label = QLabel("Submit an attempt to see how close you were.")
         self.summary_label.setWordWrap(True)
         feedback_layout.addWidget(self.summary_label)
-        # One column per level, one row per quantity: fits a side panel.
+        self.table_caption = QLabel("")
+        self.table_caption.setWordWrap(True)
+        self.table_caption.setVisible(False)
+        feedback_layout.addWidget(self.table_caption)
+        # One column per level, one row per quantity: fits a side panel. Columns as wide as
+        # their numbers (never elided); a scroll bar rather than "…" if the panel is narrow.
         self.table = QTableWidget(len(self.FEEDBACK_ROWS), 0)
         self.table.setVerticalHeaderLabels(list(self.FEEDBACK_ROWS))
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.table.setTextElideMode(Qt.TextElideMode.ElideNone)
+        self.table.horizontalHeader().setSectionResizeMode(
+            QHeaderView.ResizeMode.ResizeToContents)
+        self.table.horizontalHeader().setMinimumSectionSize(64)
         self.table.verticalHeader().setSectionResizeMode(
             QHeaderView.ResizeMode.ResizeToContents)
         feedback_layout.addWidget(self.table)
@@ -753,6 +761,7 @@ class TrainingWindow(QMainWindow):
         self.advice_label.setText("")
         self.level_shift_label.setText("")
         self.level_shift_label.setVisible(False)
+        self.table_caption.setVisible(False)
 
     def show_feedback(self, score: AttemptScore, attempt: ImageAnnotations) -> None:
         unit = score.calibration.unit_tag
@@ -765,11 +774,17 @@ class TrainingWindow(QMainWindow):
             f"<small>{score.calibration.statement()}. Errors are yours − expert's.</small>"
         )
         self.summary_label.setTextFormat(Qt.TextFormat.RichText)
+        # Short row names (the unit alone) so the numbers get the width; the caption above
+        # names the calibration the unit comes from.
+        short = score.calibration.unit
+        self.table_caption.setText(
+            f"Errors in {unit} (heights also in % of the expert's), angles in degrees")
+        self.table_caption.setVisible(True)
         rows = list(self.FEEDBACK_ROWS)
-        rows[0] = f"Mean point error ({unit})"
-        rows[1] = f"Worst point ({unit})"
+        rows[0] = f"Mean point error ({short})"
+        rows[1] = f"Worst point ({short})"
         for i, height in ((2, "Ha"), (3, "Hm"), (4, "Hp")):
-            rows[i] = f"{height} error ({unit} · %)"
+            rows[i] = f"{height} error ({short} · %)"
         rows[5] = "Wedge angle error (°)"
         rows[6] = "Segmental kyphosis error (°)"
         self.table.setVerticalHeaderLabels(rows)
@@ -798,16 +813,25 @@ class TrainingWindow(QMainWindow):
                     item.setForeground(ERROR_COLOUR)
                 self.table.setItem(row, column, item)
         self.table.resizeRowsToContents()
+        self.table.resizeColumnsToContents()
+        wide = (self.table.verticalHeader().width()
+                + sum(self.table.columnWidth(c) for c in range(self.table.columnCount()))
+                + 2 * self.table.frameWidth())
+        scroll = (self.table.horizontalScrollBar().sizeHint().height()
+                  if wide > self.table.width() else 0)
         self.table.setFixedHeight(
             self.table.horizontalHeader().height()
             + sum(self.table.rowHeight(r) for r in range(self.table.rowCount()))
-            + 2 * self.table.frameWidth()
+            + 2 * self.table.frameWidth() + scroll
         )
         if score.level_shift is not None:
             # First and alone: the table's errors are against the vertebrae asked for.
+            shift, unit_name = score.level_shift, score.calibration.unit
+            headline = shift.headline(unit_name)
             self.level_shift_label.setText(
-                f"<b>Check the level.</b> {score.advice[0].text}.<br><small>The errors below "
-                "compare your points with the vertebrae asked for.</small>")
+                f"<b>{headline[0].upper()}{headline[1:]}</b><br>{shift.detail()[0].upper()}"
+                f"{shift.detail()[1:]}.<br><small>The errors below compare your points with "
+                "the vertebrae asked for.</small>")
             self.level_shift_label.setVisible(True)
             self.advice_label.setText("")
         elif score.advice:
