@@ -165,12 +165,17 @@ class PracticeFilm:
     def title(self) -> str:
         return f"{self.case_title} — {self.label}"
 
+    @property
+    def needs_preparing(self) -> bool:
+        """A synthetic case not rendered yet (:meth:`ensure_files` would take a second)."""
+        return self.source == "synthetic" and not (
+            self.image_path.is_file() and self.reference_path.is_file())
+
     def ensure_files(self) -> None:
         """Render a synthetic case on first use (atomically: a half-written case is never
         left); nothing for the other sources. Raises :class:`TeachingCaseError` (one line)
         when the data folder cannot be written."""
-        if self.source != "synthetic" or (
-                self.image_path.is_file() and self.reference_path.is_file()):
+        if not self.needs_preparing:
             return
         from ovcf_viewer.devtools.teaching_library import CASES, write_case
 

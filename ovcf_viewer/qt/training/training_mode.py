@@ -39,7 +39,16 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject, QPointF, QRectF, QSignalBlocker, Qt, Signal
+from PySide6.QtCore import (
+    QObject,
+    QPointF,
+    QRectF,
+    QRunnable,
+    QSignalBlocker,
+    Qt,
+    QThreadPool,
+    Signal,
+)
 from PySide6.QtGui import QAction, QColor, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import (
     QComboBox,
@@ -163,6 +172,34 @@ class ScratchStore:
 
     def close(self) -> None:
         self.documents.clear()
+
+
+class _PreparedNotice(QObject):
+    """Carries "case rendered" from the worker thread to the window (queued). Parentless, held
+    by the task: a render still running when the window closes must not emit on a deleted
+    object."""
+
+    done = Signal(object, str)  # the PracticeFilm, "" or the one-line reason it failed
+
+
+class _PrepareCase(QRunnable):
+    """Renders a synthetic teaching case off the GUI thread (:meth:`PracticeFilm.ensure_files`,
+    about a second)."""
+
+    def __init__(self, film: PracticeFilm, notice: _PreparedNotice) -> None:
+        super().__init__()
+        self.film, self.notice = film, notice
+
+    def run(self) -> None:
+        try:
+            self.film.ensure_files()
+            problem = ""
+        except TeachingCaseError as exc:
+            problem = str(exc)
+        except Exception as exc:  # a worker must report, never die silently
+            log.exception("teaching case %s not prepared", self.film.key)
+            problem = f"{self.film.title}: could not be prepared ({exc})"
+        self.notice.done.emit(self.film, problem)
 
 
 # -- the overlay ---------------------------------------------------------------------------
@@ -399,6 +436,8 @@ class TrainingWindow(QMainWindow):
     submitted attempt is stored."""
 
     attemptScored = Signal(object)
+    #: A film is on screen, ready for landmarks (after a synthetic case was rendered, too).
+    filmStarted = Signal(object)
     FEEDBACK_ROWS = ("Mean point error", "Worst point", "Ha error", "Hm error", "Hp error",
                      "Wedge angle error", "Segmental kyphosis error", "Genant grade you / expert")
 
@@ -434,6 +473,9 @@ class TrainingWindow(QMainWindow):
         self.score: AttemptScore | None = None
         self.overlay: FeedbackOverlay | None = None
         self._started_at = 0.0
+        self._preparing: PracticeFilm | None = None
+        self._prepared_notice = _PreparedNotice()
+        self._prepared_notice.done.connect(self._on_case_prepared)
         self._content_cache: tuple[tuple[PracticeFilm, ...], dict[str, str]] = ((), {})
 
         from ovcf_viewer.qt.annotate.annotation_controller import AnnotationController
@@ -675,11 +717,14 @@ class TrainingWindow(QMainWindow):
         from ovcf_viewer.model.errors import ImageLoadError
         from ovcf_viewer.model.landmarks import AnnotationFormatError
 
+        if film.needs_preparing:
+            # Rendered once, off the GUI thread; start() runs again when it is there.
+            self._message(f"Preparing {film.title} (first use: about a second)…")
+            if self._preparing is None or self._preparing.key != film.key:
+                self._preparing = film
+                QThreadPool.globalInstance().start(_PrepareCase(film, self._prepared_notice))
+            return False
         try:
-            if film.source == "synthetic" and not film.image_path.is_file():
-                self._message(f"Preparing {film.title} (first use: about a second)…")
-                self.instructions.repaint()
-            film.ensure_files()
             image = load_image(film.image_path)
             reference = film.load_reference()
         except (ImageLoadError, AnnotationFormatError, TeachingCaseError) as exc:
@@ -711,7 +756,17 @@ class TrainingWindow(QMainWindow):
             f"<small>{self.calibration.statement()}</small>"
         )
         self._update_buttons()
+        self.filmStarted.emit(film)
         return True
+
+    def _on_case_prepared(self, film: PracticeFilm, problem: str) -> None:
+        if self._preparing is None or self._preparing.key != film.key:
+            return  # another case was chosen meanwhile
+        self._preparing = None
+        if problem:
+            self._message(f"Cannot open this case: {problem}")
+        elif self.film_combo.currentData() == film.key:
+            self.start()
 
     def _on_submit_clicked(self) -> None:
         self.submit()

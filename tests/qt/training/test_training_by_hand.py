@@ -109,7 +109,10 @@ def test_a_practice_session_by_hand_on_a_synthetic_case(qtbot, tmp_path):
     win = open_window(qtbot, tmp_path, films)
     win.set_resident("Dr Hand")
     assert win.choose_film("synthetic:tl-07/lateral")
-    assert win.start()  # rendered on first use
+    # Rendered on first use, off the GUI thread; the film opens when it is there.
+    with qtbot.waitSignal(win.filmStarted, timeout=60_000):
+        qtbot.mouseClick(win.start_button, Qt.MouseButton.LeftButton)
+        assert "Preparing Synthetic case 07" in win.instructions.text()
     assert win.levels == ("T12", "L1", "L2")
     assert "TEACHING" not in visible_text(win) and "TL-07" not in visible_text(win)
     hand = Hand(qtbot, win.view)
@@ -271,3 +274,20 @@ def test_random_after_practice_never_the_same_picture_and_repeats_off_the_line(
     assert list(progress_line.get_xdata()) == [1]
     assert list(repeat_line.get_xdata()) == [2]
     shoot(win, "04-progress-with-a-repeat.png")
+
+
+def test_a_case_that_cannot_be_prepared_says_why_and_the_window_keeps_working(
+        qtbot, tmp_path, monkeypatch):
+    from ovcf_viewer.io import teaching
+
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("")
+    monkeypatch.setattr(teaching, "generated_library_dir", lambda: blocker / "lib")
+    films = [f for f in practice_films() if f.source == "synthetic"][:2]
+    win = open_window(qtbot, tmp_path, films)
+    win.set_resident("Dr Full Disk")
+    win.choose_film(films[0].key)
+    qtbot.mouseClick(win.start_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "Cannot open this case" in win.instructions.text(), timeout=30_000)
+    assert "could not be prepared" in win.instructions.text()
+    assert win.film is None and win.start_button.isEnabled()
