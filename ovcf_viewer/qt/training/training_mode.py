@@ -400,12 +400,18 @@ class ProgressChart(QWidget):
                             [e for e, r in zip(errors, self.repeats, strict=True) if r],
                             linestyle="none", marker="o", markerfacecolor="none",
                             color=REPEAT_COLOUR, label="repeat (not counted as progress)")
-            error_axes.legend(fontsize=7, loc="upper right")
+            # Points sit in the top fifth (the y range is 0 to 1.25 × the largest error).
+            error_axes.legend(fontsize=7, loc="lower left")
         error_axes.set_ylabel(f"mean point\nerror ({unit})")
         finite = [e for e in errors if not math.isnan(e)]
         error_axes.set_ylim(0, max(finite, default=1.0) * 1.25 or 1.0)
         error_axes.grid(alpha=0.3)
         error_axes.set_title(f"Progress of {resident}", fontsize=10)
+        for n, p, e, repeat in zip(numbers, self.series, errors, self.repeats, strict=True):
+            if not math.isnan(e):
+                error_axes.annotate(p.image_label + (" (repeat)" if repeat else ""), (n, e),
+                                    textcoords="offset points", xytext=(0, 6), ha="center",
+                                    fontsize=7, color=REPEAT_COLOUR if repeat else "black")
         agreement_axes.plot([n for n, f in zip(numbers, first, strict=True) if f],
                             [a for a, f in zip(agreement, first, strict=True) if f],
                             marker="s", color="#2a9d55")
@@ -419,6 +425,7 @@ class ProgressChart(QWidget):
         agreement_axes.grid(alpha=0.3)
         agreement_axes.set_xlabel("attempt (oldest first)")
         agreement_axes.set_xticks(numbers)
+        agreement_axes.set_xlim(0.5, len(numbers) + 0.5)  # room for the end points' labels
         agreement_axes.set_xticklabels(
             [f"{n}\n{p.timestamp.astimezone().strftime('%d %b')}"
              for n, p in zip(numbers, self.series, strict=True)], fontsize=7)
