@@ -53,6 +53,7 @@ __all__ = [
     "make_benchmark_image",
     "patient_spine",
     "render_film",
+    "teaching_spine",
     "spine_geometry",
     "write_dicom",
 ]
@@ -151,6 +152,95 @@ def patient_spine(timepoint: str = "preop") -> tuple[VertebraSpec, ...]:
     if timepoint not in fractures:
         raise ValueError(f"timepoint must be preop, postop or followup, not {timepoint!r}")
     return tuple(replace(v, **fractures[timepoint]) if v.level == "L1" else v for v in base)
+
+
+#: Nominal adult bodies, T9 to L5 (patient mm): AP depth, anterior and posterior height,
+#: disc below anterior / posterior. Thoracic bodies are slightly wedged and their discs
+#: kyphotic; lumbar discs lordotic, like the sample patient's.
+_NOMINAL: dict[str, tuple[float, float, float, float, float]] = {
+    "T9": (28.0, 19.5, 21.0, 4.0, 4.5),
+    "T10": (29.0, 20.5, 22.0, 4.5, 4.8),
+    "T11": (31.0, 21.5, 23.0, 5.0, 5.0),
+    "T12": (33.0, 23.5, 25.0, 6.5, 6.0),
+    "L1": (38.0, 26.0, 27.0, 9.0, 6.0),
+    "L2": (40.0, 28.0, 28.0, 11.0, 6.5),
+    "L3": (42.0, 29.0, 28.5, 12.5, 7.0),
+    "L4": (43.0, 29.5, 28.0, 13.0, 7.0),
+    "L5": (44.0, 30.0, 26.0, 13.0, 6.0),
+}
+
+#: Height reduction (fraction) built for each Genant grade (docs/clinical-reference.md §4),
+#: well inside each grade's band (0: < 20 %, 1: 20–25 %, 2: 25–40 %, 3: > 40 %).
+GRADE_REDUCTION = {0: 0.08, 1: 0.225, 2: 0.32, 3: 0.48}
+
+
+def teaching_spine(
+    levels: Sequence[str],
+    *,
+    scale: float = 1.0,
+    curvature: float = 1.0,
+    fracture_level: str | None = None,
+    fracture_type: str = "wedge",
+    grade: int = 0,
+    sacrum: bool = True,
+) -> tuple[VertebraSpec, ...]:
+    """A spine for the teaching library, cranial first: the ``levels`` (T9–L5, consecutive)
+    with every length × ``scale``, the discs' anterior–posterior difference × ``curvature``
+    (> 1 more lordotic in the lumbar spine and more kyphotic in the thoracic, < 1 flatter),
+    plus the sacrum (not annotated) when ``sacrum``.
+
+    ``fracture_level`` is built as a Genant ``grade`` (0–3) fracture of ``fracture_type``
+    against the mean of its two neighbours' heights (both must be in ``levels``;
+    docs/clinical-reference.md §4), with the reduction :data:`GRADE_REDUCTION` [grade]:
+
+    * ``wedge``: Ha reduced by it, Hm by half of it, Hp as the neighbours';
+    * ``biconcave``: Hm reduced by it (deeper endplate concavities), Ha and Hp by a third;
+    * ``crush``: Ha, Hm and Hp all reduced by it.
+
+    Grade 0 with any type is a mild (8 %) anterior wedging, not a fracture."""
+    if fracture_type not in ("wedge", "biconcave", "crush"):
+        raise ValueError(f"fracture type must be wedge, biconcave or crush, not {fracture_type!r}")
+    if grade not in GRADE_REDUCTION:
+        raise ValueError(f"Genant grade must be 0–3, not {grade!r}")
+    names = list(_NOMINAL)
+    if not levels or any(lv not in _NOMINAL for lv in levels):
+        raise ValueError(f"levels must be among {names[0]}–{names[-1]}")
+    first = names.index(levels[0])
+    if list(levels) != names[first:first + len(levels)]:
+        raise ValueError("levels must be consecutive, cranial first")
+    specs: list[VertebraSpec] = []
+    for level in levels:
+        depth, ha, hp, da, dp = (v * scale for v in _NOMINAL[level])
+        da = dp + (da - dp) * curvature
+        specs.append(VertebraSpec(
+            level, depth, ha, hp, 1.0 * scale, 0.9 * scale, depth + 6.0,
+            max(da, 1.0), dp,
+        ))
+    if fracture_level is not None:
+        i = list(levels).index(fracture_level)
+        if i == 0 or i == len(specs) - 1:
+            raise ValueError("the fractured level needs a neighbour on each side")
+        above, own, below = specs[i - 1], specs[i], specs[i + 1]
+        ref_a = (above.anterior_height_mm + below.anterior_height_mm) / 2
+        ref_p = (above.posterior_height_mm + below.posterior_height_mm) / 2
+        ref_m = (above.middle_height_mm + below.middle_height_mm) / 2
+        r = GRADE_REDUCTION[grade]
+        if grade == 0 or fracture_type == "wedge":
+            ha, hm, hp = ref_a * (1 - r), ref_m * (1 - r / 2), ref_p
+        elif fracture_type == "biconcave":
+            ha, hm, hp = ref_a * (1 - r / 3), ref_m * (1 - r), ref_p * (1 - r / 3)
+        else:
+            ha, hm, hp = ref_a * (1 - r), ref_m * (1 - r), ref_p * (1 - r)
+        concavity = (ha + hp) / 2 - hm  # split between the endplates, more on the superior
+        specs[i] = replace(
+            own, anterior_height_mm=ha, posterior_height_mm=hp,
+            superior_concavity_mm=0.6 * concavity, inferior_concavity_mm=0.4 * concavity,
+            impaction=0.0 if grade == 0 else 0.8,
+        )
+    if sacrum:
+        specs.append(VertebraSpec("S1", 46.0 * scale, 75.0, 75.0, 0.8, 0.0, 52.0, 0.0, 0.0,
+                                  annotated=False))
+    return tuple(specs)
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,13 @@
 """The teaching library: films with an expert's reference landmarks to practise on (§7).
 
-Two sources:
+Three sources:
 
+* the synthetic teaching library (:mod:`ovcf_viewer.devtools.teaching_library`): varied
+  anatomies, fracture types and Genant grades, index levels, facings, contrast, noise and pixel
+  spacings, each with exact ground truth. Too large to ship with the package, each case is
+  rendered from its seed into ``data_dir()/teaching-library/v<N>/<case>/`` the first time it is
+  practised (:meth:`PracticeFilm.ensure_files`, about a second): the one place the
+  application uses the synthetic generator, imported inside the function;
 * the bundled samples, ``sample_dicom/**/X.dcm`` with their ground truth ``X.json`` (exchange
   format v1) as the reference; each folder is one case;
 * cases a clinician saved with :func:`save_teaching_case` under
@@ -13,10 +19,17 @@ Two sources:
 A resident practises on one *film* at a time (:class:`PracticeFilm`) and is asked to mark the
 index levels with the vertebra above and below, which the Genant grade against adjacent
 vertebrae and the segmental kyphosis need (docs/clinical-reference.md §3, §4).
+
+Two films with the same expert landmarks (:meth:`PracticeFilm.content_key`) are the same
+picture — a sample re-encoded (``variants/pre_j2k.dcm`` is ``case-0001/pre.dcm`` in JPEG 2000) or
+a film saved again as a teaching case: the bundled library lists it once
+(:func:`practice_films`), and :func:`random_film` never offers the picture just practised, nor
+one already practised while a fresh one is left.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import random
@@ -45,6 +58,7 @@ __all__ = [
     "PracticeFilm",
     "TeachingCase",
     "TeachingCaseError",
+    "generated_library_dir",
     "levels_to_mark",
     "list_teaching_cases",
     "practice_films",
@@ -59,6 +73,7 @@ log = logging.getLogger(__name__)
 CASE_FORMAT = "ovcf-teaching-case"
 CASE_VERSION = 1
 SAMPLE_PREFIX = "sample:"
+SYNTHETIC_PREFIX = "synthetic:"
 
 
 class TeachingCaseError(ValueError):
@@ -105,6 +120,13 @@ def teaching_dir() -> Path:
     return path
 
 
+def generated_library_dir() -> Path:
+    """Where the synthetic teaching library is rendered, one folder per library version."""
+    from ovcf_viewer.devtools.teaching_library import LIBRARY_VERSION
+
+    return data_dir() / "teaching-library" / f"v{LIBRARY_VERSION}"
+
+
 def levels_to_mark(reference: ImageAnnotations) -> tuple[str, ...]:
     """The levels a resident is asked to mark: each index level with the placed vertebrae
     directly above and below it; without index levels, up to three complete vertebrae from the
@@ -132,7 +154,7 @@ class PracticeFilm:
     label: str  # the film within the case: "pre", "post", "film-1" …
     image_path: Path
     reference_path: Path
-    source: str  # "sample" or "teaching"
+    source: str  # "synthetic", "sample" or "teaching"
 
     @property
     def key(self) -> str:
@@ -143,9 +165,61 @@ class PracticeFilm:
     def title(self) -> str:
         return f"{self.case_title} — {self.label}"
 
+    @property
+    def needs_preparing(self) -> bool:
+        """A synthetic case not rendered yet (:meth:`ensure_files` would take a second)."""
+        return self.source == "synthetic" and not (
+            self.image_path.is_file() and self.reference_path.is_file())
+
+    def ensure_files(self) -> None:
+        """Render a synthetic case on first use (atomically: a half-written case is never
+        left); nothing for the other sources. Raises :class:`TeachingCaseError` (one line)
+        when the data folder cannot be written."""
+        if not self.needs_preparing:
+            return
+        from ovcf_viewer.devtools.teaching_library import CASES, write_case
+
+        wanted = self.case_id.removeprefix(SYNTHETIC_PREFIX)
+        case = next((c for c in CASES if c.case_id == wanted), None)
+        if case is None:
+            raise TeachingCaseError(f"{self.case_id}: no such synthetic teaching case")
+        final = self.image_path.parent
+        staging = final.with_name(f".{final.name}.{secrets.token_hex(4)}.partial")
+        try:
+            staging.mkdir(parents=True)
+            write_case(case, staging)
+            if final.exists():  # left incomplete by an older run
+                shutil.rmtree(final)
+            staging.rename(final)
+        except OSError as exc:
+            raise TeachingCaseError(
+                f"{self.case_id}: the teaching case could not be prepared in {final.parent} "
+                f"({exc.strerror or exc})") from None
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+
     def load_reference(self) -> ImageAnnotations:
-        """The expert's landmarks (raises :class:`AnnotationFormatError`)."""
+        """The expert's landmarks (raises :class:`AnnotationFormatError`, or
+        :class:`TeachingCaseError` when a synthetic case cannot be prepared)."""
+        self.ensure_files()
         return load_annotations(self.reference_path)
+
+    def content_key(self) -> str:
+        """What the picture is: a hash of the expert's landmarks (to 0.01 px) for films on
+        disk — the same film re-encoded or saved again carries the same landmarks — and the
+        case itself for a synthetic case not rendered yet (each is a different anatomy)."""
+        if self.source == "synthetic":
+            return self.case_id
+        try:
+            reference = load_annotations(self.reference_path)
+        except (AnnotationFormatError, OSError):
+            return self.key
+        points = sorted(
+            (level, name, round(x, 2), round(y, 2))
+            for level, vertebra in reference.vertebrae.items()
+            for name, (x, y) in vertebra.points.items()
+        )
+        return hashlib.sha256(json.dumps(points).encode()).hexdigest()[:16]
 
     def levels_to_mark(self) -> tuple[str, ...]:
         return levels_to_mark(self.load_reference())
@@ -163,6 +237,20 @@ class TeachingCase:
 
 
 # -- listing -------------------------------------------------------------------------------
+
+def _synthetic_cases() -> list[TeachingCase]:
+    from ovcf_viewer.devtools.teaching_library import CASES
+
+    root = generated_library_dir()
+    cases = []
+    for case in CASES:
+        case_id = SYNTHETIC_PREFIX + case.case_id
+        folder = root / case.case_id
+        film = PracticeFilm(case_id, case.title, "lateral", folder / "film.dcm",
+                            folder / "film.json", "synthetic")
+        cases.append(TeachingCase(case_id, case.title, "synthetic", (film,), folder=folder))
+    return cases
+
 
 def _sample_cases(root: Path) -> list[TeachingCase]:
     by_folder: dict[Path, list[tuple[Path, Path]]] = {}
@@ -212,10 +300,12 @@ def _user_case(folder: Path) -> TeachingCase:
 
 
 def list_teaching_cases(*, include_samples: bool = True) -> list[TeachingCase]:
-    """Bundled samples first, then saved cases (oldest first). Unreadable saved cases are
-    skipped and logged, never fatal."""
+    """The synthetic library and the bundled samples first, then saved cases (oldest first).
+    Unreadable saved cases are skipped and logged, never fatal."""
     cases: list[TeachingCase] = []
     root = samples_dir()
+    if include_samples:
+        cases.extend(_synthetic_cases())
     if include_samples and root is not None:
         cases.extend(_sample_cases(root))
     saved = []
@@ -231,24 +321,42 @@ def list_teaching_cases(*, include_samples: bool = True) -> list[TeachingCase]:
 
 
 def practice_films(cases: Sequence[TeachingCase] | None = None) -> list[PracticeFilm]:
-    """Every film of every case."""
+    """Every film of every case; a bundled film whose picture an earlier bundled film
+    already shows (same :meth:`PracticeFilm.content_key`) is left out. Cases the user saved
+    are always listed, even a copy of a sample: they were saved on purpose."""
     cases = list_teaching_cases() if cases is None else cases
-    return [film for case in cases for film in case.films]
+    seen: set[str] = set()
+    films = []
+    for film in (film for case in cases for film in case.films):
+        if film.source == "teaching":
+            films.append(film)
+            continue
+        content = film.content_key()
+        if content not in seen:
+            seen.add(content)
+            films.append(film)
+    return films
 
 
 def random_film(
     films: Sequence[PracticeFilm] | None = None,
     *,
     avoid: Sequence[str] = (),
+    last: PracticeFilm | None = None,
     rng: random.Random | None = None,
 ) -> PracticeFilm:
-    """A random film, preferring ones whose :attr:`PracticeFilm.key` is not in ``avoid``
-    (e.g. the films this resident already practised). Raises :class:`TeachingCaseError` when
-    the library is empty."""
+    """A random film that is never the picture of ``last`` (the film just practised or on
+    screen, compared by :meth:`PracticeFilm.content_key`), preferring films not in ``avoid``
+    (keys or content keys of the films this resident already practised). Raises
+    :class:`TeachingCaseError` when the library has no other picture."""
     films = practice_films() if films is None else list(films)
+    if last is not None:
+        just = last.content_key()
+        films = [f for f in films if f.key != last.key and f.content_key() != just]
     if not films:
-        raise TeachingCaseError("the teaching library is empty")
-    fresh = [f for f in films if f.key not in set(avoid)]
+        raise TeachingCaseError("the teaching library has no other case to practise")
+    done = set(avoid)
+    fresh = [f for f in films if f.key not in done and f.content_key() not in done]
     return (rng or random).choice(fresh or films)
 
 

@@ -18,6 +18,11 @@ the image's calibration, or in pixels when the image is uncalibrated (``calibrat
 
 Errors are signed *attempt − reference*. Advice (:class:`Advice`) names the patterns behind the
 largest errors, measured in the reference vertebra's anatomical frame.
+
+A *level shift* — every vertebra the resident completed lies on the expert's vertebra one (or
+two) levels away, i.e. the vertebrae were counted wrong — is detected first
+(:func:`detect_level_shift`). Its one piece of advice then stands alone: placement advice
+computed against the wrong vertebra would only mislead.
 """
 
 from __future__ import annotations
@@ -29,7 +34,13 @@ from typing import Any
 
 from ovcf_viewer.measure.measurements import ImageMeasurements, measure_image
 from ovcf_viewer.model.calibration import Calibration
-from ovcf_viewer.model.landmarks import POINT_NAMES, ImageAnnotations, Vertebra, level_index
+from ovcf_viewer.model.landmarks import (
+    LEVELS,
+    POINT_NAMES,
+    ImageAnnotations,
+    Vertebra,
+    level_index,
+)
 from ovcf_viewer.model.settings import Settings
 
 __all__ = [
@@ -37,9 +48,11 @@ __all__ = [
     "Advice",
     "AttemptScore",
     "LevelScore",
+    "LevelShift",
     "PointError",
     "QuantityError",
     "anatomical_axes",
+    "detect_level_shift",
     "score_attempt",
 ]
 
@@ -50,6 +63,12 @@ ADVICE_FRACTION = 0.04
 MAX_ADVICE = 4
 
 HEIGHT_FIELDS = (("ha_mm", "a"), ("hm_mm", "m"), ("hp_mm", "p"))
+
+#: A resident's vertebra is "on" an expert vertebra when its mean landmark distance to it is
+#: below this fraction of that vertebra's AP depth (≈7 mm on a 36-mm body), and "off" its own
+#: level when the distance to the asked-for vertebra is at least :data:`OFF_LEVEL_FRACTION`.
+ON_VERTEBRA_FRACTION = 0.20
+OFF_LEVEL_FRACTION = 0.50
 
 Vector = tuple[float, float]
 
@@ -138,14 +157,51 @@ class Advice:
 
 
 @dataclass(frozen=True)
+class LevelShift:
+    """Every completed vertebra of the attempt sits on the expert's vertebra ``offset`` levels
+    away (+1 = one level caudal: the resident's "L1" is the expert's L2). ``shift_mm`` is the
+    mean displacement of the resident's landmarks from the asked-for vertebrae (mm, or px when
+    uncalibrated), ``direction`` its anatomical direction ("caudally", "cranially", …, in each
+    reference vertebra's own frame, so the facing does not matter); ``marked_as`` maps each
+    level the resident named to the vertebra actually marked."""
+
+    offset: int
+    shift_mm: float
+    direction: str
+    marked_as: dict[str, str]
+
+    def headline(self, unit: str) -> str:
+        """``"whole vertebra shifted 42.8 mm caudally: check the level"``."""
+        return (f"whole vertebra shifted {self.shift_mm:.1f} {unit} {self.direction}: "
+                "check the level")
+
+    def detail(self) -> str:
+        levels = "one level" if abs(self.offset) == 1 else f"{abs(self.offset)} levels"
+        pairs = ", ".join(f"your {named} is {actual}" for named, actual in self.marked_as.items())
+        return (f"every vertebra is {levels} {'caudal' if self.offset > 0 else 'cranial'} of "
+                f"the one asked for ({pairs}); count again from the sacrum or the last "
+                "rib-bearing vertebra")
+
+    def text(self, unit: str) -> str:
+        return f"{self.headline(unit)} — {self.detail()}"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"offset": self.offset, "shift": self.shift_mm, "direction": self.direction,
+                "marked_as": dict(self.marked_as)}
+
+
+@dataclass(frozen=True)
 class AttemptScore:
-    """The score of one attempt on one image."""
+    """The score of one attempt on one image. ``level_shift`` is set when the resident
+    marked the wrong vertebrae (:func:`detect_level_shift`); ``advice`` is then that one
+    line alone."""
 
     calibration: Calibration
     levels: dict[str, LevelScore]
     advice: tuple[Advice, ...]
     reference: ImageMeasurements = field(repr=False)
     attempt: ImageMeasurements | None = field(repr=False)
+    level_shift: LevelShift | None = None
 
     @property
     def mean_point_error_mm(self) -> float | None:
@@ -202,6 +258,7 @@ class AttemptScore:
                 "unit": cal.unit, "unit_tag": cal.unit_tag, "statement": cal.statement(),
             },
             "advice": [a.to_json() for a in self.advice],
+            "level_shift": self.level_shift.to_json() if self.level_shift else None,
         }
 
 
@@ -288,9 +345,70 @@ def score_attempt(
         ref_v = ref_complete[level]
         att_v = attempt.vertebrae.get(level)
         results[level] = _score_level(level, ref_v, att_v, calibration, ref_measured, att_measured)
-    advice = _advise(wanted, ref_complete, results, calibration,
-                     {lv: why for lv, why in unmeasurable.items() if lv in results})
-    return AttemptScore(calibration, results, advice, ref_measured, att_measured)
+    shift = detect_level_shift(reference, attempt, wanted, calibration)
+    if shift is not None:
+        # First and alone: advice measured against the wrong vertebra would mislead.
+        advice: tuple[Advice, ...] = (Advice(
+            "level_shift", shift.text(calibration.unit), shift.shift_mm,
+            tuple(shift.marked_as)),)
+    else:
+        advice = _advise(wanted, ref_complete, results, calibration,
+                         {lv: why for lv, why in unmeasurable.items() if lv in results})
+    return AttemptScore(calibration, results, advice, ref_measured, att_measured, shift)
+
+
+def _mean_distance(a: Vertebra, b: Vertebra, calibration: Calibration) -> float:
+    return sum(calibration.distance(a.points[n], b.points[n]) for n in POINT_NAMES) / len(
+        POINT_NAMES)
+
+
+def detect_level_shift(
+    reference: ImageAnnotations,
+    attempt: ImageAnnotations,
+    levels: Iterable[str],
+    calibration: Calibration,
+) -> LevelShift | None:
+    """Whether the resident marked the wrong vertebrae: every asked-for level the resident
+    completed lies on the expert's vertebra the same ``offset`` (±1 or ±2) levels away —
+    within :data:`ON_VERTEBRA_FRACTION` of its depth — and at least
+    :data:`OFF_LEVEL_FRACTION` of a depth from the asked-for one. Needs at least one such
+    level; a level whose shifted vertebra the expert did not place counts when it, too, is off
+    its own level. ``None`` otherwise (a shift at some levels only is ordinary advice)."""
+    ref_complete = reference.complete_vertebrae()
+    att_complete = attempt.complete_vertebrae()
+    asked = [lv for lv in levels if lv in att_complete and lv in ref_complete]
+    if not asked:
+        return None
+    for offset in (1, -1, 2, -2):
+        marked: dict[str, str] = {}
+        vectors: list[Vector] = []
+        ok = True
+        for level in asked:
+            own = ref_complete[level]
+            placed = att_complete[level]
+            depth = _depth_mm(own, calibration)
+            if _mean_distance(placed, own, calibration) < OFF_LEVEL_FRACTION * depth:
+                ok = False
+                break
+            i = level_index(level) + offset
+            target = LEVELS[i] if 0 <= i < len(LEVELS) else None
+            if target is None or target not in ref_complete:
+                continue  # nothing to compare with: off its own level is all we know
+            if (_mean_distance(placed, ref_complete[target], calibration)
+                    >= ON_VERTEBRA_FRACTION * _depth_mm(ref_complete[target], calibration)):
+                ok = False
+                break
+            marked[level] = target
+            anterior, superior = anatomical_axes(own, calibration)
+            for name in POINT_NAMES:
+                d = _sub(_mm(placed.points[name], calibration), _mm(own.points[name], calibration))
+                vectors.append((_dot(d, anterior), _dot(d, superior)))
+        if ok and marked:
+            mean_a = sum(v[0] for v in vectors) / len(vectors)
+            mean_s = sum(v[1] for v in vectors) / len(vectors)
+            return LevelShift(offset, math.hypot(mean_a, mean_s),
+                              _direction_words(mean_a, mean_s), marked)
+    return None
 
 
 def _drop_unmeasurable(

@@ -25,7 +25,6 @@ from PySide6.QtGui import (
     QKeySequence,
 )
 from PySide6.QtWidgets import (
-    QComboBox,
     QDockWidget,
     QFileDialog,
     QLabel,
@@ -39,11 +38,12 @@ from PySide6.QtWidgets import (
 from ovcf_viewer.io.recent import add_recent, clear_recent, load_recent
 from ovcf_viewer.model.calibration import Calibration
 from ovcf_viewer.model.errors import ImageLoadError
-from ovcf_viewer.model.image import RadiographImage, VoiLutTable, VoiWindow
+from ovcf_viewer.model.image import RadiographImage
 from ovcf_viewer.model.settings import Settings
 from ovcf_viewer.qt.viewer.image_view import ImageView
 from ovcf_viewer.qt.viewer.loupe import Loupe
 from ovcf_viewer.qt.viewer.study_browser import StudyBrowser
+from ovcf_viewer.qt.viewer.window_presets import WindowPresets
 from ovcf_viewer.render import display
 
 if TYPE_CHECKING:  # the scanner (and pydicom) load on first open, not at start-up
@@ -59,9 +59,6 @@ _FILE_FILTER = (
     "Images (*.dcm *.dicom *.dic *.ima *.png *.jpg *.jpeg *.tif *.tiff DICOMDIR);;"
     "All files (*)"
 )
-_PRESET_FULL = "full"
-_PRESET_AUTO = "auto"
-_PRESET_MANUAL = "manual"
 
 
 def cursor_status(
@@ -141,6 +138,8 @@ class MainWindow(QMainWindow):
         self.view = ImageView(self)
         self.setCentralWidget(self.view)
         self.loupe = Loupe(self.view)
+        self.window_presets = WindowPresets(self.view, self)
+        self.window_presets.failed.connect(self.show_error)
 
         self.browser = StudyBrowser(self)
         self.browser_dock = QDockWidget("Studies", self)
@@ -264,10 +263,7 @@ class MainWindow(QMainWindow):
         toolbar.addAction(self.open_folder_action)
         toolbar.addSeparator()
         toolbar.addWidget(QLabel(" Window "))
-        self.preset_combo = QComboBox(toolbar)
-        self.preset_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
-        self.preset_combo.setToolTip("Window/level presets (right-drag on the image to adjust)")
-        self.preset_combo.activated.connect(self._on_preset_activated)
+        self.preset_combo = self.window_presets.combo
         toolbar.addWidget(self.preset_combo)
         toolbar.addAction(self.invert_action)
         toolbar.addSeparator()
@@ -417,7 +413,6 @@ class MainWindow(QMainWindow):
             message += "  (" + "; ".join(image.warnings) + ")"
         self.statusBar().showMessage(message)
         self.browser.select_path(image.path, image.frame_index)
-        self._fill_presets()
         self._sync_actions()
         self.imageOpened.emit(image)
 
@@ -500,27 +495,13 @@ class MainWindow(QMainWindow):
     def urls_for(paths: Sequence[str | os.PathLike[str]]) -> list[QUrl]:
         return [QUrl.fromLocalFile(str(Path(p).absolute())) for p in paths]
 
-    # -- window presets --------------------------------------------------------------------
+    # -- window presets (qt.viewer.window_presets, shared with the training window) --------
     def presets(self) -> list[tuple[str, object]]:
-        """``(label, voi)`` for the current image: its DICOM windows and VOI LUT tables by
-        explanation, then full range and auto (histogram)."""
-        image = self._image
-        if image is None or image.is_color:
-            return []
-        items: list[tuple[str, object]] = [(w.label, w) for w in image.windows]
-        for index, table in enumerate(image.voi_luts):
-            items.append((f"VOI LUT {table.explanation or index + 1}", table))
-        items.append(("Full range", _PRESET_FULL))
-        items.append(("Auto (histogram)", _PRESET_AUTO))
-        return items
+        """``(label, voi)`` for the current image (:meth:`WindowPresets.presets`)."""
+        return self.window_presets.presets()
 
     def _fill_presets(self) -> None:
-        with QSignalBlocker(self.preset_combo):
-            self.preset_combo.clear()
-            for label, voi in self.presets():
-                self.preset_combo.addItem(label, voi)
-            self.preset_combo.setEnabled(self.preset_combo.count() > 0)
-        self._mirror_window(self.view.voi_window())
+        self.window_presets.fill()
 
     def _fill_window_menu(self) -> None:
         self.window_menu.clear()
@@ -540,65 +521,17 @@ class MainWindow(QMainWindow):
         if isinstance(action, QAction):
             self.apply_preset(int(action.data()))
 
-    def _on_preset_activated(self, index: int) -> None:
-        self.apply_preset(index)
-
     def apply_preset(self, index: int) -> None:
-        presets = self.presets()
-        if not 0 <= index < len(presets) or self._image is None:
-            return
-        voi = presets[index][1]
-        if voi == _PRESET_FULL:
-            self.apply_full_range()
-        elif voi == _PRESET_AUTO:
-            self.apply_auto_window()
-        elif isinstance(voi, VoiWindow | VoiLutTable):
-            self.view.set_window(voi)
+        self.window_presets.apply(index)
 
     def apply_full_range(self) -> None:
-        if self._image is not None and not self._image.is_color:
-            try:  # waits for full resolution while a progressive open decodes
-                self.view.set_window(display.full_range_window(self._image))
-            except ImageLoadError as exc:
-                self.show_error(str(exc))
+        self.window_presets.apply_full_range()
 
     def apply_auto_window(self) -> None:
-        if self._image is not None and not self._image.is_color:
-            try:
-                self.view.set_window(display.auto_window(self._image))
-            except ImageLoadError as exc:
-                self.show_error(str(exc))
-
-    def _mirror_window(self, voi: object) -> None:
-        """Select the combo entry matching the displayed VOI (a manual one is listed as
-        "Manual W … L …"), without feeding back into the view."""
-        with QSignalBlocker(self.preset_combo):
-            manual_index = self.preset_combo.findData(_PRESET_MANUAL)
-            if manual_index >= 0:
-                self.preset_combo.removeItem(manual_index)
-            target = -1
-            image = self._image
-            if image is not None and (not image.pixels_ready() or image.pixels_failed()):
-                image = None  # no pixel values to compare the computed presets with yet
-            for index in range(self.preset_combo.count()):
-                data = self.preset_combo.itemData(index)
-                if data is voi or (isinstance(voi, VoiWindow) and data == voi):
-                    target = index
-                elif image is not None and data == _PRESET_FULL and isinstance(voi, VoiWindow):
-                    if voi == display.full_range_window(image):
-                        target = index
-                elif image is not None and data == _PRESET_AUTO and isinstance(voi, VoiWindow):
-                    if voi == display.auto_window(image):
-                        target = index
-            if target < 0 and isinstance(voi, VoiWindow):
-                self.preset_combo.addItem(
-                    f"Manual (C {voi.center:.6g} / W {voi.width:.6g})", _PRESET_MANUAL
-                )
-                target = self.preset_combo.count() - 1
-            self.preset_combo.setCurrentIndex(target)
+        self.window_presets.apply_auto_window()
 
     def _on_window_changed(self, voi: object) -> None:
-        self._mirror_window(voi)
+        # The preset combo mirrors the window itself (WindowPresets follows the view).
         self._refresh_cursor_status()
 
     def _on_invert_changed(self, inverted: bool) -> None:

@@ -144,3 +144,84 @@ def test_burned_in_annotation_yes_is_refused_unless_confirmed(tmp_path):
     assert after == before  # nothing left behind
     case = save_teaching_case([burned], [ref], title="burned", burned_in_confirmed=True)
     assert case.films and any("burned-in" in w for w in case.warnings)
+
+
+# -- the synthetic library, pictures listed once, Random never the same picture -------------
+
+def test_listing_the_synthetic_library_renders_nothing():
+    from ovcf_viewer.devtools.teaching_library import CASES
+    from ovcf_viewer.io.teaching import generated_library_dir
+
+    films = [f for f in practice_films() if f.source == "synthetic"]
+    assert [f.case_id for f in films] == [f"synthetic:{c.case_id}" for c in CASES]
+    assert not generated_library_dir().exists() or not any(generated_library_dir().iterdir())
+
+
+def test_a_synthetic_case_is_rendered_on_first_use_with_exact_ground_truth():
+    from ovcf_viewer.devtools.teaching_library import CASES
+    from ovcf_viewer.io.dicom import load_image
+    from ovcf_viewer.measure.measurements import measure_image
+    from ovcf_viewer.model.settings import Settings
+
+    case = next(c for c in CASES if c.case_id == "tl-07")  # thoracolumbar, L1 crush grade 3
+    film = next(f for f in practice_films() if f.case_id == "synthetic:tl-07")
+    reference = film.load_reference()  # renders
+    assert film.image_path.is_file() and film.reference_path.is_file()
+    assert not list(film.image_path.parent.parent.glob(".*partial"))
+    image = load_image(film.image_path)
+    assert (image.columns, image.rows) == (case.film_spec().cols, case.film_spec().rows)
+    cal = image.calibration()
+    assert (cal.row_mm, cal.col_mm) == (case.row_mm, case.col_mm)
+    assert reference.index_levels == ["L1"]
+    assert levels_to_mark(reference) == ("T12", "L1", "L2")
+    genant = measure_image(reference, cal, Settings()).vertebrae["L1"].genant
+    assert (genant.grade, genant.type) == (3, "crush")
+    # Facing right: the anterior corners are to the right of the posterior ones.
+    l1 = reference.vertebrae["L1"].points
+    assert l1["sa"][0] > l1["sp"][0]
+    mtime = film.image_path.stat().st_mtime_ns
+    film.ensure_files()  # already there: not rendered again
+    assert film.image_path.stat().st_mtime_ns == mtime
+
+
+def test_a_data_folder_that_cannot_be_written_is_one_line(monkeypatch, tmp_path):
+    from ovcf_viewer.io import teaching
+
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    monkeypatch.setattr(teaching, "generated_library_dir", lambda: blocker / "lib")
+    film = next(f for f in practice_films() if f.source == "synthetic")
+    with pytest.raises(TeachingCaseError, match="could not be prepared"):
+        film.ensure_files()
+
+
+@needs_samples
+def test_pixel_identical_sample_copies_are_listed_once():
+    keys = [f.key for f in practice_films()]
+    assert "sample:case-0001/pre" in keys
+    assert "sample:variants/pre_j2k" not in keys  # the same pixels, JPEG 2000 encoded
+    films = {f.key: f for case in list_teaching_cases() for f in case.films}
+    assert (films["sample:variants/pre_j2k"].content_key()
+            == films["sample:case-0001/pre"].content_key())
+    assert (films["sample:case-0001/post"].content_key()
+            != films["sample:case-0001/pre"].content_key())
+
+
+@needs_samples
+def test_random_never_gives_the_picture_just_practised():
+    every = [f for case in list_teaching_cases() for f in case.films]  # duplicates included
+    pre = next(f for f in every if f.key == "sample:case-0001/pre")
+    j2k = next(f for f in every if f.key == "sample:variants/pre_j2k")
+    small = [pre, j2k, next(f for f in every if f.key == "sample:case-0001/post")]
+    for seed in range(200):
+        rng = random.Random(seed)
+        assert random_film(small, last=pre, rng=rng).key == "sample:case-0001/post"
+        assert random_film(small, last=j2k, rng=rng).key == "sample:case-0001/post"
+    with pytest.raises(TeachingCaseError, match="no other case"):
+        random_film([pre, j2k], last=pre)
+    # Done pictures are avoided by content too: practising pre makes its copy "done".
+    films = practice_films()
+    done = [pre.key, pre.content_key()]
+    for seed in range(100):
+        chosen = random_film(films + [j2k], avoid=done, rng=random.Random(seed))
+        assert chosen.content_key() != pre.content_key()

@@ -309,3 +309,89 @@ def test_swapped_corners_on_one_endplate_are_reported_not_fatal():
     assert score.levels["T12"].heights is not None  # the other levels are still scored
     assert score.grade_agreement == pytest.approx(2 / 3)
     assert "incomplete" not in kinds(score)
+
+
+# -- level shift: the resident counted the vertebrae wrong ---------------------------------
+
+DISC_MM = 10.0
+
+
+def five_levels(facing="left", tilt=0.0):
+    """T11–L3 stacked with 10-mm discs, posterior corners aligned; L1 the index level.
+    Posterior heights differ per level, so the distance between neighbouring vertebrae'
+    landmarks is known: one level down = the lower body's Hp + the disc, along −superior."""
+    specs = stack([("T11", 25, 25, 25), ("T12", 26, 26, 26), ("L1", 19, 24, 27),
+                   ("L2", 28, 28, 28), ("L3", 29, 29, 29)], disc_mm=DISC_MM)
+    return place(specs, facing=facing, tilt_deg=tilt, index_levels=("L1",),
+                 row_mm=ROW_MM, col_mm=COL_MM)
+
+
+def relabelled(ref, mapping):
+    """An attempt that places the expert's landmarks of vertebra ``mapping[named]`` and calls
+    it ``named``: the resident's counting error, nothing else."""
+    out = ImageAnnotations(ref.sop_instance_uid, ref.file)
+    for named, actual in mapping.items():
+        vertebra = ref.vertebrae[actual].copy()
+        vertebra.level = named
+        out.vertebrae[named] = vertebra
+    return out
+
+
+@pytest.mark.parametrize("facing,tilt", FACING_TILT)
+def test_every_level_one_caudal_is_a_level_shift_alone(facing, tilt):
+    ref = five_levels(facing, tilt)
+    attempt = relabelled(ref, {"T12": "L1", "L1": "L2", "L2": "L3"})
+    score = score_attempt(ref, attempt, cal(), levels=("T12", "L1", "L2"))
+    shift = score.level_shift
+    assert shift is not None and shift.offset == 1
+    assert shift.marked_as == {"T12": "L1", "L1": "L2", "L2": "L3"}
+    assert shift.direction == "caudally"
+    # One level down is at least a body (19–29 mm) plus a 10-mm disc away.
+    assert shift.shift_mm > 29.0
+    assert [a.kind for a in score.advice] == ["level_shift"]
+    text = score.advice[0].text
+    assert text.startswith(f"whole vertebra shifted {shift.shift_mm:.1f} mm caudally: "
+                           "check the level")
+    assert "your L1 is L2" in text
+    assert score.to_json()["level_shift"]["offset"] == 1
+
+
+@pytest.mark.parametrize("facing,tilt", FACING_TILT)
+def test_every_level_one_cranial_is_a_level_shift(facing, tilt):
+    ref = five_levels(facing, tilt)
+    attempt = relabelled(ref, {"L1": "T12", "L2": "L1"})
+    score = score_attempt(ref, attempt, cal(), levels=("L1", "L2"))
+    assert score.level_shift is not None and score.level_shift.offset == -1
+    assert score.level_shift.direction == "cranially"
+    assert [a.kind for a in score.advice] == ["level_shift"]
+    assert "cranially: check the level" in score.advice[0].text
+
+
+def test_level_shift_size_is_the_constructed_distance():
+    """Non-square pixels, no tilt, L2 (28 mm, all heights equal) marked where L3 (29 mm) is.
+    stack() puts L3's inferior endplate 29 + 10 = 39 mm below L2's and its superior endplate
+    39 + 28 − 29 = 38 mm below L2's, straight down the spine: three points 39 mm, three
+    38 mm, so the shift is 38.5 mm caudally."""
+    ref = five_levels("right", 0.0)
+    attempt = relabelled(ref, {"L2": "L3"})
+    score = score_attempt(ref, attempt, cal(), levels=("L2",))
+    assert score.level_shift is not None
+    assert score.level_shift.shift_mm == pytest.approx(38.5, abs=1e-9)
+    assert "whole vertebra shifted 38.5 mm caudally: check the level" in score.advice[0].text
+
+
+def test_shift_at_one_level_only_is_not_a_level_shift():
+    ref = five_levels()
+    attempt = relabelled(ref, {"T12": "T12", "L1": "L1", "L2": "L3"})
+    score = score_attempt(ref, attempt, cal(), levels=("T12", "L1", "L2"))
+    assert score.level_shift is None
+    assert "whole_shift" in [a.kind for a in score.advice]
+
+
+def test_correct_levels_with_small_errors_are_no_level_shift():
+    ref = five_levels()
+    attempt = relabelled(ref, {"T12": "T12", "L1": "L1", "L2": "L2"})
+    move(attempt, "L1", "sa", 2.0, 0.0)
+    score = score_attempt(ref, attempt, cal(), levels=("T12", "L1", "L2"))
+    assert score.level_shift is None
+    assert score.to_json()["level_shift"] is None

@@ -5,19 +5,26 @@ The window holds an :class:`~ovcf_viewer.qt.viewer.image_view.ImageView` and a s
 
 1. **Resident** — the profile name (history is kept per name in
    :class:`~ovcf_viewer.io.training_history.TrainingHistory`);
-2. **Case** — a film from the teaching library (:mod:`ovcf_viewer.io.teaching`), or
-   *Random*, which prefers films this resident has not practised yet;
+2. **Case** — a film from the teaching library (:mod:`ovcf_viewer.io.teaching`: the synthetic
+   cases, rendered on first use, the bundled samples and the saved cases), or *Random*, which
+   never gives the picture just practised and prefers films this resident has not practised;
 3. **Start** — the film opens with the expert's landmarks hidden; the panel names the levels to
    mark. Placement is the viewer's own (:class:`~ovcf_viewer.qt.annotate.annotation_controller.
    AnnotationController`): click the six points of each level in the order sa, sm, sp, ia, im,
    ip; drag handles to correct; Undo/Redo. Edge assist is switched off so the score measures
    the resident's hand, and nothing is written to the annotation store (the film's saved
-   annotations are neither shown nor overwritten);
+   annotations are neither shown nor overwritten). Practice is de-identified whatever the
+   film's header holds: the overlays show the case title, never the patient's name, ID,
+   birth date or study date (:func:`practice_patient`). The viewer's loupe and window/level
+   presets are on the toolbar;
 4. **Submit** — the attempt is scored (:func:`~ovcf_viewer.measure.scoring.score_attempt`) and
    stored; the *Feedback* tab shows the error table and advice, and the image shows the
-   expert's points (green), the resident's (orange) and the error vectors (red);
+   expert's points (green), the resident's (orange) and the error vectors (red). When every
+   vertebra was marked one level off, the level-shift message is shown first and alone;
 5. **Progress** — mean point error and grade agreement over the resident's attempts
-   (matplotlib, imported on first use), and *Export CSV…* of every resident's attempts.
+   (matplotlib, imported on first use), and *Export CSV…* of every resident's attempts. An
+   attempt on a picture the resident already practised is a *repeat*: drawn hollow and grey,
+   off the progress line, so practising one film again does not read as improvement.
 
 :func:`save_as_teaching_case` is the main window's "Save as teaching case…" action;
 :class:`TrainingActions` holds both; the application window places them in its *Training* menu.
@@ -32,7 +39,16 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject, QPointF, QRectF, QSignalBlocker, Qt, Signal
+from PySide6.QtCore import (
+    QObject,
+    QPointF,
+    QRectF,
+    QRunnable,
+    QSignalBlocker,
+    Qt,
+    QThreadPool,
+    Signal,
+)
 from PySide6.QtGui import QAction, QColor, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import (
     QComboBox,
@@ -69,10 +85,12 @@ from ovcf_viewer.io.teaching import (
 from ovcf_viewer.io.training_history import ProgressPoint, TrainingHistory
 from ovcf_viewer.measure.scoring import AttemptScore, score_attempt
 from ovcf_viewer.model.calibration import Calibration
-from ovcf_viewer.model.image import RadiographImage
+from ovcf_viewer.model.image import PatientInfo, RadiographImage
 from ovcf_viewer.model.landmarks import POINT_NAMES, ImageAnnotations
 from ovcf_viewer.model.settings import Settings
 from ovcf_viewer.qt.viewer.image_view import ImageView
+from ovcf_viewer.qt.viewer.loupe import Loupe
+from ovcf_viewer.qt.viewer.window_presets import WindowPresets
 from ovcf_viewer.render import format as fmt
 
 if TYPE_CHECKING:
@@ -88,6 +106,8 @@ __all__ = [
     "ScratchStore",
     "TrainingActions",
     "TrainingWindow",
+    "practice_patient",
+    "repeated_attempts",
     "save_as_teaching_case",
 ]
 
@@ -98,6 +118,33 @@ RESIDENT_COLOUR = QColor(255, 166, 48)
 ERROR_COLOUR = QColor(255, 70, 70)
 #: On-screen size of the overlay markers (screen pixels, constant at any zoom).
 MARKER_RADIUS_PX = 5.0
+REPEAT_COLOUR = "#8a8a8a"
+
+
+def practice_patient(image: RadiographImage, film: PracticeFilm) -> PatientInfo:
+    """What the overlays may show of a practice film's header: the case title in place of
+    the name, and the view (modality, view position, body part, sex); never the name, ID,
+    birth date, study date or descriptions, whatever the file holds (a saved case is
+    de-identified already, but a film put in the teaching folder by hand may not be)."""
+    p = image.patient
+    return PatientInfo(name=f"Practice: {film.title}", sex=p.sex,
+                       view_position=p.view_position, body_part=p.body_part)
+
+
+def repeated_attempts(points: Sequence[ProgressPoint],
+                      content_of: dict[str, str] | None = None) -> list[bool]:
+    """For each attempt (oldest first), whether the resident had already practised the same
+    picture: same case and film, or the same :meth:`PracticeFilm.content_key` through
+    ``content_of`` (``"<case_id>/<label>"`` → content key)."""
+    content_of = content_of or {}
+    seen: set[str] = set()
+    out = []
+    for p in points:
+        key = f"{p.case_id}/{p.image_label}"
+        content = content_of.get(key, key)
+        out.append(content in seen)
+        seen.add(content)
+    return out
 
 
 class ScratchStore:
@@ -125,6 +172,34 @@ class ScratchStore:
 
     def close(self) -> None:
         self.documents.clear()
+
+
+class _PreparedNotice(QObject):
+    """Carries "case rendered" from the worker thread to the window (queued). Parentless, held
+    by the task: a render still running when the window closes must not emit on a deleted
+    object."""
+
+    done = Signal(object, str)  # the PracticeFilm, "" or the one-line reason it failed
+
+
+class _PrepareCase(QRunnable):
+    """Renders a synthetic teaching case off the GUI thread (:meth:`PracticeFilm.ensure_files`,
+    about a second)."""
+
+    def __init__(self, film: PracticeFilm, notice: _PreparedNotice) -> None:
+        super().__init__()
+        self.film, self.notice = film, notice
+
+    def run(self) -> None:
+        try:
+            self.film.ensure_files()
+            problem = ""
+        except TeachingCaseError as exc:
+            problem = str(exc)
+        except Exception as exc:  # a worker must report, never die silently
+            log.exception("teaching case %s not prepared", self.film.key)
+            problem = f"{self.film.title}: could not be prepared ({exc})"
+        self.notice.done.emit(self.film, problem)
 
 
 # -- the overlay ---------------------------------------------------------------------------
@@ -274,9 +349,14 @@ class ProgressChart(QWidget):
         self.canvas: FigureCanvasQTAgg | None = None
         self.figure: Figure | None = None
         self.series: list[ProgressPoint] = []
+        self.repeats: list[bool] = []
 
-    def set_series(self, resident: str, points: Sequence[ProgressPoint]) -> None:
+    def set_series(self, resident: str, points: Sequence[ProgressPoint],
+                   repeats: Sequence[bool] | None = None) -> None:
+        """Draw ``points``; ``repeats[i]`` marks an attempt on a picture practised before
+        (:func:`repeated_attempts`): drawn apart, not on the progress line."""
         self.series = list(points)
+        self.repeats = list(repeats) if repeats is not None else [False] * len(self.series)
         if not self.series:
             self.placeholder.setVisible(True)
             if self.canvas is not None:
@@ -309,22 +389,43 @@ class ProgressChart(QWidget):
                   for p in self.series]
         agreement = [p.grade_agreement * 100 if p.grade_agreement is not None else math.nan
                      for p in self.series]
-        error_axes.plot(numbers, errors, marker="o", color="#e07b00")
+        first = [not r for r in self.repeats]
+        # The progress line joins first attempts only: a repeat of a picture already
+        # practised is drawn hollow and grey beside it, so it cannot read as improvement.
+        error_axes.plot([n for n, f in zip(numbers, first, strict=True) if f],
+                        [e for e, f in zip(errors, first, strict=True) if f],
+                        marker="o", color="#e07b00", label="first attempt at a film")
+        if any(self.repeats):
+            error_axes.plot([n for n, r in zip(numbers, self.repeats, strict=True) if r],
+                            [e for e, r in zip(errors, self.repeats, strict=True) if r],
+                            linestyle="none", marker="o", markerfacecolor="none",
+                            color=REPEAT_COLOUR, label="repeat (not counted as progress)")
+            # Points sit in the top fifth (the y range is 0 to 1.25 × the largest error).
+            error_axes.legend(fontsize=7, loc="lower left")
         error_axes.set_ylabel(f"mean point\nerror ({unit})")
         finite = [e for e in errors if not math.isnan(e)]
         error_axes.set_ylim(0, max(finite, default=1.0) * 1.25 or 1.0)
         error_axes.grid(alpha=0.3)
         error_axes.set_title(f"Progress of {resident}", fontsize=10)
-        for n, p, e in zip(numbers, self.series, errors, strict=True):
+        for n, p, e, repeat in zip(numbers, self.series, errors, self.repeats, strict=True):
             if not math.isnan(e):
-                error_axes.annotate(p.image_label, (n, e), textcoords="offset points",
-                                    xytext=(0, 6), ha="center", fontsize=7)
-        agreement_axes.plot(numbers, agreement, marker="s", color="#2a9d55")
+                error_axes.annotate(p.image_label + (" (repeat)" if repeat else ""), (n, e),
+                                    textcoords="offset points", xytext=(0, 6), ha="center",
+                                    fontsize=7, color=REPEAT_COLOUR if repeat else "black")
+        agreement_axes.plot([n for n, f in zip(numbers, first, strict=True) if f],
+                            [a for a, f in zip(agreement, first, strict=True) if f],
+                            marker="s", color="#2a9d55")
+        if any(self.repeats):
+            agreement_axes.plot([n for n, r in zip(numbers, self.repeats, strict=True) if r],
+                                [a for a, r in zip(agreement, self.repeats, strict=True) if r],
+                                linestyle="none", marker="s", markerfacecolor="none",
+                                color=REPEAT_COLOUR)
         agreement_axes.set_ylabel("Genant grade\nagreement (%)")
         agreement_axes.set_ylim(-5, 105)
         agreement_axes.grid(alpha=0.3)
         agreement_axes.set_xlabel("attempt (oldest first)")
         agreement_axes.set_xticks(numbers)
+        agreement_axes.set_xlim(0.5, len(numbers) + 0.5)  # room for the end points' labels
         agreement_axes.set_xticklabels(
             [f"{n}\n{p.timestamp.astimezone().strftime('%d %b')}"
              for n, p in zip(numbers, self.series, strict=True)], fontsize=7)
@@ -342,6 +443,8 @@ class TrainingWindow(QMainWindow):
     submitted attempt is stored."""
 
     attemptScored = Signal(object)
+    #: A film is on screen, ready for landmarks (after a synthetic case was rendered, too).
+    filmStarted = Signal(object)
     FEEDBACK_ROWS = ("Mean point error", "Worst point", "Ha error", "Hm error", "Hp error",
                      "Wedge angle error", "Segmental kyphosis error", "Genant grade you / expert")
 
@@ -377,6 +480,10 @@ class TrainingWindow(QMainWindow):
         self.score: AttemptScore | None = None
         self.overlay: FeedbackOverlay | None = None
         self._started_at = 0.0
+        self._preparing: PracticeFilm | None = None
+        self._prepared_notice = _PreparedNotice()
+        self._prepared_notice.done.connect(self._on_case_prepared)
+        self._content_cache: tuple[tuple[PracticeFilm, ...], dict[str, str]] = ((), {})
 
         from ovcf_viewer.qt.annotate.annotation_controller import AnnotationController
 
@@ -401,6 +508,19 @@ class TrainingWindow(QMainWindow):
         self.fit_action = QAction("Fit", self)
         self.fit_action.triggered.connect(self.view.fit)
         toolbar.addAction(self.fit_action)
+        toolbar.addSeparator()
+        # The viewer's own tools: the loupe and the window/level presets.
+        self.loupe = Loupe(self.view)
+        self.loupe_action = QAction("Loupe", self)
+        self.loupe_action.setCheckable(True)
+        self.loupe_action.setShortcut("L")
+        self.loupe_action.setToolTip("Magnified window following the cursor (L)")
+        self.loupe_action.toggled.connect(self.loupe.set_enabled)
+        toolbar.addAction(self.loupe_action)
+        toolbar.addWidget(QLabel(" Window ", toolbar))
+        self.window_presets = WindowPresets(self.view, toolbar)
+        self.window_presets.failed.connect(self._message)
+        toolbar.addWidget(self.window_presets.combo)
         self.addToolBar(Qt.ToolBarArea.TopToolBarArea, toolbar)
 
         panel = QWidget(self)
@@ -438,14 +558,31 @@ class TrainingWindow(QMainWindow):
         self.tabs = QTabWidget(panel)
         feedback = QWidget()
         feedback_layout = QVBoxLayout(feedback)
+        # A level shift (wrong vertebrae marked) is said first, alone, above everything.
+        self.level_shift_label = QLabel("")
+        self.level_shift_label.setObjectName("level-shift")
+        self.level_shift_label.setWordWrap(True)
+        self.level_shift_label.setTextFormat(Qt.TextFormat.RichText)
+        self.level_shift_label.setStyleSheet(
+            f"QLabel {{ border: 2px solid {ERROR_COLOUR.name()}; padding: 6px; }}")
+        self.level_shift_label.setVisible(False)
+        feedback_layout.addWidget(self.level_shift_label)
         self.summary_label = QLabel("Submit an attempt to see how close you were.")
         self.summary_label.setWordWrap(True)
         feedback_layout.addWidget(self.summary_label)
-        # One column per level, one row per quantity: fits a side panel.
+        self.table_caption = QLabel("")
+        self.table_caption.setWordWrap(True)
+        self.table_caption.setVisible(False)
+        feedback_layout.addWidget(self.table_caption)
+        # One column per level, one row per quantity: fits a side panel. Columns as wide as
+        # their numbers (never elided); a scroll bar rather than "…" if the panel is narrow.
         self.table = QTableWidget(len(self.FEEDBACK_ROWS), 0)
         self.table.setVerticalHeaderLabels(list(self.FEEDBACK_ROWS))
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.table.setTextElideMode(Qt.TextElideMode.ElideNone)
+        self.table.horizontalHeader().setSectionResizeMode(
+            QHeaderView.ResizeMode.ResizeToContents)
+        self.table.horizontalHeader().setMinimumSectionSize(64)
         self.table.verticalHeader().setSectionResizeMode(
             QHeaderView.ResizeMode.ResizeToContents)
         feedback_layout.addWidget(self.table)
@@ -531,10 +668,26 @@ class TrainingWindow(QMainWindow):
         self.film_combo.setCurrentIndex(index)
         return True
 
+    def _content_of(self) -> dict[str, str]:
+        """``"<case_id>/<label>"`` → :meth:`PracticeFilm.content_key` of the listed films
+        (read once per list: the keys hash the reference files)."""
+        films = tuple(self.films)
+        if self._content_cache[0] != films:
+            self._content_cache = (films, {film.key: film.content_key() for film in films})
+        return self._content_cache[1]
+
     def choose_random(self) -> PracticeFilm | None:
-        done = [p.case_id + "/" + p.image_label for p in self._progress()]
+        """Select a random film: never the picture just practised (or the one selected),
+        preferring pictures this resident has not practised yet."""
+        content_of = self._content_of()
+        done = [f"{p.case_id}/{p.image_label}" for p in self._progress()]
+        done += [content_of[key] for key in done if key in content_of]
+        last = self.film
+        if last is None:
+            key = self.film_combo.currentData()
+            last = next((f for f in self.films if f.key == key), None)
         try:
-            film = random_film(self.films, avoid=done)
+            film = random_film(self.films, avoid=done, last=last)
         except TeachingCaseError as exc:
             self._message(str(exc))
             return None
@@ -571,12 +724,20 @@ class TrainingWindow(QMainWindow):
         from ovcf_viewer.model.errors import ImageLoadError
         from ovcf_viewer.model.landmarks import AnnotationFormatError
 
+        if film.needs_preparing:
+            # Rendered once, off the GUI thread; start() runs again when it is there.
+            self._message(f"Preparing {film.title} (first use: about a second)…")
+            if self._preparing is None or self._preparing.key != film.key:
+                self._preparing = film
+                QThreadPool.globalInstance().start(_PrepareCase(film, self._prepared_notice))
+            return False
         try:
             image = load_image(film.image_path)
             reference = film.load_reference()
-        except (ImageLoadError, AnnotationFormatError) as exc:
+        except (ImageLoadError, AnnotationFormatError, TeachingCaseError) as exc:
             self._message(f"Cannot open this case: {exc}")
             return False
+        image.patient = practice_patient(image, film)
         levels = levels_to_mark(reference)
         if not levels:
             self._message("This case has no complete reference vertebra to practise on.")
@@ -588,6 +749,7 @@ class TrainingWindow(QMainWindow):
             manual=reference.manual_calibration,
         )
         self.view.set_image(image, calibration=self.calibration)
+        self.setWindowTitle(f"OVCF Viewer — Training mode — {film.title}")
         self.controller.set_image(image)
         self.controller.layer.set_visible(True)
         self.controller.set_level(levels[0])
@@ -601,7 +763,17 @@ class TrainingWindow(QMainWindow):
             f"<small>{self.calibration.statement()}</small>"
         )
         self._update_buttons()
+        self.filmStarted.emit(film)
         return True
+
+    def _on_case_prepared(self, film: PracticeFilm, problem: str) -> None:
+        if self._preparing is None or self._preparing.key != film.key:
+            return  # another case was chosen meanwhile
+        self._preparing = None
+        if problem:
+            self._message(f"Cannot open this case: {problem}")
+        elif self.film_combo.currentData() == film.key:
+            self.start()
 
     def _on_submit_clicked(self) -> None:
         self.submit()
@@ -649,23 +821,32 @@ class TrainingWindow(QMainWindow):
         self.table.setVisible(False)
         self.summary_label.setText("Submit an attempt to see how close you were.")
         self.advice_label.setText("")
+        self.level_shift_label.setText("")
+        self.level_shift_label.setVisible(False)
+        self.table_caption.setVisible(False)
 
     def show_feedback(self, score: AttemptScore, attempt: ImageAnnotations) -> None:
         unit = score.calibration.unit_tag
         agreement = score.grade_agreement
         same = sum(s.grade_agrees for s in score.levels.values())
         self.summary_label.setText(
-            f"<b>Mean point error {_num(score.mean_point_error_mm, 2)} {unit}</b> · Genant "
+            f"<b>Mean point error {_num(score.mean_point_error_mm, 1)} {unit}</b> · Genant "
             f"grade agreement {same}/{len(score.levels)} levels "
             f"({_num(None if agreement is None else agreement * 100, 0)} %)<br>"
             f"<small>{score.calibration.statement()}. Errors are yours − expert's.</small>"
         )
         self.summary_label.setTextFormat(Qt.TextFormat.RichText)
+        # Short row names (the unit alone) so the numbers get the width; the caption above
+        # names the calibration the unit comes from.
+        short = score.calibration.unit
+        self.table_caption.setText(
+            f"Errors in {unit} (heights also in % of the expert's), angles in degrees")
+        self.table_caption.setVisible(True)
         rows = list(self.FEEDBACK_ROWS)
-        rows[0] = f"Mean point error ({unit})"
-        rows[1] = f"Worst point ({unit})"
+        rows[0] = f"Mean point error ({short})"
+        rows[1] = f"Worst point ({short})"
         for i, height in ((2, "Ha"), (3, "Hm"), (4, "Hp")):
-            rows[i] = f"{height} error ({unit} · %)"
+            rows[i] = f"{height} error ({short} · %)"
         rows[5] = "Wedge angle error (°)"
         rows[6] = "Segmental kyphosis error (°)"
         self.table.setVerticalHeaderLabels(rows)
@@ -677,8 +858,8 @@ class TrainingWindow(QMainWindow):
             worst = max(s.points.values(), key=lambda p: p.error_mm, default=None)
             h = s.heights or {}
             cells = [
-                _num(s.mean_point_error_mm, 2),
-                f"{worst.name} {worst.error_mm:.2f}" if worst else "—",
+                _num(s.mean_point_error_mm, 1),
+                f"{worst.name} {_num(worst.error_mm, 1)}" if worst else "—",
                 *(f"{_num(h[k].error, 1, True)}\u00a0·\u00a0{_num(h[k].error_pct, 0, True)}%"
                   if k in h else "—" for k in ("ha_mm", "hm_mm", "hp_mm")),
                 _num(s.wedge_angle_deg.error if s.wedge_angle_deg else None, 1, True),
@@ -694,12 +875,28 @@ class TrainingWindow(QMainWindow):
                     item.setForeground(ERROR_COLOUR)
                 self.table.setItem(row, column, item)
         self.table.resizeRowsToContents()
+        self.table.resizeColumnsToContents()
+        wide = (self.table.verticalHeader().width()
+                + sum(self.table.columnWidth(c) for c in range(self.table.columnCount()))
+                + 2 * self.table.frameWidth())
+        scroll = (self.table.horizontalScrollBar().sizeHint().height()
+                  if wide > self.table.width() else 0)
         self.table.setFixedHeight(
             self.table.horizontalHeader().height()
             + sum(self.table.rowHeight(r) for r in range(self.table.rowCount()))
-            + 2 * self.table.frameWidth()
+            + 2 * self.table.frameWidth() + scroll
         )
-        if score.advice:
+        if score.level_shift is not None:
+            # First and alone: the table's errors are against the vertebrae asked for.
+            shift, unit_name = score.level_shift, score.calibration.unit
+            headline = shift.headline(unit_name)
+            self.level_shift_label.setText(
+                f"<b>{headline[0].upper()}{headline[1:]}</b><br>{shift.detail()[0].upper()}"
+                f"{shift.detail()[1:]}.<br><small>The errors below compare your points with "
+                "the vertebrae asked for.</small>")
+            self.level_shift_label.setVisible(True)
+            self.advice_label.setText("")
+        elif score.advice:
             items = "".join(f"<li>{a.text}</li>" for a in score.advice)
             self.advice_label.setText(f"<b>Advice</b><ul>{items}</ul>")
         else:
@@ -733,7 +930,9 @@ class TrainingWindow(QMainWindow):
 
     # -- progress --------------------------------------------------------------------------
     def refresh_progress(self) -> None:
-        self.chart.set_series(self.resident, self._progress())
+        points = self._progress()
+        self.chart.set_series(self.resident, points,
+                              repeated_attempts(points, self._content_of()))
 
     def _on_export_clicked(self) -> None:
         path, _ = QFileDialog.getSaveFileName(

@@ -101,8 +101,9 @@ def test_click_submit_feedback_and_history(qtbot, window, tmp_path):
     assert score.grade_agreement == 1.0
     assert window.table.columnCount() == 3
     assert window.table.horizontalHeaderItem(1).text() == "L1"
-    assert "mm at detector" in window.table.verticalHeaderItem(0).text()
-    assert window.table.item(0, 1).text() == "1.60"  # L1 mean point error
+    assert window.table.verticalHeaderItem(0).text() == "Mean point error (mm)"
+    assert "mm at detector" in window.table_caption.text()
+    assert window.table.item(0, 1).text() == "1.6"  # L1 mean point error (one decimal)
     assert window.table.item(2, 1).text() == "0.0\u00a0·\u00a00%"  # a pure shift keeps Ha
     assert "mm at detector" in window.summary_label.text()
     (overlay,) = overlays(window)
