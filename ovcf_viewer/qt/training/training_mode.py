@@ -363,11 +363,12 @@ class ProgressChart(QWidget):
                 self.canvas.setVisible(False)
             return
         if self.canvas is None or self.figure is None:
-            from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
             from matplotlib.figure import Figure
 
+            from ovcf_viewer.qt.chart_canvas import chart_canvas
+
             self.figure = Figure(figsize=(4.2, 3.6), layout="constrained")
-            self.canvas = FigureCanvasQTAgg(self.figure)
+            self.canvas = chart_canvas(self.figure)
             self.canvas.setMinimumHeight(260)
             self._layout.addWidget(self.canvas)
         self.placeholder.setVisible(False)

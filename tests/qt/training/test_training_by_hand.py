@@ -1,9 +1,11 @@
 """A practice session driven like a hand (move, hover with events processed, press, release on
 ``view.viewport()``) on the synthetic teaching library: de-identified throughout, the viewer's
 loupe and window presets, level-shift feedback first and alone, Random never the picture just
-practised, repeats off the progress line. Screenshots go to /tmp/training-shots/."""
+practised, repeats off the progress line. Screenshots go to $OVCF_TEST_SHOTS when it is set
+(to look at them), otherwise to the test's temporary folder."""
 
 import math
+import os
 import shutil
 from pathlib import Path
 
@@ -19,7 +21,6 @@ from ovcf_viewer.qt.training.training_mode import TrainingWindow, repeated_attem
 
 REPO = Path(__file__).resolve().parents[3]
 CASE = REPO / "sample_dicom" / "case-0001"
-SHOTS = Path("/tmp/training-shots")
 
 pytestmark = pytest.mark.skipif(not CASE.is_dir(), reason="sample_dicom not generated")
 
@@ -67,6 +68,7 @@ def image_at(view, point: QPoint) -> tuple[float, float]:
 
 def open_window(qtbot, tmp_path, films):
     win = TrainingWindow(TrainingHistory(tmp_path / "h.sqlite3"), films)
+    win.shots_dir = tmp_path / "shots"  # see shoot()
     qtbot.addWidget(win)
     win.resize(1400, 900)
     win.show()
@@ -99,9 +101,10 @@ def visible_text(win) -> str:
 
 
 def shoot(win, name):
-    SHOTS.mkdir(parents=True, exist_ok=True)
+    shots = Path(os.environ.get("OVCF_TEST_SHOTS") or win.shots_dir)
+    shots.mkdir(parents=True, exist_ok=True)
     QApplication.processEvents()
-    assert win.grab().save(str(SHOTS / name))
+    assert win.grab().save(str(shots / name))
 
 
 def test_a_practice_session_by_hand_on_a_synthetic_case(qtbot, tmp_path):
