@@ -18,6 +18,7 @@ from ovcf_viewer.report import build_report
 from ovcf_viewer.report.figure import _crop_region, marker_in_region, side_marker_box
 from ovcf_viewer.services.report import prepare_report_from_paths
 from tests.pdf_helpers import page_texts, render_pages
+from tests.shots import shots_dir
 
 SAMPLE = Path(__file__).resolve().parents[2] / "sample_dicom" / "case-0001"
 FINDINGS = Path(__file__).resolve().parents[2] / "docs" / "examples" / \
@@ -54,8 +55,8 @@ def test_every_page_but_the_last_is_filled(films, findings):
     for number, fraction in enumerate(fractions[:-1], start=1):
         assert fraction >= 0.6, f"page {number} inked to {fraction:.0%} only: {fractions}"
     assert fractions[-1] > 0.05  # the last page is not empty either
-    shots = Path("/tmp/report-layout-shots")
-    if shots.is_dir():  # the engineer's look at the pages
+    shots = shots_dir()
+    if shots is not None:  # the engineer's look at the pages
         for n, page in enumerate(render_pages(pdf, dpi=100), start=1):
             page.save(shots / f"{len(films)}-film-p{n}.png")
 

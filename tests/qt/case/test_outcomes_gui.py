@@ -13,6 +13,7 @@ from ovcf_viewer.model.case import load_case
 from ovcf_viewer.model.settings import Settings
 from ovcf_viewer.qt.case.case_view import CaseController, CaseWindow
 from tests.outcome_case import LEAK_POINTS, outcome_case
+from tests.shots import shots_dir
 
 
 def mouse(view, kind, xy, button=Qt.MouseButton.LeftButton):
@@ -71,9 +72,12 @@ def test_outcomes_tab_shows_the_case(window):
     assert list(line.get_xdata()) == [-3.0, 0.0, 90.0]  # days from the procedure
     win.workspace.tabs.setCurrentWidget(win.workspace.chart)
     win.workspace.chart.canvas.draw()
-    win.workspace.chart.grab().save("/tmp/outcomes_chart.png")
+    shots = shots_dir()
+    if shots is not None:
+        win.workspace.chart.grab().save(str(shots / "outcomes_chart.png"))
     win.workspace.tabs.setCurrentWidget(panel)
-    win.grab().save("/tmp/outcomes_window.png")
+    if shots is not None:
+        win.grab().save(str(shots / "outcomes_window.png"))
 
 
 def test_typing_a_bad_vas_is_refused_and_a_good_one_recorded_and_undone(window, qtbot):

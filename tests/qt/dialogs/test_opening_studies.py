@@ -17,9 +17,9 @@ from ovcf_viewer.io.store import AnnotationStore
 from ovcf_viewer.model.landmarks import load_annotations
 from ovcf_viewer.services.folder_annotations import landmarks_state
 from tests.pdf_helpers import page_texts
+from tests.shots import shots_dir
 
 SAMPLE = Path(__file__).resolve().parents[3] / "sample_dicom"
-SHOTS = Path("/tmp/ux-open-shots")
 NAMES = ("pre", "post", "followup")
 
 
@@ -60,8 +60,9 @@ def click(qtbot, widget) -> None:
 
 
 def shot(widget, name: str) -> None:
-    SHOTS.mkdir(exist_ok=True)
-    widget.grab().save(str(SHOTS / name))
+    shots = shots_dir()
+    if shots is not None:
+        widget.grab().save(str(shots / name))
 
 
 # ------------------------------------------------------------------------- opening a folder

@@ -21,6 +21,7 @@ from ovcf_viewer.qt.dialogs.report_action import PrintReportAction, print_report
 from ovcf_viewer.report import build_report
 from ovcf_viewer.services.report import prepare_report
 from tests.pdf_helpers import render_pages
+from tests.shots import shots_dir
 
 SAMPLE = Path(__file__).resolve().parents[3] / "sample_dicom" / "case-0001"
 
@@ -84,8 +85,8 @@ def test_print_report_prints_every_page_of_the_pdf(parent, inputs, tmp_path, dia
     assert dialogs["seen"] == 1
     report = build_report(prepare_report(case, Settings()), Settings())
     assert_printed_like_the_report(tmp_path / "printed.pdf", report, pages)
-    shots = Path("/tmp/report-layout-shots")
-    if shots.is_dir():  # the engineer's look at the printed pages
+    shots = shots_dir()
+    if shots is not None:  # the engineer's look at the printed pages
         for n, image in enumerate(render_pages(tmp_path / "printed.pdf", dpi=60), start=1):
             image.save(shots / f"printed-three-film-p{n}.png")
     # the paper keeps the report's own page size (A4 by default)
