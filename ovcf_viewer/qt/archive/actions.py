@@ -45,7 +45,8 @@ class ArchiveActions(QObject):
     def open_query(self) -> None:
         from ovcf_viewer.qt.archive.query_dialog import QueryRetrieveDialog
 
-        dialog = QueryRetrieveDialog(self.window)  # the saved nodes, read when it opens
+        # The run's one settings instance: a node just added in Settings is listed at once.
+        dialog = QueryRetrieveDialog(self.window, settings=self.workstation.settings)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, True)
         dialog.studyRetrieved.connect(self.open_retrieved)
         dialog.show()
@@ -88,7 +89,7 @@ class ArchiveActions(QObject):
     def open_send(self) -> None:
         from ovcf_viewer.qt.archive.send_dialog import SendDialog
 
-        dialog = SendDialog(self.send_items(), self.window)
+        dialog = SendDialog(self.send_items(), self.window, settings=self.workstation.settings)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, True)
         dialog.show()
         self.send_dialog = dialog

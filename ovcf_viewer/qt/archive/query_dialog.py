@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtCore import QSignalBlocker, QSize, Qt, Signal
 from PySide6.QtGui import QCloseEvent, QIcon, QImage, QPixmap
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -35,6 +35,7 @@ from PySide6.QtWidgets import (
 
 from ovcf_viewer.model.settings import ArchiveNode, Settings, load_settings
 from ovcf_viewer.qt.archive.worker import ArchiveTask
+from ovcf_viewer.qt.settings_link import follow_settings
 
 __all__ = ["QueryRetrieveDialog"]
 
@@ -67,8 +68,7 @@ class QueryRetrieveDialog(QDialog):
         self.last_folder: Path | None = None
 
         self.node = QComboBox()
-        for node in self.settings.archive_nodes:
-            self.node.addItem(node.describe(), node.name)
+        self._fill_nodes()
         self.patient_id = QLineEdit()
         self.patient_name = QLineEdit()
         self.patient_name.setPlaceholderText("SMITH* (wildcards * ?)")
@@ -141,6 +141,27 @@ class QueryRetrieveDialog(QDialog):
         self.close_button.clicked.connect(self.close)
         if not self.settings.archive_nodes:
             self._error("No archive node yet: add one in Settings ▸ Archive (PACS).")
+        self._sync_buttons()
+        follow_settings(self.settings, self._on_settings_changed)
+
+    def _fill_nodes(self) -> None:
+        """List the settings' archive nodes, keeping the chosen one when it is still there."""
+        wanted = [(node.describe(), node.name) for node in self.settings.archive_nodes]
+        shown = [(self.node.itemText(i), self.node.itemData(i)) for i in range(self.node.count())]
+        if wanted == shown:
+            return
+        chosen = self.node.currentData()
+        with QSignalBlocker(self.node):
+            self.node.clear()
+            for text, name in wanted:
+                self.node.addItem(text, name)
+            index = self.node.findData(chosen)
+            self.node.setCurrentIndex(index if index >= 0 else 0)
+
+    def _on_settings_changed(self) -> None:
+        """A node added, edited or removed in Settings shows here at once (the one shared
+        instance, not the file read again)."""
+        self._fill_nodes()
         self._sync_buttons()
 
     # -- state -----------------------------------------------------------------------------

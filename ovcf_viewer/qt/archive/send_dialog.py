@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QSignalBlocker, Qt
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 
 from ovcf_viewer.model.settings import ArchiveNode, Settings, load_settings
 from ovcf_viewer.qt.archive.worker import ArchiveTask
+from ovcf_viewer.qt.settings_link import follow_settings
 
 __all__ = ["SendDialog"]
 
@@ -48,8 +49,7 @@ class SendDialog(QDialog):
         self._task: ArchiveTask | None = None
 
         self.node = QComboBox()
-        for node in self.settings.archive_nodes:
-            self.node.addItem(node.describe(), node.name)
+        self._fill_nodes()
         self.table = QTableWidget(0, 3)
         self.table.setHorizontalHeaderLabels(["Item", "File", "Result"])
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
@@ -83,6 +83,27 @@ class SendDialog(QDialog):
             self.add_item(path, what)
         if not self.settings.archive_nodes:
             self._error("No archive node yet: add one in Settings ▸ Archive (PACS).")
+        self._sync()
+        follow_settings(self.settings, self._on_settings_changed)
+
+    def _fill_nodes(self) -> None:
+        """List the settings' archive nodes, keeping the chosen one when it is still there."""
+        wanted = [(node.describe(), node.name) for node in self.settings.archive_nodes]
+        shown = [(self.node.itemText(i), self.node.itemData(i)) for i in range(self.node.count())]
+        if wanted == shown:
+            return
+        chosen = self.node.currentData()
+        with QSignalBlocker(self.node):
+            self.node.clear()
+            for text, name in wanted:
+                self.node.addItem(text, name)
+            index = self.node.findData(chosen)
+            self.node.setCurrentIndex(index if index >= 0 else 0)
+
+    def _on_settings_changed(self) -> None:
+        """A node added, edited or removed in Settings shows here at once (the one shared
+        instance, not the file read again)."""
+        self._fill_nodes()
         self._sync()
 
     def add_item(self, path: Path, what: str) -> None:

@@ -25,6 +25,11 @@ def save_nodes(*nodes: ArchiveNode) -> None:
     save_settings(load_settings().replace(archive_nodes=tuple(nodes)))
 
 
+def use_nodes(window, *nodes: ArchiveNode) -> None:
+    """The nodes entered in Settings: applied to the window's one settings instance."""
+    window.settings.update_from(window.settings.replace(archive_nodes=tuple(nodes)))
+
+
 @pytest.fixture
 def window(qtbot):
     from ovcf_viewer.qt.app import build_main_window
@@ -67,7 +72,7 @@ def search_for_pre_study(dialog, qtbot) -> int:
 
 
 def test_search_select_retrieve_opens_in_viewer(window, qtbot, orthanc, tmp_path):
-    save_nodes(orthanc.dimse_node(name="dept"))
+    use_nodes(window, orthanc.dimse_node(name="dept"))
     dialog = open_query(window, qtbot)
     assert dialog.node.currentData() == "dept"
     row = search_for_pre_study(dialog, qtbot)
@@ -94,7 +99,7 @@ def test_search_select_retrieve_opens_in_viewer(window, qtbot, orthanc, tmp_path
 
 
 def test_cancel_then_retrieve_again_resumes(window, qtbot, orthanc):
-    save_nodes(orthanc.dicomweb_node(name="web"))
+    use_nodes(window, orthanc.dicomweb_node(name="web"))
     dialog = open_query(window, qtbot)
     row = search_for_pre_study(dialog, qtbot)
     dialog.studies.selectRow(row)
@@ -120,8 +125,8 @@ def test_cancel_then_retrieve_again_resumes(window, qtbot, orthanc):
 def test_errors_are_one_readable_line_and_the_window_works(window, qtbot, orthanc):
     silent = SilentServer()
     try:
-        save_nodes(
-            orthanc.dimse_node(name="wrong-ae", called_aet="NOT-ORTHANC"),
+        use_nodes(
+            window, orthanc.dimse_node(name="wrong-ae", called_aet="NOT-ORTHANC"),
             ArchiveNode("down", host="127.0.0.1", port=free_port(), called_aet="X",
                         timeout_s=3),
             ArchiveNode("silent", host="127.0.0.1", port=silent.port, called_aet="X",
@@ -144,7 +149,7 @@ def test_errors_are_one_readable_line_and_the_window_works(window, qtbot, orthan
 
 
 def test_send_shown_film_with_a_result_per_item(window, qtbot, empty_orthanc, tmp_path):
-    save_nodes(empty_orthanc.dimse_node(name="dept"))
+    use_nodes(window, empty_orthanc.dimse_node(name="dept"))
     assert window.open_paths([SAMPLES[1]])
     window.archive.send_action.trigger()
     dialog = window.archive.send_dialog
@@ -209,7 +214,7 @@ def test_settings_refuse_an_invalid_node(qtbot):
 def test_closing_mid_retrieve_cancels_then_a_new_retrieve_completes(window, qtbot, orthanc):
     from ovcf_viewer.qt.archive import worker
 
-    save_nodes(orthanc.dimse_node(name="dept"))
+    use_nodes(window, orthanc.dimse_node(name="dept"))
     dialog = open_query(window, qtbot, register=False)
     row = search_for_pre_study(dialog, qtbot)
     dialog.studies.selectRow(row)
@@ -229,3 +234,30 @@ def test_closing_mid_retrieve_cancels_then_a_new_retrieve_completes(window, qtbo
     assert len(files) == 2
     for path in files:
         assert_same_pixels(path, originals[path.stem])
+
+
+def test_a_node_added_in_settings_shows_in_the_dialogs(window, qtbot):
+    """The dialogs list the run's one settings instance, not the file read again: a node
+    added in Settings is offered at once by a dialog already open and by one opened later,
+    even when the settings file no longer says so."""
+    from ovcf_viewer.qt.dialogs.settings_dialog import SettingsDialog
+
+    query = open_query(window, qtbot)
+    assert query.node.count() == 0 and "No archive node" in query.status.text()
+    settings_dialog = SettingsDialog(window.settings)
+    qtbot.addWidget(settings_dialog)
+    editor = settings_dialog.archive_nodes
+    click(qtbot, editor.add_button)
+    for field, text in ((editor.name, "ward"), (editor.host, "127.0.0.1"),
+                        (editor.called_aet, "WARDPACS")):
+        field.selectAll()
+        qtbot.keyClicks(field, text)
+        field.editingFinished.emit()
+    settings_dialog.accept()
+    qtbot.waitUntil(lambda: query.node.count() == 1)
+    assert query.current_node() is not None and query.current_node().called_aet == "WARDPACS"
+    save_nodes()  # the file now lists no node: a dialog reading it would offer none
+    window.archive.send_action.trigger()
+    send = window.archive.send_dialog
+    qtbot.addWidget(send)
+    assert [send.node.itemData(i) for i in range(send.node.count())] == ["ward"]
