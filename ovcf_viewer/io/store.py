@@ -10,7 +10,8 @@ One writer per image, across processes: every annotation record carries a versio
 remembers the version it read (or that there was none) and writes only if the record is still
 at that version, inside the ``BEGIN IMMEDIATE`` transaction that writes it; otherwise another
 window or program saved the image meanwhile and :class:`OpenElsewhereError` is raised — the
-edit stays in memory, nothing is overwritten (never last-writer-wins).
+edit stays in memory, nothing is overwritten (never last-writer-wins). The clinician's findings
+(per image and per study) carry a version too and are checked the same way.
 """
 
 from __future__ import annotations
@@ -58,6 +59,13 @@ CREATE TABLE IF NOT EXISTS study_findings (
     PRIMARY KEY (patient_id, study_instance_uid)
 );
 """
+
+
+#: The versioned tables (one writer per record across processes).
+_TABLES = ("annotations", "findings", "study_findings")
+
+#: A findings record: ``(table, *key values)``.
+_FindingsKey = tuple[str, ...]
 
 
 class StoreError(OSError):
@@ -136,6 +144,8 @@ class AnnotationStore:
         self._conn: sqlite3.Connection | None = None
         #: the record version this store last read or wrote, per SOP Instance UID (0: none)
         self._versions: dict[str, int] = {}
+        #: the findings record versions this store last read or wrote (absent: never read)
+        self._findings_versions: dict[_FindingsKey, int] = {}
         #: images whose saved record could not be read: never overwritten from here
         self._unread: dict[str, str] = {}
         #: set when a damaged store was moved aside on opening: what happened, in words
@@ -166,11 +176,12 @@ class AnnotationStore:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=FULL")
             conn.executescript(_SCHEMA)
-            columns = {row[1] for row in conn.execute("PRAGMA table_info(annotations)")}
-            if "version" not in columns:  # a store written before versions existed
-                conn.execute(
-                    "ALTER TABLE annotations ADD COLUMN version INTEGER NOT NULL DEFAULT 1"
-                )
+            for table in _TABLES:
+                columns = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
+                if "version" not in columns:  # a store written before versions existed
+                    conn.execute(
+                        f"ALTER TABLE {table} ADD COLUMN version INTEGER NOT NULL DEFAULT 1"
+                    )
             check = conn.execute("PRAGMA quick_check").fetchone()
             if check is None or check[0] != "ok":
                 raise sqlite3.DatabaseError(f"integrity check failed: {check}")
@@ -267,75 +278,97 @@ class AnnotationStore:
         return self._versions.get(sop_instance_uid, 0)
 
     def save_findings(self, sop_instance_uid: str, findings: dict[str, object]) -> None:
-        """The clinician's findings for the suitability panel, kept with the image (§6)."""
-        self._upsert("findings", sop_instance_uid, json.dumps(findings, separators=(",", ":")))
+        """The clinician's findings for the suitability panel, kept with the image (§6).
+        Raises :class:`OpenElsewhereError` when another window or program saved the image's
+        findings after this store read them (nothing is overwritten), :class:`StoreError`
+        when the disk refuses."""
+        self._write_findings(("findings", sop_instance_uid), "sop_instance_uid = ?",
+                             json.dumps(findings, separators=(",", ":")))
 
     def load_findings(self, sop_instance_uid: str) -> dict[str, object] | None:
-        try:
-            row = self._connect().execute(
-                "SELECT document FROM findings WHERE sop_instance_uid = ?", (sop_instance_uid,)
-            ).fetchone()
-            return json.loads(row[0]) if row is not None else None
-        except (sqlite3.Error, StoreError, ValueError) as exc:
-            log.warning("saved findings for %s unreadable: %s", sop_instance_uid, exc)
-            return None
+        """The image's saved findings, or ``None`` (also when unreadable: logged)."""
+        return self._read_findings(("findings", sop_instance_uid), "sop_instance_uid = ?")
 
     def save_study_findings(self, patient_id: str, study_instance_uid: str,
                             findings: dict[str, object]) -> None:
         """The clinician's findings for one patient and study (§6): entered once, read by the
         main window, every case made from the study's films and their reports. Raises
-        :class:`StoreError`; ``ValueError`` without a Study Instance UID to key them by."""
+        :class:`OpenElsewhereError` (saved elsewhere since read here) or :class:`StoreError`;
+        ``ValueError`` without a Study Instance UID to key them by."""
         if not study_instance_uid:
             raise ValueError("findings are kept per study: the film has no Study Instance UID")
-        document = json.dumps(findings, separators=(",", ":"))
-        try:
-            conn = self._connect()
-            with conn:
-                conn.execute("BEGIN IMMEDIATE")
-                conn.execute(
-                    "INSERT INTO study_findings (patient_id, study_instance_uid, document, "
-                    "updated_at) VALUES (?, ?, ?, ?) ON CONFLICT(patient_id, "
-                    "study_instance_uid) DO UPDATE SET document = excluded.document, "
-                    "updated_at = excluded.updated_at",
-                    (patient_id, study_instance_uid, document, time.time()),
-                )
-        except StoreError:
-            raise
-        except (sqlite3.Error, OSError) as exc:
-            self.close()
-            raise StoreError(_explain(exc, self.path)) from exc
+        self._write_findings(("study_findings", patient_id, study_instance_uid),
+                             "patient_id = ? AND study_instance_uid = ?",
+                             json.dumps(findings, separators=(",", ":")))
 
     def load_study_findings(self, patient_id: str,
                             study_instance_uid: str) -> dict[str, object] | None:
         """The findings saved for a patient and study, or ``None``."""
         if not study_instance_uid:
             return None
+        return self._read_findings(("study_findings", patient_id, study_instance_uid),
+                                   "patient_id = ? AND study_instance_uid = ?")
+
+    def findings_version(self, table: str, *key: str) -> int | None:
+        """The findings record version this store last read or wrote (0: none saved;
+        ``None``: never read here). ``table``: ``"findings"`` (key: SOP Instance UID) or
+        ``"study_findings"`` (key: Patient ID, Study Instance UID)."""
+        return self._findings_versions.get((table, *key))
+
+    def _read_findings(self, key: _FindingsKey, where: str) -> dict[str, object] | None:
+        table, *values = key
         try:
             row = self._connect().execute(
-                "SELECT document FROM study_findings WHERE patient_id = ? AND "
-                "study_instance_uid = ?", (patient_id, study_instance_uid),
+                f"SELECT document, version FROM {table} WHERE {where}", values
             ).fetchone()
-            return json.loads(row[0]) if row is not None else None
-        except (sqlite3.Error, StoreError, ValueError) as exc:
-            log.warning("saved findings for study %s unreadable: %s", study_instance_uid, exc)
+        except (sqlite3.Error, StoreError) as exc:
+            log.warning("saved findings %s unreadable: %s", values, exc)
             return None
+        self._findings_versions[key] = int(row[1]) if row is not None else 0
+        if row is None:
+            return None
+        try:
+            document = json.loads(row[0])
+        except ValueError as exc:
+            log.warning("saved findings %s unreadable: %s", values, exc)
+            return None
+        return document if isinstance(document, dict) else None
 
-    def _upsert(self, table: str, sop_instance_uid: str, document: str) -> None:
+    def _write_findings(self, key: _FindingsKey, where: str, document: str) -> None:
+        """Write a findings record if it is still at the version this store read (one never
+        read here must not exist yet): the check and the write in one ``BEGIN IMMEDIATE``."""
+        table, *values = key
+        expected = self._findings_versions.get(key, 0)
+        columns = "sop_instance_uid" if table == "findings" else "patient_id, study_instance_uid"
         try:
             conn = self._connect()
             with conn:  # BEGIN ... COMMIT, rolled back on error
                 conn.execute("BEGIN IMMEDIATE")
-                conn.execute(
-                    f"INSERT INTO {table} (sop_instance_uid, document, updated_at) "
-                    "VALUES (?, ?, ?) ON CONFLICT(sop_instance_uid) DO UPDATE SET "
-                    "document = excluded.document, updated_at = excluded.updated_at",
-                    (sop_instance_uid, document, time.time()),
-                )
+                row = conn.execute(f"SELECT version FROM {table} WHERE {where}",
+                                   values).fetchone()
+                current = int(row[0]) if row is not None else 0
+                if current != expected:
+                    raise OpenElsewhereError(
+                        "these findings are open elsewhere: another window or program saved "
+                        "them after they were read here, and they are not overwritten"
+                    )
+                if row is None:
+                    marks = ", ".join("?" * len(values))
+                    conn.execute(
+                        f"INSERT INTO {table} ({columns}, document, updated_at, version) "
+                        f"VALUES ({marks}, ?, ?, 1)", (*values, document, time.time()),
+                    )
+                else:
+                    conn.execute(
+                        f"UPDATE {table} SET document = ?, updated_at = ?, version = ? "
+                        f"WHERE {where}", (document, time.time(), current + 1, *values),
+                    )
         except StoreError:
             raise
         except (sqlite3.Error, OSError) as exc:
             self.close()
             raise StoreError(_explain(exc, self.path)) from exc
+        self._findings_versions[key] = current + 1
 
     def load(self, sop_instance_uid: str) -> ImageAnnotations | None:
         """The saved annotations for an image, or ``None`` when it has none. A damaged record

@@ -131,8 +131,11 @@ class Workstation(QObject):
             # Findings belong to the patient and study (entered once, shared with cases and
             # reports); an older per-image record is the fallback.
             patient_id, study_uid = self._study_key()
-            saved = store.load_study_findings(patient_id, study_uid) or store.load_findings(
-                model.sop_instance_uid)
+            # Both are read (so both versions are known: a later save is checked against
+            # what was shown, and one made elsewhere meanwhile is refused, not overwritten).
+            per_study = store.load_study_findings(patient_id, study_uid)
+            per_image = store.load_findings(model.sop_instance_uid)
+            saved = per_study or per_image
         try:
             findings = findings_from_json(json.dumps(saved)) if saved else Findings()
         except FindingsError as exc:
@@ -223,6 +226,19 @@ class Workstation(QObject):
                     window.controller.set_findings(findings_from_dict(saved))
                 except FindingsError as exc:
                     self.window.statusBar().showMessage(f"Saved findings not used: {exc}")
+                return
+
+    def _read_case_study_findings(self, window: Any) -> None:
+        """Read the study findings a case writes to, so its later saves are version-checked
+        against them (a save over findings changed elsewhere meanwhile is refused)."""
+        case, store = window.controller.case, self._store()
+        if case is None or store is None:
+            return
+        for film in self._decision_films(case):
+            key = self._film_study(window, film)
+            if key[1]:
+                if store.findings_version("study_findings", *key) is None:
+                    store.load_study_findings(*key)
                 return
 
     def _on_case_findings(self, case: Any) -> None:
@@ -384,6 +400,7 @@ class Workstation(QObject):
         window.destroyed.connect(self._forget_case_windows)
         window.controller.caseChanged.connect(self._write_through_case)
         self._write_through_case(window.controller.case)
+        self._read_case_study_findings(window)
         self._adopt_study_findings(window)
         window.controller.findingsChanged.connect(self._on_case_findings)
         return window

@@ -303,3 +303,69 @@ def test_missing_or_unusable_data_folder_does_not_raise(tmp_path, monkeypatch):
     blocker.write_text("a file where the folder should be")
     monkeypatch.setenv("OVCF_VIEWER_HOME", str(blocker))
     assert data_dir() == blocker / "data" and config_dir() == blocker / "config"
+
+
+@pytest.mark.parametrize("kind", ["image", "study"])
+def test_two_instances_editing_the_same_findings(tmp_path, kind):
+    """Two windows or programs read the same findings and both edit them: the second write
+    is refused with "open elsewhere" (both interleavings), the first one's findings stay
+    saved and the refused ones stay with their caller; after reading again it saves."""
+    path = tmp_path / "a.sqlite3"
+
+    def read(store):
+        if kind == "image":
+            return store.load_findings("1.2")
+        return store.load_study_findings("P1", "1.2.3")
+
+    def write(store, findings):
+        if kind == "image":
+            store.save_findings("1.2", findings)
+        else:
+            store.save_study_findings("P1", "1.2.3", findings)
+
+    for first, second in ((0, 1), (1, 0)):
+        path.unlink(missing_ok=True)
+        setup = AnnotationStore(path)
+        write(setup, {"t_score": -1.0})
+        setup.close()
+        stores = [AnnotationStore(path), AnnotationStore(path)]
+        assert [read(s) for s in stores] == [{"t_score": -1.0}] * 2
+        edits = [{"t_score": -2.5, "mri_oedema": True}, {"t_score": -3.1}]
+        write(stores[first], edits[first])
+        with pytest.raises(OpenElsewhereError, match="open elsewhere"):
+            write(stores[second], edits[second])
+        assert read(AnnotationStore(path)) == edits[first]  # nothing overwritten
+        assert read(stores[second]) == edits[first]  # read again: now it may save
+        write(stores[second], edits[second])
+        assert read(AnnotationStore(path)) == edits[second]
+        for store in stores:
+            store.close()
+
+
+def test_findings_never_read_are_not_overwritten(tmp_path):
+    """A store that never read an image's findings does not write over ones saved there."""
+    path = tmp_path / "a.sqlite3"
+    AnnotationStore(path).save_findings("1.2", {"t_score": -2.0})
+    with pytest.raises(OpenElsewhereError):
+        AnnotationStore(path).save_findings("1.2", {"t_score": -1.0})
+    assert AnnotationStore(path).load_findings("1.2") == {"t_score": -2.0}
+
+
+def test_findings_of_a_store_from_before_versions(tmp_path):
+    """A store written before findings had versions opens, reads and saves them."""
+    import sqlite3
+
+    path = tmp_path / "old.sqlite3"
+    conn = sqlite3.connect(path)
+    conn.executescript(
+        "CREATE TABLE findings (sop_instance_uid TEXT PRIMARY KEY, document TEXT NOT NULL, "
+        "updated_at REAL NOT NULL);"
+        "INSERT INTO findings VALUES ('1.2', '{\"t_score\": -2.0}', 0);"
+    )
+    conn.commit()
+    conn.close()
+    store = AnnotationStore(path)
+    assert store.load_findings("1.2") == {"t_score": -2.0}
+    assert store.findings_version("findings", "1.2") == 1
+    store.save_findings("1.2", {"t_score": -3.0})
+    assert AnnotationStore(path).load_findings("1.2") == {"t_score": -3.0}

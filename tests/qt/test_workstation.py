@@ -229,3 +229,31 @@ def test_two_cases_of_one_patient_keep_separate_autosaves_and_are_offered_back(w
     assert recovered.controller.case.case_id == a.case.case_id
     assert [f.sop_instance_uid for f in recovered.controller.case.films] == [
         f.sop_instance_uid for f in a.case.films]
+
+
+def test_two_windows_editing_the_same_films_findings(qtbot):
+    """Two instances show the same film and both edit its findings: the second save is
+    refused where the user looks ("open elsewhere"), its edit stays in its panel, and the
+    first window's findings stay saved — never last-writer-wins."""
+    from ovcf_viewer.qt.app import build_main_window
+
+    windows = []
+    for _ in range(2):
+        main = build_main_window()  # each with its own store connection, as two processes
+        qtbot.addWidget(main)
+        assert main.open_paths([SAMPLE / "pre.dcm"])
+        windows.append(main)
+    first, second = windows
+    assert first.annotation_controller.store() is not second.annotation_controller.store()
+    uid = first.image().sop_instance_uid
+    with qtbot.waitSignal(first.workstation.suitability.findingsChanged):
+        choose(first.workstation.suitability.finding_widgets["mri_oedema"], True)
+    with qtbot.waitSignal(second.workstation.suitability.findingsChanged):
+        choose(second.workstation.suitability.finding_widgets["mri_oedema"], False)
+    assert "open elsewhere" in second.statusBar().currentMessage()
+    assert second.workstation.suitability.findings().mri_oedema is False  # kept in memory
+    assert AnnotationStore().load_findings(uid)["mri_oedema"] is True  # not overwritten
+    image = first.image()
+    study = AnnotationStore().load_study_findings(image.patient.patient_id,
+                                                  image.patient.study_instance_uid)
+    assert study["mri_oedema"] is True
