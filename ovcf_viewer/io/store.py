@@ -150,6 +150,8 @@ class AnnotationStore:
         self._unread: dict[str, str] = {}
         #: set when a damaged store was moved aside on opening: what happened, in words
         self.recovery_note: str | None = None
+        #: where the damaged store was moved (set with :attr:`recovery_note`)
+        self.moved_aside: Path | None = None
         self._salvaged: list[tuple[str, str, str, float]] = []
 
     def _connect(self) -> sqlite3.Connection:
@@ -169,6 +171,11 @@ class AnnotationStore:
             if self._salvaged:
                 self._write_salvaged(conn)
         return self._conn
+
+    def open(self) -> None:
+        """Open the store now (at start, so a damaged one is moved aside and reported before
+        any image is shown). Raises :class:`StoreError` when it cannot be opened."""
+        self._connect()
 
     def _open(self) -> sqlite3.Connection:
         conn = sqlite3.connect(self.path, timeout=5.0, isolation_level=None)
@@ -199,6 +206,7 @@ class AnnotationStore:
             source = Path(f"{self.path}{suffix}")
             if source.exists():
                 os.replace(source, Path(f"{aside}{suffix}"))
+        self.moved_aside = aside
         self._salvaged = _salvage(aside)
         count = len({uid for table, uid, *_ in self._salvaged if table == "annotations"})
         self.recovery_note = (

@@ -8,7 +8,11 @@ Model
     edits. A film's :attr:`CaseFilm.timepoint` is authoritative; the document writes it into the
     film's embedded annotations too, so each one is a valid exchange-format file on its own.
     :class:`CaseSession` holds the current case for the GUI, announces changes (psygnal) and
-    autosaves on every change, like the annotation store.
+    autosaves on every change, like the annotation store. While a session is open its case
+    carries an *open marker* (``<case>.open`` beside the autosave: the process id and start
+    time); :meth:`CaseSession.end` removes it when the case is closed normally, so a marker
+    whose process no longer runs means the case was not closed normally
+    (:func:`unclosed_cases`, offered back at start).
 
 Timepoints (§5)
     :func:`propose_timepoints` proposes from the study dates and the procedure date: a film
@@ -66,6 +70,7 @@ from ovcf_viewer.model.outcomes import (
 )
 from ovcf_viewer.util.atomic import atomic_write_text
 from ovcf_viewer.util.paths import data_dir
+from ovcf_viewer.util.process import process_alive, process_start_time
 from ovcf_viewer.util.safe_read import expect
 
 __all__ = [
@@ -82,6 +87,8 @@ __all__ = [
     "autosave_path",
     "new_case_id",
     "autosaved_cases",
+    "open_marker_path",
+    "unclosed_cases",
     "case_from_document",
     "case_to_document",
     "load_case",
@@ -687,6 +694,44 @@ def autosaved_cases() -> list[Path]:
     return sorted(files, key=lambda p: p.stat().st_mtime, reverse=True)
 
 
+def open_marker_path(case_id: str) -> Path:
+    """``data_dir()/cases/<case_id>.open``: present while a session has the case open."""
+    return autosave_path(case_id).with_name(f"{_safe_id(case_id)}.open")
+
+
+def _marker_owner(marker: Path) -> tuple[int, float | None] | None:
+    """``(pid, start time)`` written in an open marker, or ``None`` when unreadable."""
+    try:
+        doc = json.loads(marker.read_text(encoding="utf-8")[:4096])
+        pid = doc["pid"]
+        started = doc.get("started")
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None
+    if not isinstance(pid, int) or isinstance(pid, bool):
+        return None
+    return pid, float(started) if isinstance(started, (int, float)) else None
+
+
+def unclosed_cases() -> list[Path]:
+    """The autosaved cases that were not closed normally — their open marker names a
+    process that no longer runs (killed, crashed, power lost) — most recent first. A case
+    open in a running instance is not listed."""
+    folder = data_dir() / "cases"
+    try:
+        markers = [p for p in folder.glob("*.open") if p.is_file()]
+    except OSError:
+        return []
+    found = []
+    for marker in markers:
+        owner = _marker_owner(marker)
+        if owner is not None and process_alive(*owner):
+            continue
+        document = marker.with_name(f"{marker.stem}.json")
+        if document.is_file():
+            found.append(document)
+    return sorted(found, key=lambda p: p.stat().st_mtime, reverse=True)
+
+
 class CaseSession:
     """The case open in the GUI: holds the current :class:`Case`, emits ``changed`` after any
     change to the case or to a film's landmarks, and autosaves atomically to
@@ -715,6 +760,7 @@ class CaseSession:
         self._redo: list[tuple[str, Case, Case]] = []
         self._connect_films()
         self._autosave()
+        self._marked = self._mark_open()
 
     @property
     def case(self) -> Case:
@@ -800,6 +846,33 @@ class CaseSession:
             film.annotations.timepoint = timepoint
         self.edit(self._case.with_film(sop_instance_uid, timepoint=timepoint),
                   "Change timepoint")
+
+    def _mark_open(self) -> Path | None:
+        """Write the open marker (this process's id and start time) beside the autosave."""
+        if not self.autosave_enabled:
+            return None
+        marker = open_marker_path(self._case.case_id)
+        pid = os.getpid()
+        doc = {"pid": pid, "started": process_start_time(pid), "case_id": self._case.case_id}
+        try:
+            atomic_write_text(marker, json.dumps(doc) + "\n", private=True)
+        except OSError:
+            return None  # the autosave fails too and says why
+        return marker
+
+    def end(self) -> None:
+        """The case is closed normally: disconnect and remove the open marker (this
+        session's own only), so it is not offered as unclosed at the next start."""
+        self.close()
+        marker, self._marked = self._marked, None
+        if marker is None:
+            return
+        owner = _marker_owner(marker)
+        if owner is not None and owner[0] == os.getpid():
+            try:
+                marker.unlink()
+            except OSError:
+                pass
 
     def close(self) -> None:
         """Disconnect from the films' annotation models."""

@@ -17,6 +17,8 @@ with what it needs and kept as a typed attribute:
   *Quit*;
 - ``folder_annotations`` — loads the annotation files beside an opened folder's films
   (asks before replacing landmarks already placed);
+- ``notice_bar`` / ``startup_notices`` — banners at the top for what start-up found
+  (:mod:`ovcf_viewer.qt.notice_banner`);
 - ``help_actions`` — the *Help* menu (shortcut sheet on ``F1``, About), the last menu.
 
 All of them share the one :class:`~ovcf_viewer.model.settings.Settings` instance given to the
@@ -39,6 +41,7 @@ from ovcf_viewer.qt.layout import LAYOUT_VERSION, WIDE_WINDOW_PX, LayoutMemory
 from ovcf_viewer.qt.main_window import MainWindow
 from ovcf_viewer.qt.settings_link import follow_settings
 from ovcf_viewer.qt.theme import THEME_NAMES, apply_theme, current_theme
+from ovcf_viewer.qt.notice_banner import NoticeBar, StartupNotices
 from ovcf_viewer.qt.training.training_mode import TrainingActions
 from ovcf_viewer.qt.workstation import Workstation
 
@@ -110,6 +113,10 @@ class ApplicationWindow(MainWindow):
                 self.file_menu.insertAction(self.quit_action, action)
 
         self._build_look_menu(settings)
+        # Banners at the top: unusable data folder, damaged store, cases not closed normally.
+        self.notice_bar = NoticeBar(self)
+        self.startup_notices = StartupNotices(self.notice_bar, self.workstation, controller)
+        self.startup_notices.check()
 
         self.help_actions = HelpActions(self)  # the last menu
         self.help_menu = self.menuBar().addMenu("&Help")

@@ -252,7 +252,7 @@ class CaseController(QObject):
         about films that could not be loaded (also in :attr:`messages`)."""
         if self.session is not None:
             self.session.changed.disconnect(self._on_session_changed)
-            self.session.close()
+            self.session.end()  # closed normally: not offered back at the next start
         self.session = CaseSession(case, autosave=self.autosave)
         self.session.changed.connect(self._on_session_changed)
         self._load_images()
@@ -375,10 +375,15 @@ class CaseController(QObject):
         """Take the choices of ``settings`` into the instance this case follows."""
         self.settings.update_from(settings)
 
+    def end_session(self) -> None:
+        """The window closes normally: the case is no longer open (its autosave stays)."""
+        if self.session is not None:
+            self.session.end()
+
     def close_case(self) -> None:
         if self.session is not None:
             self.session.changed.disconnect(self._on_session_changed)
-            self.session.close()
+            self.session.end()  # closed normally: not offered back at the next start
         self.session = None
         self.images = {}
         self.comparison = None
@@ -1709,6 +1714,7 @@ class CaseWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
         """Closing with case edits only in memory: try once more, then ask."""
         if self.controller.retry_autosave():
+            self.controller.end_session()
             super().closeEvent(event)
             return
         session = self.controller.session
@@ -1725,6 +1731,7 @@ class CaseWindow(QMainWindow):
         if answer == QMessageBox.StandardButton.Cancel:
             event.ignore()
             return
+        self.controller.end_session()
         super().closeEvent(event)
 
     # -- model → view ------------------------------------------------------------------------
