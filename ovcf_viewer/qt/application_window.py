@@ -39,9 +39,9 @@ from ovcf_viewer.qt.dialogs.help import HelpActions
 from ovcf_viewer.qt.dialogs.sr_actions import SrActions
 from ovcf_viewer.qt.layout import LAYOUT_VERSION, WIDE_WINDOW_PX, LayoutMemory
 from ovcf_viewer.qt.main_window import MainWindow
+from ovcf_viewer.qt.notice_banner import NoticeBar, StartupNotices
 from ovcf_viewer.qt.settings_link import follow_settings
 from ovcf_viewer.qt.theme import THEME_NAMES, apply_theme, current_theme
-from ovcf_viewer.qt.notice_banner import NoticeBar, StartupNotices
 from ovcf_viewer.qt.training.training_mode import TrainingActions
 from ovcf_viewer.qt.workstation import Workstation
 
