@@ -83,18 +83,30 @@ def _is_damage(exc: sqlite3.Error) -> bool:
                                          "disk image"))
 
 
-def _salvage(path: Path) -> list[tuple[str, str, str, float]]:
-    """Every ``(table, uid, document, updated_at)`` row still readable in a damaged store
-    (read-only; reading stops at the first damaged page of each table)."""
-    rows: list[tuple[str, str, str, float]] = []
+#: The key columns of each table, as the damaged-store salvage reads them back.
+_KEYS: dict[str, tuple[str, ...]] = {
+    "annotations": ("sop_instance_uid",),
+    "findings": ("sop_instance_uid",),
+    "study_findings": ("patient_id", "study_instance_uid"),
+}
+
+#: A salvaged row: ``(table, key values, document, updated_at)``.
+_Salvaged = tuple[str, tuple[str, ...], str, float]
+
+
+def _salvage(path: Path) -> list[_Salvaged]:
+    """Every row of every table still readable in a damaged store (read-only; reading stops at
+    the first damaged page of each table)."""
+    rows: list[_Salvaged] = []
     try:
         conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     except sqlite3.Error:
         return rows
     try:
-        for table in ("annotations", "findings"):
+        for table, keys in _KEYS.items():
             try:
-                cursor = conn.execute(f"SELECT sop_instance_uid, document, updated_at FROM {table}")
+                cursor = conn.execute(
+                    f"SELECT {', '.join(keys)}, document, updated_at FROM {table}")
                 while True:
                     try:
                         row = cursor.fetchone()
@@ -102,13 +114,13 @@ def _salvage(path: Path) -> list[tuple[str, str, str, float]]:
                         break
                     if row is None:
                         break
-                    uid, document, updated_at = row
-                    if isinstance(uid, str) and isinstance(document, str):
+                    *key, document, updated_at = row
+                    if all(isinstance(k, str) for k in key) and isinstance(document, str):
                         try:
                             json.loads(document)
                         except ValueError:
                             continue
-                        rows.append((table, uid, document, float(updated_at or 0.0)))
+                        rows.append((table, tuple(key), document, float(updated_at or 0.0)))
             except sqlite3.Error:
                 continue
     finally:
@@ -152,7 +164,7 @@ class AnnotationStore:
         self.recovery_note: str | None = None
         #: where the damaged store was moved (set with :attr:`recovery_note`)
         self.moved_aside: Path | None = None
-        self._salvaged: list[tuple[str, str, str, float]] = []
+        self._salvaged: list[_Salvaged] = []
 
     def _connect(self) -> sqlite3.Connection:
         if self._conn is None:
@@ -208,22 +220,26 @@ class AnnotationStore:
                 os.replace(source, Path(f"{aside}{suffix}"))
         self.moved_aside = aside
         self._salvaged = _salvage(aside)
-        count = len({uid for table, uid, *_ in self._salvaged if table == "annotations"})
+        count = len({key for table, key, *_ in self._salvaged if table == "annotations"})
         self.recovery_note = (
             f"The annotation store was damaged ({damage}); it was moved aside to {aside.name} "
             f"and the landmarks of {count} image(s) were recovered from it"
         )
+        findings = sum(1 for table, *_ in self._salvaged if table != "annotations")
+        if findings:
+            self.recovery_note += f", with {findings} findings record(s)"
         log.warning("%s", self.recovery_note)
 
     def _write_salvaged(self, conn: sqlite3.Connection) -> None:
         with conn:
             conn.execute("BEGIN IMMEDIATE")
-            for table, uid, document, updated_at in self._salvaged:
-                version = ", version" if table == "annotations" else ""
-                conn.execute(
-                    f"INSERT OR IGNORE INTO {table} (sop_instance_uid, document, updated_at"
-                    f"{version}) VALUES (?, ?, ?{', 1' if version else ''})",
-                    (uid, document, updated_at),
+            for table, key, document, updated_at in self._salvaged:
+                columns = ", ".join(_KEYS[table])
+                marks = ", ".join("?" for _ in key)
+                conn.execute(  # version: the column's default, 1 (a fresh record)
+                    f"INSERT OR IGNORE INTO {table} ({columns}, document, updated_at) "
+                    f"VALUES ({marks}, ?, ?)",
+                    (*key, document, updated_at),
                 )
         self._salvaged = []
 

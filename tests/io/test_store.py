@@ -283,6 +283,28 @@ def test_damaged_store_is_moved_aside_and_recovered(tmp_path, kind):
     assert reopened.recovery_note is None  # the fresh store is healthy
 
 
+def test_damaged_store_gives_back_image_and_study_findings_too(tmp_path):
+    """Findings written after many landmark records sit on later pages: damage to an early
+    page of the landmarks leaves them readable, and they are recovered with the landmarks."""
+    path = tmp_path / "a.sqlite3"
+    _filled_store(path)
+    store = AnnotationStore(path)
+    store.load_findings("1.2.39")
+    store.save_findings("1.2.39", {"pain_vas": 8})
+    store.load_study_findings("PAT-1", "1.3.1")
+    store.save_study_findings("PAT-1", "1.3.1", {"mri_oedema": "yes"})
+    store._connect().execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    store.close()
+    _damage(path, "garbage-page")
+    recovered = AnnotationStore(path)
+    recovered.open()
+    assert recovered.recovery_note and "with 2 findings record(s)" in recovered.recovery_note
+    assert recovered.load_findings("1.2.39") == {"pain_vas": 8}
+    assert recovered.load_study_findings("PAT-1", "1.3.1") == {"mri_oedema": "yes"}
+    recovered.save_study_findings("PAT-1", "1.3.1", {"mri_oedema": "no"})  # writable again
+    assert AnnotationStore(path).load_study_findings("PAT-1", "1.3.1") == {"mri_oedema": "no"}
+
+
 def test_unreadable_store_is_said_not_shown_as_empty(tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("not a folder")
