@@ -63,7 +63,13 @@ def read_dicom_header(path: str | os.PathLike[str]) -> Dataset:
     from pydicom import dcmread
     from pydicom.errors import InvalidDicomError
 
+    from ovcf_viewer.util.safe_read import InputFileError, require_regular_file
+
     path = Path(path)
+    try:  # a named pipe would block the read for ever, a device never end
+        require_regular_file(path)
+    except InputFileError as exc:
+        raise SrFormatError(f"{path.name}: {exc.reason}") from None
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")

@@ -49,7 +49,9 @@ __all__ = [
 
 
 def open_archive(node: ArchiveNode) -> Archive:
-    """The DIMSE or DICOMweb implementation for ``node``."""
+    """The DIMSE or DICOMweb implementation for ``node``; :class:`ArchiveError` (one line)
+    when a certificate or key file it names is missing or is not a regular file."""
+    _check_tls_files(node)
     if node.is_dicomweb:
         from ovcf_viewer.io.archive.dicomweb import DicomWebArchive
 
@@ -57,3 +59,18 @@ def open_archive(node: ArchiveNode) -> Archive:
     from ovcf_viewer.io.archive.dimse import DimseArchive
 
     return DimseArchive(node)
+
+
+def _check_tls_files(node: ArchiveNode) -> None:
+    """A CA, certificate or key file must be a readable regular file: a named pipe given as
+    one would block the TLS set-up for ever (no network timeout covers reading it)."""
+    from ovcf_viewer.util.safe_read import InputFileError, require_regular_file
+
+    for option, path in (("CA file", node.tls_ca_file), ("certificate file", node.tls_cert_file),
+                         ("private key file", node.tls_key_file)):
+        if not path:
+            continue
+        try:
+            require_regular_file(path)
+        except InputFileError as exc:
+            raise ArchiveError(f"{node.name}: {option} {path}: {exc.reason}") from None

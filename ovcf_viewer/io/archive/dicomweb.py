@@ -51,6 +51,7 @@ from ovcf_viewer.io.archive.errors import (
     TooManyMatchesError,
 )
 from ovcf_viewer.model.settings import ArchiveNode
+from ovcf_viewer.util.safe_read import InputFileError, require_regular_file
 
 __all__ = ["DicomWebArchive"]
 
@@ -243,8 +244,12 @@ class DicomWebArchive(Archive):
         results: list[SendResult] = []
         for path in paths:
             try:
+                require_regular_file(path)  # a named pipe would block the read for ever
                 dataset = dcmread(path)
                 sop_uid = str(dataset.SOPInstanceUID)
+            except InputFileError as exc:
+                results.append(SendResult(path, "", False, exc.reason))
+                continue
             except FileNotFoundError:
                 results.append(SendResult(path, "", False, "file not found"))
                 continue

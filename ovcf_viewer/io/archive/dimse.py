@@ -13,6 +13,7 @@ when a DIMSE node is used.
 from __future__ import annotations
 
 import logging
+import socket
 import ssl
 import threading
 import time
@@ -52,6 +53,7 @@ from ovcf_viewer.io.archive.errors import (
     TooManyMatchesError,
 )
 from ovcf_viewer.model.settings import ArchiveNode
+from ovcf_viewer.util.safe_read import InputFileError, require_regular_file
 
 __all__ = ["DimseArchive"]
 
@@ -179,14 +181,26 @@ class DimseArchive(Archive):
 
         bound = [(evt.EVT_CONN_OPEN, on_open), (evt.EVT_ACSE_RECV, on_acse), *(handlers or [])]
         started = time.monotonic()
-        assoc = ae.associate(
-            node.host,
-            int(node.port),
-            ae_title=node.called_aet,
-            ext_neg=ext_neg,
-            evt_handlers=bound,
-            tls_args=self._tls_args(),
-        )
+        tls_args = self._tls_args()
+        try:
+            assoc = ae.associate(
+                node.host,
+                int(node.port),
+                ae_title=node.called_aet,
+                ext_neg=ext_neg,
+                evt_handlers=bound,
+                tls_args=tls_args,
+            )
+        except socket.gaierror as exc:  # pynetdicom looks the host name up first
+            raise ArchiveUnreachableError(
+                f"archive {node.name}: host {node.host!r} not found ({exc.strerror or exc}): "
+                "check the host name"
+            ) from None
+        except OSError as exc:
+            raise ArchiveUnreachableError(
+                f"archive {node.name} not reachable at {node.host}:{node.port} "
+                f"({exc.strerror or exc})"
+            ) from None
         try:
             if not assoc.is_established:
                 raise self._association_error(assoc, seen, time.monotonic() - started)
@@ -524,10 +538,13 @@ class DimseArchive(Archive):
         headers: list[tuple[Path, Dataset | None, str]] = []
         for path in paths:
             try:
+                require_regular_file(path)  # a named pipe would block the read for ever
                 header = dcmread(path, stop_before_pixels=True)
                 if "SOPClassUID" not in header or "TransferSyntaxUID" not in header.file_meta:
                     raise AttributeError("no SOP Class UID or transfer syntax")
                 headers.append((path, header, ""))
+            except InputFileError as exc:
+                headers.append((path, None, exc.reason))
             except (OSError, InvalidDicomError, AttributeError, ValueError) as exc:
                 headers.append((path, None, _unreadable(exc)))
         contexts: list[tuple[str, str]] = []
