@@ -261,3 +261,168 @@ def test_every_command_runs_with_an_unusable_data_folder(tmp_path, command):
     outcome = cli_runner.run_cli(args, blocked, timeout=60, make_home=False)
     assert outcome.returncode == 0, outcome.stderr[-2000:]
     assert "Traceback" not in outcome.stderr
+
+
+# --- The newer commands: compare, export-sr, import-sr, pacs ------------------------------
+
+#: ``{film}``: the annotation file's ``image.file`` is replaced (the DICOM film it names;
+#: ``compare`` works from the annotations alone and never opens it).
+NEW_COMMANDS: dict[str, list[str]] = {
+    "compare": ["compare", "{annotations}", "{post}"],
+    "export-sr": ["export-sr", "{annotations}", "-o", "{out}/sr"],
+    "import-sr": ["import-sr", "{sr}", "-o", "{out}/back.json"],
+    "pacs-send": ["pacs", "send", "{file}", "--host", "127.0.0.1", "--port", "{closed_port}",
+                  "--called-aet", "ARCHIVE", "--timeout", "2"],
+    "pacs-send-dicomweb": ["pacs", "send", "{file}", "--dicomweb",
+                           "http://127.0.0.1:{closed_port}/dicom-web", "--timeout", "2"],
+}
+NEW_SLOTS = {
+    "compare": ["annotations", "post"], "export-sr": ["annotations", "film"],
+    "import-sr": ["sr"], "pacs-send": ["file"], "pacs-send-dicomweb": ["file"],
+}
+#: Slots read as DICOM also get a DICOM file cut short inside its header.
+DICOM_SLOTS = {"film", "sr", "file"}
+
+
+def _closed_port() -> int:
+    """A loopback port nothing listens on (bound, then closed)."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _truncated_dicom(folder: Path) -> str:
+    path = folder / "hostile-truncated.dcm"
+    path.write_bytes((CASE / "pre.dcm").read_bytes()[:700])
+    return str(path)
+
+
+def _new_inputs(folder: Path) -> dict[str, str]:
+    inputs = _valid_inputs(folder)
+    inputs.update(sr=str(folder / "pre.dcm"), file=str(folder / "pre.dcm"),
+                  closed_port=str(_closed_port()))
+    return inputs
+
+
+def _point_film_at(annotations: str, target: str) -> None:
+    doc = json.loads(Path(annotations).read_text())
+    doc["image"]["file"] = target
+    Path(annotations).write_text(json.dumps(doc))
+
+
+NEW_CASES = [(command, slot, kind) for command in NEW_COMMANDS for slot in NEW_SLOTS[command]
+             for kind in HOSTILE_KINDS + (["truncated-dicom"] if slot in DICOM_SLOTS else [])]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("command", "slot", "kind"), NEW_CASES,
+                         ids=[f"{c}-{s}-{k}" for c, s, k in NEW_CASES])
+def test_hostile_file_in_each_slot_of_the_newer_commands(tmp_path, command, slot, kind):
+    inputs = _new_inputs(tmp_path)
+    hostile = (_truncated_dicom(tmp_path) if kind == "truncated-dicom"
+               else _hostile(kind, tmp_path))
+    if slot == "film":
+        _point_film_at(inputs["annotations"], hostile)
+    else:
+        inputs[slot] = hostile
+    args = [a.format(**inputs) for a in NEW_COMMANDS[command]]
+    result = run_cli(args, tmp_path / "home")
+    assert_clean_refusal(result)
+    # The refused file is named (send: on stdout). A DICOM file cut short after its header
+    # reads as DICOM, so send goes on to the (closed) archive port, which refuses.
+    if slot not in ("annotations", "post") and not (slot == "file" and kind == "truncated-dicom"):
+        assert Path(hostile).name in result.stdout + result.stderr, result.stderr
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("command", ["compare", "export-sr"])
+@pytest.mark.parametrize("name", sorted(WRONG_TYPES))
+def test_wrong_types_name_the_key_path_in_the_newer_commands(tmp_path, command, name):
+    inputs = _new_inputs(tmp_path)
+    mutate, key_path = WRONG_TYPES[name]
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(_wrong(mutate)))
+    inputs["annotations"] = str(bad)
+    args = [a.format(**inputs) for a in NEW_COMMANDS[command]]
+    result = run_cli(args, tmp_path / "home")
+    assert_clean_refusal(result)
+    assert "bad.json" in result.stderr and key_path in result.stderr, result.stderr
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("command", ["compare", "export-sr"])
+def test_film_key_pointing_at_the_annotation_itself_in_the_newer_commands(tmp_path, command):
+    inputs = _new_inputs(tmp_path)
+    _point_film_at(inputs["annotations"], "pre.json")
+    args = [a.format(**inputs) for a in NEW_COMMANDS[command]]
+    result = run_cli(args, tmp_path / "home")
+    assert "Traceback" not in result.stderr, result.stderr[-3000:]
+    if command == "export-sr":  # the film is needed: it is not a DICOM film
+        assert_clean_refusal(result)
+        assert "pre.json" in result.stderr, result.stderr
+    else:
+        assert result.returncode in (0, 2), result.stderr
+
+
+def _pacs(action: str, *options: str, folder: Path) -> list[str]:
+    head = {"echo": ["pacs", "echo"], "find": ["pacs", "find"],
+            "send": ["pacs", "send", str(folder / "pre.dcm")],
+            "retrieve": ["pacs", "retrieve", "1.2.3", "-o", str(folder / "got")]}[action]
+    return head + list(options)
+
+
+#: Hostile option values; ``{port}`` is a closed loopback port, ``{fifo}`` a named pipe.
+PACS_OPTIONS = {
+    "port-out-of-range": ["--host", "127.0.0.1", "--port", "70000", "--called-aet", "A"],
+    "port-negative": ["--host", "127.0.0.1", "--port", "-5", "--called-aet", "A"],
+    "closed-port": ["--host", "127.0.0.1", "--port", "{port}", "--called-aet", "A",
+                    "--timeout", "2"],
+    "unreachable-host": ["--host", "192.0.2.1", "--port", "104", "--called-aet", "A",
+                         "--timeout", "1"],
+    "unknown-host": ["--host", "no-such-host.invalid", "--port", "104", "--called-aet", "A",
+                     "--timeout", "1"],
+    "timeout-negative": ["--host", "127.0.0.1", "--port", "{port}", "--called-aet", "A",
+                         "--timeout", "-1"],
+    "timeout-nan": ["--host", "127.0.0.1", "--port", "{port}", "--called-aet", "A",
+                    "--timeout", "nan"],
+    "aet-too-long": ["--host", "127.0.0.1", "--port", "{port}", "--called-aet", "A" * 40,
+                     "--timeout", "2"],
+    "missing-ca-file": ["--host", "127.0.0.1", "--port", "{port}", "--called-aet", "A",
+                        "--tls", "--ca-file", "{missing}", "--timeout", "2"],
+    "fifo-ca-file": ["--host", "127.0.0.1", "--port", "{port}", "--called-aet", "A",
+                     "--tls", "--ca-file", "{fifo}", "--timeout", "2"],
+    "fifo-cert-file": ["--host", "127.0.0.1", "--port", "{port}", "--called-aet", "A",
+                       "--tls", "--cert-file", "{fifo}", "--key-file", "{fifo}",
+                       "--timeout", "2"],
+    "dicomweb-closed-port": ["--dicomweb", "http://127.0.0.1:{port}/dicom-web",
+                             "--timeout", "2"],
+    "dicomweb-not-a-url": ["--dicomweb", "not a url", "--timeout", "2"],
+    "dicomweb-fifo-ca-file": ["--dicomweb", "https://127.0.0.1:{port}/dicom-web",
+                              "--ca-file", "{fifo}", "--timeout", "2"],
+}
+PACS_CASES = [(action, name) for name in PACS_OPTIONS for action in ("echo", "send")]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("action", "name"), PACS_CASES, ids=[f"{a}-{n}" for a, n in PACS_CASES])
+def test_pacs_hostile_option_values(tmp_path, action, name):
+    """No archive is needed: every one of these must fail before or at the connection, in one
+    line, within the given network timeout."""
+    inputs = _new_inputs(tmp_path)
+    values = {"port": inputs["closed_port"], "fifo": _hostile("fifo", tmp_path),
+              "missing": str(tmp_path / "no-such-ca.pem")}
+    options = [o.format(**values) for o in PACS_OPTIONS[name]]
+    result = run_cli(_pacs(action, *options, folder=tmp_path), tmp_path / "home")
+    assert_clean_refusal(result)
+
+
+@pytest.mark.parametrize("value", ["abc", "1e3"])
+def test_pacs_non_numeric_port_is_a_usage_error(tmp_path, value):
+    """argparse's own refusal: exit 2, usage and one error line naming the option."""
+    result = run_cli(["pacs", "echo", "--host", "127.0.0.1", "--port", value,
+                      "--called-aet", "A"], tmp_path / "home")
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    assert "--port" in result.stderr.strip().splitlines()[-1], result.stderr
