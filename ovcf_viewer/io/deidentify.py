@@ -231,7 +231,7 @@ def deidentification_key(folder: str | os.PathLike[str] | None = None) -> bytes:
             text = path.read_text(encoding="ascii").strip()
             return bytes.fromhex(text)
         except FileNotFoundError:
-            pass
+            text = ""  # none yet: make it below
         except (OSError, ValueError) as exc:
             log.warning("cannot read the de-identification key %s (%s): a key for this run "
                         "only", path, exc)

@@ -39,6 +39,7 @@ Document (``{"format": "ovcf-case", "version": 2, ...}``)
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -869,10 +870,8 @@ class CaseSession:
             return
         owner = _marker_owner(marker)
         if owner is not None and owner[0] == os.getpid():
-            try:
+            with contextlib.suppress(OSError):  # gone already: nothing to mark
                 marker.unlink()
-            except OSError:
-                pass
 
     def close(self) -> None:
         """Disconnect from the films' annotation models."""

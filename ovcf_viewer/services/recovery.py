@@ -12,6 +12,7 @@ data folder is said where the user looks (the GUI's banner) instead of surfacing
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import tempfile
@@ -60,10 +61,8 @@ def data_folder_problem(folder: Path | None = None) -> str | None:
             return f"{prefix} {folder} is on a full disk"
         return f"{prefix} {folder} cannot be written ({exc.strerror or exc})"
     os.close(fd)
-    try:
+    with contextlib.suppress(OSError):  # the probe is ours; a leftover is harmless
         os.unlink(probe)
-    except OSError:
-        pass
     return None
 
 

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QSignalBlocker, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 )
 
 from ovcf_viewer.model.settings import ArchiveNode, Settings, load_settings
+from ovcf_viewer.qt.archive.node_combo import fill_node_combo
 from ovcf_viewer.qt.archive.worker import ArchiveTask
 from ovcf_viewer.qt.settings_link import follow_settings
 
@@ -87,18 +88,7 @@ class SendDialog(QDialog):
         follow_settings(self.settings, self._on_settings_changed)
 
     def _fill_nodes(self) -> None:
-        """List the settings' archive nodes, keeping the chosen one when it is still there."""
-        wanted = [(node.describe(), node.name) for node in self.settings.archive_nodes]
-        shown = [(self.node.itemText(i), self.node.itemData(i)) for i in range(self.node.count())]
-        if wanted == shown:
-            return
-        chosen = self.node.currentData()
-        with QSignalBlocker(self.node):
-            self.node.clear()
-            for text, name in wanted:
-                self.node.addItem(text, name)
-            index = self.node.findData(chosen)
-            self.node.setCurrentIndex(index if index >= 0 else 0)
+        fill_node_combo(self.node, self.settings.archive_nodes)
 
     def _on_settings_changed(self) -> None:
         """A node added, edited or removed in Settings shows here at once (the one shared

@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -93,10 +94,8 @@ class FolderAnnotationLoader(QObject):
         return plan
 
     def _say(self, message: str) -> None:
-        try:
+        with contextlib.suppress(RuntimeError):  # the window was closed meanwhile
             self.window.statusBar().showMessage(message)
-        except RuntimeError:  # the window was closed meanwhile
-            pass
 
     def _store(self) -> Any:
         try:
