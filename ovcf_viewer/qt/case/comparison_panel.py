@@ -16,26 +16,38 @@ Three tables mirror a :class:`~ovcf_viewer.measure.comparison.CaseComparison`:
   level was measured on two comparable films; new fractures (index levels first marked after
   the procedure) listed with them.
 
+The tables open **compact**, so they fit the case window's panel at 1366 px without sideways
+scrolling: each film's value under a short header ("Pre-op", "3 months"; date and calibration
+in its tooltip and in the summary line), the correction or the absolute restoration, and the
+loss at the latest follow-up; heights as Ha/Hm/Hp with their % of reference in the tooltip.
+*Details* shows every column above with full headers, like the main window's Vertebrae table.
+
 Changes smaller than the variability *settings* are shown grey and marked "≈" (legend below
-the tables). Every length carries its unit; the column headers carry each film's calibration
-unit tag (§1). When films were calibrated differently the panel says so first, shows % of
-reference before millimetres and marks millimetre differences "⚠". Exact values are kept in
+the tables). Every length carries its unit; the summary line, and in *Details* the column
+headers, carry each film's calibration unit tag (§1). When films were calibrated differently
+the panel says so first, shows % of reference before millimetres and marks millimetre
+differences "⚠". Exact values are kept in
 each cell's ``Qt.ItemDataRole.UserRole``. The panel mirrors what it is given and writes nothing.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from html import escape as _html_escape
+from typing import Any
 
-from PySide6.QtCore import QEvent, Qt
+from PySide6.QtCore import QEvent, QObject, QSignalBlocker, Qt
 from PySide6.QtGui import QBrush, QColor, QFont, QPalette
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QHBoxLayout,
     QHeaderView,
     QLabel,
     QTableWidget,
     QTableWidgetItem,
+    QToolButton,
     QWidget,
 )
 
@@ -63,6 +75,22 @@ _ALERT = QColor(200, 30, 30)
 _WARN_BG = QColor(255, 243, 205)
 
 _COBB_NAMES = {"segmental": "segmental kyphosis", "vertebral_wedge": "vertebral wedge angle"}
+#: The morphometry symbols the compact heights table uses (the full names in its tooltips).
+_HEIGHT_SYMBOLS = {"a": "Ha", "m": "Hm", "p": "Hp"}
+_SHORT_KINDS = {"preop": "Pre-op", "postop": "Post-op", "followup": "Follow-up"}
+
+
+@dataclass(frozen=True)
+class _Column:
+    """One column of a comparison table: its full header, the short header of the compact
+    layout (the full one when empty), whether the compact layout shows it, a header tooltip,
+    and the cell it makes for a row."""
+
+    header: str
+    cell: Callable[[Any], QTableWidgetItem]
+    compact: bool = True
+    short: str = ""
+    tip: str = ""
 
 
 def _fmt(value: float | None, decimals: int = 1, unit: str = "", signed: bool = False) -> str:
@@ -122,19 +150,44 @@ def _table(parent: QWidget) -> QTableWidget:
 
 
 def _fit_height(table: QTableWidget) -> None:
-    """Show every row without an inner scroll bar (the panel scrolls as a whole)."""
+    """Show every row without an inner scroll bar (the panel scrolls as a whole), with room
+    for the horizontal scroll bar only when the columns are wider than the table (the panel
+    calls this again whenever a table is resized)."""
     table.resizeRowsToContents()
     height = table.horizontalHeader().sizeHint().height() + 2 * table.frameWidth()
     height += sum(table.rowHeight(r) for r in range(table.rowCount()))
-    # Room for the horizontal scroll bar a narrow panel needs (its visibility is only known
-    # after layout).
-    height += table.horizontalScrollBar().sizeHint().height()
-    table.setFixedHeight(height)
+    if table.horizontalHeader().length() > table.width() - 2 * table.frameWidth():
+        height += table.horizontalScrollBar().sizeHint().height()
+    if table.height() != height:
+        table.setFixedHeight(height)
 
 
 def _film_header(film: FilmMeasurement) -> str:
     when = film.date.isoformat() if film.date else "undated"
     return f"{film.label}\n{when}\n({film.calibration.unit_tag})"
+
+
+def _film_tip(film: FilmMeasurement) -> str:
+    when = film.date.isoformat() if film.date else "undated"
+    return f"{film.label}, {when}: {film.calibration.statement()}"
+
+
+def _short_labels(films: Sequence[FilmMeasurement]) -> dict[str, str]:
+    """Each film's compact column header by SOP Instance UID: "Pre-op", "Post-op", a
+    follow-up's interval ("3 months"), with the date below when two would read the same."""
+    names = {}
+    for film in films:
+        tp = film.timepoint
+        names[film.sop_instance_uid] = (
+            tp.label.removeprefix("Follow-up (").removesuffix(")")
+            if tp.kind == "followup" and tp.interval_days is not None
+            else _SHORT_KINDS[tp.kind])
+    seen = list(names.values())
+    for film in films:
+        if seen.count(names[film.sop_instance_uid]) > 1:
+            names[film.sop_instance_uid] += (
+                f"\n{film.date.isoformat() if film.date else 'undated'}")
+    return names
 
 
 def _short_angle_name(name: str, endplates: str) -> str:
@@ -161,15 +214,32 @@ class ComparisonPanel(QWidget):
         self.kyphosis_table = _table(self)
         self.heights_table = _table(self)
         self.deformity_table = _table(self)
+        self.kyphosis_caption = QLabel("", self)
+        self.kyphosis_caption.setWordWrap(True)
+        self.details_button = QToolButton(self)
+        self.details_button.setText("Details")
+        self.details_button.setCheckable(True)
+        self.details_button.setToolTip(
+            "Show every column: dates and calibrations in the headers, % of reference beside "
+            "each height, the reference heights, restoration as % of initial, of lost height "
+            "and of reference, and the loss at every follow-up")
+        self.details_button.toggled.connect(self.set_details)
+        head = QWidget(self)
+        head_row = QHBoxLayout(head)
+        head_row.setContentsMargins(0, 0, 0, 0)
+        head_row.addWidget(self.summary, 1)
+        head_row.addWidget(self.details_button, 0, Qt.AlignmentFlag.AlignTop)
         self.deformity_summary = QLabel("", self)
         self.deformity_summary.setWordWrap(True)
         self.legend = QLabel("", self)
         self.legend.setWordWrap(True)
         self._case: Case | None = None
         self._style_legend()
+        for table in (self.kyphosis_table, self.heights_table, self.deformity_table):
+            table.installEventFilter(self)
 
-        scrolling_sections(self, [self.summary, self.notes], [
-            ("Kyphosis", [self.kyphosis_table]),
+        scrolling_sections(self, [head, self.notes], [
+            ("Kyphosis", [self.kyphosis_table, self.kyphosis_caption]),
             ("Vertebral heights and restoration (treated and adjacent levels)",
              [self.heights_table]),
             ("New deformities and new fractures (any level)",
@@ -184,6 +254,12 @@ class ComparisonPanel(QWidget):
             self._style_legend()
             if self.comparison is not None:
                 self.show_comparison(self.comparison, self._case)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt override)
+        """A table grew or shrank sideways: room for its scroll bar only when it needs one."""
+        if event.type() == QEvent.Type.Resize and isinstance(watched, QTableWidget):
+            _fit_height(watched)
+        return False
 
     def _style_legend(self) -> None:
         ground = self.palette().color(QPalette.ColorRole.Window)  # a label, not a table
@@ -283,50 +359,116 @@ class ComparisonPanel(QWidget):
             lines.extend(level.notes)
         return "<br>".join(lines)
 
+    # -- columns -------------------------------------------------------------------------------
+    def set_details(self, details: bool) -> None:
+        """Every column (``True``) or the compact set (the default) that fits the panel at
+        1366 px: each film's value, the correction or restoration, and the loss at the latest
+        follow-up."""
+        with QSignalBlocker(self.details_button):
+            self.details_button.setChecked(details)
+        if self.comparison is not None:
+            self.show_comparison(self.comparison, self._case)
+
+    def details(self) -> bool:
+        return self.details_button.isChecked()
+
+    def _fill(self, table: QTableWidget, columns: Sequence[_Column], rows: Sequence[Any]
+              ) -> None:
+        shown = [c for c in columns if self.details() or c.compact]
+        table.clear()
+        table.setColumnCount(len(shown))
+        table.setRowCount(len(rows))
+        for col, column in enumerate(shown):
+            header = QTableWidgetItem(column.header if self.details() or not column.short
+                                      else column.short)
+            header.setToolTip(column.tip)
+            table.setHorizontalHeaderItem(col, header)
+            for r, row in enumerate(rows):
+                item = column.cell(row)
+                if item is not None:
+                    table.setItem(r, col, item)
+
     # -- kyphosis ------------------------------------------------------------------------------
     def _fill_kyphosis(self, comparison: CaseComparison) -> None:
         table = self.kyphosis_table
         fus = [comparison.film(uid) for uid in comparison.followup_uids]
-        headers = ["Level", "Angle", "Pre-operative", "Post-operative",
-                   "Correction\nθ_pre − θ_post"]
-        for fu in fus:
-            headers += [f"{fu.label}\n{fu.date.isoformat() if fu.date else ''}",
-                        f"Loss of correction\nθ_follow-up − θ_post\n({fu.label})"]
-        rows = [(lc.level, lc.kyphosis) for lc in comparison.levels if lc.kyphosis is not None]
-        table.clear()
-        table.setColumnCount(len(headers))
-        table.setHorizontalHeaderLabels(headers)
-        table.setRowCount(len(rows))
+        short = _short_labels(comparison.films)
         tol = comparison.variability_deg
-        for r, (level, k) in enumerate(rows):
-            table.setItem(r, 0, _text_item(level, bold=True))
-            name = _COBB_NAMES.get(k.definition, k.definition)
-            table.setItem(r, 1, _text_item(_short_angle_name(name, k.endplates),
-                                           tooltip=k.endplates))
-            table.setItem(r, 2, _item(_fmt(k.pre_deg, unit="°"), k.pre_deg))
-            table.setItem(r, 3, _item(_fmt(k.post_deg, unit="°"), k.post_deg))
+        Row = tuple[str, Any]  # (level, KyphosisChange)
+
+        def angle_name(row: Row) -> str:
+            return _short_angle_name(_COBB_NAMES.get(row[1].definition, row[1].definition),
+                                     row[1].endplates)
+
+        def correction(row: Row) -> QTableWidgetItem:
+            k = row[1]
             within = bool(k.correction_within_variability)
-            table.setItem(r, 4, _item(
+            return _item(
                 _fmt(k.correction_deg, unit="°", signed=True) + (WITHIN_MARK if within else ""),
                 k.correction_deg, muted=within, bold=not within,
                 tooltip=(f"within measurement variability (< {tol:g}°)" if within
-                         else "kyphosis reduced by the procedure (positive = less kyphosis)")))
-            for i, fu in enumerate(fus):
-                loss = next((x for x in k.losses if x.followup_uid == fu.sop_instance_uid), None)
-                col = 5 + 2 * i
-                table.setItem(r, col, _item(_fmt(loss.followup_deg if loss else None, unit="°"),
-                                            loss.followup_deg if loss else None))
+                         else "kyphosis reduced by the procedure (positive = less kyphosis)"))
+
+        def loss_of(row: Row, fu: FilmMeasurement) -> Any:
+            return next((x for x in row[1].losses if x.followup_uid == fu.sop_instance_uid),
+                        None)
+
+        def followup_value(fu: FilmMeasurement) -> Callable[[Row], QTableWidgetItem]:
+            def cell(row: Row) -> QTableWidgetItem:
+                loss = loss_of(row, fu)
+                value = loss.followup_deg if loss else None
+                return _item(_fmt(value, unit="°"), value)
+            return cell
+
+        def followup_loss(fu: FilmMeasurement) -> Callable[[Row], QTableWidgetItem]:
+            def cell(row: Row) -> QTableWidgetItem:
+                loss = loss_of(row, fu)
                 lw = bool(loss and loss.within_variability)
-                table.setItem(r, col + 1, _item(
+                return _item(
                     _fmt(loss.loss_deg if loss else None, unit="°", signed=True)
                     + (WITHIN_MARK if lw else ""),
                     loss.loss_deg if loss else None, muted=lw,
                     alert=bool(loss and not lw and loss.loss_deg > 0),
                     tooltip=(f"within measurement variability (< {tol:g}°)" if lw
-                             else "positive = kyphosis recurred since the post-operative film")))
+                             else "positive = kyphosis recurred since the post-operative film"))
+            return cell
+
+        columns = [
+            _Column("Level", lambda row: _text_item(row[0], bold=True,
+                                                    tooltip=angle_name(row)), compact=True),
+            _Column("Angle", lambda row: _text_item(angle_name(row), tooltip=row[1].endplates),
+                    compact=False),
+            _Column("Pre-operative", lambda row: _item(_fmt(row[1].pre_deg, unit="°"),
+                                                       row[1].pre_deg),
+                    short="Pre-op"),
+            _Column("Post-operative", lambda row: _item(_fmt(row[1].post_deg, unit="°"),
+                                                        row[1].post_deg),
+                    short="Post-op"),
+            _Column("Correction\nθ_pre − θ_post", correction, short="Correction",
+                    tip="Correction = θ_pre − θ_post (positive = less kyphosis after the "
+                        "procedure)"),
+        ]
+        for i, fu in enumerate(fus):
+            latest = i == len(fus) - 1
+            columns += [
+                _Column(f"{fu.label}\n{fu.date.isoformat() if fu.date else ''}",
+                        followup_value(fu), short=short[fu.sop_instance_uid],
+                        tip=_film_tip(fu)),
+                _Column(f"Loss of correction\nθ_follow-up − θ_post\n({fu.label})",
+                        followup_loss(fu), compact=latest,
+                        short=f"Loss of\ncorrection\n({short[fu.sop_instance_uid]})",
+                        tip=f"Loss of correction = θ_follow-up − θ_post at {fu.label.lower()}"
+                            " (positive = kyphosis recurred)"),
+            ]
+        rows = [(lc.level, lc.kyphosis) for lc in comparison.levels if lc.kyphosis is not None]
+        self._fill(table, columns, rows)
         if not rows:
             table.setRowCount(1)
             table.setItem(0, 0, _text_item("No treated level recorded"))
+        self.kyphosis_caption.setText(
+            "" if self.details() else
+            "; ".join(f"{level}: {angle_name((level, k))}" for level, k in rows))
+        self.kyphosis_caption.setVisible(bool(self.kyphosis_caption.text()))
         _fit_height(table)
 
     # -- heights -------------------------------------------------------------------------------
@@ -335,99 +477,129 @@ class ComparisonPanel(QWidget):
         films = comparison.films
         fus = [comparison.film(uid) for uid in comparison.followup_uids]
         mixed = comparison.mixed_calibration
-        headers = ["Level", "Height"] + [_film_header(f) for f in films]
-        headers += ["Reference H_ref\n(pre-operative)", "Restored\nH_post − H_pre",
-                    "% of initial", "% of lost\nheight", "% of\nreference",
-                    "Change in\n% of reference\n(magnification-free)"]
-        headers += [f"Height loss\nH_post − H_follow-up\n({fu.label})" for fu in fus]
-        table.clear()
-        table.setColumnCount(len(headers))
-        table.setHorizontalHeaderLabels(headers)
-        table.setRowCount(3 * len(comparison.levels))
+        short = _short_labels(films)
         tol = comparison.variability_mm
-        for li, lc in enumerate(comparison.levels):
-            for hi, key in enumerate(("a", "m", "p")):
-                r = 3 * li + hi
-                if hi == 0:
-                    role = "treated" if lc.role == "treated" else "adjacent"
-                    table.setItem(r, 0, _text_item(f"{lc.level} ({role})",
-                                                   bold=lc.role == "treated"))
-                else:
-                    table.setItem(r, 0, _text_item(""))
-                table.setItem(r, 1, _text_item(HEIGHT_NAMES[key]))
-                self._fill_height_row(table, r, lc, key, films, fus, mixed, tol)
-        _fit_height(table)
+        details = self.details()
+        Row = tuple[LevelComparison, str]  # (level, "a" | "m" | "p")
 
-    def _fill_height_row(self, table: QTableWidget, r: int, lc: LevelComparison, key: str,
-                         films: tuple[FilmMeasurement, ...], fus: list[FilmMeasurement],
-                         mixed: bool, tol: float) -> None:
-        col = 2
-        for fi, film in enumerate(films):
-            heights = lc.heights_mm[fi]
-            pct = (lc.pct_of_reference[fi] or {}).get(key) if lc.pct_of_reference[fi] else None
-            if heights is None:
-                table.setItem(r, col, _item("not placed", None, muted=True))
-            else:
+        def level_cell(row: Row) -> QTableWidgetItem:
+            lc, key = row
+            if key != "a":
+                return _text_item("")
+            role = "treated" if lc.role == "treated" else "adjacent"
+            return _text_item(f"{lc.level} ({role})", bold=lc.role == "treated")
+
+        def height_cell(row: Row) -> QTableWidgetItem:
+            name = HEIGHT_NAMES[row[1]]
+            return (_text_item(name) if details
+                    else _text_item(_HEIGHT_SYMBOLS[row[1]], tooltip=f"{name} height"))
+
+        def film_cell(fi: int, film: FilmMeasurement) -> Callable[[Row], QTableWidgetItem]:
+            def cell(row: Row) -> QTableWidgetItem:
+                lc, key = row
+                heights = lc.heights_mm[fi]
+                if heights is None:
+                    return _item("not placed", None, muted=True)
+                pct = (lc.pct_of_reference[fi] or {}).get(key)
                 mm = _fmt(heights[key], 1, film.unit)
                 ratio = f"{fmt.number(pct, 0)} % of ref" if pct is not None else ""
-                text = (f"{ratio} · {mm}" if ratio else mm) if mixed else (
-                    f"{mm} ({ratio})" if ratio else mm)
-                table.setItem(r, col, _item(text, heights[key],
-                                            tooltip=f"{film.calibration.statement()}"))
-            col += 1
-        ref = lc.reference_heights_mm.get(key)
+                if mixed:  # ratios lead: they do not depend on magnification
+                    text = f"{ratio} · {mm}" if ratio else mm
+                elif details:
+                    text = f"{mm} ({ratio})" if ratio else mm
+                else:
+                    text = mm
+                tip = film.calibration.statement()
+                if ratio and not details and not mixed:
+                    tip = f"{ratio}; {tip}"
+                return _item(text, heights[key], tooltip=tip)
+            return cell
+
         pre = next((f for f in films if f.timepoint.kind == "preop"), None)
-        ref_unit = pre.unit if pre else ""
-        ref_text = _fmt(ref, 1, ref_unit)
-        if ref is not None and lc.reference_levels:
-            ref_text += f" ({'/'.join(lc.reference_levels)})"
-        table.setItem(r, col, _item(ref_text, ref,
-                                    tooltip=f"§4 reference: {lc.reference_kind or '—'}"))
-        col += 1
-        rest = lc.restoration_for(key)
-        if rest is None:
-            for _ in range(5):
-                table.setItem(r, col, _item("—"))
-                col += 1
-        else:
-            within = rest.within_variability is True
-            mark = WITHIN_MARK if within else (MM_WARNING_MARK if not rest.mm_comparable else "")
-            tip = (f"within measurement variability (< {tol:g} mm)" if within else
-                   "different calibration sources: compare the change in % of reference"
-                   if not rest.mm_comparable else "")
-            bold = lc.role == "treated" and not within
-            unit = next((f.unit for f in films if f.timepoint.kind == "postop"), "mm")
-            table.setItem(r, col, _item(_fmt(rest.absolute_mm, 1, unit, signed=True) + mark,
-                                        rest.absolute_mm, muted=within, tooltip=tip, bold=bold))
-            for offset, value in enumerate((rest.pct_of_initial, rest.pct_of_lost,
-                                            rest.pct_of_reference)):
-                table.setItem(r, col + 1 + offset, _item(
+
+        def reference(row: Row) -> QTableWidgetItem:
+            lc, key = row
+            ref = lc.reference_heights_mm.get(key)
+            text = _fmt(ref, 1, pre.unit if pre else "")
+            if ref is not None and lc.reference_levels:
+                text += f" ({'/'.join(lc.reference_levels)})"
+            return _item(text, ref, tooltip=f"§4 reference: {lc.reference_kind or '—'}")
+
+        post_unit = next((f.unit for f in films if f.timepoint.kind == "postop"), "mm")
+
+        def restoration(which: str) -> Callable[[Row], QTableWidgetItem]:
+            def cell(row: Row) -> QTableWidgetItem:
+                lc, key = row
+                rest = lc.restoration_for(key)
+                if rest is None:
+                    return _item(fmt.MISSING)
+                within = rest.within_variability is True
+                tip = (f"within measurement variability (< {tol:g} mm)" if within else
+                       "different calibration sources: compare the change in % of reference"
+                       if not rest.mm_comparable else "")
+                bold = lc.role == "treated" and not within
+                if which == "mm":
+                    mark = WITHIN_MARK if within else (
+                        MM_WARNING_MARK if not rest.mm_comparable else "")
+                    return _item(_fmt(rest.absolute_mm, 1, post_unit, signed=True) + mark,
+                                 rest.absolute_mm, muted=within, tooltip=tip, bold=bold)
+                if which == "pp":
+                    return _item(
+                        _fmt(rest.ratio_change_pp, 1, "pp", signed=True), rest.ratio_change_pp,
+                        tooltip="height as % of each film's own reference: does not depend on "
+                                "magnification", bold=mixed and lc.role == "treated")
+                value = {"initial": rest.pct_of_initial, "lost": rest.pct_of_lost,
+                         "reference": rest.pct_of_reference}[which]
+                return _item(
                     _fmt(value, 1, "%", signed=True)
                     + (WITHIN_MARK if within and value is not None else ""),
-                    value, muted=within, bold=bold and offset == 2,
-                    tooltip=tip or ("no height lost: undefined" if value is None else "")))
-            table.setItem(r, col + 4, _item(
-                _fmt(rest.ratio_change_pp, 1, "pp", signed=True), rest.ratio_change_pp,
-                tooltip="height as % of each film's own reference: does not depend on "
-                        "magnification", bold=mixed and lc.role == "treated"))
-            col += 5
-        for fu in fus:
-            loss = next((x for x in lc.height_loss
-                         if x.height == key and x.followup_uid == fu.sop_instance_uid), None)
-            if loss is None:
-                table.setItem(r, col, _item("—"))
-            else:
+                    value, muted=within, bold=bold and which == "reference",
+                    tooltip=tip or ("no height lost: undefined" if value is None else ""))
+            return cell
+
+        def height_loss(fu: FilmMeasurement) -> Callable[[Row], QTableWidgetItem]:
+            def cell(row: Row) -> QTableWidgetItem:
+                lc, key = row
+                loss = next((x for x in lc.height_loss
+                             if x.height == key and x.followup_uid == fu.sop_instance_uid), None)
+                if loss is None:
+                    return _item(fmt.MISSING)
                 within = loss.within_variability is True
                 mark = WITHIN_MARK if within else (MM_WARNING_MARK if not loss.mm_comparable
                                                    else "")
-                table.setItem(r, col, _item(
+                pct = f"{_fmt(loss.loss_pct_of_post, 0, '%')} of the post-operative height"
+                tip = (f"within measurement variability (< {tol:g} mm)" if within
+                       else "positive = height lost since the post-operative film")
+                return _item(
                     _fmt(loss.loss_mm, 1, fu.unit, signed=True) + mark
-                    + f" ({_fmt(loss.loss_pct_of_post, 0, '%')})",
+                    + (f" ({_fmt(loss.loss_pct_of_post, 0, '%')})" if details else ""),
                     loss.loss_mm, muted=within,
                     alert=loss.within_variability is False and loss.loss_mm > 0,
-                    tooltip=(f"within measurement variability (< {tol:g} mm)" if within
-                             else "positive = height lost since the post-operative film")))
-            col += 1
+                    tooltip=tip if details else f"{pct}; {tip}")
+            return cell
+
+        columns = [_Column("Level", level_cell, compact=True),
+                   _Column("Height", height_cell, compact=True)]
+        columns += [_Column(_film_header(f), film_cell(fi, f), short=short[f.sop_instance_uid],
+                            tip=_film_tip(f)) for fi, f in enumerate(films)]
+        columns += [
+            _Column("Reference H_ref\n(pre-operative)", reference, compact=False),
+            _Column("Restored\nH_post − H_pre", restoration("mm"), short="Restored",
+                    tip="Restored = H_post − H_pre (McKiernan 2003)"),
+            _Column("% of initial", restoration("initial"), compact=False),
+            _Column("% of lost\nheight", restoration("lost"), compact=False),
+            _Column("% of\nreference", restoration("reference"), compact=False),
+            _Column("Change in\n% of reference\n(magnification-free)", restoration("pp"),
+                    compact=mixed, short="Change in\n% of ref"),
+        ]
+        columns += [_Column(f"Height loss\nH_post − H_follow-up\n({fu.label})", height_loss(fu),
+                            compact=i == len(fus) - 1,
+                            short=f"Height loss\n({short[fu.sop_instance_uid]})",
+                            tip=f"Height loss = H_post − H_follow-up at {fu.label.lower()}")
+                    for i, fu in enumerate(fus)]
+        rows = [(lc, key) for lc in comparison.levels for key in ("a", "m", "p")]
+        self._fill(table, columns, rows)
+        _fit_height(table)
 
     # -- new deformities -----------------------------------------------------------------------
     def _fill_deformities(self, comparison: CaseComparison) -> None:

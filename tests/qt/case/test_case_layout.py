@@ -167,3 +167,149 @@ def test_comparison_colours_stay_readable_on_the_dark_theme(workspace, qtbot):
         assert contrast_ratio(QColor(legend), window) >= MIN_CONTRAST
     finally:
         apply_theme("system")
+
+
+# ------------------------------------------------------------- compact comparison tables
+
+
+def four_film_case(folder: Path) -> list[Path]:
+    """The sample case with a second follow-up film a year after the procedure: a copy of the
+    3-month film under its own SOP Instance UID and study date (the common 3-month and
+    12-month follow-up, the widest the compact tables get in routine use)."""
+    import json
+    import shutil
+
+    import pydicom
+    from pydicom.uid import generate_uid
+
+    for name in ("pre", "post", "followup"):
+        for suffix in (".json", ".dcm"):
+            shutil.copy(SAMPLE / f"{name}{suffix}", folder / f"{name}{suffix}")
+    uid = generate_uid()
+    ds = pydicom.dcmread(SAMPLE / "followup.dcm")
+    ds.SOPInstanceUID = uid
+    ds.file_meta.MediaStorageSOPInstanceUID = uid
+    ds.StudyDate = "20270108"
+    ds.StudyInstanceUID = generate_uid()
+    ds.SeriesInstanceUID = generate_uid()
+    ds.save_as(folder / "year.dcm")
+    doc = json.loads((SAMPLE / "followup.json").read_text())
+    doc["image"] = {"sop_instance_uid": uid, "file": "year.dcm"}
+    doc["timepoint"] = {"kind": "followup", "date": "2027-01-08"}
+    (folder / "year.json").write_text(json.dumps(doc))
+    return [folder / f"{n}.json" for n in ("pre", "post", "followup", "year")]
+
+
+def open_case_window(qtbot, inputs, size):
+    from ovcf_viewer.qt.case.case_view import CaseWindow
+
+    controller = CaseController(Settings())
+    controller.set_case(replace(load_case_inputs(inputs), procedure="PKP"))
+    window = CaseWindow(controller)
+    qtbot.addWidget(window)
+    window.resize(*size)
+    window.show()
+    qtbot.waitExposed(window)
+    QApplication.processEvents()
+    return window
+
+
+def headers(table):
+    return [table.horizontalHeaderItem(c).text() for c in range(table.columnCount())]
+
+
+def assert_whole(table, viewport):
+    """Every column of ``table`` is as wide as its header's and its cells' longest line, the
+    columns fit the table without a scroll bar, and the table lies inside ``viewport``."""
+    from PySide6.QtGui import QFontMetrics
+
+    header_metrics = table.horizontalHeader().fontMetrics()
+    for column in range(table.columnCount()):
+        widths = [header_metrics.horizontalAdvance(line)
+                  for line in table.horizontalHeaderItem(column).text().split("\n")]
+        for row in range(table.rowCount()):
+            if (item := table.item(row, column)) is not None:
+                widths.append(QFontMetrics(item.font()).horizontalAdvance(item.text()))
+        assert table.columnWidth(column) >= max(widths), headers(table)[column]
+    inner = table.width() - 2 * table.frameWidth()
+    assert table.horizontalHeader().length() <= inner, headers(table)
+    assert table.horizontalScrollBar().maximum() == 0
+    left = table.mapTo(viewport, QPoint(0, 0)).x()
+    assert left >= 0 and left + table.width() <= viewport.width()
+
+
+@pytest.mark.parametrize("size", [(1366, 768), (1400, 900)])
+@pytest.mark.parametrize("films", [3, 4])
+def test_compact_comparison_tables_fit_the_case_window(qtbot, tmp_path, size, films):
+    """At the laptop and the default window sizes the comparison tables open compact and show
+    every column whole, with no sideways scrolling, for a case with one or two follow-ups."""
+    from PySide6.QtWidgets import QScrollArea
+
+    from tests.shots import shots_dir
+
+    inputs = ([SAMPLE / f"{n}.json" for n in ("pre", "post", "followup")] if films == 3
+              else four_film_case(tmp_path))
+    window = open_case_window(qtbot, inputs, size)
+    panel = window.workspace.panel
+    window.workspace.tabs.setCurrentWidget(panel)
+    QApplication.processEvents()
+    assert not panel.details()
+    follow_ups = ["3 months"] if films == 3 else ["3 months", "12 months"]
+    assert headers(panel.kyphosis_table) == [
+        "Level", "Pre-op", "Post-op", "Correction", *follow_ups,
+        f"Loss of\ncorrection\n({follow_ups[-1]})"]
+    assert headers(panel.heights_table) == [
+        "Level", "Height", "Pre-op", "Post-op", *follow_ups, "Restored",
+        f"Height loss\n({follow_ups[-1]})"]
+    # The film's date and calibration are one hover away.
+    tip = panel.heights_table.horizontalHeaderItem(2).toolTip()
+    assert "2026-01-05" in tip and "mm" in tip
+    viewport = panel.findChild(QScrollArea).viewport()
+    for table in (panel.kyphosis_table, panel.heights_table):
+        assert_whole(table, viewport)
+    # No room was kept for a scroll bar the tables do not need: the last row ends at the
+    # table's bottom frame.
+    table = panel.heights_table
+    last = table.rowCount() - 1
+    bottom = table.rowViewportPosition(last) + table.rowHeight(last)
+    assert table.viewport().height() - bottom <= 1
+    if (folder := shots_dir()) is not None:
+        window.grab().save(str(folder / f"case-window-{size[0]}-{films}-films.png"))
+
+
+def test_details_by_hand_shows_every_column_and_compact_again(qtbot):
+    window = open_case_window(qtbot, [SAMPLE / f"{n}.json" for n in ("pre", "post", "followup")],
+                              (1366, 768))
+    panel = window.workspace.panel
+    button = panel.details_button
+
+    def click(widget):
+        centre = widget.rect().center()
+        qtbot.mouseMove(widget, centre)
+        QApplication.processEvents()
+        qtbot.mousePress(widget, Qt.MouseButton.LeftButton, pos=centre)
+        qtbot.mouseRelease(widget, Qt.MouseButton.LeftButton, pos=centre)
+        QApplication.processEvents()
+
+    compact = headers(panel.heights_table)
+    restored = panel.heights_table.item(3, compact.index("Restored")).data(
+        Qt.ItemDataRole.UserRole)  # L1 anterior (rows: T12 Ha Hm Hp, L1 Ha …)
+    click(button)
+    assert panel.details()
+    full = headers(panel.heights_table)
+    assert len(full) > len(compact)
+    assert any("2026-01-05" in h and "mm at detector" in h for h in full)
+    for wanted in ("Reference H_ref\n(pre-operative)", "% of initial", "% of lost\nheight",
+                   "% of\nreference"):
+        assert wanted in full
+    assert isinstance(restored, float) and restored > 0
+    assert panel.heights_table.item(3, full.index("Restored\nH_post − H_pre")).data(
+        Qt.ItemDataRole.UserRole) == restored
+    assert "Angle" in headers(panel.kyphosis_table) and panel.kyphosis_caption.isHidden()
+    # Every column of the details is reachable by scrolling the table sideways.
+    table = panel.heights_table
+    assert table.horizontalScrollBar().maximum() > 0
+    assert table.horizontalScrollBar().isVisible()
+    click(button)
+    assert not panel.details() and headers(panel.heights_table) == compact
+    assert "segmental kyphosis (T12 sup. – L2 inf.)" in panel.kyphosis_caption.text()
