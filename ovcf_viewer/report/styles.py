@@ -179,3 +179,52 @@ def _color(rgb: tuple[float, float, float]) -> Any:
     from reportlab.lib.colors import Color
 
     return Color(*rgb)
+
+
+def _keyed(table: Any, key: Sequence[Any]) -> Any:
+    """``table`` with its ``key`` (notes, warnings) right under its last rows, wherever the
+    page breaks: when the key does not fit under the table, the table's last rows (at least
+    :data:`MIN_ROWS_AT_BREAK`) go with it to the next page, or the whole table does, so a
+    page never opens on a key without the rows it explains."""
+    return _keyed_class()(table, list(key))
+
+
+@functools.cache
+def _keyed_class() -> type:
+    from reportlab.platypus import Flowable
+
+    class _Keyed(Flowable):
+        def __init__(self, table: Any, key: list[Any]) -> None:
+            super().__init__()
+            self.table, self.key = table, key
+            self._sizes: list[float] = []
+
+        def _key_height(self, width: float, height: float) -> float:
+            self._sizes = [f.wrap(width, height)[1] for f in self.key]
+            return sum(h + f.getSpaceBefore() + f.getSpaceAfter()
+                       for f, h in zip(self.key, self._sizes, strict=True))
+
+        def wrap(self, avail_width: float, avail_height: float) -> tuple[float, float]:
+            self._table_height = self.table.wrap(avail_width, avail_height)[1]
+            self._width = avail_width
+            return avail_width, self._table_height + self._key_height(avail_width,
+                                                                      avail_height)
+
+        def draw(self) -> None:
+            y = self._key_height(self._width, 1e6)
+            self.table.drawOn(self.canv, 0, y)
+            for flowable, height in zip(self.key, self._sizes, strict=True):
+                y -= flowable.getSpaceBefore() + height
+                flowable.drawOn(self.canv, 0, y)
+                y -= flowable.getSpaceAfter()
+
+        def split(self, avail_width: float, avail_height: float) -> list[Any]:
+            table_height = self.table.wrap(avail_width, avail_height)[1]
+            if table_height <= avail_height:  # the table fits, its key does not: break
+                avail_height = table_height - 0.5  # above the last rows
+            parts = self.table.split(avail_width, avail_height)
+            if len(parts) != 2:
+                return []  # the whole table and its key start the next page
+            return [parts[0], _Keyed(parts[1], self.key)]
+
+    return _Keyed

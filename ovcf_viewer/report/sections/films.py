@@ -26,7 +26,7 @@ from ovcf_viewer.report.formatting import (
 from ovcf_viewer.report.sections.base import _BuilderBase
 from ovcf_viewer.report.sections.closing import _cobb_name
 from ovcf_viewer.report.source import MISSING, ReportFilm
-from ovcf_viewer.report.styles import _FLAG, _RULE, FONT_BOLD, _color, _esc, _table
+from ovcf_viewer.report.styles import _FLAG, _RULE, FONT_BOLD, _color, _esc, _keyed, _table
 
 #: The smallest film figure placed in the room left on a page (taller: the figure grows to
 #: the room, up to 140 mm; less room: the film starts the next page).
@@ -222,17 +222,21 @@ class FilmSections(_BuilderBase):
         label = film.timepoint.label if film.timepoint else "Film"
         # the heading with the table's header and first rows; the rows then flow on
         out: list[Any] = [CondPageBreak(100),
-                          self.p(_esc(f"Vertebral measurements — {label}"), "h2"), table]
-        # Plausibility warnings beside the numbers they put in doubt (§6a). The notes and the
-        # index-level table that follow stay together (a page never opens on a note's tail).
-        after: list[Any] = [self.p(self.t(f"Warning: {w.message}."), "warning")
-                            for w in m.warnings]
-        after.append(self.p(_esc(
+                          self.p(_esc(f"Vertebral measurements — {label}"), "h2")]
+        # Plausibility warnings beside the numbers they put in doubt (§6a), then the table's
+        # key, right under the table's last rows on whichever page they fall; the index-level
+        # table, titled, and its note are kept together after them (a page never opens on a
+        # note's tail).
+        key: list[Any] = [self.p(self.t(f"Warning: {w.message}."), "warning")
+                          for w in m.warnings]
+        key.append(self.p(_esc(
             f"* index level. Ha, Hm, Hp: anterior, middle, posterior heights in {unit}. "
             f"Ratios below {DEFORMITY_RATIO:.2f} (bold) are deformities on the fixed cut-off "
             f"rule (Siminoski 2006). Hp/Hp ref: posterior height against the mean of the "
             f"placed adjacent vertebrae ({MISSING} without one). Wedge angle between the "
             f"vertebra's own endplates, kyphosis positive."), "note"))
+        out.append(_keyed(table, key))
+        after: list[Any] = []
         if m.index_levels:
             cobb_def = self.settings.cobb_definition
             head = ["Index level", "Segmental kyphosis", "Endplates",
@@ -249,6 +253,7 @@ class FilmSections(_BuilderBase):
                 ])
             after.append(Spacer(1, 4))
             after.extend([
+                self.p(_esc(f"Index levels — {label}"), "h2"),
                 _table(rows2, self.cols([0.11, 0.14, 0.36, 0.14, 0.13, 0.12]),
                        align_right_from=1,
                        extra=[("ALIGN", (2, 1), (2, -1), "LEFT")]),
@@ -258,7 +263,8 @@ class FilmSections(_BuilderBase):
                     f"below; it uses Ha only, Genant's height reduction the most reduced of "
                     f"Ha, Hm and Hp (§4, see the summary)."), "note"),
             ])
-        out.append(KeepTogether(after))
+        if after:
+            out.append(KeepTogether(after))
         out.append(Spacer(1, 8))
         return out
 
