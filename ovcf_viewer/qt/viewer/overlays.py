@@ -3,10 +3,11 @@ calibration, drawn in *viewport* coordinates so they stay put while the image pa
 rotates or flips.
 
 :func:`overlay_corners` composes the text (plain Python, testable without painting);
-:func:`paint_overlays` draws it with a dark halo so it stays readable on bright bone and on
-the black background alike. Every length shown carries its calibration source
-(docs/clinical-reference.md §1): the bottom-right corner names the source with its unit tag
-(``"mm at detector"``, ``"mm (pixel spacing)"``, ``"px"``) and the spacing in mm per pixel.
+:func:`paint_overlays` draws it with a dark halo on a translucent dark band so it stays
+readable on bright bone, on a burned-in side marker and on the black background alike. Every
+length shown carries its calibration source (docs/clinical-reference.md §1): the bottom-right
+corner names the source with its unit tag (``"mm at detector"``, ``"mm (pixel spacing)"``,
+``"px"``) and the spacing in mm per pixel.
 """
 
 from __future__ import annotations
@@ -170,7 +171,8 @@ def fit_corner_rows(corners: OverlayCorners, width: float,
 
 def paint_overlays(painter: QPainter, viewport: QRectF, corners: OverlayCorners) -> None:
     """Draw ``corners`` into ``viewport`` (device coordinates: call with an identity
-    world transform). Light text with a dark one-pixel halo, 8 px from the edges; lines
+    world transform). Light text with a dark one-pixel halo on a translucent dark band (the
+    halo alone is lost on a white side marker or dense bone), 8 px from the edges; lines
     sharing a row are shortened rather than drawn over each other (:func:`fit_corner_rows`).
 
     Lines are cached :class:`QStaticText` (laid out once): the overlay is repainted on
@@ -186,6 +188,7 @@ def paint_overlays(painter: QPainter, viewport: QRectF, corners: OverlayCorners)
     margin = 8.0
     corners = fit_corner_rows(corners, viewport.width() - 2 * margin, metrics)
     halo = QColor(0, 0, 0, 230)
+    band = QColor(0, 0, 0, 170)  # on white: grey 85 under the text, contrast ≈ 6.5:1
     fill = QColor(255, 255, 220)
     offsets = ((-1.0, 0.0), (1.0, 0.0), (0.0, -1.0), (0.0, 1.0))
 
@@ -199,6 +202,7 @@ def paint_overlays(painter: QPainter, viewport: QRectF, corners: OverlayCorners)
                 y = viewport.bottom() - margin - (count - index) * line_height
             else:
                 y = viewport.top() + margin + index * line_height
+            painter.fillRect(QRectF(x - 3.0, y, width + 6.0, line_height), band)
             painter.setPen(halo)
             for dx, dy in offsets:
                 painter.drawStaticText(QPointF(x + dx, y + dy), text)

@@ -35,3 +35,35 @@ def test_lines_sharing_a_row_fit_a_narrow_pane(qapp):
     # Lines without a partner on their row, and everything in a wide pane, stay whole.
     assert fitted.top_right[3] == CORNERS.top_right[3]
     assert fit_corner_rows(CORNERS, wide + 20, metrics) == CORNERS
+
+
+def test_overlay_text_stays_readable_on_a_white_ground(qapp):
+    """On a white ground (a burned-in side marker, dense bone at 100 %) each line sits on a
+    dark band: the light text has at least WCAG AA contrast (4.5:1) against what surrounds
+    it (the halo alone leaves it nearly white on white)."""
+    import numpy as np
+    from PySide6.QtCore import QRectF
+    from PySide6.QtGui import QColor, QImage, QPainter
+
+    from ovcf_viewer.qt.theme import contrast_ratio
+    from ovcf_viewer.qt.viewer.overlays import paint_overlays
+
+    image = QImage(600, 400, QImage.Format.Format_RGB32)
+    image.fill(QColor("white"))
+    painter = QPainter(image)
+    paint_overlays(painter, QRectF(0, 0, 600, 400), CORNERS)
+    font = painter.font()
+    painter.end()
+    metrics = QFontMetricsF(font if font.pointSizeF() >= 9 else QFont())
+    width = 600
+    pixels = np.frombuffer(image.constBits(), np.uint8).reshape(400, image.bytesPerLine() // 4,
+                                                                4)[:, :width, :3]
+    luminance = pixels.mean(axis=2)
+    # The first top-left line: 8 px from the edges, as wide as its text.
+    top, left = 8, 8
+    box = luminance[top:top + int(metrics.lineSpacing()),
+                    left:left + int(metrics.horizontalAdvance(CORNERS.top_left[0]))]
+    ground = int(np.median(box))
+    text = int(box.max())
+    assert text >= 240  # the light text is there
+    assert contrast_ratio(QColor(text, text, text), QColor(ground, ground, ground)) >= 4.5
