@@ -18,7 +18,9 @@ labelled with its timepoint above the top axes. Films without a date fall back t
 spaced timepoints, and the axis says so.
 
 matplotlib is imported inside the functions (heavy; off the start-up path). Lines differ by
-marker and dash as well as colour, so the figure reads on a black-and-white printout.
+marker and dash as well as colour, so the figure reads on a black-and-white printout. The
+colours come from a :class:`~ovcf_viewer.render.chart_ink.ChartInk`: light on paper and in the
+light theme, dark in the dark reading-room theme.
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+
+from ovcf_viewer.render.chart_ink import LIGHT, ChartInk, rc
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -36,11 +40,7 @@ __all__ = ["LINEAR_DAYS", "TrendArtists", "draw_trend", "trend_svg", "x_days"]
 
 #: Within ± this many days of the procedure the time axis is linear, beyond it logarithmic.
 LINEAR_DAYS = 1.0
-# Solid colours, no alpha: svglib (the PDF path) drops SVG opacity, and print wants solid ink.
-_BAND_COLOUR = "#d6e4f2"
-_GRID_COLOUR = "#e3e3e3"
-_HEIGHT_STYLES = {"a": ("#d62728", "o"), "m": ("#1f77b4", "s"), "p": ("#2ca02c", "^")}
-_ADJACENT_COLOURS = ("#9467bd", "#8c564b", "#e377c2", "#7f7f7f")
+_HEIGHT_MARKERS = {"a": "o", "m": "s", "p": "^"}
 _SHORT = {"preop": "Pre-op", "postop": "Post-op", "followup": "FU"}
 
 
@@ -82,12 +82,22 @@ def draw_trend(
     deformity_pct: float,
     variability_deg: float = 5.0,
     font_scale: float = 1.0,
+    ink: ChartInk = LIGHT,
 ) -> TrendArtists:
     """Clear ``figure`` and draw ``series`` on two axes sharing the time axis, three when a
     pain VAS is recorded (§5a; ``None`` or no points: an empty figure saying why).
     ``deformity_pct`` is the cut-off line, in % of reference; ``variability_deg`` the
-    half-width of the post-operative kyphosis band."""
+    half-width of the post-operative kyphosis band; ``ink`` the colours."""
+    import matplotlib
+
     figure.clear()
+    figure.set_facecolor(ink.face)
+    with matplotlib.rc_context(rc(ink)):
+        return _draw_trend(figure, series, deformity_pct, variability_deg, font_scale, ink)
+
+
+def _draw_trend(figure: Figure, series: TrendSeries | None, deformity_pct: float,
+                variability_deg: float, font_scale: float, ink: ChartInk) -> TrendArtists:
     pain = list(getattr(series, "pain_vas", ()) or ()) if series is not None else []
     ax_p = None
     if any(v is not None for v in pain):  # pain VAS recorded: a third axes (§5a)
@@ -113,43 +123,43 @@ def draw_trend(
         for key in ("a", "m", "p") if treated else ("a",):
             ys = [_nan(v) for v in by_key[key]]
             if treated:
-                colour, marker = _HEIGHT_STYLES[key]
-                style = "-"
+                colour = ink.heights["amp".index(key)]
+                marker, style = _HEIGHT_MARKERS[key], "-"
             else:
-                colour = _ADJACENT_COLOURS[adjacent.index(level) % len(_ADJACENT_COLOURS)]
+                colour = ink.adjacent[adjacent.index(level) % len(ink.adjacent)]
                 marker, style = "o", "--"
             (line,) = ax_h.plot(xs, ys, style, color=colour, marker=marker, markersize=4,
                                 linewidth=1.2, label=f"{level} H{key}")
             artists.height_lines[(level, key)] = line
-    ax_h.axhline(deformity_pct, color="#777777", linestyle=":", linewidth=1)
+    ax_h.axhline(deformity_pct, color=ink.cutoff, linestyle=":", linewidth=1)
     ax_h.annotate(f"{deformity_pct:g} % (deformity cut-off)", (0.99, deformity_pct),
                   xycoords=("axes fraction", "data"), ha="right", va="bottom",
-                  fontsize=small, color="#555555")
+                  fontsize=small, color=ink.muted)
     if artists.height_lines:
         ax_h.legend(fontsize=small, loc="center left", bbox_to_anchor=(1.01, 0.5))
     ax_h.set_title("Vertebral heights, % of the reference on the same film",
                    fontsize=title_size, pad=4 + 2.2 * small)  # room for the timepoint names
-    ax_h.grid(True, color=_GRID_COLOUR)
+    ax_h.grid(True, color=ink.grid)
 
     post_index = next((i for i, p in enumerate(series.points) if p.kind == "postop"), None)
     for level, values in series.kyphosis_deg.items():
-        (line,) = ax_k.plot(xs, [_nan(v) for v in values], "-", color="#333333", marker="D",
+        (line,) = ax_k.plot(xs, [_nan(v) for v in values], "-", color=ink.kyphosis, marker="D",
                             markersize=4, linewidth=1.2,
                             label=f"{level} ({series.kyphosis_definition})")
         artists.kyphosis_lines[level] = line
         centre = values[post_index] if post_index is not None else None
         if centre is not None:
             ax_k.axhspan(centre - variability_deg, centre + variability_deg,
-                         color=_BAND_COLOUR, zorder=0,
+                         color=ink.band, zorder=0,
                          label=f"post-op ± {variability_deg:g}° variability")
     if series.kyphosis_deg:
         ax_k.legend(fontsize=small, loc="center left", bbox_to_anchor=(1.01, 0.5))
     ax_k.set_title(f"Kyphosis ({series.kyphosis_definition}), kyphosis positive",
                    fontsize=title_size)
-    ax_k.grid(True, color=_GRID_COLOUR)
+    ax_k.grid(True, color=ink.grid)
     bottom = ax_k
     if ax_p is not None:
-        _draw_pain(ax_p, xs, pain, artists, small, label_size, title_size)
+        _draw_pain(ax_p, xs, pain, artists, small, label_size, title_size, ink)
         ax_k.tick_params(axis="x", labelbottom=False)
         bottom = ax_p
     _time_axis(bottom, ax_h, xs, x_title, is_time, series, small, label_size)
@@ -157,11 +167,11 @@ def draw_trend(
 
 
 def _draw_pain(ax_p: Any, xs: list[float], pain: list[float | None], artists: TrendArtists,
-               small: float, label_size: float, title_size: float) -> None:
+               small: float, label_size: float, title_size: float, ink: ChartInk) -> None:
     """Pain VAS 0–10 at the timepoints where it was recorded (§5a), each value written."""
     known = [(x, v) for x, v in zip(xs, pain, strict=True) if v is not None]
     (artists.pain_line,) = ax_p.plot([x for x, _ in known], [v for _, v in known], "-",
-                                     color="#b35806", marker="v", markersize=4,
+                                     color=ink.pain, marker="v", markersize=4,
                                      linewidth=1.2, label="pain VAS")
     for x, v in known:
         ax_p.annotate(f"{v:g}", (x, v), textcoords="offset points", xytext=(0, 3),
@@ -171,7 +181,7 @@ def _draw_pain(ax_p: Any, xs: list[float], pain: list[float | None], artists: Tr
     ax_p.set_ylabel("pain VAS", fontsize=label_size)
     ax_p.tick_params(labelsize=small)
     ax_p.set_title("Pain, visual analogue scale 0–10", fontsize=title_size)
-    ax_p.grid(True, color=_GRID_COLOUR)
+    ax_p.grid(True, color=ink.grid)
 
 
 def _time_axis(ax_k: Any, ax_h: Any, xs: list[float], title: str, is_time: bool,

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from PySide6.QtCore import QSignalBlocker, Signal
+from PySide6.QtCore import QEvent, QSignalBlocker, Signal
 from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -112,8 +112,7 @@ class OutcomesPanel(QWidget):
         self.controller = controller
         self.message = QLabel("", self)
         self.message.setWordWrap(True)
-        self.message.setStyleSheet(  # on the window's ground, the theme's at construction
-            f"color: {readable('#b31e14', self.palette().color(QPalette.ColorRole.Window)).name()}")
+        self._style_message()
         self.pain = QTableWidget(0, 4, self)
         self.pain.setHorizontalHeaderLabels(["Timepoint", "Days", "Pain VAS (0–10)",
                                              "ODI (0–100 %)"])
@@ -147,6 +146,16 @@ class OutcomesPanel(QWidget):
         self.cement_widgets: dict[tuple[str, str, str], QWidget] = {}
 
     # -- model → view ---------------------------------------------------------------------
+    def changeEvent(self, event: QEvent) -> None:  # noqa: N802 (Qt override)
+        """A theme change: the message colour is made readable on the new ground."""
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.PaletteChange and hasattr(self, "message"):
+            self._style_message()
+
+    def _style_message(self) -> None:
+        ground = self.palette().color(QPalette.ColorRole.Window)  # a label, not a table
+        self.message.setStyleSheet(f"color: {readable('#b31e14', ground).name()}")
+
     def sync(self, case: Case | None, summary: OutcomeSummary | None) -> None:
         """Mirror ``case`` and its ``summary`` (volumes) without writing back."""
         self._fill_pain(case)

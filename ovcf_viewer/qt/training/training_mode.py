@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import (
+    QEvent,
     QObject,
     QPointF,
     QRectF,
@@ -88,10 +89,12 @@ from ovcf_viewer.model.calibration import Calibration
 from ovcf_viewer.model.image import PatientInfo, RadiographImage
 from ovcf_viewer.model.landmarks import POINT_NAMES, ImageAnnotations
 from ovcf_viewer.model.settings import Settings
+from ovcf_viewer.qt.theme import is_dark
 from ovcf_viewer.qt.viewer.image_view import ImageView
 from ovcf_viewer.qt.viewer.loupe import Loupe
 from ovcf_viewer.qt.viewer.window_presets import WindowPresets
 from ovcf_viewer.render import format as fmt
+from ovcf_viewer.render.chart_ink import DARK, LIGHT, ChartInk, rc
 
 if TYPE_CHECKING:
     from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
@@ -118,7 +121,7 @@ RESIDENT_COLOUR = QColor(255, 166, 48)
 ERROR_COLOUR = QColor(255, 70, 70)
 #: On-screen size of the overlay markers (screen pixels, constant at any zoom).
 MARKER_RADIUS_PX = 5.0
-REPEAT_COLOUR = "#8a8a8a"
+REPEAT_COLOUR = LIGHT.repeat
 
 
 def practice_patient(image: RadiographImage, film: PracticeFilm) -> PatientInfo:
@@ -335,8 +338,9 @@ class FeedbackOverlay(QGraphicsItem):
 # -- the progress chart --------------------------------------------------------------------
 
 class ProgressChart(QWidget):
-    """Mean point error and Genant grade agreement over a resident's attempts. matplotlib is
-    imported when the first series is shown."""
+    """Mean point error and Genant grade agreement over a resident's attempts, in the theme's
+    colours (drawn again when the theme changes). matplotlib is imported when the first
+    series is shown."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -349,6 +353,7 @@ class ProgressChart(QWidget):
         self.canvas: FigureCanvasQTAgg | None = None
         self.figure: Figure | None = None
         self.series: list[ProgressPoint] = []
+        self.resident = ""
         self.repeats: list[bool] = []
 
     def set_series(self, resident: str, points: Sequence[ProgressPoint],
@@ -373,10 +378,31 @@ class ProgressChart(QWidget):
             self._layout.addWidget(self.canvas)
         self.placeholder.setVisible(False)
         self.canvas.setVisible(True)
+        self.resident = resident
         self._draw(resident, self.figure, self.canvas)
 
+    def changeEvent(self, event: QEvent) -> None:  # noqa: N802 (Qt override)
+        """A theme change: the chart is drawn again in the new theme's colours."""
+        super().changeEvent(event)
+        if (event.type() == QEvent.Type.PaletteChange and hasattr(self, "resident")
+                and self.figure is not None and self.canvas is not None and self.series):
+            self._draw(self.resident, self.figure, self.canvas)
+
+    def ink(self) -> ChartInk:
+        """The chart's colours: dark on the dark theme, light otherwise."""
+        return DARK if is_dark(self.palette()) else LIGHT
+
     def _draw(self, resident: str, fig: Figure, canvas: FigureCanvasQTAgg) -> None:
+        import matplotlib
+
+        ink = self.ink()
         fig.clear()
+        fig.set_facecolor(ink.face)
+        with matplotlib.rc_context(rc(ink)):
+            self._draw_series(resident, fig, ink)
+        canvas.draw_idle()
+
+    def _draw_series(self, resident: str, fig: Figure, ink: ChartInk) -> None:
         error_axes, agreement_axes = fig.subplots(2, 1, sharex=True)
         numbers = list(range(1, len(self.series) + 1))
         from ovcf_viewer.model.calibration import CalibrationSource
@@ -395,12 +421,12 @@ class ProgressChart(QWidget):
         # practised is drawn hollow and grey beside it, so it cannot read as improvement.
         error_axes.plot([n for n, f in zip(numbers, first, strict=True) if f],
                         [e for e, f in zip(errors, first, strict=True) if f],
-                        marker="o", color="#e07b00", label="first attempt at a film")
+                        marker="o", color=ink.progress[0], label="first attempt at a film")
         if any(self.repeats):
             error_axes.plot([n for n, r in zip(numbers, self.repeats, strict=True) if r],
                             [e for e, r in zip(errors, self.repeats, strict=True) if r],
                             linestyle="none", marker="o", markerfacecolor="none",
-                            color=REPEAT_COLOUR, label="repeat (not counted as progress)")
+                            color=ink.repeat, label="repeat (not counted as progress)")
             # Points sit in the top fifth (the y range is 0 to 1.25 × the largest error).
             error_axes.legend(fontsize=7, loc="lower left")
         error_axes.set_ylabel(f"mean point\nerror ({unit})")
@@ -412,15 +438,15 @@ class ProgressChart(QWidget):
             if not math.isnan(e):
                 error_axes.annotate(p.image_label + (" (repeat)" if repeat else ""), (n, e),
                                     textcoords="offset points", xytext=(0, 6), ha="center",
-                                    fontsize=7, color=REPEAT_COLOUR if repeat else "black")
+                                    fontsize=7, color=ink.repeat if repeat else ink.text)
         agreement_axes.plot([n for n, f in zip(numbers, first, strict=True) if f],
                             [a for a, f in zip(agreement, first, strict=True) if f],
-                            marker="s", color="#2a9d55")
+                            marker="s", color=ink.progress[1])
         if any(self.repeats):
             agreement_axes.plot([n for n, r in zip(numbers, self.repeats, strict=True) if r],
                                 [a for a, r in zip(agreement, self.repeats, strict=True) if r],
                                 linestyle="none", marker="s", markerfacecolor="none",
-                                color=REPEAT_COLOUR)
+                                color=ink.repeat)
         agreement_axes.set_ylabel("Genant grade\nagreement (%)")
         agreement_axes.set_ylim(-5, 105)
         agreement_axes.grid(alpha=0.3)
@@ -430,7 +456,6 @@ class ProgressChart(QWidget):
         agreement_axes.set_xticklabels(
             [f"{n}\n{p.timestamp.astimezone().strftime('%d %b')}"
              for n, p in zip(numbers, self.series, strict=True)], fontsize=7)
-        canvas.draw_idle()
 
 
 # -- the window ----------------------------------------------------------------------------

@@ -162,9 +162,10 @@ def test_comparison_colours_stay_readable_on_the_dark_theme(workspace, qtbot):
         assert coloured, "the sample has changes within measurement variability (muted)"
         for item in coloured:
             assert contrast_ratio(item.foreground().color(), base) >= MIN_CONTRAST, item.text()
-        legend = panel.legend.styleSheet().split("color:")[1].strip(" ;")
         window = QApplication.palette().color(QPalette.ColorRole.Window)
-        assert contrast_ratio(QColor(legend), window) >= MIN_CONTRAST
+        for label in (panel.legend, workspace.outcomes.message):  # labels on the window
+            ink = label.styleSheet().split("color:")[1].strip(" ;")
+            assert contrast_ratio(QColor(ink), window) >= MIN_CONTRAST, label.objectName()
     finally:
         apply_theme("system")
 
@@ -313,3 +314,42 @@ def test_details_by_hand_shows_every_column_and_compact_again(qtbot):
     click(button)
     assert not panel.details() and headers(panel.heights_table) == compact
     assert "segmental kyphosis (T12 sup. – L2 inf.)" in panel.kyphosis_caption.text()
+
+
+def test_charts_follow_the_theme(workspace, qtbot):
+    """The dark reading-room theme draws the trend chart and the training progress chart dark
+    (a white chart was the brightest thing on the screen), and the light theme light again."""
+    from datetime import UTC, datetime
+
+    from matplotlib.colors import to_rgb
+
+    from ovcf_viewer.io.training_history import ProgressPoint
+    from ovcf_viewer.qt.theme import apply_theme
+    from ovcf_viewer.qt.training.training_mode import ProgressChart
+    from ovcf_viewer.render.chart_ink import DARK, LIGHT
+
+    progress = ProgressChart()
+    qtbot.addWidget(progress)
+    progress.set_series("Dr Hand", [
+        ProgressPoint(1, datetime(2026, 11, 1, tzinfo=UTC), "c1", "case 1", 1.2, "mm", 1.0),
+        ProgressPoint(2, datetime(2026, 11, 2, tzinfo=UTC), "c2", "case 2", 0.8, "mm", 0.5)])
+    progress.show()
+    chart = workspace.chart
+    workspace.tabs.setCurrentWidget(chart)
+
+    def grounds():
+        return {to_rgb(chart.figure.get_facecolor()), to_rgb(chart.heights_axes.get_facecolor()),
+                to_rgb(progress.figure.get_facecolor()),
+                *(to_rgb(ax.get_facecolor()) for ax in progress.figure.axes)}
+
+    try:
+        for name, ink in (("dark", DARK), ("light", LIGHT), ("dark", DARK)):
+            apply_theme(name)
+            QApplication.processEvents()  # PaletteChange reaches the charts
+            assert grounds() == {to_rgb(ink.face)}, name
+            title = chart.heights_axes.title
+            assert to_rgb(title.get_color()) == to_rgb(ink.text)
+            # The data survive the redraw: the L1 anterior line is there with its values.
+            assert len(chart.height_lines[("L1", "a")].get_ydata()) == 3
+    finally:
+        apply_theme("system")
