@@ -104,7 +104,7 @@ from ovcf_viewer.model.landmarks import (
 )
 from ovcf_viewer.model.settings import Settings
 from ovcf_viewer.qt.annotate.landmark_items import AnnotationLayer, HandleKey
-from ovcf_viewer.qt.layout import LayoutMemory
+from ovcf_viewer.qt.layout import LayoutMemory, fit_to_screen
 from ovcf_viewer.qt.settings_link import follow_settings
 from ovcf_viewer.qt.viewer.image_view import ImageView
 from ovcf_viewer.services.compare import compare
@@ -681,13 +681,23 @@ class FilmPane(QWidget):
         self.view.pan_by(rect.width() / 2.0 - landed.x(), rect.height() / 2.0 - landed.y())
 
     def is_fitted(self) -> bool:
-        """Whether the view shows the whole film centred (the view's fit state)."""
+        """Whether the view shows the whole film centred: fitted and following resizes, or
+        placed at the fitting zoom with the film's centre within a screen pixel of the
+        view's. (In image pixels that is 1 / zoom, ~8 for a film fitted into a narrow
+        pane: a tolerance of one image pixel had a fitted view read as not fitted, and
+        the other pane then stopped following resizes.)"""
         image = self.view.image()
-        if image is None or abs(self.view.zoom() - self.view.fit_zoom()) > 1e-9:
+        if image is None:
+            return False
+        if self.view.fit_mode():
+            return True
+        zoom = self.view.zoom()
+        if abs(zoom - self.view.fit_zoom()) > 1e-9:
             return False
         c = self.centre_point()
-        return (abs(c.x() - (image.columns - 1) / 2.0) <= 1.0
-                and abs(c.y() - (image.rows - 1) / 2.0) <= 1.0)
+        return (abs(c.x() - (image.columns - 1) / 2.0) <= 1.0 / zoom
+                and abs(c.y() - (image.rows - 1) / 2.0)
+                <= 1.0 / (zoom * self.view.pixel_aspect()))
 
     def place_like(self, other: FilmPane) -> None:
         """Show what ``other`` shows at its centre, at the same scale; a fitted view makes
@@ -1775,6 +1785,6 @@ def open_case_window(
                                 annotations=annotations, **(case_facts or {}))
         except CaseFormatError as exc:
             window.show_message(f"Case not created: {exc}")
-    window.resize(1600, 950)
+    fit_to_screen(window, 1600, 950)  # never larger than the screen (a 1366 × 768 laptop)
     window.show()
     return window

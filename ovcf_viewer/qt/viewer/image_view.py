@@ -815,6 +815,11 @@ class ImageView(QGraphicsView):
             MIN_ZOOM, min(viewport.width() / width, viewport.height() / height, MAX_ZOOM)
         )
 
+    def fit_mode(self) -> bool:
+        """Whether the view is fitted and follows resizing (:meth:`fit` until a zoom or a
+        pan)."""
+        return self._fit_mode
+
     def fit(self) -> None:
         """Whole image in the viewport, centred; stays fitted on resize until the user zooms
         or pans."""
