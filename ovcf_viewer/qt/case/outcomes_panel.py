@@ -16,11 +16,12 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from PySide6.QtCore import QEvent, QSignalBlocker, Signal
+from PySide6.QtCore import QEvent, QObject, QSignalBlocker, Signal
 from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
+    QGridLayout,
     QHBoxLayout,
     QLabel,
     QLineEdit,
@@ -47,7 +48,13 @@ from ovcf_viewer.model.outcomes import (
 from ovcf_viewer.qt.case.sections import scrolling_sections
 from ovcf_viewer.qt.theme import readable
 
-__all__ = ["OutcomesPanel", "parse_optional_number"]
+__all__ = ["CEMENT_ROWS", "OutcomesPanel", "PROCEDURE_ROWS", "parse_optional_number"]
+
+#: The procedure table's rows (one column per treated level).
+PROCEDURE_ROWS = ("Technique", "Approach", "Viscosity", "Cement (mL)", "Width W (mm)",
+                  "Body volume est. (mL)", "Cement / volume")
+#: The cement table's rows (one column per post-operative film and level).
+CEMENT_ROWS = ("Cement leakage", "Where", "Drawn outlines", "Both endplates", "Draw a leak")
 
 _TRISTATE = (("not recorded", None), ("yes", True), ("no", False))
 
@@ -84,12 +91,16 @@ def _checked(widget: QWidget) -> bool:
 
 
 def _fit_height(table: QTableWidget) -> None:
-    """No empty space under the rows (a horizontal scroll bar included)."""
+    """No empty space under the rows; room for the horizontal scroll bar only when the
+    columns are wider than the table (the panel calls this again when a table is resized)."""
     table.resizeRowsToContents()
     height = table.horizontalHeader().sizeHint().height() + 2 * table.frameWidth()
     height += sum(table.rowHeight(r) for r in range(table.rowCount()))
-    height += table.horizontalScrollBar().sizeHint().height()
-    table.setFixedHeight(height + 2)
+    inner = table.width() - 2 * table.frameWidth() - table.verticalHeader().width()
+    if table.horizontalHeader().length() > inner:
+        height += table.horizontalScrollBar().sizeHint().height()
+    if table.height() != height:
+        table.setFixedHeight(height)
 
 
 def _combo(choices: list[tuple[str, Any]], current: Any) -> QComboBox:
@@ -116,11 +127,11 @@ class OutcomesPanel(QWidget):
         self.pain = QTableWidget(0, 4, self)
         self.pain.setHorizontalHeaderLabels(["Timepoint", "Days", "Pain VAS (0–10)",
                                              "ODI (0–100 %)"])
-        self.procedure = QTableWidget(0, 8, self)
-        self.procedure.setHorizontalHeaderLabels([
-            "Level", "Technique", "Approach", "Viscosity", "Cement (mL)",
-            "Width W (mm)", "Body volume est. (mL)", "Cement / volume"])
-        width_header = self.procedure.horizontalHeaderItem(5)
+        # One column per treated level (per film and level for the cement), the fields as
+        # rows: a panel half a 1366-px screen wide shows them without sideways scrolling.
+        self.procedure = QTableWidget(len(PROCEDURE_ROWS), 0, self)
+        self.procedure.setVerticalHeaderLabels(list(PROCEDURE_ROWS))
+        width_header = self.procedure.verticalHeaderItem(PROCEDURE_ROWS.index("Width W (mm)"))
         if width_header is not None:
             width_header.setToolTip(
                 "Transverse body width read on an AP film or CT (the lateral film cannot "
@@ -128,9 +139,8 @@ class OutcomesPanel(QWidget):
         self.volume_note = QLabel(
             f"{VOLUME_FORMULA}. {VOLUME_LIMITS}.", self)
         self.volume_note.setWordWrap(True)
-        self.cement = QTableWidget(0, 7, self)
-        self.cement.setHorizontalHeaderLabels([
-            "Film", "Level", "Cement leakage", "Where", "Drawn", "Both endplates", "Draw leak"])
+        self.cement = QTableWidget(len(CEMENT_ROWS), 0, self)
+        self.cement.setVerticalHeaderLabels(list(CEMENT_ROWS))
         self.leak_note = QLabel(
             "Leak locations after Yeom 2003. “No” means none seen on this film: plain films "
             "miss venous leaks CT shows (§5a). Draw: click the outline's points on the film, "
@@ -141,6 +151,8 @@ class OutcomesPanel(QWidget):
             ("Procedure per treated level", [self.procedure, self.volume_note]),
             ("Cement on post-operative films", [self.cement, self.leak_note]),
         ], [self.message])
+        for table in (self.pain, self.procedure, self.cement):
+            table.installEventFilter(self)
         self.pain_edits: dict[tuple[str, str], QLineEdit] = {}
         self.procedure_widgets: dict[tuple[str, str], QWidget] = {}
         self.cement_widgets: dict[tuple[str, str, str], QWidget] = {}
@@ -151,6 +163,12 @@ class OutcomesPanel(QWidget):
         super().changeEvent(event)
         if event.type() == QEvent.Type.PaletteChange and hasattr(self, "message"):
             self._style_message()
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt override)
+        """A table grew or shrank sideways: room for its scroll bar only when it needs one."""
+        if event.type() == QEvent.Type.Resize and isinstance(watched, QTableWidget):
+            _fit_height(watched)
+        return False
 
     def _style_message(self) -> None:
         ground = self.palette().color(QPalette.ColorRole.Window)  # a label, not a table
@@ -184,11 +202,11 @@ class OutcomesPanel(QWidget):
         levels = list(case.treated_levels) if case else []
         volumes = {v.level: v for v in summary.volumes} if summary else {}
         self.procedure_widgets = {}
-        self.procedure.setRowCount(len(levels))
-        for row, level in enumerate(levels):
+        self.procedure.setColumnCount(len(levels))
+        self.procedure.setHorizontalHeaderLabels(levels)
+        for col, level in enumerate(levels):
             assert case is not None
             record = case.level_procedure(level) or LevelProcedure(level)
-            self.procedure.setItem(row, 0, QTableWidgetItem(level))
             widgets: dict[str, QWidget] = {
                 "technique": _combo([("—", None)] + [(TECHNIQUE_LABELS[t], t)
                                                       for t in TECHNIQUES], record.technique),
@@ -199,7 +217,7 @@ class OutcomesPanel(QWidget):
                 "cement_ml": QLineEdit(_fmt(record.cement_ml, 2)),
                 "width_mm": QLineEdit(_fmt(record.width_mm, 1)),
             }
-            for col, (key, widget) in enumerate(widgets.items(), start=1):
+            for row, (key, widget) in enumerate(widgets.items()):
                 if isinstance(widget, QComboBox):
                     widget.currentIndexChanged.connect(self._procedure_handler(level))
                 else:
@@ -211,9 +229,9 @@ class OutcomesPanel(QWidget):
             v = volumes.get(level)
             volume = _fmt(v.volume_ml) if v and v.volume_ml is not None else (
                 f"unknown ({v.reason})" if v else "unknown")
-            self.procedure.setItem(row, 6, QTableWidgetItem(volume))
+            self.procedure.setItem(5, col, QTableWidgetItem(volume))
             fill = f"{v.fill_pct:.1f} %" if v and v.fill_pct is not None else "—"
-            self.procedure.setItem(row, 7, QTableWidgetItem(fill))
+            self.procedure.setItem(6, col, QTableWidgetItem(fill))
         self.procedure.resizeColumnsToContents()
         _fit_height(self.procedure)
 
@@ -225,23 +243,22 @@ class OutcomesPanel(QWidget):
                                              *(c.level for c in film.cement)]))
                 rows += [(film, level) for level in levels]
         self.cement_widgets = {}
-        self.cement.setRowCount(len(rows))
-        for row, (film, level) in enumerate(rows):
+        self.cement.setColumnCount(len(rows))
+        self.cement.setHorizontalHeaderLabels([f"{film.label}\n{level}" for film, level in rows])
+        for col, (film, level) in enumerate(rows):
             uid = film.sop_instance_uid
             finding = film.cement_at(level) or CementFinding(level)
-            self.cement.setItem(row, 0, QTableWidgetItem(film.label))
-            self.cement.setItem(row, 1, QTableWidgetItem(level))
             leakage = _combo(list(_TRISTATE), finding.leakage)
             endplates = _combo(list(_TRISTATE), finding.endplate_contact)
             where = QWidget()
-            where_layout = QHBoxLayout(where)
+            where_layout = QGridLayout(where)  # two by two: narrow enough for the panel
             where_layout.setContentsMargins(2, 0, 2, 0)
-            for loc in LEAK_LOCATIONS:
+            for i, loc in enumerate(LEAK_LOCATIONS):
                 check = QCheckBox(LEAK_LOCATION_LABELS[loc], where)
                 check.setChecked(loc in finding.locations)
                 check.setEnabled(finding.leakage is True)
                 check.toggled.connect(self._cement_handler(uid, level))
-                where_layout.addWidget(check)
+                where_layout.addWidget(check, i // 2, i % 2)
                 self.cement_widgets[(uid, level, loc)] = check
             draw = QWidget()
             draw_layout = QHBoxLayout(draw)
@@ -254,11 +271,11 @@ class OutcomesPanel(QWidget):
             draw_layout.addWidget(button)
             leakage.currentIndexChanged.connect(self._cement_handler(uid, level))
             endplates.currentIndexChanged.connect(self._cement_handler(uid, level))
-            self.cement.setCellWidget(row, 2, leakage)
-            self.cement.setCellWidget(row, 3, where)
-            self.cement.setItem(row, 4, QTableWidgetItem(str(len(finding.regions))))
-            self.cement.setCellWidget(row, 5, endplates)
-            self.cement.setCellWidget(row, 6, draw)
+            self.cement.setCellWidget(0, col, leakage)
+            self.cement.setCellWidget(1, col, where)
+            self.cement.setItem(2, col, QTableWidgetItem(str(len(finding.regions))))
+            self.cement.setCellWidget(3, col, endplates)
+            self.cement.setCellWidget(4, col, draw)
             self.cement_widgets[(uid, level, "leakage")] = leakage
             self.cement_widgets[(uid, level, "endplate_contact")] = endplates
             self.cement_widgets[(uid, level, "location")] = location

@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QApplication
 from ovcf_viewer.model.case import load_case
 from ovcf_viewer.model.settings import Settings
 from ovcf_viewer.qt.case.case_view import CaseController, CaseWindow
+from ovcf_viewer.qt.case.outcomes_panel import CEMENT_ROWS, PROCEDURE_ROWS
 from tests.outcome_case import LEAK_POINTS, outcome_case
 from tests.shots import shots_dir
 
@@ -55,12 +56,15 @@ def test_outcomes_tab_shows_the_case(window):
     assert panel.pain_edits[(uids[0], "odi")].text() == ""  # not recorded, not 0
     assert panel.procedure_widgets[("L1", "technique")].currentData() == "PKP"
     assert panel.procedure_widgets[("L1", "cement_ml")].text() == "4.5"
-    volume = panel.procedure.item(0, 6).text()
-    assert float(volume) > 0 and panel.procedure.item(0, 7).text().endswith(" %")
+    # One column per treated level, the fields as rows.
+    assert panel.procedure.horizontalHeaderItem(0).text() == "L1"
+    volume = panel.procedure.item(PROCEDURE_ROWS.index("Body volume est. (mL)"), 0).text()
+    fill = panel.procedure.item(PROCEDURE_ROWS.index("Cement / volume"), 0).text()
+    assert float(volume) > 0 and fill.endswith(" %")
     post = case.postop_film().sop_instance_uid
     assert panel.cement_widgets[(post, "L1", "leakage")].currentData() is True
     assert panel.cement_widgets[(post, "L1", "paravertebral")].isChecked()
-    assert panel.cement.item(0, 4).text() == "1"
+    assert panel.cement.item(CEMENT_ROWS.index("Drawn outlines"), 0).text() == "1"
     assert "π·(D/2)·(W/2)·H̄" in panel.volume_note.text()
     # the drawn leak is on the post-operative film's pane
     pane = win.workspace.case_view.right
@@ -138,7 +142,7 @@ def test_drawing_a_venous_leak_click_by_click(window, qtbot):
     assert len(win.workspace.case_view.right.leaks.items) == 2
     saved = load_case(controller.session.autosave_file).film(uid).cement_at("L1")
     assert len(saved.regions) == 2
-    assert panel.cement.item(0, 4).text() == "2"
+    assert panel.cement.item(CEMENT_ROWS.index("Drawn outlines"), 0).text() == "2"
     assert win.undo_case_edit()
     assert len(controller.case.film(uid).cement_at("L1").regions) == 1
 
@@ -163,3 +167,38 @@ def test_comparison_panel_states_pain_procedure_and_leak(window):
     assert "<b>L1</b>: PKP, bilateral, high viscosity, 4.5 mL cement; est. body volume" in text
     assert ("Complication</b>: L1: cement leakage (paravertebral soft tissue) on the "
             "post-operative film") in text
+
+
+@pytest.mark.parametrize("size", [(1366, 768), (1400, 900)])
+def test_outcomes_tables_fit_the_panel(qtbot, tmp_path, size):
+    """At the laptop and the default window sizes every outcomes table shows all its columns
+    (widgets included) without sideways scrolling: the procedure and cement tables have a
+    column per level and the fields as rows."""
+    from PySide6.QtWidgets import QScrollArea, QTableWidget
+
+    controller = CaseController(Settings())
+    controller.set_case(outcome_case(tmp_path))
+    win = CaseWindow(controller)
+    qtbot.addWidget(win)
+    win.resize(*size)
+    win.show()
+    qtbot.waitExposed(win)
+    panel = win.workspace.outcomes
+    win.workspace.tabs.setCurrentWidget(panel)
+    QApplication.processEvents()
+    viewport = panel.findChild(QScrollArea).viewport()
+    for table in (panel.pain, panel.procedure, panel.cement):
+        assert table.columnCount() >= 1 and table.isVisible()
+        inner = table.width() - 2 * table.frameWidth() - table.verticalHeader().width()
+        assert table.horizontalHeader().length() <= inner
+        assert table.horizontalScrollBar().maximum() == 0
+        for column in range(table.columnCount()):
+            for row in range(table.rowCount()):
+                widget = table.cellWidget(row, column)
+                if widget is not None:  # each control as wide as it wants to be
+                    assert table.columnWidth(column) >= widget.sizeHint().width()
+        left = table.mapTo(viewport, table.rect().topLeft()).x()
+        assert left >= 0 and left + table.width() <= viewport.width()
+    assert isinstance(panel.cement, QTableWidget)
+    where = panel.cement.cellWidget(CEMENT_ROWS.index("Where"), 0)
+    assert where.width() >= where.sizeHint().width()  # the four locations, none cut
