@@ -53,7 +53,14 @@ from PySide6.QtCore import (
     QTimer,
     Signal,
 )
-from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeyEvent, QKeySequence
+from PySide6.QtGui import (
+    QAction,
+    QCloseEvent,
+    QGuiApplication,
+    QKeyEvent,
+    QKeySequence,
+    QResizeEvent,
+)
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -1327,6 +1334,10 @@ class CaseDetailsForm(QGroupBox):
 # --------------------------------------------------------------------------- suitability
 
 
+#: The case window's suitability tab puts findings and evaluation side by side from this width.
+SIDE_BY_SIDE_MIN_WIDTH = 900
+
+
 class CaseSuitability(QWidget):
     """The procedure-suitability panel (§6) joined to the case: its measured inputs fill
     themselves from the controller's comparison (re-filled on every landmark move), its
@@ -1359,12 +1370,12 @@ class CaseSuitability(QWidget):
         self._why = ""
         self.panel = SuitabilityPanel(rules=None if problem else rules,
                                       settings=controller.settings, parent=self)
-        # In the wide case tab, findings and evaluation read best side by side (the panel
-        # stacks them for a narrow dock beside a single image).
-        inner = self.panel.findChild(QSplitter)
-        if inner is not None:
-            inner.setOrientation(Qt.Orientation.Horizontal)
-            inner.setStretchFactor(1, 2)  # the reasons are long sentences
+        # In a wide case tab, findings and evaluation read best side by side; in a narrow one
+        # (half a 1366-px screen) side by side cut the measured inputs' values and override
+        # fields off, so the panel stacks them there, as it does in the main window's dock.
+        self._inner = self.panel.findChild(QSplitter)
+        if self._inner is not None:
+            self._inner.setStretchFactor(1, 2)  # the reasons are long sentences
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 0)
         layout.addWidget(self.title)
@@ -1408,6 +1419,15 @@ class CaseSuitability(QWidget):
         self.source.setText(" ".join(filter(None, (
             f"Measured inputs: {self._why}." if self.controller.case is not None else "",
             self._findings_problem))))
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 (Qt override)
+        """Side by side from :data:`SIDE_BY_SIDE_MIN_WIDTH` px, stacked below it."""
+        super().resizeEvent(event)
+        if self._inner is not None:
+            wide = self.width() >= SIDE_BY_SIDE_MIN_WIDTH
+            orientation = Qt.Orientation.Horizontal if wide else Qt.Orientation.Vertical
+            if self._inner.orientation() != orientation:
+                self._inner.setOrientation(orientation)
 
     def _apply_settings(self, settings: Settings) -> None:
         self._settings = settings.model_copy()

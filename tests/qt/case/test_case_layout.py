@@ -353,3 +353,25 @@ def test_charts_follow_the_theme(workspace, qtbot):
             assert len(chart.height_lines[("L1", "a")].get_ydata()) == 3
     finally:
         apply_theme("system")
+
+
+def test_suitability_tab_stacks_in_a_narrow_panel_and_sits_side_by_side_in_a_wide_one(qtbot):
+    """At 1366 px, side by side cut the measured inputs' override fields off: the tab stacks
+    findings above the evaluation; a wide window puts them side by side again."""
+    from PySide6.QtWidgets import QScrollArea, QSplitter
+
+    window = open_case_window(qtbot, [SAMPLE / f"{n}.json" for n in ("pre", "post", "followup")],
+                              (1366, 768))
+    tab = window.workspace.suitability
+    window.workspace.tabs.setCurrentWidget(tab)
+    QApplication.processEvents()
+    inner = tab.panel.findChild(QSplitter)
+    assert inner.orientation() == Qt.Orientation.Vertical
+    scroll = tab.panel.findChild(QScrollArea)
+    for row in tab.panel.measured_rows.values():  # every override field whole on screen
+        right = row.editor.mapTo(scroll.viewport(), row.editor.rect().topRight()).x()
+        assert 0 <= right < scroll.viewport().width(), row.name
+    window.resize(2400, 1000)
+    qtbot.waitUntil(lambda: tab.width() >= 900)
+    QApplication.processEvents()
+    assert inner.orientation() == Qt.Orientation.Horizontal
