@@ -14,7 +14,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-__all__ = ["LabelPlacement", "LabelRequest", "ScreenRect", "plan_label_layout"]
+__all__ = ["LabelPlacement", "LabelRequest", "ScreenRect", "labels_over_handles",
+           "plan_label_layout"]
 
 # Label layout, all in screen pixels (see plan_label_layout).
 #: Gap between a wall and the label beside it.
@@ -276,3 +277,17 @@ def plan_label_layout(
             return result  # room on the anterior side: the posterior walls stay clear
         plans.append((total, result))
     return min(plans, key=lambda plan: plan[0])[1]
+
+
+def labels_over_handles(plan: dict[str, LabelPlacement],
+                        handles: list[tuple[float, float]]) -> list[str]:
+    """The levels whose placed label box overlaps a landmark handle (a disc of
+    :data:`HANDLE_RADIUS_PX` about each point), in viewport pixels."""
+    covering = []
+    for level, placement in plan.items():
+        left, top, right, bottom = placement.box
+        if any(left - HANDLE_RADIUS_PX < x < right + HANDLE_RADIUS_PX
+               and top - HANDLE_RADIUS_PX < y < bottom + HANDLE_RADIUS_PX
+               for x, y in handles):
+            covering.append(level)
+    return covering

@@ -100,3 +100,19 @@ def test_posterior_labels_stay_at_the_wall_when_the_canal_side_has_no_room():
     for request in requests:
         assert plan[request.level].anchor == request.posterior
         assert plan[request.level].box[0] == pytest.approx(210.0)
+
+
+def test_labels_over_handles_counts_a_handle_disc_touching_a_box():
+    from ovcf_viewer.render.label_layout import (
+        HANDLE_RADIUS_PX,
+        LabelPlacement,
+        labels_over_handles,
+    )
+
+    plan = {"L1": LabelPlacement("L1", (0.0, 0.0), (100.0, 100.0, 200.0, 120.0), False),
+            "L2": LabelPlacement("L2", (0.0, 0.0), (100.0, 200.0, 200.0, 220.0), False)}
+    inside, beside = (150.0, 110.0), (200.0 + HANDLE_RADIUS_PX - 1.0, 210.0)
+    clear = (200.0 + HANDLE_RADIUS_PX + 1.0, 110.0)
+    assert labels_over_handles(plan, [inside]) == ["L1"]
+    assert labels_over_handles(plan, [beside]) == ["L2"]  # the disc reaches into the box
+    assert labels_over_handles(plan, [clear]) == []

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from dataclasses import replace
 from typing import TypeVar
 
 from PySide6.QtCore import QObject, QPointF, QRectF, QSizeF, Qt, Signal
@@ -65,6 +66,7 @@ from ovcf_viewer.render.label_layout import (
     LabelRequest,
     ScreenRect,
     _wall_midpoints,
+    labels_over_handles,
     plan_label_layout,
 )
 
@@ -544,6 +546,11 @@ class AnnotationLayer(QObject):
         self.selection_tag.setVisible(False)
         self.label_mode = "all"
         self.compact_labels = False
+        #: Whether the labels were shortened to one line because at full size they would
+        #: cover landmark handles (a narrow pane, a small zoom); see _place_labels.
+        self.auto_compact = False
+        #: level → (label text at the chosen size, its one-line form, colour)
+        self._label_texts: dict[str, tuple[str, str, QColor]] = {}
         self._index_levels: set[str] = set()
         self._last_sync: tuple | None = None
         self.on_pressed: Callable[[HandleKey], None] | None = None
@@ -670,6 +677,7 @@ class AnnotationLayer(QObject):
                 self._remove(self.outlines.pop(level))
                 self._remove(self.labels.pop(level))
                 self._points.pop(level, None)
+                self._label_texts.pop(level, None)
         for vertebra in vertebrae:
             level = vertebra.level
             outline = self.outlines.get(level)
@@ -687,14 +695,13 @@ class AnnotationLayer(QObject):
                 outline.setPen(_cosmetic_pen(INDEX_COLOUR if is_index else OUTLINE_COLOUR,
                                              2.0 if is_index else 1.2))
             outline.setPath(_outline_path(vertebra.points))
-            label = self.labels[level]
-            label.set_point_size(COMPACT_LABEL_FONT_PT if self.compact_labels
-                                 else LABEL_FONT_PT)
-            label.set_content(
+            self._label_texts[level] = (
                 vertebra_label(vertebra, measurements, is_index, cobb_definition,
                                compact=self.compact_labels),
-                colour,
-            )
+                vertebra_label(vertebra, measurements, is_index, cobb_definition,
+                               compact=True),
+                colour)
+            self._set_label_size(level, compact=self.compact_labels)
             self._points[level] = dict(vertebra.points)
         self._index_levels = index_levels
         self._sync_endplate_lines(model, measurements)
@@ -777,7 +784,9 @@ class AnnotationLayer(QObject):
         """Lay out every vertebra label in screen space (:func:`plan_label_layout`): beside
         the anterior (else posterior) walls, stacked along the spine as it runs on screen,
         inside the viewport, clear of the corner overlays, the measuring tools' labels and of
-        each other. Labels of vertebrae with no point on screen are hidden."""
+        each other. Labels of vertebrae with no point on screen are hidden. Where full labels
+        would cover landmark handles (no room off the bone: a narrow pane, a small zoom),
+        every label shows on one line (:attr:`auto_compact`) until there is room again."""
         if not self._points:
             return
         transform, viewport, overlays = self._screen_geometry()
@@ -810,8 +819,19 @@ class AnnotationLayer(QObject):
         origin, down = transform.map(QPointF(0.0, 0.0)), transform.map(QPointF(0.0, 1.0))
         bounds = (viewport.left() + VIEWPORT_MARGIN_PX, viewport.top() + VIEWPORT_MARGIN_PX,
                   viewport.right() - VIEWPORT_MARGIN_PX, viewport.bottom() - VIEWPORT_MARGIN_PX)
-        plan = plan_label_layout(requests, bounds, keep_out, handles,
-                                 (down.x() - origin.x(), down.y() - origin.y()))
+        spine = (down.x() - origin.x(), down.y() - origin.y())
+        # Full labels first; where there is no room for them off the landmarks (a narrow
+        # pane, a small zoom), one-line labels, which usually find it.
+        if self.auto_compact:
+            self._set_label_sizes(compact=self.compact_labels)
+            requests = [replace(r, size=self.labels[r.level].box_size()) for r in requests]
+        plan = plan_label_layout(requests, bounds, keep_out, handles, spine)
+        self.auto_compact = False
+        if not self.compact_labels and labels_over_handles(plan, handles):
+            self._set_label_sizes(compact=True)
+            compact = [replace(r, size=self.labels[r.level].box_size()) for r in requests]
+            plan = plan_label_layout(compact, bounds, keep_out, handles, spine)
+            self.auto_compact = True
         inverse, _ = transform.inverted()
         for level, label in self.labels.items():
             placement = plan.get(level)
@@ -824,6 +844,16 @@ class AnnotationLayer(QObject):
             label.set_box(QRectF(left - ax, top - ay, right - left, bottom - top),
                           placement.leader)
             label.setVisible(True)
+
+    def _set_label_size(self, level: str, *, compact: bool) -> None:
+        text, one_line, colour = self._label_texts[level]
+        label = self.labels[level]
+        label.set_point_size(COMPACT_LABEL_FONT_PT if compact else LABEL_FONT_PT)
+        label.set_content(one_line if compact else text, colour)
+
+    def _set_label_sizes(self, *, compact: bool) -> None:
+        for level in self._label_texts:
+            self._set_label_size(level, compact=compact)
 
     def _place_labels_without_viewport(self, transform: QTransform) -> None:
         """No view to lay out in (a scene rendered on its own): each label beside its

@@ -1604,11 +1604,12 @@ class CaseWindow(QMainWindow):
         self.redo_action = self._action(edit, "&Redo case edit", self.redo_case_edit,
                                         QKeySequence.StandardKey.Redo)
         view_menu = self.menuBar().addMenu("&View")
-        # Built as its default layout: moving the splitters while the films open would race
-        # the side-by-side synchronisation (a fitted film left 2 px off centre).
+        # Arranged when first shown (films and panels share the width equally: left to the
+        # size hints, the panels got 566 of 1366 px and their tables scrolled). Fitted films
+        # stay fitted through the move (FilmPane.is_fitted follows the view's fit mode).
         self.layout_memory = LayoutMemory(self, self.controller.settings, "case",
                                           self.arrange_default_layout,
-                                          self.workspace.splitters, arrange_when_shown=False)
+                                          self.workspace.splitters)
         self.reset_layout_action = self._action(view_menu, "Reset &layout",
                                                 self.layout_memory.reset)
         self.controller.caseChanged.connect(self._on_case_changed)

@@ -375,3 +375,41 @@ def test_suitability_tab_stacks_in_a_narrow_panel_and_sits_side_by_side_in_a_wid
     qtbot.waitUntil(lambda: tab.width() >= 900)
     QApplication.processEvents()
     assert inner.orientation() == Qt.Orientation.Horizontal
+
+
+def test_labels_turn_one_line_where_full_ones_would_cover_landmarks(qtbot):
+    """In the case window's narrow panes at 1366 px, full vertebra labels would cover the
+    landmarks (they have no room off the bone): they show on one line, covering no handle.
+    Where there is room they are full again, and a user's choice of compact labels stays."""
+    from PySide6.QtCore import QPointF
+
+    from ovcf_viewer.render.label_layout import HANDLE_RADIUS_PX
+
+    window = open_case_window(qtbot, [SAMPLE / f"{n}.json" for n in ("pre", "post", "followup")],
+                              (1366, 768))
+    view = window.workspace.case_view
+
+    def covered(pane):
+        """Labels whose box on screen touches a handle."""
+        layer, screen = pane.layer, pane.view
+        out = []
+        for level, label in layer.shown_labels().items():
+            # The label ignores the view's scale: its box is in screen pixels.
+            box = label.deviceTransform(screen.viewportTransform()).mapRect(
+                label.boundingRect())
+            grown = box.adjusted(-HANDLE_RADIUS_PX, -HANDLE_RADIUS_PX, HANDLE_RADIUS_PX,
+                                 HANDLE_RADIUS_PX)
+            if any(grown.contains(QPointF(screen.mapFromScene(h.scenePos())))
+                   for h in layer.handles.values()):
+                out.append(level)
+        return out
+
+    for pane in (view.left, view.right):
+        layer = pane.layer
+        assert covered(pane) == []
+        assert layer.auto_compact and len(layer.shown_labels()) == 7
+        assert all("\n" not in label.text() for label in layer.shown_labels().values())
+    # Single view: twice the width, room for the full labels off the landmarks.
+    click_check(qtbot, view.single_check)
+    qtbot.waitUntil(lambda: not view.left.layer.auto_compact)
+    assert any("Ha " in label.text() for label in view.left.layer.shown_labels().values())
