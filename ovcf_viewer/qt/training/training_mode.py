@@ -641,7 +641,7 @@ class TrainingWindow(QMainWindow):
         splitter.addWidget(panel)
         splitter.setStretchFactor(0, 3)
         splitter.setStretchFactor(1, 2)
-        splitter.setSizes([900, 500])
+        splitter.setSizes([860, 540])  # at 1366 px the errors table fits whole beside the film
         self.setCentralWidget(splitter)
         self.resize(1400, 900)
 

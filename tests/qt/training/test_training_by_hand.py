@@ -189,6 +189,12 @@ def test_every_level_one_off_gives_the_level_shift_first_and_alone(qtbot, tmp_pa
     assert layout.indexOf(win.level_shift_label) < layout.indexOf(win.summary_label)
     shoot(win, "03-level-shift-feedback.png")
     assert_cells_not_truncated(win)
+    # On a 1366 × 768 laptop the three levels' errors still show whole, without scrolling.
+    win.resize(1366, 768)
+    qtbot.waitUntil(lambda: win.width() == 1366)
+    QApplication.processEvents()
+    assert win.table.horizontalScrollBar().maximum() == 0
+    assert_cells_not_truncated(win)
 
 
 def test_practice_never_shows_who_the_patient_is(qtbot, tmp_path):
