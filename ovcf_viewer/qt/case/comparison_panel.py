@@ -26,8 +26,8 @@ Changes smaller than the variability *settings* are shown grey and marked "≈" 
 the tables). Every length carries its unit; the summary line, and in *Details* the column
 headers, carry each film's calibration unit tag (§1). When films were calibrated differently
 the panel says so first, shows % of reference before millimetres and marks millimetre
-differences "⚠". Exact values are kept in
-each cell's ``Qt.ItemDataRole.UserRole``. The panel mirrors what it is given and writes nothing.
+differences "⚠". Exact values are kept in each cell's ``Qt.ItemDataRole.UserRole``. The panel
+mirrors what it is given and writes nothing.
 """
 
 from __future__ import annotations
