@@ -170,6 +170,31 @@ class DimseArchive(Archive):
     def _associate(
         self, ae: AE, *, ext_neg: list[Any] | None = None, handlers: list[Any] | None = None
     ) -> Iterator[Any]:
+        """An established association, released (or aborted) on leaving; else the
+        :class:`ArchiveError` that says why. A connection closed during association without
+        an answer is tried once more: an archive's rejection can arrive together with its
+        close and be lost to the abort (seen under load with Orthanc refusing an unknown
+        calling AE title), and the second try then reports the rejection and its reason."""
+        assoc, seen, elapsed = self._try_associate(ae, ext_neg, handlers)
+        if not assoc.is_established and _closed_without_answer(assoc, seen, elapsed,
+                                                               self.timeout):
+            log.info("archive %s closed the connection while associating; trying once more",
+                     self.node.name)
+            assoc, seen, elapsed = self._try_associate(ae, ext_neg, handlers)
+        try:
+            if not assoc.is_established:
+                raise self._association_error(assoc, seen, elapsed)
+            yield assoc
+        finally:
+            if assoc.is_established:
+                assoc.release()
+            elif assoc.is_alive():
+                assoc.abort()
+
+    def _try_associate(self, ae: AE, ext_neg: list[Any] | None, handlers: list[Any] | None
+                       ) -> tuple[Any, dict[str, Any], float]:
+        """One association request: the association, what was seen of it (the connection
+        opened; the last ACSE primitive received) and the seconds it took."""
         node = self.node
         seen: dict[str, Any] = {}
 
@@ -201,15 +226,7 @@ class DimseArchive(Archive):
                 f"archive {node.name} not reachable at {node.host}:{node.port} "
                 f"({exc.strerror or exc})"
             ) from None
-        try:
-            if not assoc.is_established:
-                raise self._association_error(assoc, seen, time.monotonic() - started)
-            yield assoc
-        finally:
-            if assoc.is_established:
-                assoc.release()
-            elif assoc.is_alive():
-                assoc.abort()
+        return assoc, seen, time.monotonic() - started
 
     def _association_error(self, assoc: Any, seen: dict[str, Any], elapsed: float) -> ArchiveError:
         node = self.node
@@ -635,3 +652,14 @@ def _unreadable(exc: Exception) -> str:
     if isinstance(exc, AttributeError):
         return "not a storable DICOM object (no SOP Class UID or transfer syntax)"
     return "not a DICOM file"
+
+
+def _closed_without_answer(assoc: Any, seen: dict[str, Any], elapsed: float,
+                           timeout: float) -> bool:
+    """The connection opened, then closed before any answer to the association request (no
+    rejection, no acceptance, no time-out): the case :meth:`DimseArchive._associate` tries
+    once more."""
+    if not seen.get("open") or assoc.is_rejected or elapsed >= 0.9 * timeout:
+        return False
+    primitive = seen.get("primitive")
+    return getattr(primitive, "result", None) is None
