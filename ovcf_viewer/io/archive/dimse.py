@@ -180,6 +180,8 @@ class DimseArchive(Archive):
                                                                self.timeout):
             log.info("archive %s closed the connection while associating; trying once more",
                      self.node.name)
+            if assoc.is_alive():
+                assoc.abort()
             assoc, seen, elapsed = self._try_associate(ae, ext_neg, handlers)
         try:
             if not assoc.is_established:
