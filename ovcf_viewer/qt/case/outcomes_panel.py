@@ -146,10 +146,18 @@ class OutcomesPanel(QWidget):
             "miss venous leaks CT shows (§5a). Draw: click the outline's points on the film, "
             "double-click or Enter to close, Esc to cancel.", self)
         self.leak_note.setWordWrap(True)
+        # Said instead of a table of row names without a column.
+        self.no_levels = QLabel("No treated level recorded: enter the treated levels above.",
+                                self)
+        self.no_postop = QLabel("", self)
+        for label in (self.no_levels, self.no_postop):
+            label.setWordWrap(True)
+            label.setVisible(False)
         scrolling_sections(self, [], [
             ("Pain and disability per timepoint", [self.pain]),
-            ("Procedure per treated level", [self.procedure, self.volume_note]),
-            ("Cement on post-operative films", [self.cement, self.leak_note]),
+            ("Procedure per treated level", [self.no_levels, self.procedure,
+                                             self.volume_note]),
+            ("Cement on post-operative films", [self.no_postop, self.cement, self.leak_note]),
         ], [self.message])
         for table in (self.pain, self.procedure, self.cement):
             table.installEventFilter(self)
@@ -202,6 +210,8 @@ class OutcomesPanel(QWidget):
         levels = list(case.treated_levels) if case else []
         volumes = {v.level: v for v in summary.volumes} if summary else {}
         self.procedure_widgets = {}
+        self.no_levels.setVisible(not levels)
+        self.procedure.setVisible(bool(levels))
         self.procedure.setColumnCount(len(levels))
         self.procedure.setHorizontalHeaderLabels(levels)
         for col, level in enumerate(levels):
@@ -243,6 +253,14 @@ class OutcomesPanel(QWidget):
                                              *(c.level for c in film.cement)]))
                 rows += [(film, level) for level in levels]
         self.cement_widgets = {}
+        if not rows:
+            self.no_postop.setText(
+                "No treated level recorded: enter the treated levels above."
+                if case and case.films_of_kind("postop") else
+                "No post-operative film in the case: give a film the post-operative "
+                "timepoint above.")
+        self.no_postop.setVisible(not rows)
+        self.cement.setVisible(bool(rows))
         self.cement.setColumnCount(len(rows))
         self.cement.setHorizontalHeaderLabels([f"{film.label}\n{level}" for film, level in rows])
         for col, (film, level) in enumerate(rows):

@@ -202,3 +202,36 @@ def test_outcomes_tables_fit_the_panel(qtbot, tmp_path, size):
     assert isinstance(panel.cement, QTableWidget)
     where = panel.cement.cellWidget(CEMENT_ROWS.index("Where"), 0)
     assert where.width() >= where.sizeHint().width()  # the four locations, none cut
+
+
+def test_without_treated_levels_the_tables_say_so(qtbot, tmp_path):
+    """No table of row names without a column: each section says what is missing."""
+    from dataclasses import replace
+
+    case = replace(outcome_case(tmp_path), treated_levels=())
+    controller = CaseController(Settings())
+    controller.set_case(case)
+    win = CaseWindow(controller)
+    qtbot.addWidget(win)
+    win.resize(1366, 768)
+    win.show()
+    qtbot.waitExposed(win)
+    panel = win.workspace.outcomes
+    win.workspace.tabs.setCurrentWidget(panel)
+    QApplication.processEvents()
+    assert controller.case.treated_levels == ()
+    assert not panel.procedure.isVisible() and panel.no_levels.isVisible()
+    assert "No treated level recorded" in panel.no_levels.text()
+    # The cement finding recorded at L1 on the post-operative film still shows.
+    assert panel.cement.isVisible() and not panel.no_postop.isVisible()
+    assert panel.cement.horizontalHeaderItem(0).text() == "Post-operative\nL1"
+    # A case without a post-operative film says that instead.
+    uid = controller.case.postop_film().sop_instance_uid
+    from ovcf_viewer.model.landmarks import Timepoint
+
+    films = tuple(replace(f, timepoint=Timepoint("followup", f.timepoint.date, 3))
+                  if f.sop_instance_uid == uid else f for f in controller.case.films)
+    controller.session.set_case(replace(controller.case, films=films))
+    qtbot.waitUntil(lambda: panel.no_postop.isVisible())
+    assert not panel.cement.isVisible()
+    assert "No post-operative film" in panel.no_postop.text()
