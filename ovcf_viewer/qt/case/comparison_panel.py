@@ -38,7 +38,7 @@ from dataclasses import dataclass
 from html import escape as _html_escape
 from typing import Any
 
-from PySide6.QtCore import QEvent, QObject, QSignalBlocker, Qt
+from PySide6.QtCore import QEvent, QSignalBlocker, Qt
 from PySide6.QtGui import QBrush, QColor, QFont, QPalette
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -60,7 +60,7 @@ from ovcf_viewer.measure.comparison import (
     LevelComparison,
 )
 from ovcf_viewer.model.case import PROCEDURE_LABELS, Case
-from ovcf_viewer.qt.case.sections import scrolling_sections
+from ovcf_viewer.qt.case.sections import fit_table_height, fit_table_heights, scrolling_sections
 from ovcf_viewer.qt.theme import readable
 from ovcf_viewer.render import format as fmt
 
@@ -149,19 +149,6 @@ def _table(parent: QWidget) -> QTableWidget:
     return table
 
 
-def _fit_height(table: QTableWidget) -> None:
-    """Show every row without an inner scroll bar (the panel scrolls as a whole), with room
-    for the horizontal scroll bar only when the columns are wider than the table (the panel
-    calls this again whenever a table is resized)."""
-    table.resizeRowsToContents()
-    height = table.horizontalHeader().sizeHint().height() + 2 * table.frameWidth()
-    height += sum(table.rowHeight(r) for r in range(table.rowCount()))
-    if table.horizontalHeader().length() > table.width() - 2 * table.frameWidth():
-        height += table.horizontalScrollBar().sizeHint().height()
-    if table.height() != height:
-        table.setFixedHeight(height)
-
-
 def _film_header(film: FilmMeasurement) -> str:
     when = film.date.isoformat() if film.date else "undated"
     return f"{film.label}\n{when}\n({film.calibration.unit_tag})"
@@ -235,8 +222,6 @@ class ComparisonPanel(QWidget):
         self.legend.setWordWrap(True)
         self._case: Case | None = None
         self._style_legend()
-        for table in (self.kyphosis_table, self.heights_table, self.deformity_table):
-            table.installEventFilter(self)
 
         scrolling_sections(self, [head, self.notes], [
             ("Kyphosis", [self.kyphosis_table, self.kyphosis_caption]),
@@ -245,6 +230,7 @@ class ComparisonPanel(QWidget):
             ("New deformities and new fractures (any level)",
              [self.deformity_summary, self.deformity_table]),
         ], [self.legend])
+        fit_table_heights(self, [self.kyphosis_table, self.heights_table, self.deformity_table])
 
     def changeEvent(self, event: QEvent) -> None:  # noqa: N802 (Qt override)
         """A theme change: the tables and texts are drawn again in colours readable on the
@@ -254,12 +240,6 @@ class ComparisonPanel(QWidget):
             self._style_legend()
             if self.comparison is not None:
                 self.show_comparison(self.comparison, self._case)
-
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt override)
-        """A table grew or shrank sideways: room for its scroll bar only when it needs one."""
-        if event.type() == QEvent.Type.Resize and isinstance(watched, QTableWidget):
-            _fit_height(watched)
-        return False
 
     def _style_legend(self) -> None:
         ground = self.palette().color(QPalette.ColorRole.Window)  # a label, not a table
@@ -469,7 +449,7 @@ class ComparisonPanel(QWidget):
             "" if self.details() else
             "; ".join(f"{level}: {angle_name((level, k))}" for level, k in rows))
         self.kyphosis_caption.setVisible(bool(self.kyphosis_caption.text()))
-        _fit_height(table)
+        fit_table_height(table)
 
     # -- heights -------------------------------------------------------------------------------
     def _fill_heights(self, comparison: CaseComparison) -> None:
@@ -599,7 +579,7 @@ class ComparisonPanel(QWidget):
                     for i, fu in enumerate(fus)]
         rows = [(lc, key) for lc in comparison.levels for key in ("a", "m", "p")]
         self._fill(table, columns, rows)
-        _fit_height(table)
+        fit_table_height(table)
 
     # -- new deformities -----------------------------------------------------------------------
     def _fill_deformities(self, comparison: CaseComparison) -> None:
@@ -653,4 +633,4 @@ class ComparisonPanel(QWidget):
                 f"None: no height at any level fell by the rule ({rule}) between consecutive "
                 f"films or against the baseline.{fractures}")
             table.hide()
-        _fit_height(table)
+        fit_table_height(table)

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from PySide6.QtCore import QEvent, QObject, QSignalBlocker, Signal
+from PySide6.QtCore import QEvent, QSignalBlocker, Signal
 from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -45,7 +45,7 @@ from ovcf_viewer.model.outcomes import (
     OutcomeValueError,
     PainScore,
 )
-from ovcf_viewer.qt.case.sections import scrolling_sections
+from ovcf_viewer.qt.case.sections import fit_table_height, fit_table_heights, scrolling_sections
 from ovcf_viewer.qt.theme import readable
 
 __all__ = ["CEMENT_ROWS", "OutcomesPanel", "PROCEDURE_ROWS", "parse_optional_number"]
@@ -88,19 +88,6 @@ def _text(widget: QWidget) -> str:
 def _checked(widget: QWidget) -> bool:
     assert isinstance(widget, QCheckBox)
     return widget.isChecked()
-
-
-def _fit_height(table: QTableWidget) -> None:
-    """No empty space under the rows; room for the horizontal scroll bar only when the
-    columns are wider than the table (the panel calls this again when a table is resized)."""
-    table.resizeRowsToContents()
-    height = table.horizontalHeader().sizeHint().height() + 2 * table.frameWidth()
-    height += sum(table.rowHeight(r) for r in range(table.rowCount()))
-    inner = table.width() - 2 * table.frameWidth() - table.verticalHeader().width()
-    if table.horizontalHeader().length() > inner:
-        height += table.horizontalScrollBar().sizeHint().height()
-    if table.height() != height:
-        table.setFixedHeight(height)
 
 
 def _combo(choices: list[tuple[str, Any]], current: Any) -> QComboBox:
@@ -159,8 +146,7 @@ class OutcomesPanel(QWidget):
                                              self.volume_note]),
             ("Cement on post-operative films", [self.no_postop, self.cement, self.leak_note]),
         ], [self.message])
-        for table in (self.pain, self.procedure, self.cement):
-            table.installEventFilter(self)
+        fit_table_heights(self, [self.pain, self.procedure, self.cement])
         self.pain_edits: dict[tuple[str, str], QLineEdit] = {}
         self.procedure_widgets: dict[tuple[str, str], QWidget] = {}
         self.cement_widgets: dict[tuple[str, str, str], QWidget] = {}
@@ -171,12 +157,6 @@ class OutcomesPanel(QWidget):
         super().changeEvent(event)
         if event.type() == QEvent.Type.PaletteChange and hasattr(self, "message"):
             self._style_message()
-
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt override)
-        """A table grew or shrank sideways: room for its scroll bar only when it needs one."""
-        if event.type() == QEvent.Type.Resize and isinstance(watched, QTableWidget):
-            _fit_height(watched)
-        return False
 
     def _style_message(self) -> None:
         ground = self.palette().color(QPalette.ColorRole.Window)  # a label, not a table
@@ -204,7 +184,7 @@ class OutcomesPanel(QWidget):
                     self.pain.setCellWidget(row, col, edit)
                     self.pain_edits[(film.sop_instance_uid, key)] = edit
         self.pain.resizeColumnsToContents()
-        _fit_height(self.pain)
+        fit_table_height(self.pain)
 
     def _fill_procedure(self, case: Case | None, summary: OutcomeSummary | None) -> None:
         levels = list(case.treated_levels) if case else []
@@ -243,7 +223,7 @@ class OutcomesPanel(QWidget):
             fill = f"{v.fill_pct:.1f} %" if v and v.fill_pct is not None else "—"
             self.procedure.setItem(6, col, QTableWidgetItem(fill))
         self.procedure.resizeColumnsToContents()
-        _fit_height(self.procedure)
+        fit_table_height(self.procedure)
 
     def _fill_cement(self, case: Case | None) -> None:
         rows: list[tuple[CaseFilm, str]] = []
@@ -299,7 +279,7 @@ class OutcomesPanel(QWidget):
             self.cement_widgets[(uid, level, "location")] = location
             self.cement_widgets[(uid, level, "draw")] = button
         self.cement.resizeColumnsToContents()
-        _fit_height(self.cement)
+        fit_table_height(self.cement)
 
     # -- view → model ---------------------------------------------------------------------
     def _session(self) -> Any:
