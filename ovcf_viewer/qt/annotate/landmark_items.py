@@ -391,10 +391,17 @@ class LabelItem(QGraphicsItem):
         self.leader.setPen(_cosmetic_pen(colour, 1.2))
         self._layout()
 
-    def box_size(self) -> tuple[float, float]:
-        """Width and height of the text box in screen pixels."""
-        metrics = QFontMetricsF(self._font)
-        lines = self._text.split("\n") if self._text else []
+    def box_size(self, text: str | None = None, points: float | None = None
+                 ) -> tuple[float, float]:
+        """Width and height of the text box in screen pixels: of its own text, or of
+        ``text`` at ``points`` (to lay a label out before choosing what it shows)."""
+        font = self._font
+        if points is not None and points != font.pointSizeF():
+            font = QFont(font)
+            font.setPointSizeF(points)
+        text = self._text if text is None else text
+        metrics = QFontMetricsF(font)
+        lines = text.split("\n") if text else []
         width = max((metrics.horizontalAdvance(line) for line in lines), default=0.0) + 8.0
         height = metrics.lineSpacing() * len(lines) + 6.0
         return math.ceil(width), math.ceil(height)
@@ -701,7 +708,7 @@ class AnnotationLayer(QObject):
                 vertebra_label(vertebra, measurements, is_index, cobb_definition,
                                compact=True),
                 colour)
-            self._set_label_size(level, compact=self.compact_labels)
+            self._set_label_size(level, compact=self.compact_labels or self.auto_compact)
             self._points[level] = dict(vertebra.points)
         self._index_levels = index_levels
         self._sync_endplate_lines(model, measurements)
@@ -813,25 +820,34 @@ class AnnotationLayer(QObject):
             if not any(inside.contains(QPointF(*xy)) for xy in on_screen):
                 continue
             anterior, posterior = _wall_midpoints(points)
-            requests.append(LabelRequest(
-                level, self.labels[level].box_size(), screen(anterior),
+            requests.append(LabelRequest(  # sized below, for the text it will show
+                level, (0.0, 0.0), screen(anterior),
                 screen(posterior) if posterior is not None else None))
         origin, down = transform.map(QPointF(0.0, 0.0)), transform.map(QPointF(0.0, 1.0))
         bounds = (viewport.left() + VIEWPORT_MARGIN_PX, viewport.top() + VIEWPORT_MARGIN_PX,
                   viewport.right() - VIEWPORT_MARGIN_PX, viewport.bottom() - VIEWPORT_MARGIN_PX)
         spine = (down.x() - origin.x(), down.y() - origin.y())
-        # Full labels first; where there is no room for them off the landmarks (a narrow
-        # pane, a small zoom), one-line labels, which usually find it.
-        if self.auto_compact:
-            self._set_label_sizes(compact=self.compact_labels)
-            requests = [replace(r, size=self.labels[r.level].box_size()) for r in requests]
-        plan = plan_label_layout(requests, bounds, keep_out, handles, spine)
-        self.auto_compact = False
-        if not self.compact_labels and labels_over_handles(plan, handles):
-            self._set_label_sizes(compact=True)
-            compact = [replace(r, size=self.labels[r.level].box_size()) for r in requests]
-            plan = plan_label_layout(compact, bounds, keep_out, handles, spine)
-            self.auto_compact = True
+
+        def sized(compact: bool) -> list[LabelRequest]:
+            """The requests with each box as big as its text at that size (the items are
+            changed once, to what the layout chose)."""
+            points = COMPACT_LABEL_FONT_PT if compact else LABEL_FONT_PT
+            out = []
+            for r in requests:
+                text, one_line, _colour = self._label_texts[r.level]
+                size = self.labels[r.level].box_size(one_line if compact else text, points)
+                out.append(replace(r, size=size))
+            return out
+
+        # Labels at the chosen size first; where full ones have no room off the landmarks
+        # (a narrow pane, a small zoom), one-line labels, which usually find it.
+        compact = self.compact_labels
+        plan = plan_label_layout(sized(compact), bounds, keep_out, handles, spine)
+        if not compact and labels_over_handles(plan, handles):
+            compact = True
+            plan = plan_label_layout(sized(compact), bounds, keep_out, handles, spine)
+        self.auto_compact = compact and not self.compact_labels
+        self._set_label_sizes(compact=compact)
         inverse, _ = transform.inverted()
         for level, label in self.labels.items():
             placement = plan.get(level)
