@@ -70,33 +70,21 @@ def find(server: ScriptedServer) -> None:
     open_archive(node).find_studies(StudyQuery())
 
 
-def test_a_close_without_answer_is_tried_again_and_the_rejection_then_said():
-    server = ScriptedServer(["close", "reject"])
+@pytest.mark.parametrize(("script", "raised", "words", "connections"), [
+    # A close without an answer is tried again, and the rejection then said with its reason.
+    (["close", "reject"], AssociationRejectedError, "Calling AE title not recognised", 2),
+    # A rejection is not retried.
+    (["reject", "reject"], AssociationRejectedError, "Calling AE title not recognised", 1),
+    # An archive that always closes is tried twice, then said so.
+    (["close", "close", "close"], ArchiveProtocolError,
+     "closed the connection while associating", 2),
+], ids=["close-then-reject", "reject", "always-close"])
+def test_association_outcome(script, raised, words, connections):
+    server = ScriptedServer(script)
     try:
-        with pytest.raises(AssociationRejectedError) as caught:
+        with pytest.raises(raised) as caught:
             find(server)
     finally:
         server.close()
-    assert server.accepted == 2
-    assert "Calling AE title not recognised" in caught.value.message
-
-
-def test_a_rejection_is_not_retried():
-    server = ScriptedServer(["reject", "reject"])
-    try:
-        with pytest.raises(AssociationRejectedError):
-            find(server)
-    finally:
-        server.close()
-    assert server.accepted == 1
-
-
-def test_an_archive_that_always_closes_is_tried_twice_then_said_so():
-    server = ScriptedServer(["close", "close", "close"])
-    try:
-        with pytest.raises(ArchiveProtocolError) as caught:
-            find(server)
-    finally:
-        server.close()
-    assert server.accepted == 2
-    assert "closed the connection while associating" in caught.value.message
+    assert server.accepted == connections
+    assert words in caught.value.message

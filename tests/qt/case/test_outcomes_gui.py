@@ -34,17 +34,21 @@ def click(view, xy, qtbot):
     mouse(view, QEvent.Type.MouseButtonRelease, xy)
 
 
-@pytest.fixture
-def window(qtbot, tmp_path):
-    case = outcome_case(tmp_path)
+def open_window(qtbot, case, size=(1700, 1000)):
+    """A case window on ``case`` at ``size``, shown."""
     controller = CaseController(Settings())
     controller.set_case(case)
     win = CaseWindow(controller)
     qtbot.addWidget(win)
-    win.resize(1700, 1000)
+    win.resize(*size)
     win.show()
     qtbot.waitExposed(win)
     return win, controller
+
+
+@pytest.fixture
+def window(qtbot, tmp_path):
+    return open_window(qtbot, outcome_case(tmp_path))
 
 
 def test_outcomes_tab_shows_the_case(window):
@@ -176,13 +180,7 @@ def test_outcomes_tables_fit_the_panel(qtbot, tmp_path, size):
     column per level and the fields as rows."""
     from PySide6.QtWidgets import QScrollArea, QTableWidget
 
-    controller = CaseController(Settings())
-    controller.set_case(outcome_case(tmp_path))
-    win = CaseWindow(controller)
-    qtbot.addWidget(win)
-    win.resize(*size)
-    win.show()
-    qtbot.waitExposed(win)
+    win, _controller = open_window(qtbot, outcome_case(tmp_path), size)
     panel = win.workspace.outcomes
     win.workspace.tabs.setCurrentWidget(panel)
     QApplication.processEvents()
@@ -209,13 +207,7 @@ def test_without_treated_levels_the_tables_say_so(qtbot, tmp_path):
     from dataclasses import replace
 
     case = replace(outcome_case(tmp_path), treated_levels=())
-    controller = CaseController(Settings())
-    controller.set_case(case)
-    win = CaseWindow(controller)
-    qtbot.addWidget(win)
-    win.resize(1366, 768)
-    win.show()
-    qtbot.waitExposed(win)
+    win, controller = open_window(qtbot, case, (1366, 768))
     panel = win.workspace.outcomes
     win.workspace.tabs.setCurrentWidget(panel)
     QApplication.processEvents()
