@@ -9,7 +9,7 @@ from PySide6.QtWidgets import QComboBox
 
 from ovcf_viewer.model.settings import ArchiveNode
 
-__all__ = ["fill_node_combo"]
+__all__ = ["chosen_node", "fill_node_combo"]
 
 
 def fill_node_combo(combo: QComboBox, nodes: Sequence[ArchiveNode]) -> None:
@@ -26,3 +26,9 @@ def fill_node_combo(combo: QComboBox, nodes: Sequence[ArchiveNode]) -> None:
             combo.addItem(text, name)
         index = combo.findData(chosen)
         combo.setCurrentIndex(index if index >= 0 else 0)
+
+
+def chosen_node(combo: QComboBox, nodes: Sequence[ArchiveNode]) -> ArchiveNode | None:
+    """The node of ``nodes`` chosen in ``combo`` (by name), ``None`` when there is none."""
+    name = combo.currentData()
+    return next((node for node in nodes if node.name == name), None)

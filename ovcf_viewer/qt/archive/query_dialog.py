@@ -34,7 +34,7 @@ from PySide6.QtWidgets import (
 )
 
 from ovcf_viewer.model.settings import ArchiveNode, Settings, load_settings
-from ovcf_viewer.qt.archive.node_combo import fill_node_combo
+from ovcf_viewer.qt.archive.node_combo import chosen_node, fill_node_combo
 from ovcf_viewer.qt.archive.worker import ArchiveTask
 from ovcf_viewer.qt.settings_link import follow_settings
 
@@ -156,11 +156,7 @@ class QueryRetrieveDialog(QDialog):
 
     # -- state -----------------------------------------------------------------------------
     def current_node(self) -> ArchiveNode | None:
-        name = self.node.currentData()
-        for node in self.settings.archive_nodes:
-            if node.name == name:
-                return node
-        return None
+        return chosen_node(self.node, self.settings.archive_nodes)
 
     def selected_study(self) -> Any | None:
         rows = self.studies.selectionModel().selectedRows()

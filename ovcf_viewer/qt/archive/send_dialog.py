@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
 )
 
 from ovcf_viewer.model.settings import ArchiveNode, Settings, load_settings
-from ovcf_viewer.qt.archive.node_combo import fill_node_combo
+from ovcf_viewer.qt.archive.node_combo import chosen_node, fill_node_combo
 from ovcf_viewer.qt.archive.worker import ArchiveTask
 from ovcf_viewer.qt.settings_link import follow_settings
 
@@ -128,10 +128,7 @@ class SendDialog(QDialog):
         return [self._status_cell(row).text() for row in range(self.table.rowCount())]
 
     def current_node(self) -> ArchiveNode | None:
-        for node in self.settings.archive_nodes:
-            if node.name == self.node.currentData():
-                return node
-        return None
+        return chosen_node(self.node, self.settings.archive_nodes)
 
     def _sync(self) -> None:
         busy = self._task is not None and self._task.running

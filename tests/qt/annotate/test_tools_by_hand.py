@@ -49,16 +49,16 @@ class Hand:
         self.qtbot.mouseRelease(self.view.viewport(), button, pos=self.pos)
         QApplication.processEvents()
 
-    def click(self, target: QPoint) -> None:
+    def click(self, target: QPoint, button=Qt.MouseButton.LeftButton) -> None:
         self.move_to(target)
-        self.press()
-        self.release()
+        self.press(button)
+        self.release(button)
 
-    def drag(self, start: QPoint, end: QPoint) -> None:
+    def drag(self, start: QPoint, end: QPoint, button=Qt.MouseButton.LeftButton) -> None:
         self.move_to(start)
-        self.press()
+        self.press(button)
         self.move_to(end, steps=8)
-        self.release()
+        self.release(button)
 
 
 def screen(view: ImageView, xy) -> QPoint:

@@ -18,43 +18,12 @@ from ovcf_viewer.io.teaching import practice_films, teaching_dir
 from ovcf_viewer.io.training_history import TrainingHistory
 from ovcf_viewer.model.landmarks import POINT_NAMES
 from ovcf_viewer.qt.training.training_mode import TrainingWindow, repeated_attempts
+from tests.qt.annotate.test_tools_by_hand import Hand
 
 REPO = Path(__file__).resolve().parents[3]
 CASE = REPO / "sample_dicom" / "case-0001"
 
 pytestmark = pytest.mark.skipif(not CASE.is_dir(), reason="sample_dicom not generated")
-
-
-class Hand:
-    """A mouse on ``view.viewport()``: moves in steps with the events processed between
-    them (hover), presses and releases where it is."""
-
-    def __init__(self, qtbot, view) -> None:
-        self.qtbot, self.view, self.pos = qtbot, view, None
-
-    def move_to(self, target: QPoint, steps: int = 4) -> None:
-        start = self.pos if self.pos is not None else target - QPoint(20, 15)
-        for i in range(1, steps + 1):
-            p = QPoint(round(start.x() + (target.x() - start.x()) * i / steps),
-                       round(start.y() + (target.y() - start.y()) * i / steps))
-            self.qtbot.mouseMove(self.view.viewport(), p)
-            QApplication.processEvents()
-        self.pos = target
-
-    def click(self, target: QPoint, button=Qt.MouseButton.LeftButton) -> None:
-        self.move_to(target)
-        self.qtbot.mousePress(self.view.viewport(), button, pos=self.pos)
-        QApplication.processEvents()
-        self.qtbot.mouseRelease(self.view.viewport(), button, pos=self.pos)
-        QApplication.processEvents()
-
-    def drag(self, start: QPoint, end: QPoint, button) -> None:
-        self.move_to(start)
-        self.qtbot.mousePress(self.view.viewport(), button, pos=self.pos)
-        QApplication.processEvents()
-        self.move_to(end, steps=6)
-        self.qtbot.mouseRelease(self.view.viewport(), button, pos=self.pos)
-        QApplication.processEvents()
 
 
 def screen(view, xy) -> QPoint:
